@@ -1,0 +1,204 @@
+"""One exception tree for everything that can go wrong, each message fit to show a user.
+
+Every error carries:
+- ``code``: the Playment error code (``FS_0001`` ...) when the server sent one, else ``None``;
+- ``server_message``: the server's own message, when there was one;
+- ``status``: the HTTP status, when there was a response;
+- ``str(err)``: a plain sentence that says what happened and what to do about it.
+
+``exit_code`` is what the command line exits with: 1 when the input or the server said no, 2 for usage
+or environment trouble (no connection, no configuration). No message here ever contains the API key:
+messages are built from server bodies and our own words, never from request headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (a field path, file, row or pixel) and a sentence.
+
+    ``code`` is the Playment error code a real server would answer for this problem (used by the
+    sandbox so that it refuses exactly like the API); ``severity`` is "error" or "warning".
+    """
+
+    path: str
+    message: str
+    severity: str = "error"
+    code: str = "FS_0003"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "message": self.message, "severity": self.severity, "code": self.code}
+
+
+class PlaymentError(Exception):
+    """Base of every error this tool raises on purpose."""
+
+    exit_code = 1
+    retryable = False
+    default_message = "Playment refused the request."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None,
+                 server_message: str | None = None, status: int | None = None):
+        self.code = code
+        self.server_message = server_message
+        self.status = status
+        self.user_message = message or self._compose()
+        super().__init__(self.user_message)
+
+    def _compose(self) -> str:
+        text = self.default_message
+        if self.server_message:
+            text += f" The server said: {self.server_message}"
+        if self.code:
+            text += f" (code {self.code})"
+        return text
+
+    def to_dict(self) -> dict:
+        return {"error": type(self).__name__, "code": self.code, "status": self.status,
+                "message": self.user_message, "server_message": self.server_message}
+
+
+class ValidationError(PlaymentError):
+    """The input was checked locally and has problems; nothing was sent."""
+
+    def __init__(self, problems: list[Problem], message: str | None = None):
+        self.problems = list(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        if message is None:
+            n = len(errors)
+            message = (f"{n} problem{'s' if n != 1 else ''} must be fixed before submitting: "
+                       + "; ".join(str(p) for p in errors[:5])
+                       + (f"; and {n - 5} more" if n > 5 else ""))
+        super().__init__(message)
+
+
+class UsageError(PlaymentError):
+    """The command line or the configuration is incomplete or wrong."""
+
+    exit_code = 2
+
+
+class AuthError(PlaymentError):
+    default_message = ("Playment rejected the API key. Check the key in your profile (or "
+                       "PLAYMENT_API_KEY) and that it belongs to this project.")
+
+
+class NotFoundError(PlaymentError):
+    default_message = "Playment does not know this project, job or batch. Check the IDs in your profile."
+
+
+class DuplicateReferenceError(PlaymentError):
+    """FS_0001: a job with this reference_id exists already."""
+
+    default_message = ("A job with this reference ID already exists in the project. Choose another "
+                       "reference ID, or look the existing job up instead of creating it again.")
+
+    def __init__(self, message: str | None = None, *, existing_job_id: str | None = None, **kw):
+        self.existing_job_id = existing_job_id
+        super().__init__(message, **kw)
+
+
+class InvalidDataError(PlaymentError):
+    default_message = "Playment refused the job's data."
+
+
+class AttachmentNotAccessibleError(PlaymentError):
+    default_message = ("Playment could not fetch one of the images or the mask. Make sure every URL "
+                       "is public or that your bucket policy grants Playment read access.")
+
+
+class BatchCreationError(PlaymentError):
+    default_message = "Playment could not create the batch (a batch with this name may exist already)."
+
+
+class ServerFaultError(PlaymentError):
+    retryable = True
+    default_message = "Playment had a server-side fault; trying again later usually helps."
+
+
+class RateLimitedError(ServerFaultError):
+    default_message = "Playment is rate-limiting requests; slow down and try again."
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kw):
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class TransportError(PlaymentError):
+    """No usable answer came back from the server."""
+
+    exit_code = 2
+    retryable = True
+
+
+class RequestTimeoutError(TransportError):
+    default_message = "Playment did not answer in time."
+
+
+class ConnectionFailedError(TransportError):
+    default_message = "Could not reach Playment. Check the base URL and your network connection."
+
+
+class AmbiguousOutcomeError(PlaymentError):
+    """A create request may or may not have taken effect and we could not find out which."""
+
+    default_message = ("Playment may or may not have created this job: the connection failed after "
+                       "the request was sent and the job could not be found afterwards.")
+
+    def __init__(self, message: str | None = None, *, reference_id: str | None = None, **kw):
+        self.reference_id = reference_id
+        super().__init__(message, **kw)
+
+
+# The API notes' error codes -> exception class.
+CODE_MAP: dict[str, type[PlaymentError]] = {
+    "FS_0001": DuplicateReferenceError,
+    "FS_0002": InvalidDataError,
+    "FS_0003": InvalidDataError,
+    "FS_0004": InvalidDataError,
+    "FS_0005": InvalidDataError,
+    "FS_0007": AttachmentNotAccessibleError,
+    "FS_00011": InvalidDataError,
+    "FS_00012": InvalidDataError,
+    "GE_0001": InvalidDataError,
+    "BATCH_CREATION": BatchCreationError,
+    "auth-failure": AuthError,
+    "unauthorized": AuthError,
+    "core.webutil.token_auth": AuthError,
+    "core.webutil.auther": AuthError,
+    "FS_0000": ServerFaultError,
+    "FS_0008": ServerFaultError,
+    "api_error": ServerFaultError,
+    "NOT_FOUND": NotFoundError,
+}
+
+# Plain words for codes whose server message tends to be terse.
+CODE_WORDS: dict[str, str] = {
+    "FS_0002": "The job has no reference ID.",
+    "FS_0003": "Playment found the job's data invalid.",
+    "FS_0004": "The job's data is empty.",
+    "FS_0005": "The job has no workflow ID (work_flow_id).",
+    "FS_00011": "The job type must be TEST or NON_TEST.",
+    "FS_00012": "The priority weight is out of range.",
+    "GE_0001": "A parameter is invalid (for example a batch ID that is not a UUID).",
+}
+
+
+def error_for_code(code: str | None, server_message: str | None, status: int | None) -> PlaymentError:
+    """The exception for a Playment error body; unknown codes still carry the server's words."""
+    cls = CODE_MAP.get(code or "", PlaymentError)
+    words = CODE_WORDS.get(code or "")
+    message = None
+    if words:
+        message = words + (f" The server said: {server_message}" if server_message else "") + f" (code {code})"
+    elif cls is PlaymentError:
+        message = (f"Playment refused the request (HTTP {status})"
+                   + (f": {server_message}" if server_message else ".")
+                   + (f" (code {code})" if code else ""))
+    return cls(message, code=code, server_message=server_message, status=status)

@@ -1,0 +1,339 @@
+"""The job model: JobSpec / ReferenceImage / RasterPrelabel <-> the documented create-job payload.
+
+``to_payload()`` is pure and gives the documented JSON exactly (absent parts are absent, never null);
+``from_payload()`` reads it back (including the older ``tag`` name for ``work_flow_id``), so the docs'
+own example file can be submitted as is. ``validate()`` returns every problem at once, each with a field
+path and a sentence; it never raises.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import Problem, ValidationError
+from .legend import check_legend
+
+MAX_REFERENCE_ID = 255
+PRIORITY_RANGE = (1, 10)
+LOSSY_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".avif"}
+
+IMAGES_PATH = "data.reference_data.raster.images"
+PRELABEL_PATH = "data.maker_response.raster.data"
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+_GS_BUCKET = re.compile(r"[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9]")
+
+
+@dataclass
+class ReferenceImage:
+    image_url: str
+    label: str
+
+
+@dataclass
+class RasterPrelabel:
+    url: str
+    legend: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class JobSpec:
+    reference_id: str
+    work_flow_id: str
+    image_url: str
+    references: list[ReferenceImage] = field(default_factory=list)
+    prelabel: RasterPrelabel | None = None
+    batch_id: str | None = None
+    priority_weight: int | None = None
+    metadata: dict[str, Any] | None = None
+
+    # ---------------------------------------------------------------- payload
+    def to_payload(self) -> dict[str, Any]:
+        """The documented create-job body. Legend keys are normalised to lower case where valid."""
+        data: dict[str, Any] = {"image_url": self.image_url}
+        if self.references:
+            data["reference_data"] = {"raster": {"images": [
+                {"image_url": r.image_url, "label": r.label} for r in self.references]}}
+        if self.prelabel is not None:
+            legend = {(k.lower() if isinstance(k, str) else k): v for k, v in self.prelabel.legend.items()}
+            data["maker_response"] = {"raster": {"data": {"legend": legend, "url": self.prelabel.url}}}
+        if self.metadata is not None:
+            data["metadata"] = self.metadata
+        payload: dict[str, Any] = {"reference_id": self.reference_id, "work_flow_id": self.work_flow_id}
+        if self.batch_id is not None:
+            payload["batch_id"] = self.batch_id
+        if self.priority_weight is not None:
+            payload["priority_weight"] = self.priority_weight
+        payload["data"] = data
+        return payload
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_payload(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_payload(cls, payload: Any, *, source: str = "") -> "JobSpec":
+        """Read a documented payload. Structural problems (wrong types, unknown fields) raise
+        :class:`ValidationError` listing all of them; content is checked later by :meth:`validate`."""
+        problems: list[Problem] = []
+        pre = f"{source}: " if source else ""
+
+        def bad(path: str, msg: str, code: str = "FS_0003") -> None:
+            problems.append(Problem(pre + path, msg, code=code))
+
+        if not isinstance(payload, dict):
+            raise ValidationError([Problem(pre + "(top level)", "the job must be a JSON object.", code="FS_0004")])
+        known = {"reference_id", "work_flow_id", "tag", "batch_id", "priority_weight", "data"}
+        for key in payload:
+            if key not in known:
+                bad(str(key), f"unknown field \"{key}\"; the API takes {', '.join(sorted(known - {'tag'}))}.")
+        wf = payload.get("work_flow_id", payload.get("tag"))
+        if "work_flow_id" in payload and "tag" in payload and payload["tag"] != payload["work_flow_id"]:
+            bad("tag", "both \"work_flow_id\" and its older name \"tag\" are given, with different values; keep one.",
+                code="FS_0005")
+        data = payload.get("data")
+        if data is None:
+            bad("data", "the job has no \"data\" object; it needs at least data.image_url.", code="FS_0004")
+            data = {}
+        elif not isinstance(data, dict):
+            bad("data", "\"data\" must be an object.")
+            data = {}
+        for key in data:
+            if key not in {"image_url", "reference_data", "maker_response", "metadata"}:
+                bad(f"data.{key}", f"unknown field \"{key}\" in data; the API takes image_url, reference_data, "
+                                   f"maker_response and metadata.")
+
+        refs: list[ReferenceImage] = []
+        ref_data = data.get("reference_data")
+        if ref_data is not None:
+            images = _dig(ref_data, ("raster", "images"))
+            if not isinstance(images, list):
+                bad("data.reference_data", "expected {\"raster\": {\"images\": [{\"image_url\": ..., \"label\": ...}]}}.")
+            else:
+                for i, img in enumerate(images):
+                    if not isinstance(img, dict):
+                        bad(f"{IMAGES_PATH}[{i}]", "each reference image must be an object with image_url and label.")
+                        continue
+                    refs.append(ReferenceImage(image_url=img.get("image_url"), label=img.get("label")))
+
+        prelabel = None
+        maker = data.get("maker_response")
+        if maker is not None:
+            raster = _dig(maker, ("raster", "data"))
+            if not isinstance(raster, dict):
+                bad("data.maker_response", "expected {\"raster\": {\"data\": {\"legend\": {...}, \"url\": ...}}}.")
+            else:
+                legend = raster.get("legend")
+                if legend is None:
+                    legend = {}
+                if not isinstance(legend, dict):
+                    bad(f"{PRELABEL_PATH}.legend", "the legend must be an object mapping \"#rrggbb\" to names.")
+                    legend = {}
+                prelabel = RasterPrelabel(url=raster.get("url"), legend=dict(legend))
+
+        metadata = data.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            bad("data.metadata", "metadata must be an object.")
+            metadata = None
+        if problems:
+            raise ValidationError(problems)
+        return cls(reference_id=payload.get("reference_id"), work_flow_id=wf, image_url=data.get("image_url"),
+                   references=refs, prelabel=prelabel, batch_id=payload.get("batch_id"),
+                   priority_weight=payload.get("priority_weight"), metadata=metadata)
+
+    # ------------------------------------------------------------- validation
+    def validate(self, *, allow_local_paths: bool = False) -> list[Problem]:
+        """Every problem with this job, errors and warnings, in field order. Never raises.
+
+        ``allow_local_paths``: a local file path where a URL goes is fine (a storage backend will upload
+        it at submit time); otherwise it is an error that says to configure storage.
+        """
+        problems: list[Problem] = []
+        add = problems.append
+
+        rid = self.reference_id
+        if rid is None or (isinstance(rid, str) and not rid.strip()):
+            add(Problem("reference_id", "the reference ID is missing; give every job your own unique ID "
+                                        "(for example the frame's file name).", code="FS_0002"))
+        elif not isinstance(rid, str):
+            add(Problem("reference_id", f"the reference ID must be text, not {type(rid).__name__}; "
+                                        f"write it in quotes.", code="FS_0002"))
+        else:
+            if len(rid) > MAX_REFERENCE_ID:
+                add(Problem("reference_id", f"the reference ID is {len(rid)} characters long; at most "
+                                            f"{MAX_REFERENCE_ID} are allowed."))
+            ctrl = [c for c in rid if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+            if ctrl:
+                add(Problem("reference_id", f"the reference ID contains the control character {ctrl[0]!r} "
+                                            f"(at position {rid.index(ctrl[0]) + 1}); remove it."))
+            if rid != rid.strip():
+                add(Problem("reference_id", "the reference ID starts or ends with spaces; they are easy to miss "
+                                            "and make look-ups fail.", severity="warning"))
+
+        wf = self.work_flow_id
+        if wf is None or (isinstance(wf, str) and not wf.strip()):
+            add(Problem("work_flow_id", "the workflow ID is missing; copy it from the project's workflow "
+                                        "page (older docs call it \"tag\").", code="FS_0005"))
+        elif not is_uuid(wf):
+            add(Problem("work_flow_id", f"the workflow ID {_quote(wf)} is not a UUID "
+                                        f"(like 2aae1234-acac-1234-eeff-12a22a237bbc).", code="FS_0003"))
+
+        if self.batch_id is not None and not is_uuid(self.batch_id):
+            add(Problem("batch_id", f"the batch ID {_quote(self.batch_id)} is not a UUID; leave it out to use "
+                                    f"the project's default batch.", code="GE_0001"))
+
+        pw = self.priority_weight
+        if pw is not None:
+            if isinstance(pw, bool) or not isinstance(pw, int):
+                add(Problem("priority_weight", f"the priority weight must be a whole number from "
+                                               f"{PRIORITY_RANGE[0]} to {PRIORITY_RANGE[1]}, not {_quote(pw)}.",
+                            code="FS_00012"))
+            elif not PRIORITY_RANGE[0] <= pw <= PRIORITY_RANGE[1]:
+                add(Problem("priority_weight", f"the priority weight {pw} is out of range; use "
+                                               f"{PRIORITY_RANGE[0]} to {PRIORITY_RANGE[1]} (default 5).",
+                            code="FS_00012"))
+
+        if self.metadata is not None and not isinstance(self.metadata, dict):
+            add(Problem("data.metadata", "metadata must be an object."))
+
+        problems += url_problems(self.image_url, "data.image_url", "primary image", allow_local_paths,
+                                 required=True)
+
+        seen: dict[str, int] = {}
+        for i, ref in enumerate(self.references):
+            base = f"{IMAGES_PATH}[{i}]"
+            problems += url_problems(ref.image_url, f"{base}.image_url", f"reference image {i + 1}",
+                                     allow_local_paths, required=True)
+            label = ref.label
+            if not isinstance(label, str) or not label.strip():
+                add(Problem(f"{base}.label", f"reference image {i + 1} has no label; name the camera "
+                                             f"(for example \"camera {i + 1}\")."))
+                continue
+            key = label.strip().casefold()
+            if key in seen:
+                add(Problem(f"{base}.label", f"the label \"{label.strip()}\" is already used by reference "
+                                             f"image {seen[key] + 1}; every camera needs its own label."))
+            else:
+                seen[key] = i
+
+        if self.prelabel is not None:
+            problems += url_problems(self.prelabel.url, f"{PRELABEL_PATH}.url", "pre-label mask",
+                                     allow_local_paths, required=True, mask=True)
+            _, legend_problems = check_legend(self.prelabel.legend, path=f"{PRELABEL_PATH}.legend")
+            problems += legend_problems
+        return problems
+
+    def errors(self, **kw) -> list[Problem]:
+        return [p for p in self.validate(**kw) if p.severity == "error"]
+
+    def local_paths(self) -> list[str]:
+        """The local files this job names where URLs go (primary, references, mask), in that order."""
+        urls = [self.image_url] + [r.image_url for r in self.references]
+        if self.prelabel is not None:
+            urls.append(self.prelabel.url)
+        return [u for u in urls if isinstance(u, str) and is_local_path(u)]
+
+
+# -------------------------------------------------------------------- helpers
+def _dig(obj: Any, keys: tuple[str, ...]) -> Any:
+    for k in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(k)
+    return obj
+
+
+def _quote(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else f"\"{value}\""
+    return text if len(text) <= 80 else text[:77] + "...\""
+
+
+def is_uuid(value: Any) -> bool:
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_local_path(value: str) -> bool:
+    """True for something that looks like a file path rather than a URL (``/a/b.png``, ``C:\\x``,
+    ``file:///...``, ``frames/001.png``)."""
+    if not isinstance(value, str) or not value:
+        return False
+    if value.startswith("file://"):
+        return True
+    if re.match(r"^[A-Za-z]:[\\/]", value):
+        return True
+    return "://" not in value
+
+
+def url_problems(url: Any, path: str, what: str, allow_local_paths: bool = False, *,
+                 required: bool = True, mask: bool = False) -> list[Problem]:
+    """Problems with one image/mask location. Allowed: https, s3://bucket/key, gs://bucket/key, and
+    http only to a loopback host (the sandbox). Local paths only when ``allow_local_paths``."""
+    if url is None or (isinstance(url, str) and not url.strip()):
+        if required:
+            return [Problem(path, f"the {what} is missing; give an https://, s3:// or gs:// URL.",
+                            code="FS_0004" if path == "data.image_url" else "FS_0003")]
+        return []
+    if not isinstance(url, str):
+        return [Problem(path, f"the {what} must be a URL in quotes, not {type(url).__name__}.")]
+    if url != url.strip() or any(c.isspace() for c in url):
+        return [Problem(path, f"the {what} URL {_quote(url)} contains spaces; encode them as %20 or remove them.")]
+    out: list[Problem] = []
+    if is_local_path(url):
+        if not allow_local_paths:
+            return [Problem(path, f"the {what} {_quote(url)} is a local file; Playment can only fetch URLs. "
+                                  f"Configure storage (--upload-to s3://bucket/prefix, or the sandbox) so it is "
+                                  f"uploaded at submit time, or give its URL.")]
+        suffix = PurePosixPath(url.replace("\\", "/")).suffix.lower()
+    else:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "https":
+            if not parts.hostname:
+                out.append(Problem(path, f"the {what} URL {_quote(url)} has no host name."))
+        elif scheme == "http":
+            if not is_loopback_host(parts.hostname):
+                out.append(Problem(path, f"the {what} URL {_quote(url)} uses plain http; Playment needs "
+                                         f"https (plain http is only allowed to this machine, for the sandbox)."))
+        elif scheme in ("s3", "gs"):
+            bucket, key = parts.netloc, parts.path.lstrip("/")
+            rule = _S3_BUCKET if scheme == "s3" else _GS_BUCKET
+            if not bucket or not rule.fullmatch(bucket):
+                out.append(Problem(path, f"the {what} URL {_quote(url)} does not name a valid bucket; write "
+                                         f"{scheme}://bucket/key with a lower-case bucket name."))
+            elif not key:
+                out.append(Problem(path, f"the {what} URL {_quote(url)} has no object key; write "
+                                         f"{scheme}://{bucket}/path/to/file."))
+        else:
+            out.append(Problem(path, f"the {what} URL {_quote(url)} is not https://, s3:// or gs://; "
+                                     f"Playment cannot fetch it."))
+        suffix = PurePosixPath(parts.path).suffix.lower()
+    if mask and suffix in LOSSY_EXTENSIONS:
+        out.append(Problem(path, f"the pre-label mask {_quote(url)} is a {suffix[1:].upper()} file; lossy or "
+                                 f"palette formats change the exact colours the legend relies on. Save the "
+                                 f"mask as an RGBA PNG."))
+    return out

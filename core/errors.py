@@ -175,7 +175,11 @@ CODE_MAP: dict[str, type[PlaymentError]] = {
     "FS_0000": ServerFaultError,
     "FS_0008": ServerFaultError,
     "api_error": ServerFaultError,
+    # Not in the API notes: the sandbox's answers for an unknown project, job or batch (HTTP 404).
     "NOT_FOUND": NotFoundError,
+    "PROJECT_NOT_FOUND": NotFoundError,
+    "JOB_NOT_FOUND": NotFoundError,
+    "BATCH_NOT_FOUND": NotFoundError,
 }
 
 # Plain words for codes whose server message tends to be terse.

@@ -7,6 +7,7 @@ refused with a sentence that quotes it. ``#000000`` is "unlabelled" and cannot b
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -98,20 +99,159 @@ def load_legend_file(path: str | Path) -> tuple[dict[str, str], list[Problem]]:
     Never raises for a user mistake: a missing file, bad JSON or bad encoding comes back as a Problem
     naming the file (and the line and column for JSON syntax errors).
     """
+    data, problems = read_legend_data(path)
+    if problems:
+        return {}, problems
+    return check_legend(data, path=str(Path(path)))
+
+
+def read_legend_data(path: str | Path) -> tuple[object, list[Problem]]:
+    """Read a legend JSON file without judging its keys: (raw mapping, file-level problems).
+
+    Split from :func:`load_legend_file` so that callers can tell "the file cannot be read" (a usage
+    problem, exit code 2 on the command line) from "the file reads but a key is wrong" (exit code 1).
+    Accepts ``{"#rrggbb": "name"}`` and the wrapped ``{"legend": {...}}`` form.
+    """
     p = Path(path)
     where = str(p)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}, [Problem(where, "the legend file does not exist.")]
+        return None, [Problem(where, "the legend file does not exist.")]
+    except IsADirectoryError:
+        return None, [Problem(where, "the legend path is a folder, not a JSON file.")]
     except UnicodeDecodeError as e:
-        return {}, [Problem(where, f"the legend file is not UTF-8 text (bad byte at offset {e.start}).")]
+        return None, [Problem(where, f"the legend file is not UTF-8 text (bad byte at offset {e.start}).")]
     except OSError as e:
-        return {}, [Problem(where, f"the legend file cannot be read: {e.strerror}.")]
+        return None, [Problem(where, f"the legend file cannot be read: {e.strerror}.")]
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        return {}, [Problem(f"{where}:{e.lineno}:{e.colno}", f"the legend file is not valid JSON: {e.msg}.")]
+        return None, [Problem(f"{where}:{e.lineno}:{e.colno}", f"the legend file is not valid JSON: {e.msg}.")]
     if isinstance(data, dict) and isinstance(data.get("legend"), dict) and len(data) <= 2:
         data = data["legend"]
-    return check_legend(data, path=where)
+    return data, []
+
+
+# --------------------------------------------------------------------------------------------------
+# Palettes: deterministic, well separated colours for encoded masks.
+# --------------------------------------------------------------------------------------------------
+
+MAX_CLASSES = 65_535
+_GREEDY_LIMIT = 1024     # colours picked one by one (farthest-point) before falling back to a grid order
+_GRID_LEVELS = 32        # candidate grid per channel for the farthest-point pick (32**3 = 32,768 colours)
+
+
+def srgb_to_oklab(rgb):
+    """sRGB (0..255, shape (..., 3)) -> OKLab, where Euclidean distance follows perceived difference.
+
+    Used to pick palette colours that people (and annotators in Playment's tool) can tell apart, and
+    which RGB distance does poorly at (greens look alike long before blues do).
+    """
+    import numpy as np
+
+    c = np.asarray(rgb, dtype=np.float64) / 255.0
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    m1 = np.array([[0.4122214708, 0.5363325363, 0.0514459929],
+                   [0.2119034982, 0.6806995451, 0.1073969566],
+                   [0.0883024619, 0.2817188376, 0.6299787005]])
+    m2 = np.array([[0.2104542553, 0.7936177850, -0.0040720468],
+                   [1.9779984951, -2.4285922050, 0.4505937099],
+                   [0.0259040371, 0.7827717662, -0.8086757660]])
+    return np.cbrt(c @ m1.T) @ m2.T
+
+
+def distinct_colours(n: int, exclude: tuple[str, ...] | list[str] | set[str] = ()) -> list[str]:
+    """``n`` distinct ``#rrggbb`` colours, never ``#000000`` nor any colour in ``exclude``.
+
+    Deterministic and prefix-stable (the first k colours of ``distinct_colours(n)`` are
+    ``distinct_colours(k)``), so adding a class to a list never recolours the classes before it. The
+    first 1,024 are picked farthest-point in OKLab, starting from black and the excluded (pinned)
+    colours: each new colour is as far as possible from every colour before it, which also keeps
+    neighbours in index order well apart and every colour far from "unlabelled" black. Beyond that an
+    RGB grid in bit-reversed order takes over (up to 65,535 colours), still distinct and spread out.
+    """
+    if not isinstance(n, int) or n < 0:
+        raise ValueError(f"the number of colours must be a whole number of at least 0, not {n!r}.")
+    if n > MAX_CLASSES:
+        raise ValueError(f"{n} classes are more than the {MAX_CLASSES} a mask palette can hold.")
+    excl = tuple(sorted({normalise_key(k) for k in exclude}))
+    return list(_distinct_colours(n, excl))
+
+
+def _pack(rgb) -> "object":
+    import numpy as np
+
+    rgb = np.asarray(rgb, dtype=np.int64).reshape(-1, 3)
+    return (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+
+
+@functools.lru_cache(maxsize=32)
+def _distinct_colours(n: int, exclude: tuple[str, ...]) -> tuple[str, ...]:
+    import numpy as np
+
+    if n == 0:
+        return ()
+    excl_rgb = np.array([hex_to_rgb(k) for k in exclude], dtype=np.int64).reshape(-1, 3)
+    excl_packed = set(_pack(excl_rgb).tolist())
+    if n + len(excl_packed) > (1 << 24) - 1:
+        raise ValueError("there are not enough colours left once the pinned colours are set aside.")
+
+    levels = np.round(np.arange(_GRID_LEVELS) * 255 / (_GRID_LEVELS - 1)).astype(np.int64)
+    cand = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
+    lab = srgb_to_oklab(cand)
+    # Squared distance to the nearest colour already taken; black and pinned colours count as taken.
+    mind = np.sum((lab - srgb_to_oklab([0, 0, 0])) ** 2, axis=1)
+    seeds = excl_rgb[:4096]        # a few thousand pinned colours shape the spread; more adds nothing
+    for i in range(0, len(seeds), 256):
+        d = ((lab[:, None, :] - srgb_to_oklab(seeds[i:i + 256])[None, :, :]) ** 2).sum(-1).min(1)
+        np.minimum(mind, d, out=mind)
+    taken = np.isin(_pack(cand), np.fromiter(excl_packed | {0}, dtype=np.int64))
+    mind[taken] = -1.0
+
+    picked: list[int] = []
+    for _ in range(min(n, _GREEDY_LIMIT)):
+        i = int(np.argmax(mind))
+        if mind[i] < 0:
+            break
+        picked.append(i)
+        np.minimum(mind, np.sum((lab - lab[i]) ** 2, axis=1), out=mind)
+        mind[i] = -1.0
+    out = [rgb_to_hex(*map(int, cand[i])) for i in picked]
+    if len(out) < n:
+        out += _grid_colours(n - len(out), excl_packed | set(_pack(cand[picked]).tolist()) | {0})
+    return tuple(out)
+
+
+def _grid_colours(count: int, taken: set[int]) -> list[str]:
+    """``count`` RGB grid colours not in ``taken``, ordered so that consecutive ones differ a lot.
+
+    The order is a Morton (Z-order) code of the bit-reversed grid coordinates: successive colours
+    flip the most significant bits first, like a van der Corput sequence in three dimensions.
+    """
+    import numpy as np
+
+    k = 2
+    while k < 256 and k ** 3 < count + len(taken) + 1:
+        k += 1
+    bits = max(1, (k - 1).bit_length())
+    coords = np.arange(k, dtype=np.int64)
+    rev = np.zeros(k, dtype=np.int64)
+    for b in range(bits):
+        rev |= ((coords >> b) & 1) << (bits - 1 - b)
+    levels = np.round(coords * 255 / (k - 1)).astype(np.int64)
+    r, g, b_ = (a.ravel() for a in np.meshgrid(coords, coords, coords, indexing="ij"))
+    key = np.zeros(r.shape, dtype=np.int64)
+    for bit in range(bits):
+        for j, ch in enumerate((g, r, b_)):     # green first: the eye is most sensitive to it
+            key |= ((rev[ch] >> bit) & 1) << (3 * bit + (2 - j))
+    rgb = np.stack([levels[r], levels[g], levels[b_]], -1)
+    key |= (rgb.max(1) < 48).astype(np.int64) << 62     # near-black reads as "unlabelled": use last
+    order = np.argsort(key, kind="stable")
+    rgb = rgb[order]
+    packed = _pack(rgb)
+    keep = ~np.isin(packed, np.fromiter(taken, dtype=np.int64))
+    rgb = rgb[keep][:count]
+    if len(rgb) < count:
+        raise ValueError("there are not enough colours left once the pinned colours are set aside.")
+    return [rgb_to_hex(int(a), int(b), int(c)) for a, b, c in rgb]

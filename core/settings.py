@@ -1,0 +1,166 @@
+"""Profiles (base URL, project, workflow, default batch, storage) and the API key.
+
+- Profiles are JSON under the platform config dir (``platformdirs``; ``PLAYMENT_CONFIG_DIR`` overrides it,
+  which the tests use). The file never holds a secret: a profile with an ``api_key`` field is refused.
+- The API key lives in the OS keyring (service ``playment-submit``, user = profile name). Without a
+  keyring backend (a headless box) the key comes from ``PLAYMENT_API_KEY`` and a warning says so.
+- Precedence for every connection setting: command-line option > environment > profile > default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import platformdirs
+
+from .errors import UsageError
+
+APP = "playment-submit"
+KEYRING_SERVICE = "playment-submit"
+DEFAULT_BASE_URL = "https://api.playment.io"
+ENV_KEY, ENV_PROJECT, ENV_WORKFLOW, ENV_BASE = ("PLAYMENT_API_KEY", "PLAYMENT_PROJECT_ID",
+                                                "PLAYMENT_WORKFLOW_ID", "PLAYMENT_BASE_URL")
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("PLAYMENT_CONFIG_DIR") or platformdirs.user_config_dir(APP, appauthor=False))
+
+
+def data_dir() -> Path:
+    """Where journals and history live (``PLAYMENT_DATA_DIR`` overrides)."""
+    return Path(os.environ.get("PLAYMENT_DATA_DIR") or platformdirs.user_data_dir(APP, appauthor=False))
+
+
+@dataclass
+class Profile:
+    name: str = "default"
+    base_url: str = DEFAULT_BASE_URL
+    project_id: str = ""
+    workflow_id: str = ""
+    default_batch_id: str = ""
+    storage: dict[str, Any] = field(default_factory=dict)  # see core.storage; {} means URLs only
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, name: str, d: Mapping[str, Any]) -> "Profile":
+        if "api_key" in d:
+            raise UsageError(f"Profile \"{name}\" in {profiles_path()} contains an api_key; keys belong in the "
+                             f"OS keyring. Remove that line and store the key with the app or PLAYMENT_API_KEY.")
+        known = {k: d[k] for k in ("base_url", "project_id", "workflow_id", "default_batch_id", "storage") if k in d}
+        return cls(name=name, **known)
+
+
+def profiles_path() -> Path:
+    return config_dir() / "profiles.json"
+
+
+def load_profiles() -> tuple[dict[str, Profile], str | None]:
+    """(profiles by name, the current profile's name). A missing file is no profiles, not an error."""
+    path = profiles_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, None
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise UsageError(f"The profiles file {path} cannot be read ({e}); fix or delete it.")
+    if not isinstance(data, dict) or not isinstance(data.get("profiles", {}), dict):
+        raise UsageError(f"The profiles file {path} is not in the expected form; fix or delete it.")
+    profiles = {name: Profile.from_dict(name, p) for name, p in data.get("profiles", {}).items() if isinstance(p, dict)}
+    current = data.get("current") if data.get("current") in profiles else None
+    return profiles, current
+
+
+def save_profiles(profiles: Mapping[str, Profile], current: str | None = None) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a file."""
+    path = profiles_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"current": current, "profiles": {n: {k: v for k, v in p.to_dict().items() if k != "name"}
+                                             for n, p in profiles.items()}}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".profiles-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(body, fh, indent=2)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ secrets
+class SecretStoreUnavailable(UsageError):
+    pass
+
+
+def get_api_key(profile: str, env: Mapping[str, str] | None = None) -> tuple[str | None, str, str | None]:
+    """(key, where it came from: "keyring" | "environment" | "none", a warning or None)."""
+    env = os.environ if env is None else env
+    warning = None
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+        try:
+            key = keyring.get_password(KEYRING_SERVICE, profile)
+        except KeyringError:
+            key, warning = None, ("No system keyring is available, so the API key is taken from "
+                                  "PLAYMENT_API_KEY and cannot be saved by this app.")
+        else:
+            if key:
+                return key, "keyring", None
+    except ImportError:  # pragma: no cover - keyring is a declared dependency
+        warning = "The keyring module is missing; the API key is taken from PLAYMENT_API_KEY."
+    key = env.get(ENV_KEY) or None
+    return key, ("environment" if key else "none"), warning
+
+
+def set_api_key(profile: str, key: str) -> None:
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+    try:
+        if key:
+            keyring.set_password(KEYRING_SERVICE, profile, key)
+        else:
+            try:
+                keyring.delete_password(KEYRING_SERVICE, profile)
+            except PasswordDeleteError:
+                pass
+    except KeyringError:
+        raise SecretStoreUnavailable("No system keyring is available to store the API key; set "
+                                     "PLAYMENT_API_KEY in the environment instead.")
+
+
+# --------------------------------------------------------------- resolution
+@dataclass
+class Connection:
+    base_url: str
+    project_id: str
+    workflow_id: str
+    api_key: str | None
+    key_source: str
+    default_batch_id: str | None
+    profile: Profile
+    warnings: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # never the key
+        return (f"Connection(base_url={self.base_url!r}, project_id={self.project_id!r}, "
+                f"workflow_id={self.workflow_id!r}, key_source={self.key_source!r})")
+
+
+def resolve_connection(profile: str | None = None, *, base_url: str | None = None, project_id: str | None = None,
+                       workflow_id: str | None = None, env: Mapping[str, str] | None = None) -> Connection:
+    env = os.environ if env is None else env
+    profiles, current = load_profiles()
+    name = profile or current or "default"
+    if profile and profile not in profiles:
+        known = ", ".join(sorted(profiles)) or "none yet"
+        raise UsageError(f"There is no profile named \"{profile}\" (known: {known}).")
+    prof = profiles.get(name) or Profile(name=name)
+    key, source, warning = get_api_key(name, env)
+    return Connection(
+        base_url=base_url or env.get(ENV_BASE) or prof.base_url or DEFAULT_BASE_URL,
+        project_id=project_id or env.get(ENV_PROJECT) or prof.project_id,
+        workflow_id=workflow_id or env.get(ENV_WORKFLOW) or prof.workflow_id,
+        api_key=key, key_source=source, default_batch_id=prof.default_batch_id or None, profile=prof,
+        warnings=[warning] if warning else [])

@@ -149,6 +149,7 @@ class SandboxServer:
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.store = _Store(store)
         self.store.insert_batch((self.default_batch_id, self.project_id, "Default", "", _now()))
+        self._scripted: list[tuple[int, bytes, str, dict]] = []
         self._stats: dict[str, int] = {}
         self._stats_lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
@@ -215,6 +216,21 @@ class SandboxServer:
     def _count(self, key: str) -> None:
         with self._stats_lock:
             self._stats[key] = self._stats.get(key, 0) + 1
+
+    def queue_response(self, status: int, body: dict | str | bytes = b"", *, headers: dict | None = None,
+                       content_type: str | None = None) -> None:
+        """Answer the next job POST with exactly this (a test hook for codes the sandbox's own
+        validation never produces, and for malformed bodies). Queued answers are used first-in first-out."""
+        if isinstance(body, dict):
+            raw, ctype = json.dumps(body).encode(), "application/json"
+        else:
+            raw, ctype = (body.encode() if isinstance(body, str) else body), "text/html"
+        with self._rng_lock:
+            self._scripted.append((status, raw, content_type or ctype, headers or {}))
+
+    def _next_scripted(self) -> tuple[int, bytes, str, dict] | None:
+        with self._rng_lock:
+            return self._scripted.pop(0) if self._scripted else None
 
     def _roll(self) -> float:
         with self._rng_lock:
@@ -435,6 +451,10 @@ def _make_handler(sb: SandboxServer):
             self._json(404, _err("NOT_FOUND", f"No endpoint {path}."))
 
         def _post_job(self, pid: str, body: Any) -> None:
+            scripted = sb._next_scripted()
+            if scripted is not None:
+                status, raw, ctype, headers = scripted
+                return self._send(status, raw, ctype, headers)
             f = sb.faults
             roll = sb._roll() if f.total() > 0 else 1.0
             edges = [("html_500", f.html_500), ("html_502", f.html_502), ("rate_limit", f.rate_limit),

@@ -303,7 +303,8 @@ class PlaymentClient:
                 raise DuplicateReferenceError(
                     f"A job with reference ID \"{ref}\" already exists in this project"
                     + (f" (job {existing})" if existing else "")
-                    + ". Choose another reference ID, or look the existing job up instead of creating it again.",
+                    + ". Choose another reference ID, or look the existing job up instead of creating it again."
+                    + (f" (FS_0001: {e.server_message})" if e.server_message else ""),
                     existing_job_id=existing, code=e.code, server_message=e.server_message, status=e.status)
             except RateLimitedError as e:  # the request was refused before processing: not ambiguous
                 last = e

@@ -166,16 +166,20 @@ class Journal:
                    "created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)",
                    (reference_id, payload_hash(payload), json.dumps(payload, ensure_ascii=False), now, now))
 
-    def mark_sending(self, reference_id: str, payload: dict) -> None:
+    def mark_sending(self, reference_id: str, payload: dict, *, hash_of: dict | None = None) -> None:
         """Call right before the POST: state "sending", attempts + 1, the payload and its hash.
-        A job_id already recorded is kept (it is only replaced by :meth:`mark_created`)."""
+        A job_id already recorded is kept (it is only replaced by :meth:`mark_created`).
+
+        ``hash_of``: hash this instead of ``payload`` (bulk passes the manifest's row before local files
+        were uploaded, so that a re-run can compare rows without uploading again)."""
         now = _now()
         self._exec(
             "INSERT INTO entries (reference_id, payload_hash, payload, state, attempts, created_at, updated_at) "
             "VALUES (?, ?, ?, 'sending', 1, ?, ?) ON CONFLICT(reference_id) DO UPDATE SET "
             "payload_hash=excluded.payload_hash, payload=excluded.payload, state='sending', code=NULL, "
             "message=NULL, attempts=entries.attempts + 1, updated_at=excluded.updated_at",
-            (reference_id, payload_hash(payload), json.dumps(payload, ensure_ascii=False), now, now))
+            (reference_id, payload_hash(payload if hash_of is None else hash_of),
+             json.dumps(payload, ensure_ascii=False), now, now))
 
     def mark_created(self, reference_id: str, job_id: str, status: str = "created") -> None:
         """Call right after a success: the server's job_id; ``status`` "created" or "recovered"."""

@@ -1,0 +1,344 @@
+"""The bulk engine: many jobs, concurrently, exactly once, resumable, with progress.
+
+- N worker threads (default 8) share one :class:`PlaymentClient` (build it with ``pool_size=N`` so every
+  worker has a pooled connection) and take rows from a bounded queue fed by the caller's thread.
+- Every row goes through the journal: ``mark_sending`` before the POST, ``mark_created``/``mark_failed``
+  after it. A row the journal says may have been sent already (``sending``/``ambiguous``) is sent with
+  ``prior_attempt_ambiguous=True``, so FS_0001 recovers its job_id instead of counting as a duplicate.
+- An optional global rate (jobs/s) spaces job starts; a 429 from the server (seen by a response hook on
+  the client's session) pauses every worker's next start for the Retry-After, not just the unlucky one's.
+- Cancel is cooperative: nothing new starts, the client stops waiting between retries, and whatever was
+  in flight is journalled (an unfinished retry as ``ambiguous``, so the next run reconciles it).
+- ``progress`` is a plain callable given a :class:`BulkProgress` (no Qt here; the window wraps it).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .client import CreatedJob, PlaymentClient, parse_retry_after
+from .errors import AmbiguousOutcomeError, PlaymentError
+from .manifest import (CHANGED, DONE, INVALID, RECONCILE, SENDABLE, SKIP_FAILED, Manifest, ManifestRow)
+
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """What happened to one row. ``status``: created, recovered, skipped (created in an earlier run),
+    failed, ambiguous, invalid, changed, not_sent (cancelled or failed earlier without --retry-failed)."""
+
+    reference_id: str | None
+    row: int
+    status: str
+    job_id: str | None = None
+    code: str | None = None
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        return {"row": self.row, "reference_id": self.reference_id, "job_id": self.job_id,
+                "status": self.status, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class BulkProgress:
+    done: int                 # rows finished this run (created, recovered or skipped as already created)
+    failed: int               # rows that failed or ended ambiguous this run
+    total: int                # rows this run handles
+    in_flight: int
+    rate: float               # jobs per second (recent)
+    eta: float | None         # seconds left at that rate
+    elapsed: float
+    last: RowResult | None = None
+    paused: bool = False
+    cancelled: bool = False
+
+    def to_dict(self) -> dict:
+        return {"done": self.done, "failed": self.failed, "total": self.total, "in_flight": self.in_flight,
+                "rate": round(self.rate, 2), "eta": None if self.eta is None else round(self.eta, 1),
+                "elapsed": round(self.elapsed, 2)}
+
+
+@dataclass
+class BulkSummary:
+    results: list[RowResult] = field(default_factory=list)
+    elapsed: float = 0.0
+    cancelled: bool = False
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """True when every row ended created, recovered or skipped as created before."""
+        return not self.cancelled and all(r.status in ("created", "recovered", "skipped") for r in self.results)
+
+
+class RateGate:
+    """Spaces job starts to at most ``rate`` per second (None: no limit), and holds every start while a
+    shared back-off (after a 429) is in force. Thread-safe; waits are cut short by ``cancel``."""
+
+    def __init__(self, rate: float | None = None):
+        if rate is not None and rate <= 0:
+            raise ValueError("rate must be positive")
+        self.interval = 1.0 / rate if rate else 0.0
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._hold_until = 0.0
+        self.backoffs = 0
+
+    def back_off(self, seconds: float) -> None:
+        with self._lock:
+            self._hold_until = max(self._hold_until, time.monotonic() + max(0.0, seconds))
+            self.backoffs += 1
+
+    def acquire(self, cancel: threading.Event) -> bool:
+        """Wait for this start's slot; False when cancelled while waiting."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                hold = self._hold_until - now
+                if hold <= 0:
+                    slot = max(now, self._next)
+                    self._next = slot + self.interval
+                    wait = slot - now
+                    break
+            if cancel.wait(min(hold, 0.5)):
+                return False
+        if wait > 0 and cancel.wait(wait):
+            return False
+        return not cancel.is_set()
+
+
+class BulkSubmitter:
+    """Send the sendable rows of a checked manifest. Use once: ``run(rows)``; ``cancel()``, ``pause()``
+    and ``resume()`` may be called from any thread while it runs."""
+
+    def __init__(self, client: PlaymentClient, journal: Any = None, *, concurrency: int = DEFAULT_CONCURRENCY,
+                 rate: float | None = None, storage: Any = None,
+                 progress: Callable[[BulkProgress], Any] | None = None,
+                 on_result: Callable[[RowResult], Any] | None = None,
+                 cancel_event: threading.Event | None = None, progress_interval: float = 0.2):
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.client = client
+        self.journal = journal
+        self.concurrency = concurrency
+        self.storage = storage
+        self.gate = RateGate(rate)
+        self._progress = progress
+        self._on_result = on_result
+        self.cancel_event = cancel_event or threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._lock = threading.Lock()
+        self._done = self._failed = self._in_flight = 0
+        self._total = 0
+        self._finish_times: deque[float] = deque(maxlen=200)
+        self._t0 = 0.0
+        self._last_emit = 0.0
+        self._interval = progress_interval
+
+    # ------------------------------------------------------------ controls
+    def cancel(self) -> None:
+        self.cancel_event.set()
+        self._running.set()  # a paused run must wake up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # ------------------------------------------------------------ progress
+    def snapshot(self, last: RowResult | None = None) -> BulkProgress:
+        with self._lock:
+            now = time.monotonic()
+            times = [t for t in self._finish_times if now - t <= 10.0]
+            elapsed = now - self._t0 if self._t0 else 0.0
+            if len(times) >= 2 and times[-1] > times[0]:
+                rate = (len(times) - 1) / max(now - times[0], 1e-6)
+            else:
+                rate = (self._done + self._failed) / elapsed if elapsed > 0 else 0.0
+            left = self._total - self._done - self._failed
+            eta = left / rate if rate > 0 else None
+            return BulkProgress(self._done, self._failed, self._total, self._in_flight, rate, eta, elapsed,
+                                last, paused=self.paused, cancelled=self.cancel_event.is_set())
+
+    def _emit(self, last: RowResult | None, force: bool = False) -> None:
+        if self._progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_emit < self._interval:
+            return
+        self._last_emit = now
+        self._progress(self.snapshot(last))
+
+    def _finish(self, result: RowResult) -> None:
+        with self._lock:
+            if result.status in ("created", "recovered", "skipped"):
+                self._done += 1
+            elif result.status in ("failed", "ambiguous"):
+                self._failed += 1
+            self._finish_times.append(time.monotonic())
+        if self._on_result is not None:
+            self._on_result(result)
+        self._emit(result)
+
+    # ----------------------------------------------------------------- run
+    def _hook(self, resp, *args, **kwargs):
+        if resp.status_code == 429:
+            ra = parse_retry_after(resp.headers.get("Retry-After"))
+            self.gate.back_off(ra if ra is not None else 1.0)
+        return resp
+
+    def run(self, rows: Iterable[ManifestRow]) -> BulkSummary:
+        """Send every row whose action is send/reconcile/retry; returns a result per row given (rows that
+        are not to be sent get their status from the check: skipped, invalid, changed, not_sent)."""
+        rows = list(rows)
+        summary = BulkSummary()
+        results: dict[int, RowResult] = {}
+        todo: list[tuple[int, ManifestRow]] = []
+        for i, r in enumerate(rows):
+            if r.action in SENDABLE:
+                todo.append((i, r))
+            else:
+                results[i] = _static_result(r)
+        self._total = len(todo)
+        self._t0 = time.monotonic()
+        q: queue.Queue = queue.Queue(maxsize=self.concurrency * 2)
+        stop = object()
+        session = getattr(self.client, "_session", None)
+        hooks = session.hooks.setdefault("response", []) if session is not None else None
+        if hooks is not None:
+            hooks.append(self._hook)
+
+        def worker() -> None:
+            while True:
+                item = q.get()
+                if item is stop:
+                    return
+                i, row = item
+                if self.cancel_event.is_set():
+                    res = RowResult(row.reference_id, row.row, "not_sent", message="Cancelled before it was sent.")
+                else:
+                    with self._lock:
+                        self._in_flight += 1
+                    try:
+                        res = self._send(row)
+                    finally:
+                        with self._lock:
+                            self._in_flight -= 1
+                results[i] = res
+                self._finish(res)
+
+        threads = [threading.Thread(target=worker, name=f"bulk-{k}", daemon=True)
+                   for k in range(min(self.concurrency, max(1, len(todo))))]
+        for t in threads:
+            t.start()
+        self._emit(None, force=True)
+        try:
+            for item in todo:
+                while not self._running.is_set() and not self.cancel_event.is_set():
+                    self._running.wait(0.2)
+                    self._emit(None)
+                q.put(item)
+        except BaseException:
+            self.cancel()  # KeyboardInterrupt in the feeding thread: stop cleanly, then re-raise
+            raise
+        finally:
+            for _ in threads:
+                q.put(stop)
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.2)
+            if hooks is not None and self._hook in hooks:
+                hooks.remove(self._hook)
+        summary.results = [results[i] for i in range(len(rows))]
+        summary.elapsed = time.monotonic() - self._t0
+        summary.cancelled = self.cancel_event.is_set()
+        self._emit(None, force=True)
+        return summary
+
+    def _send(self, row: ManifestRow) -> RowResult:
+        ref, spec = row.reference_id, row.spec
+        assert spec is not None and ref is not None
+        manifest_payload = spec.to_payload()
+        prior = row.action == RECONCILE
+        if self.journal is not None:
+            entry = self.journal.get(ref)
+            if entry is not None and entry.state == "created":  # another run finished it meanwhile
+                return RowResult(ref, row.row, "skipped", entry.job_id, message="Created in an earlier run.")
+            prior = prior or (entry is not None and entry.maybe_sent)
+        try:
+            if spec.local_paths():
+                if self.storage is None:
+                    return self._fail(row, None, "The row names local files but no storage is configured to "
+                                                 "upload them; configure storage or give URLs.")
+                from .storage import upload_local_files
+                spec = upload_local_files(spec, self.storage, cancel=self.cancel_event)
+        except PlaymentError as e:
+            return self._fail(row, e.code, f"Upload failed: {e}")
+        if not self.gate.acquire(self.cancel_event):
+            return RowResult(ref, row.row, "not_sent", message="Cancelled before it was sent.")
+        if self.journal is not None:
+            self.journal.mark_sending(ref, spec.to_payload(), hash_of=manifest_payload)
+        try:
+            created: CreatedJob = self.client.create_job(spec, cancel=self.cancel_event,
+                                                         prior_attempt_ambiguous=prior)
+        except AmbiguousOutcomeError as e:
+            return self._fail(row, e.code, str(e), ambiguous=True)
+        except PlaymentError as e:
+            if self.cancel_event.is_set() and e.retryable:
+                return self._fail(row, e.code, f"Stopped by cancel while retrying: {e} The next run checks "
+                                               f"whether it was created.", ambiguous=True)
+            return self._fail(row, e.code, str(e))
+        except Exception as e:  # never lose a row to an unexpected error: the next run reconciles it
+            return self._fail(row, None, f"Unexpected error while sending ({type(e).__name__}); the next run "
+                                         f"checks whether it was created.", ambiguous=True)
+        if self.journal is not None:
+            self.journal.mark_created(ref, created.job_id, status=created.status)
+        return RowResult(ref, row.row, created.status, created.job_id)
+
+    def _fail(self, row: ManifestRow, code: str | None, message: str, ambiguous: bool = False) -> RowResult:
+        if self.journal is not None:
+            self.journal.mark_failed(row.reference_id, code, message, ambiguous=ambiguous)
+        return RowResult(row.reference_id, row.row, "ambiguous" if ambiguous else "failed", None, code, message)
+
+
+def _static_result(r: ManifestRow) -> RowResult:
+    if r.action == DONE:
+        return RowResult(r.reference_id, r.row, "skipped", r.job_id, message="Created in an earlier run.")
+    if r.action == CHANGED:
+        return RowResult(r.reference_id, r.row, "changed", r.job_id, "changed",
+                         "Changed since it was created; not sent again.")
+    if r.action == SKIP_FAILED:
+        p = next((p for p in r.problems if p.path == "(journal)"), None)
+        return RowResult(r.reference_id, r.row, "not_sent", None, p.code if p else None,
+                         (p.message if p else "Failed in an earlier run.") )
+    if r.action == INVALID:
+        errs = r.errors
+        return RowResult(r.reference_id, r.row, "invalid", None, errs[0].code if errs else None,
+                         "; ".join(str(p) for p in errs[:3]) + (f"; and {len(errs) - 3} more" if len(errs) > 3 else ""))
+    return RowResult(r.reference_id, r.row, "not_sent")
+
+
+def submit_manifest(manifest: Manifest, client: PlaymentClient, journal: Any = None, **kw) -> BulkSummary:
+    """Convenience: send a checked manifest's rows with :class:`BulkSubmitter` (keywords go to it)."""
+    return BulkSubmitter(client, journal, **kw).run(manifest.rows)
+
+
+__all__ = ["BulkSubmitter", "BulkProgress", "BulkSummary", "RowResult", "RateGate", "submit_manifest",
+           "DEFAULT_CONCURRENCY"]

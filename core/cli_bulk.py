@@ -1,0 +1,249 @@
+"""``playment-submit bulk MANIFEST``: check a manifest, then send its rows concurrently, exactly once.
+
+Registered by core/cli.py through :func:`add_parser`. Exit status: 0 every row created (or created in an
+earlier run); 1 rows with errors (nothing sent unless --valid-only), rows refused by the server, changed or
+left failed; 2 usage or environment trouble; 130 stopped by Ctrl-C (in-flight jobs finished and journalled;
+run the same command again to continue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .errors import UsageError
+
+DESCRIPTION = """\
+Create many jobs from a manifest: a CSV file, a JSONL file (one API payload per line) or a folder.
+
+CSV columns (header row required): reference_id, image, references (label=url pairs separated by |),
+mask, legend (a legend JSON file or inline JSON), batch_id, work_flow_id, priority_weight. Local paths
+are allowed wherever a URL goes (relative to the manifest's folder) when storage is configured.
+
+Folder mode: images/ holds the primary images; every other sub-folder holding files of the same name is
+a reference camera named after the folder; masks/ holds masks with the same stem; legend.json the legend.
+
+Every row is checked first (job rules, masks, duplicate reference IDs); nothing is sent while a row has
+an error, unless --valid-only. Each row is journalled before and after its request, so a re-run of the
+same command resumes: created rows are skipped without a request, interrupted ones are reconciled,
+failed ones are retried only with --retry-failed.
+"""
+
+EPILOG = """\
+journal: by default MANIFEST.journal.sqlite next to the manifest (for a folder, FOLDER.journal.sqlite
+next to it); keep it to resume, and use the same one for every run of the same jobs.
+
+exit status: 0 all rows created, 1 rows with errors or refused, 2 usage or environment error,
+130 stopped by Ctrl-C (run the same command again to continue).
+"""
+
+
+def _storage_module():
+    try:
+        mod = importlib.import_module("core.storage")
+    except ModuleNotFoundError as e:
+        if e.name != "core.storage":
+            raise
+        return None
+    if hasattr(mod, "add_storage_arguments") and hasattr(mod, "storage_from_args"):
+        return mod
+    return None
+
+
+def add_parser(subparsers, common_parent) -> None:
+    parents = [common_parent] if common_parent is not None else []
+    p = subparsers.add_parser("bulk", parents=parents, help="create many jobs from a CSV/JSONL manifest or a folder",
+                              description=DESCRIPTION, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("manifest", metavar="MANIFEST", help="a .csv or .jsonl manifest, or a folder")
+    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)")
+    p.add_argument("--journal", metavar="FILE", help="the journal (default: MANIFEST.journal.sqlite)")
+    p.add_argument("--rate", type=float, metavar="R", help="at most R jobs per second (default: no limit)")
+    p.add_argument("--dry-run", action="store_true", help="check everything and say what would be sent; send nothing")
+    p.add_argument("--valid-only", action="store_true", help="send the valid rows even if others have errors")
+    p.add_argument("--retry-failed", action="store_true", help="send again rows that failed in an earlier run")
+    p.add_argument("--results", metavar="OUT.csv",
+                   help="write reference_id, job_id, status, error code, message for every row")
+    p.add_argument("--batch-id", help="batch for rows that do not name one")
+    p.add_argument("--default-batch-id", help="the batch where jobs without batch_id land (lets the tool "
+                                              "recover jobs whose creation was interrupted)")
+    p.add_argument("--no-mask-check", action="store_true", help="do not check local masks before sending")
+    g = p.add_argument_group("folder mode")
+    g.add_argument("--primary-dir", metavar="NAME", help="the primary images' sub-folder (default images)")
+    g.add_argument("--masks-dir", metavar="NAME", default="masks", help="the masks' sub-folder (default masks)")
+    g.add_argument("--write-manifest", metavar="OUT.csv", help="write the manifest built from the folder (for review)")
+    st = _storage_module()
+    if st is not None:
+        st.add_storage_arguments(p)
+    p.set_defaults(func=run_bulk)
+
+
+def default_journal_for(manifest: str | Path) -> Path:
+    """``<manifest>.journal.sqlite`` next to the manifest (or next to the folder)."""
+    m = Path(manifest).resolve()
+    return m.with_name(m.name + ".journal.sqlite")
+
+
+class _Bar:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._lock = threading.Lock()
+        self._last = ""
+
+    def draw(self, p) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        finished = p.done + p.failed
+        filled = int(width * finished / p.total) if p.total else width
+        eta = "--" if p.eta is None else time.strftime("%H:%M:%S", time.gmtime(p.eta))
+        line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {finished}/{p.total} "
+                f"ok {p.done} failed {p.failed} {p.rate:5.1f} jobs/s ETA {eta}"
+                + (" (stopping)" if p.cancelled else " (paused)" if p.paused else ""))
+        with self._lock:
+            if line != self._last:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+                self._last = line
+
+    def end(self) -> None:
+        if self.enabled and self._last:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def write_results(path: str | Path, results) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["row", "reference_id", "job_id", "status", "error_code", "message"])
+        for r in results:
+            w.writerow([r.row, r.reference_id or "", r.job_id or "", r.status, r.code or "", r.message])
+    os.replace(tmp, path)
+
+
+def run_bulk(args: argparse.Namespace) -> int:
+    from .bulk import BulkSubmitter, RowResult, _static_result
+    from .cli import client_from_args, connection_from_args
+    from .journal import Journal
+    from .manifest import INVALID, check_manifest, load_manifest, write_csv
+
+    if args.concurrency < 1 or args.concurrency > 256:
+        raise UsageError("--concurrency must be between 1 and 256.")
+    if args.rate is not None and args.rate <= 0:
+        raise UsageError("--rate must be a positive number of jobs per second.")
+    as_json = getattr(args, "json", False)
+    out_lock = threading.Lock()
+
+    conn = connection_from_args(args)
+    manifest = load_manifest(args.manifest, workflow_id=conn.workflow_id or None, batch_id=args.batch_id,
+                             primary=args.primary_dir, masks=args.masks_dir)
+    if args.write_manifest:
+        out = write_csv(manifest, args.write_manifest)
+        print(f"Wrote the manifest ({len(manifest.rows)} rows) to {out}.", file=sys.stderr)
+
+    storage = None
+    st = _storage_module()
+    client = None
+    if not args.dry_run:
+        client, conn = client_from_args(args, pool_size=args.concurrency)
+    if st is not None:
+        storage = st.storage_from_args(args, conn)
+
+    journal_path = Path(args.journal) if args.journal else default_journal_for(args.manifest)
+    journal = Journal(journal_path)
+    try:
+        check_manifest(manifest, journal=journal, allow_local_paths=storage is not None,
+                       check_masks=not args.no_mask_check, retry_failed=args.retry_failed,
+                       workers=min(4, os.cpu_count() or 2))
+        for w in manifest.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        errors = manifest.errors
+        for e in errors:
+            print(f"error: {e}", file=sys.stderr)
+        counts = manifest.counts()
+        n_invalid = counts.get(INVALID, 0)
+        file_errors = [p for p in manifest.problems if p.severity == "error"]
+        sendable = manifest.sendable()
+        if file_errors or (n_invalid and not args.valid_only) or args.dry_run:
+            results = [_static_result(r) if r.action not in ("send", "reconcile", "retry") else
+                       RowResult(r.reference_id, r.row, "not_sent",
+                                 message="Dry run." if args.dry_run else "Not sent: other rows have errors.")
+                       for r in manifest.rows]
+            if args.results:
+                write_results(args.results, results)
+            if as_json:
+                for r in results:
+                    print(json.dumps(r.to_dict(), ensure_ascii=False))
+            skipped = counts.get("done", 0)
+            if args.dry_run and not (file_errors or n_invalid):
+                print(f"Dry run: {len(sendable)} row(s) would be sent, {skipped} already created, "
+                      f"{len(manifest.rows) - len(sendable) - skipped} left out. Nothing was sent.", file=sys.stderr)
+                return 0
+            what = f"{n_invalid} row(s) have errors" if n_invalid else "the manifest has errors"
+            print(f"Nothing was sent: {what}. Fix them, or pass --valid-only to send the "
+                  f"{len(sendable)} valid row(s).", file=sys.stderr)
+            return 1
+
+        bar = _Bar(sys.stderr.isatty() and not as_json)
+
+        def on_result(r) -> None:
+            if as_json:
+                with out_lock:
+                    print(json.dumps(r.to_dict(), ensure_ascii=False), flush=True)
+
+        submitter = BulkSubmitter(client, journal, concurrency=args.concurrency, rate=args.rate, storage=storage,
+                                  progress=bar.draw, on_result=on_result)
+        interrupts = {"n": 0}
+
+        def on_sigint(signum, frame) -> None:
+            interrupts["n"] += 1
+            if interrupts["n"] == 1:
+                submitter.cancel()
+                bar.end()
+                print("Stopping: letting the jobs in flight finish (Ctrl-C again to quit at once).",
+                      file=sys.stderr, flush=True)
+            else:
+                raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+        try:
+            summary = submitter.run(manifest.rows)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            bar.end()
+        if as_json:  # the rows that were not sent this run (skipped, invalid ...) get their line too
+            sent = {id(r) for r in manifest.rows if r.action in ("send", "reconcile", "retry")}
+            for row, res in zip(manifest.rows, summary.results):
+                if id(row) not in sent:
+                    print(json.dumps(res.to_dict(), ensure_ascii=False))
+        if args.results:
+            write_results(args.results, summary.results)
+        c = summary.counts()
+        for r in summary.results:
+            if r.status in ("failed", "ambiguous"):
+                print(f"error: {manifest.source} row {r.row} ({r.reference_id}): {r.message}", file=sys.stderr)
+        parts = [f"{c[k]} {k}" for k in ("created", "recovered", "skipped", "failed", "ambiguous", "invalid",
+                                         "changed", "not_sent") if c.get(k)]
+        print(f"{', '.join(parts) or 'nothing to do'} in {summary.elapsed:.1f} s. Journal: {journal_path}",
+              file=sys.stderr)
+        if summary.cancelled:
+            print("Stopped before the end; run the same command again to continue.", file=sys.stderr)
+            return 130
+        return 0 if summary.ok else 1
+    finally:
+        journal.close()
+        if client is not None:
+            client.close()

@@ -1,0 +1,614 @@
+"""Bulk manifests: CSV, JSONL or a folder layout -> rows of JobSpecs, each checked before anything is sent.
+
+CSV (UTF-8, header row required; row numbers are spreadsheet rows, the header being row 1):
+
+    reference_id     required; your unique ID for the job
+    image            required; the primary image: https://, s3://, gs:// URL or a local path
+    references       optional; reference cameras as ``label=url`` pairs separated by ``|``
+                     (``front=https://.../f.jpg|rear=cams/rear/001.jpg``)
+    mask             optional; the pre-label mask (RGBA PNG), URL or local path
+    legend           optional; the mask's legend: a legend JSON file path, or inline JSON
+                     (``{"#ff0000": "car"}``); required when mask is given
+    batch_id         optional; the batch (UUID); else --batch-id, else the project's default batch
+    work_flow_id     optional; else --workflow-id / PLAYMENT_WORKFLOW_ID / the profile
+    priority_weight  optional; 1..10
+
+JSONL: one documented create-job payload per line (the same JSON as ``playment-submit submit`` takes);
+blank lines are skipped; row numbers are line numbers.
+
+Local paths are allowed wherever a URL goes, relative to the manifest's folder; they are uploaded through
+the configured storage at submit time (without storage they are reported as errors by JobSpec.validate).
+
+Folder mode (:func:`from_folder`): primary images in one folder (``images/`` by default), reference
+cameras in sibling folders holding files of the same name (the folder name is the camera label), masks in
+``masks/`` matched by stem (``masks/001.png`` for ``images/001.jpg``), and ``legend.json`` at the top.
+:func:`write_csv` writes such a manifest out for review.
+
+Checking (:func:`check_manifest`) reuses JobSpec.validate for every rule, runs core.mask.check on local
+masks in parallel, flags duplicate reference_ids within the manifest, and compares each row with the
+journal (already created, changed since created, failed earlier, maybe sent). Every problem names the
+row, the field and says what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import unquote, urlsplit
+
+from .errors import Problem, UsageError, ValidationError
+from .job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
+
+COLUMNS = ("reference_id", "image", "references", "mask", "legend", "batch_id", "work_flow_id",
+           "priority_weight")
+REQUIRED_COLUMNS = ("reference_id", "image")
+MAX_ROW_CHARS = 1 << 20          # a row longer than 1 MiB is a mistake (a pasted file, a missing newline)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+
+# What check_manifest decides for each row.
+SEND = "send"                  # valid, never sent: send it
+RECONCILE = "reconcile"        # a previous run may have sent it: send with prior_attempt_ambiguous=True
+RETRY = "retry"                # failed before, --retry-failed given: send again
+DONE = "done"                  # created before with the same payload: skip without a request
+SKIP_FAILED = "skip_failed"    # failed before; needs --retry-failed
+CHANGED = "changed"            # created before, payload differs now: reported, not resent
+INVALID = "invalid"            # has errors: not sent
+SENDABLE = (SEND, RECONCILE, RETRY)
+
+
+@dataclass
+class ManifestRow:
+    """One row of a manifest: where it came from, the job it describes, and what is wrong with it."""
+
+    row: int                                  # spreadsheet row (CSV) or line number (JSONL); 1-based
+    reference_id: str | None = None
+    spec: JobSpec | None = None
+    problems: list[Problem] = field(default_factory=list)
+    legend_source: str | None = None          # the legend file (for the mask check), when one was named
+    action: str = SEND                        # set by check_manifest
+    job_id: str | None = None                 # from the journal (done/changed) or after sending
+    mask_checked: bool = False
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, fieldname: str, message: str, severity: str = "error", code: str = "FS_0003") -> None:
+        self.problems.append(Problem(fieldname, message, severity=severity, code=code))
+
+    def payload(self) -> dict | None:
+        return self.spec.to_payload() if self.spec is not None else None
+
+    def describe(self, p: Problem, source: str = "") -> str:
+        """One sentence for one problem: ``jobs.csv row 12, mask: ...``."""
+        where = f"{source} row {self.row}" if source else f"row {self.row}"
+        return f"{where}, {p.path}: {p.message}" if p.path else f"{where}: {p.message}"
+
+
+@dataclass
+class Manifest:
+    """The rows of one manifest plus file-level problems (unreadable file, missing columns)."""
+
+    source: str
+    base_dir: Path
+    rows: list[ManifestRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    kind: str = "csv"
+
+    @property
+    def errors(self) -> list[str]:
+        """Every error as a sentence, file-level first."""
+        out = [f"{self.source}: {p}" for p in self.problems if p.severity == "error"]
+        for r in self.rows:
+            out += [r.describe(p, self.source) for p in r.errors]
+        return out
+
+    @property
+    def warnings(self) -> list[str]:
+        out = [f"{self.source}: {p}" for p in self.problems if p.severity != "error"]
+        for r in self.rows:
+            out += [r.describe(p, self.source) for p in r.problems if p.severity != "error"]
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems) and all(r.ok for r in self.rows)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.rows:
+            out[r.action] = out.get(r.action, 0) + 1
+        return out
+
+    def sendable(self) -> list[ManifestRow]:
+        return [r for r in self.rows if r.action in SENDABLE]
+
+
+# ------------------------------------------------------------------------------------------- paths
+def resolve_location(value: str | None, base_dir: Path) -> str | None:
+    """A URL stays as is; a local path (or file:// URL) becomes an absolute path, relative to ``base_dir``."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or not is_local_path(value):
+        return value
+    if value.startswith("file://"):
+        value = unquote(urlsplit(value).path)
+        if os.name == "nt" and len(value) > 2 and value[0] == "/" and value[2] == ":":
+            value = value[1:]
+    p = Path(os.path.expanduser(value))
+    if not p.is_absolute():
+        p = base_dir / p
+    return str(p.resolve())
+
+
+def _local_file_problem(path: str | None, fieldname: str, what: str) -> Problem | None:
+    if path and is_local_path(path) and not Path(path).is_file():
+        return Problem(fieldname, f"the {what} file {path} does not exist; fix the path (relative paths start "
+                                  f"at the manifest's folder).")
+    return None
+
+
+def _has_surrogates(text: str) -> int:
+    """Position (1-based) of the first undecodable byte, kept as a surrogate escape; 0 when none."""
+    for i, ch in enumerate(text):
+        if "\udc80" <= ch <= "\udcff":
+            return i + 1
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- CSV
+def _parse_references(text: str, base_dir: Path, row: ManifestRow) -> list[ReferenceImage]:
+    refs: list[ReferenceImage] = []
+    for n, part in enumerate(p for p in text.split("|") if p.strip()):
+        if "=" not in part:
+            row.add("references", f"reference {n + 1} \"{part.strip()[:60]}\" is not written label=url; write "
+                                  f"for example front=https://example.com/front.jpg, pairs separated by |.")
+            continue
+        label, url = part.split("=", 1)
+        refs.append(ReferenceImage(image_url=resolve_location(url, base_dir), label=label.strip()))
+    return refs
+
+
+def _parse_legend(text: str, base_dir: Path, row: ManifestRow, cache: dict) -> dict:
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            row.add("legend", f"the inline legend is not valid JSON ({e.msg} at character {e.pos + 1}); write "
+                              f"{{\"#rrggbb\": \"class\"}} or give a legend file's path.")
+            return {}
+        if isinstance(data, dict) and isinstance(data.get("legend"), dict) and len(data) <= 2:
+            data = data["legend"]
+        if not isinstance(data, dict):
+            row.add("legend", "the inline legend must be a JSON object mapping \"#rrggbb\" to class names.")
+            return {}
+        return data
+    from .legend import read_legend_data
+    path = resolve_location(text, base_dir)
+    row.legend_source = path
+    if path not in cache:
+        cache[path] = read_legend_data(path)
+    data, problems = cache[path]
+    for p in problems:
+        row.add("legend", f"{p.path}: {p.message}" if p.path else p.message)
+    if not problems and not isinstance(data, dict):
+        row.add("legend", f"the legend file {path} must hold a JSON object mapping \"#rrggbb\" to class names.")
+        return {}
+    return dict(data) if isinstance(data, dict) else {}
+
+
+def _row_from_fields(rownum: int, rec: dict[str, str], base_dir: Path, *, workflow_id: str | None,
+                     batch_id: str | None, legend_cache: dict) -> ManifestRow:
+    row = ManifestRow(row=rownum)
+    get = lambda k: (rec.get(k) or "").strip()  # noqa: E731
+    row.reference_id = get("reference_id") or None
+    refs = _parse_references(get("references"), base_dir, row) if get("references") else []
+    prelabel = None
+    if get("mask"):
+        legend = _parse_legend(get("legend"), base_dir, row, legend_cache) if get("legend") else {}
+        if not get("legend"):
+            row.add("legend", "a mask is given but no legend; name a legend JSON file or write the legend inline.")
+        prelabel = RasterPrelabel(url=resolve_location(get("mask"), base_dir), legend=legend)
+    elif get("legend"):
+        row.add("legend", "a legend is given but no mask; add the mask's path or URL, or clear the legend.",
+                severity="warning")
+    pw: Any = None
+    if get("priority_weight"):
+        try:
+            pw = int(get("priority_weight"))
+        except ValueError:
+            pw = get("priority_weight")  # JobSpec.validate words the error
+    row.spec = JobSpec(reference_id=row.reference_id, work_flow_id=get("work_flow_id") or workflow_id,
+                       image_url=resolve_location(get("image"), base_dir) or None, references=refs,
+                       prelabel=prelabel, batch_id=get("batch_id") or batch_id, priority_weight=pw)
+    return row
+
+
+def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str | None = None) -> Manifest:
+    """Read a CSV manifest (see the module docstring). Never raises for a bad row: each row carries its
+    problems. An unreadable file raises UsageError."""
+    path = Path(path)
+    man = Manifest(source=str(path), base_dir=path.resolve().parent, kind="csv")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"The manifest {path} does not exist.")
+    except IsADirectoryError:
+        raise UsageError(f"The manifest {path} is a folder; pass a CSV or JSONL file, or use folder mode.")
+    except OSError as e:
+        raise UsageError(f"The manifest {path} cannot be read: {e.strerror}.")
+    text = raw.decode("utf-8-sig", errors="surrogateescape")
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(max(old_limit, 64 * MAX_ROW_CHARS))
+    lines = io.StringIO(text, newline="")
+    reader = csv.reader(lines)
+    try:
+        try:
+            header = next(reader)
+        except StopIteration:
+            man.problems.append(Problem("", "the manifest is empty; it needs a header row with at least "
+                                            "reference_id and image."))
+            return man
+        header = [h.strip().lower().lstrip("\ufeff") for h in header]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            man.problems.append(Problem("header", f"the header row lacks the column{'s' if len(missing) > 1 else ''} "
+                                                  f"{', '.join(missing)}; the columns are {', '.join(COLUMNS)}."))
+        unknown = [h for h in header if h and h not in COLUMNS]
+        if unknown:
+            man.problems.append(Problem("header", f"column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                                                  f"{'are' if len(unknown) > 1 else 'is'} not used; known columns: "
+                                                  f"{', '.join(COLUMNS)}.", severity="warning"))
+        legend_cache: dict = {}
+        while True:
+            start = reader.line_num + 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                row = ManifestRow(row=start)
+                row.add("(row)", f"the row cannot be read as CSV ({e}); check its quotes.")
+                man.rows.append(row)
+                continue
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            length = sum(len(f) for f in fields)
+            if length > MAX_ROW_CHARS:
+                row = ManifestRow(row=start)
+                row.add("(row)", f"the row is {length:,} characters long (at most {MAX_ROW_CHARS:,}); a file may "
+                                 f"have been pasted into a cell or a line break is missing.")
+                man.rows.append(row)
+                continue
+            bad = next(((h, _has_surrogates(f)) for h, f in zip(header, fields) if _has_surrogates(f)), None)
+            if bad:
+                row = ManifestRow(row=start)
+                row.reference_id = None
+                row.add(bad[0] or "(row)", f"contains bytes that are not UTF-8 (at character {bad[1]}); save "
+                                           f"the manifest as UTF-8.")
+                man.rows.append(row)
+                continue
+            if missing:
+                man.rows.append(ManifestRow(row=start, problems=[]))
+                continue
+            if len(fields) != len(header):
+                row = ManifestRow(row=start)
+                row.add("(row)", f"the row has {len(fields)} cells but the header has {len(header)} columns; "
+                                 f"check for a missing or extra comma (quote cells that contain commas).")
+                man.rows.append(row)
+                continue
+            man.rows.append(_row_from_fields(start, dict(zip(header, fields)), man.base_dir,
+                                             workflow_id=workflow_id, batch_id=batch_id, legend_cache=legend_cache))
+        if missing:  # one file-level sentence is enough; drop the empty placeholders
+            man.rows = [r for r in man.rows if r.problems]
+    finally:
+        csv.field_size_limit(old_limit)
+    return man
+
+
+# ------------------------------------------------------------------------------------------- JSONL
+def _resolve_spec_paths(spec: JobSpec, base_dir: Path) -> None:
+    if isinstance(spec.image_url, str):
+        spec.image_url = resolve_location(spec.image_url, base_dir)
+    for r in spec.references:
+        if isinstance(r.image_url, str):
+            r.image_url = resolve_location(r.image_url, base_dir)
+    if spec.prelabel is not None and isinstance(spec.prelabel.url, str):
+        spec.prelabel.url = resolve_location(spec.prelabel.url, base_dir)
+
+
+def read_jsonl(path: str | Path, *, workflow_id: str | None = None, batch_id: str | None = None) -> Manifest:
+    """Read a JSONL manifest: one documented payload per line."""
+    path = Path(path)
+    man = Manifest(source=str(path), base_dir=path.resolve().parent, kind="jsonl")
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise UsageError(f"The manifest {path} does not exist.")
+    except IsADirectoryError:
+        raise UsageError(f"The manifest {path} is a folder; pass a CSV or JSONL file, or use folder mode.")
+    except OSError as e:
+        raise UsageError(f"The manifest {path} cannot be read: {e.strerror}.")
+    with fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            row = ManifestRow(row=lineno)
+            man.rows.append(row)
+            if len(raw) > MAX_ROW_CHARS:
+                row.add("(line)", f"the line is {len(raw):,} bytes long (at most {MAX_ROW_CHARS:,}); a file may "
+                                  f"have been pasted in or line breaks are missing.")
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                row.add("(line)", f"contains bytes that are not UTF-8 (at byte {e.start + 1}); save the manifest "
+                                  f"as UTF-8.")
+                continue
+            try:
+                payload = json.loads(text)
+            except json.JSONDecodeError as e:
+                row.add("(line)", f"is not valid JSON ({e.msg} at character {e.colno}); each line must be one "
+                                  f"job's JSON object.")
+                continue
+            if isinstance(payload, dict):
+                row.reference_id = payload.get("reference_id") if isinstance(payload.get("reference_id"), str) else None
+                if workflow_id and not payload.get("work_flow_id") and not payload.get("tag"):
+                    payload["work_flow_id"] = workflow_id
+                if batch_id and "batch_id" not in payload:
+                    payload["batch_id"] = batch_id
+            try:
+                spec = JobSpec.from_payload(payload)
+            except ValidationError as e:
+                row.problems += e.problems
+                continue
+            _resolve_spec_paths(spec, man.base_dir)
+            row.spec = spec
+    return man
+
+
+# ------------------------------------------------------------------------------------------ folder
+def from_folder(folder: str | Path, *, primary: str | None = None, masks: str = "masks",
+                legend: str | Path | None = None, workflow_id: str | None = None,
+                batch_id: str | None = None) -> Manifest:
+    """Build a manifest from a folder layout (see the module docstring). ``primary`` defaults to
+    ``images`` (or ``primary``); every other sub-folder except ``masks`` is a reference camera."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UsageError(f"The folder {root} does not exist.")
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if primary is None:
+        primary = next((n for n in ("images", "primary", "image") if (root / n).is_dir()), None)
+        if primary is None:
+            raise UsageError(f"The folder {root} has no images/ sub-folder; name the primary images' folder "
+                             f"with --primary-dir (sub-folders: {', '.join(p.name for p in subdirs) or 'none'}).")
+    pdir = root / primary
+    if not pdir.is_dir():
+        raise UsageError(f"The folder {pdir} does not exist; name the primary images' folder with --primary-dir.")
+    mdir = root / masks
+    cams = [d for d in subdirs if d.name not in (primary, masks)]
+    legend_path = Path(legend) if legend else (root / "legend.json" if (root / "legend.json").is_file() else None)
+    man = Manifest(source=str(root), base_dir=root.resolve(), kind="folder")
+    mask_by_stem = {}
+    if mdir.is_dir():
+        mask_by_stem = {p.stem: p for p in sorted(mdir.iterdir()) if p.is_file() and not p.name.startswith(".")}
+    cam_files = {d.name: {p.name: p for p in d.iterdir() if p.is_file()} for d in cams}
+    images = sorted(p for p in pdir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    legend_cache: dict = {}
+    for n, img in enumerate(images, start=2):  # row numbers as in the CSV it would write
+        rec = {"reference_id": img.stem, "image": str(img.resolve())}
+        refs = [f"{d.name}={cam_files[d.name][img.name].resolve()}" for d in cams if img.name in cam_files[d.name]]
+        if refs:
+            rec["references"] = "|".join(refs)
+        if img.stem in mask_by_stem:
+            rec["mask"] = str(mask_by_stem[img.stem].resolve())
+            if legend_path is not None:
+                rec["legend"] = str(legend_path.resolve())
+        man.rows.append(_row_from_fields(n, rec, man.base_dir, workflow_id=workflow_id, batch_id=batch_id,
+                                         legend_cache=legend_cache))
+        missing_cams = [d.name for d in cams if img.name not in cam_files[d.name]]
+        if missing_cams:
+            man.rows[-1].add("references", f"no {', '.join(missing_cams)} image named {img.name}; the job is "
+                                           f"sent without {'those cameras' if len(missing_cams) > 1 else 'it'}.",
+                             severity="warning")
+    if not images:
+        man.problems.append(Problem(str(pdir), "the folder holds no images (.png, .jpg, .jpeg, .webp, .bmp, .tif)."))
+    return man
+
+
+def write_csv(manifest: Manifest, out: str | Path) -> Path:
+    """Write a manifest as CSV for review; local paths are written relative to the CSV's folder when
+    they are under it."""
+    out = Path(out)
+    base = out.resolve().parent
+
+    def rel(v: str | None) -> str:
+        if not v:
+            return ""
+        if is_local_path(v):
+            try:
+                return Path(v).resolve().relative_to(base).as_posix()
+            except ValueError:
+                return v
+        return v
+
+    tmp = out.with_name(out.name + ".part")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for r in manifest.rows:
+            s = r.spec
+            if s is None:
+                continue
+            legend = ""
+            if s.prelabel is not None:
+                legend = rel(r.legend_source) if r.legend_source else json.dumps(s.prelabel.legend)
+            w.writerow([s.reference_id or "", rel(s.image_url),
+                        "|".join(f"{x.label}={rel(x.image_url)}" for x in s.references),
+                        rel(s.prelabel.url) if s.prelabel else "", legend, s.batch_id or "",
+                        s.work_flow_id or "", "" if s.priority_weight is None else s.priority_weight])
+    os.replace(tmp, out)
+    return out
+
+
+def load_manifest(path: str | Path, *, workflow_id: str | None = None, batch_id: str | None = None,
+                  primary: str | None = None, masks: str = "masks") -> Manifest:
+    """CSV, JSONL (``.jsonl``/``.ndjson``/``.json``) or a folder, by what ``path`` is."""
+    p = Path(path)
+    if p.is_dir():
+        return from_folder(p, primary=primary, masks=masks, workflow_id=workflow_id, batch_id=batch_id)
+    if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return read_jsonl(p, workflow_id=workflow_id, batch_id=batch_id)
+    if p.suffix.lower() in (".csv", ".txt", ".tsv") or not p.exists():
+        return read_csv(p, workflow_id=workflow_id, batch_id=batch_id)
+    raise UsageError(f"The manifest {p} is neither .csv nor .jsonl; rename it to say which it is.")
+
+
+# ------------------------------------------------------------------------------------------- check
+def _mask_module():
+    try:
+        from . import mask
+    except ImportError:  # the mask engine is optional
+        return None
+    return mask if hasattr(mask, "check") else None
+
+
+def _check_mask(row: ManifestRow) -> list[Problem]:
+    mask_mod = _mask_module()
+    spec = row.spec
+    if mask_mod is None or spec is None or spec.prelabel is None:
+        return []
+    url = spec.prelabel.url
+    if not (isinstance(url, str) and is_local_path(url) and Path(url).is_file()):
+        return []
+    size = None
+    if isinstance(spec.image_url, str) and is_local_path(spec.image_url) and Path(spec.image_url).is_file():
+        try:
+            size = mask_mod.image_size(spec.image_url)
+        except Exception:  # a bad primary image is reported by its own field
+            size = None
+    try:
+        report = mask_mod.check(url, spec.prelabel.legend or {}, size)
+    except Exception as e:  # the engine never should raise; if it does, say so for this row only
+        return [Problem("mask", f"the mask could not be checked: {e}")]
+    out = []
+    for p in report.problems:
+        if p.severity == "error" or p.severity == "warning":
+            out.append(Problem("mask", p.message if p.path in ("", url, str(url)) else f"{p.path}: {p.message}",
+                               severity=p.severity, code=p.code))
+    return out
+
+
+def check_manifest(manifest: Manifest, *, journal: Any = None, allow_local_paths: bool = False,
+                   check_masks: bool = True, retry_failed: bool = False, workers: int = 4,
+                   progress: Callable[[int, int], Any] | None = None,
+                   cancel: threading.Event | None = None) -> Manifest:
+    """Validate every row, check masks in parallel, flag duplicates, decide each row's action against
+    the journal. Mutates and returns ``manifest``. ``progress(done, total)`` is told as masks finish."""
+    rows = manifest.rows
+    # 1. the job rules: JobSpec.validate, nothing re-implemented here
+    for r in rows:
+        if r.spec is None:
+            continue
+        r.problems += r.spec.validate(allow_local_paths=allow_local_paths)
+        for what, fname, url in _local_files(r.spec):
+            p = _local_file_problem(url, fname, what)
+            if p is not None:
+                r.problems.append(p)
+    # 2. duplicates within the manifest
+    first: dict[str, int] = {}
+    for r in rows:
+        ref = r.reference_id
+        if not isinstance(ref, str) or not ref:
+            continue
+        if ref in first:
+            r.add("reference_id", f"the reference ID \"{ref}\" is also used on row {first[ref]}; every job needs "
+                                  f"its own reference ID.", code="FS_0001")
+        else:
+            first[ref] = r.row
+    # 3. masks, in parallel (PNG decoding releases the GIL)
+    todo = [r for r in rows if check_masks and not r.mask_checked and r.spec is not None
+            and r.spec.prelabel is not None and isinstance(r.spec.prelabel.url, str)
+            and is_local_path(r.spec.prelabel.url) and Path(r.spec.prelabel.url).is_file()]
+    total = len(todo)
+    if todo and _mask_module() is not None:
+        done = 0
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {}
+            for r in todo:
+                futures[pool.submit(_check_mask, r)] = r
+            for fut in futures:
+                if cancel is not None and cancel.is_set():
+                    for f in futures:
+                        f.cancel()
+                    break
+                r = futures[fut]
+                r.problems += fut.result()
+                r.mask_checked = True
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+    # 4. the journal
+    entries = {}
+    if journal is not None:
+        entries = journal.get_many([r.reference_id for r in rows if isinstance(r.reference_id, str)])
+    from .journal import payload_hash
+    for r in rows:
+        r.action = INVALID if not r.ok else SEND
+        e = entries.get(r.reference_id) if isinstance(r.reference_id, str) else None
+        if e is None or r.action == INVALID:
+            continue
+        r.job_id = e.job_id
+        if e.state == "created":
+            if e.payload_hash and r.spec is not None and e.payload_hash != payload_hash(r.spec.to_payload()):
+                r.action = CHANGED
+                r.add("(journal)", f"job {e.job_id} was created from a different version of this row; it is "
+                                   f"not sent again. Give the row a new reference ID to create a new job.",
+                      severity="warning", code="changed")
+            else:
+                r.action = DONE
+        elif e.state in ("sending", "ambiguous"):
+            r.action = RECONCILE
+        elif e.state == "failed":
+            if retry_failed:
+                r.action = RETRY
+            else:
+                r.action = SKIP_FAILED
+                r.add("(journal)", f"failed in an earlier run ({e.code or 'no code'}: {e.message}); pass "
+                                   f"--retry-failed to send it again.", severity="warning",
+                      code=e.code or "failed")
+    return manifest
+
+
+def _local_files(spec: JobSpec) -> Iterable[tuple[str, str, Any]]:
+    yield "primary image", "data.image_url", spec.image_url
+    for i, r in enumerate(spec.references):
+        yield f"reference image {i + 1}", f"data.reference_data.raster.images[{i}].image_url", r.image_url
+    if spec.prelabel is not None:
+        yield "pre-label mask", "data.maker_response.raster.data.url", spec.prelabel.url
+
+
+def manifest_hash(row: ManifestRow) -> str | None:
+    """The hash the journal keeps for a row (of the manifest's payload, before local files are uploaded)."""
+    from .journal import payload_hash
+    return payload_hash(row.spec.to_payload()) if row.spec is not None else None
+
+
+__all__ = ["COLUMNS", "Manifest", "ManifestRow", "read_csv", "read_jsonl", "from_folder", "write_csv",
+           "load_manifest", "check_manifest", "resolve_location", "SEND", "RECONCILE", "RETRY", "DONE",
+           "SKIP_FAILED", "CHANGED", "INVALID", "SENDABLE"]

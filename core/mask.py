@@ -713,7 +713,12 @@ def _check_image(img: Image.Image, header: tuple | None, legend: dict[str, str],
 
 def load_classes(path: str | Path) -> tuple[list | dict | None, list[Problem]]:
     """Read a classes file: ``.json`` (a list of names, ``{"1": "car"}``, or ``{"car": "#rrggbb"}``) or
-    ``.txt`` (one name per line; line n names index n). ``None`` plus problems when unreadable."""
+    ``.txt`` (one name per line; line n names index n).
+
+    Returns (classes, problems). Classes is ``None`` when the file cannot be read at all (missing, not
+    UTF-8, not JSON, unknown extension: an argument error); with content problems (a blank line, a
+    JSON number instead of a list) the data comes back too, so callers can tell the two apart.
+    """
     p = Path(path)
     where = str(p)
     try:
@@ -735,7 +740,7 @@ def load_classes(path: str | Path) -> tuple[list | dict | None, list[Problem]]:
         if isinstance(data, dict) and isinstance(data.get("classes"), (list, dict)) and len(data) == 1:
             data = data["classes"]
         if not isinstance(data, (list, dict)):
-            return None, [Problem(where, "the classes file must hold a list of names or an object "
+            return data, [Problem(where, "the classes file must hold a list of names or an object "
                                          "(index -> name, or name -> \"#rrggbb\").")]
         return data, []
     if suffix in (".txt", ".names", ".csv", ""):
@@ -747,7 +752,7 @@ def load_classes(path: str | Path) -> tuple[list | dict | None, list[Problem]]:
                     for i, line in enumerate(lines, 1) if not line.strip()]
         if not lines:
             problems.append(Problem(where, "the classes file is empty; write one class name per line."))
-        return ([line.strip() for line in lines] if not problems else None), problems
+        return [line.strip() for line in lines], problems
     return None, [Problem(where, f"the classes file has the extension \"{p.suffix}\"; use .json or .txt "
                                  f"(one class name per line).")]
 

@@ -1,0 +1,295 @@
+"""``playment-submit mask check | encode | repair``: the mask engine on the command line.
+
+``core/cli.py`` owns the top-level parser and calls :func:`add_parser`; each sub-subcommand sets
+``func`` to one of the ``run_*`` functions, which return the exit code:
+
+- 0: the mask is valid / the job was done;
+- 1: problems found or the input refused (the sentences say what and where);
+- 2: an argument cannot be used at all (a missing file, an unreadable legend or classes file).
+
+Human output goes to stdout as a short aligned table; every problem is one plain sentence on stderr.
+With ``--json`` stdout carries exactly one JSON object and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import Problem, UsageError, ValidationError
+from . import mask as engine
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(subparsers, common_parent) -> None:
+    """Add ``mask`` with its ``check``, ``encode`` and ``repair`` subcommands to ``subparsers``."""
+    parents = [common_parent] if common_parent is not None else []
+    p = subparsers.add_parser(
+        "mask", help="check, colour-code or repair segmentation pre-label masks",
+        description="Pre-label masks are RGBA PNGs whose colours map through a legend to classes; "
+                    "unlabelled pixels have all four channels 0.")
+    sub = p.add_subparsers(dest="mask_command", metavar="{check,encode,repair}")
+    sub.required = True
+
+    c = sub.add_parser("check", parents=parents, help="check a mask against its legend",
+                       description="Check that a mask is an 8-bit RGBA PNG whose every pixel is a legend "
+                                   "colour with alpha 255 or all zero, and as large as the primary image.")
+    c.add_argument("mask", help="the mask PNG")
+    c.add_argument("--legend", required=True, help="legend JSON: {\"#rrggbb\": \"name\"}")
+    c.add_argument("--image", help="the primary image; the mask must have its size")
+    c.add_argument("--max-megapixels", type=float, default=engine.DEFAULT_MAX_PIXELS / 1e6,
+                   help="refuse larger images without decoding them (default: %(default)g)")
+    c.set_defaults(func=run_check)
+
+    e = sub.add_parser("encode", parents=parents, help="colour-code an index mask into an RGBA mask",
+                       description="Turn a single-channel mask of class indices (PNG, TIFF or .npy; 0 = "
+                                   "unlabelled) into an RGBA mask and its legend.")
+    e.add_argument("index", help="the index mask (8/16-bit PNG or TIFF, or .npy)")
+    e.add_argument("--classes", help="class names: .txt (line n names index n) or .json (list, "
+                                     "{\"1\": \"car\"} or {\"car\": \"#rrggbb\"})")
+    e.add_argument("-o", "--output", required=True, help="the RGBA mask to write (.png)")
+    e.add_argument("--legend-out", required=True, help="the legend JSON to write")
+    e.add_argument("--instance-of", metavar="NAME",
+                   help="the mask holds instances of this class: index i becomes \"NAME i\"")
+    e.set_defaults(func=run_encode)
+
+    r = sub.add_parser("repair", parents=parents, help="fix anti-aliased or resized masks",
+                       description="Snap near colours to the legend, harden soft alpha and clear colour "
+                                   "under alpha 0; writes a new file and never touches valid pixels.")
+    r.add_argument("mask", help="the mask to repair (RGBA or RGB)")
+    r.add_argument("--legend", required=True, help="legend JSON: {\"#rrggbb\": \"name\"}")
+    r.add_argument("-o", "--output", required=True, help="the repaired mask to write (.png)")
+    r.add_argument("--tolerance", type=float, default=engine.DEFAULT_TOLERANCE,
+                   help="RGB distance within which a colour snaps to the legend (default: %(default)g)")
+    r.add_argument("--alpha-threshold", type=int, default=engine.DEFAULT_ALPHA_THRESHOLD,
+                   help="alpha from which a soft pixel becomes opaque; below it, unlabelled (default: %(default)d)")
+    r.add_argument("--max-megapixels", type=float, default=engine.DEFAULT_MAX_PIXELS / 1e6,
+                   help="refuse larger images without decoding them (default: %(default)g)")
+    r.set_defaults(func=run_repair)
+
+
+# --------------------------------------------------------------------------------------------------
+# Output helpers
+# --------------------------------------------------------------------------------------------------
+
+def _json(args) -> bool:
+    return bool(getattr(args, "json", False))
+
+
+def _say(problems: list[Problem]) -> None:
+    for p in problems:
+        print(f"{p.severity}: {p}", file=sys.stderr)
+
+
+def _fail(args, exit_code: int, problems: list[Problem] | str) -> int:
+    """Report problems that stop a command (one sentence each on stderr; one JSON object with --json)."""
+    if isinstance(problems, str):
+        problems = [Problem("", problems)]
+    if _json(args):
+        print(json.dumps({"ok": False, "exit_code": exit_code, "problems": [p.to_dict() for p in problems]}))
+    else:
+        _say(problems)
+    return exit_code
+
+
+def _table(rows: list[tuple[str, ...]], right: set[int]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i])
+                               for i, c in enumerate(r)).rstrip() for r in rows)
+
+
+def _share(x: float) -> str:
+    return f"{100 * x:.2f}%" if x else "0%"
+
+
+def _max_pixels(args) -> int | None:
+    mp = getattr(args, "max_megapixels", None)
+    if mp is None:
+        return engine.DEFAULT_MAX_PIXELS
+    if not mp > 0:
+        return None
+    return int(mp * 1e6)
+
+
+# --------------------------------------------------------------------------------------------------
+# check
+# --------------------------------------------------------------------------------------------------
+
+def run_check(args) -> int:
+    """``mask check MASK --legend LEGEND.json [--image PRIMARY] [--max-megapixels N]``."""
+    max_pixels = _max_pixels(args)
+    if max_pixels is None:
+        return _fail(args, EXIT_USAGE, f"--max-megapixels must be a positive number, not {args.max_megapixels}.")
+    primary = None
+    if getattr(args, "image", None):
+        try:
+            primary = engine.image_size(args.image)
+        except UsageError as e:
+            return _fail(args, EXIT_USAGE, f"the primary image {e.user_message}")
+    try:
+        report = engine.check(args.mask, args.legend, primary, max_pixels=max_pixels)
+    except MemoryError:
+        return _fail(args, EXIT_PROBLEMS, f"{args.mask}: there is not enough memory to check this mask.")
+    unusable = [p for p in report.problems if p.code in ("unreadable", "bad_legend_file")]
+    if unusable:
+        return _fail(args, EXIT_USAGE, unusable)
+    code = EXIT_OK if report.ok else EXIT_PROBLEMS
+    if _json(args):
+        d = report.to_dict()
+        d["exit_code"] = code
+        print(json.dumps(d))
+        return code
+    if report.width is not None:
+        kind = f"{report.mode or '?'} {report.format or 'image'}"
+        print(f"{report.path}: {report.width} x {report.height} pixels, {kind}")
+    if report.rows and report.width is not None and report.format is not None and not any(
+            p.code in ("not_rgba", "corrupt", "too_large") for p in report.problems):
+        rows = [("colour", "name", "pixels", "share")]
+        rows += [(r.hex, r.name, f"{r.pixels:,}", _share(r.share)) for r in report.rows]
+        total = report.pixels
+        rows.append(("(none)", "unlabelled", f"{report.unlabelled:,}",
+                     _share(report.unlabelled / total if total else 0.0)))
+        print(_table(rows, right={2, 3}))
+    _say(report.problems)
+    ne, nw = len(report.errors), len(report.warnings)
+    if report.ok:
+        print(f"{report.path} is a valid pre-label mask" + (f" ({nw} warning{'s' if nw != 1 else ''})." if nw else "."))
+    else:
+        print(f"{report.path} is not a valid pre-label mask: {ne} error{'s' if ne != 1 else ''}"
+              + (f" and {nw} warning{'s' if nw != 1 else ''}." if nw else "."))
+    return code
+
+
+# --------------------------------------------------------------------------------------------------
+# encode
+# --------------------------------------------------------------------------------------------------
+
+def run_encode(args) -> int:
+    """``mask encode INDEX --classes FILE -o OUT.png --legend-out LEGEND.json [--instance-of NAME]``."""
+    index, out, legend_out = Path(args.index), Path(args.output), Path(args.legend_out)
+    instance_of = getattr(args, "instance_of", None)
+    if not index.is_file():
+        return _fail(args, EXIT_USAGE, f"{index}: the index mask file does not exist.")
+    if out.suffix.lower() != ".png":
+        return _fail(args, EXIT_USAGE, f"{out}: the output mask must be a .png file (lossy formats change "
+                                       f"colours).")
+    if out.exists() and index.exists() and out.resolve() == index.resolve():
+        return _fail(args, EXIT_USAGE, f"{out}: the output is the index mask itself; choose another file.")
+    if legend_out.resolve() in (out.resolve(), index.resolve()):
+        return _fail(args, EXIT_USAGE, f"{legend_out}: the legend output must be a file of its own.")
+    classes = None
+    if args.classes:
+        classes, problems = engine.load_classes(args.classes)
+        if classes is None:
+            return _fail(args, EXIT_USAGE, problems)
+        if problems:
+            return _fail(args, EXIT_PROBLEMS, problems)
+    elif not instance_of:
+        return _fail(args, EXIT_USAGE, "give the class names with --classes FILE, or --instance-of NAME for an "
+                                       "instance mask.")
+    try:
+        res = engine.encode_full(index, classes, instance_of=instance_of, count=True)
+    except UsageError as e:
+        return _fail(args, EXIT_USAGE, e.user_message)
+    except ValidationError as e:
+        return _fail(args, EXIT_PROBLEMS, e.problems)
+    try:
+        engine.save_png(res.rgba, out)
+        engine.write_legend(res.legend, legend_out)
+    except OSError as e:
+        return _fail(args, EXIT_USAGE, f"{e.filename or out}: cannot write the output ({e.strerror}).")
+    h, w = res.rgba.shape[:2]
+    total = w * h
+    if _json(args):
+        print(json.dumps({"ok": True, "exit_code": EXIT_OK, "output": str(out), "legend_file": str(legend_out),
+                          "width": w, "height": h,
+                          "legend": [{"hex": c, "name": n, "pixels": res.counts.get(c, 0),
+                                      "share": res.counts.get(c, 0) / total if total else 0.0}
+                                     for c, n in res.legend.items()]}))
+        return EXIT_OK
+    rows = [("colour", "name", "pixels", "share")]
+    rows += [(c, n, f"{res.counts.get(c, 0):,}", _share(res.counts.get(c, 0) / total if total else 0.0))
+             for c, n in res.legend.items()]
+    print(_table(rows, right={2, 3}))
+    print(f"Wrote {out} ({w} x {h} pixels) and {legend_out} ({len(res.legend)} "
+          f"{'instance' if instance_of else 'class'}{'es' if not instance_of and len(res.legend) != 1 else ''}"
+          f"{'s' if instance_of and len(res.legend) != 1 else ''}).")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------
+# repair
+# --------------------------------------------------------------------------------------------------
+
+_KIND_WORDS = {
+    "snapped": "snapped to the nearest legend colour",
+    "alpha_raised": "soft alpha raised to 255",
+    "soft_alpha_cleared": "soft alpha below the threshold made unlabelled",
+    "hidden_colour_cleared": "colour under alpha 0 cleared",
+    "black_with_alpha_cleared": "black with alpha made unlabelled",
+    "near_black_cleared": "near-black made unlabelled",
+}
+
+
+def run_repair(args) -> int:
+    """``mask repair MASK --legend LEGEND.json -o OUT.png [--tolerance T]``."""
+    max_pixels = _max_pixels(args)
+    if max_pixels is None:
+        return _fail(args, EXIT_USAGE, f"--max-megapixels must be a positive number, not {args.max_megapixels}.")
+    tolerance = getattr(args, "tolerance", engine.DEFAULT_TOLERANCE)
+    if not tolerance >= 0:
+        return _fail(args, EXIT_USAGE, f"--tolerance must be 0 or more, not {tolerance}.")
+    legend, lprobs = engine.load_legend(args.legend)
+    if legend is None:
+        return _fail(args, EXIT_USAGE, lprobs)
+    try:
+        summary = engine.repair(args.mask, legend, args.output, tolerance=tolerance,
+                                alpha_threshold=getattr(args, "alpha_threshold", engine.DEFAULT_ALPHA_THRESHOLD),
+                                max_pixels=max_pixels)
+    except UsageError as e:
+        return _fail(args, EXIT_USAGE, e.user_message)
+    except ValidationError as e:
+        return _fail(args, EXIT_PROBLEMS, lprobs + e.problems)
+    except OSError as e:
+        return _fail(args, EXIT_USAGE, f"{e.filename or args.output}: cannot write the output ({e.strerror}).")
+    left_problem = []
+    if summary.left:
+        shown = ", ".join(f"{x['hex']} alpha {x['alpha']} ({x['pixels']:,} pixels)" for x in summary.left[:engine.MAX_LISTED])
+        more = len(summary.left) - engine.MAX_LISTED
+        left_problem.append(Problem(str(summary.out_path),
+                                    f"{summary.left_pixels:,} pixels kept colours too far from every legend colour "
+                                    f"to snap: {shown}{f' and {more} more' if more > 0 else ''}; add them to the "
+                                    f"legend if they are classes, or raise --tolerance."))
+    code = EXIT_OK if summary.ok else EXIT_PROBLEMS
+    if _json(args):
+        d = summary.to_dict()
+        d["exit_code"] = code
+        d["problems"] = [p.to_dict() for p in lprobs + left_problem]
+        print(json.dumps(d))
+        return code
+    rows = [("change", "pixels")]
+    rows += [(_KIND_WORDS[k], f"{v:,}") for k, v in summary.changed.items() if k in _KIND_WORDS and v]
+    if len(rows) > 1:
+        print(_table(rows, right={1}))
+    _say(lprobs + left_problem)
+    print(f"Wrote {summary.out_path}: {summary.changed_pixels:,} pixels changed"
+          + (", every pixel is now valid." if summary.ok else f", {summary.left_pixels:,} still invalid."))
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m core.cli_mask check ...``) for use before ``core/cli.py`` exists."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--json", action="store_true", help="print one JSON object")
+    parser = argparse.ArgumentParser(prog="playment-submit")
+    sub = parser.add_subparsers(dest="command")
+    add_parser(sub, parent)
+    args = parser.parse_args(["mask", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

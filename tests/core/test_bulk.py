@@ -1,0 +1,168 @@
+"""The bulk engine against a real sandbox: exactly once, resume, reconcile, failures, rate, back-off, cancel."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from core.bulk import BulkSubmitter, RateGate
+from core.client import PlaymentClient, RetryPolicy
+from core.journal import Journal
+from core.manifest import Manifest, check_manifest, read_csv
+
+
+def _client(sb, n=8):
+    return PlaymentClient(sb.base_url, sb.project_id, sb.api_key, pool_size=n, default_batch_id=sb.default_batch_id,
+                          retry=RetryPolicy(backoff_base=0.01, max_attempts=6))
+
+
+def _manifest(tmp_path, sb, n=20, image=None) -> Manifest:
+    path = tmp_path / "m.csv"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("reference_id,image\n")
+        for i in range(n):
+            fh.write(f"r{i:04d},{image or f'https://example.com/{i}.png'}\n")
+    return read_csv(path, workflow_id=sb.workflow_id)
+
+
+@pytest.fixture
+def journal(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")
+    yield j
+    j.close()
+
+
+def _run(tmp_path, sb, journal, n=20, **kw):
+    man = check_manifest(_manifest(tmp_path, sb, n, kw.pop("image", None)), journal=journal,
+                         retry_failed=kw.pop("retry_failed", False))
+    with _client(sb, kw.get("concurrency", 8)) as client:
+        return BulkSubmitter(client, journal, **kw).run(man.rows)
+
+
+def test_sends_each_row_once_and_rerun_sends_nothing(tmp_path, sandbox, journal):
+    seen = []
+    summary = _run(tmp_path, sandbox, journal, 40, progress=seen.append, progress_interval=0)
+    assert summary.ok and summary.counts() == {"created": 40}
+    server = {j["reference_id"]: j["job_id"] for j in sandbox.jobs()}
+    assert len(server) == 40
+    assert all(journal.get(r).job_id == jid for r, jid in server.items())
+    assert seen[-1].done == 40 and seen[-1].total == 40 and seen[-1].failed == 0
+    posts = sandbox.stats()["POST jobs"]
+    again = _run(tmp_path, sandbox, journal, 40)
+    assert again.counts() == {"skipped": 40} and again.ok
+    assert sandbox.stats()["POST jobs"] == posts
+
+
+def test_interrupted_row_is_reconciled_not_duplicated(tmp_path, sandbox, journal):
+    man = _manifest(tmp_path, sandbox, 3)
+    with _client(sandbox) as client:
+        first = client.create_job(man.rows[0].spec)  # the server has it; the crash hid the answer
+    journal.mark_sending("r0000", man.rows[0].spec.to_payload())
+    summary = _run(tmp_path, sandbox, journal, 3)
+    by_ref = {r.reference_id: r for r in summary.results}
+    assert by_ref["r0000"].status == "recovered" and by_ref["r0000"].job_id == first.job_id
+    assert len(sandbox.jobs()) == 3
+    assert journal.get("r0000").job_id == first.job_id
+
+
+def test_refused_rows_fail_and_retry_only_when_asked(tmp_path, sandbox, journal):
+    missing = sandbox.file_url("nope.png")  # the sandbox answers FS_0007 for its own missing files
+    summary = _run(tmp_path, sandbox, journal, 3, image=missing)
+    assert summary.counts() == {"failed": 3} and not summary.ok
+    assert all(r.code == "FS_0007" for r in summary.results)
+    assert journal.get("r0001").state == "failed"
+    posts = sandbox.stats()["POST jobs"]
+    again = _run(tmp_path, sandbox, journal, 3, image=missing)
+    assert again.counts() == {"not_sent": 3}
+    assert sandbox.stats()["POST jobs"] == posts
+    retried = _run(tmp_path, sandbox, journal, 3, image=missing, retry_failed=True)
+    assert retried.counts() == {"failed": 3}
+    assert sandbox.stats()["POST jobs"] == posts + 3
+    assert journal.get("r0001").attempts == 2
+
+
+def test_changed_row_is_reported_not_resent(tmp_path, sandbox, journal):
+    _run(tmp_path, sandbox, journal, 2)
+    posts = sandbox.stats()["POST jobs"]
+    summary = _run(tmp_path, sandbox, journal, 2, image="https://example.com/other.png")
+    assert summary.counts() == {"changed": 2}
+    assert sandbox.stats()["POST jobs"] == posts
+
+
+def test_rate_spaces_job_starts(tmp_path, sandbox, journal):
+    t0 = time.monotonic()
+    summary = _run(tmp_path, sandbox, journal, 11, rate=20.0)
+    assert summary.ok
+    assert time.monotonic() - t0 >= 0.45  # 11 starts at 20/s need at least 10 intervals of 50 ms
+
+
+def test_429_holds_every_worker(tmp_path, sandbox, journal):
+    sandbox.queue_response(429, "<html>slow down</html>", headers={"Retry-After": "0.6"})
+    man = check_manifest(_manifest(tmp_path, sandbox, 12), journal=journal)
+    with _client(sandbox, 4) as client:
+        sub = BulkSubmitter(client, journal, concurrency=1)
+        t0 = time.monotonic()
+        summary = sub.run(man.rows)
+    assert summary.ok and len(sandbox.jobs()) == 12
+    assert sub.gate.backoffs == 1
+    assert time.monotonic() - t0 >= 0.6
+
+
+def test_gate_cancel_returns_false():
+    gate = RateGate(0.5)
+    cancel = threading.Event()
+    assert gate.acquire(cancel)
+    cancel.set()
+    assert not gate.acquire(cancel)
+    with pytest.raises(ValueError):
+        RateGate(0)
+
+
+def test_cancel_lets_in_flight_finish_and_rerun_completes(tmp_path, make_sandbox, tmp_path_factory):
+    sb = make_sandbox(latency_ms=20)
+    journal = Journal(tmp_path / "j.sqlite")
+    try:
+        man = check_manifest(_manifest(tmp_path, sb, 200), journal=journal)
+        with _client(sb, 4) as client:
+            sub = BulkSubmitter(client, journal, concurrency=4, progress_interval=0)
+            sub._progress = lambda p: sub.cancel() if p.done >= 10 else None
+            summary = sub.run(man.rows)
+        c = summary.counts()
+        assert summary.cancelled and not summary.ok
+        assert 10 <= c["created"] < 200 and c["not_sent"] == 200 - c["created"]
+        assert journal.counts()["sending"] == 0  # everything started was journalled to the end
+        assert journal.counts()["created"] == c["created"] == len(sb.jobs())
+        rerun = _run(tmp_path, sb, journal, 200)
+        assert rerun.ok and rerun.counts()["created"] == 200 - c["created"]
+        refs = [j["reference_id"] for j in sb.jobs()]
+        assert len(refs) == len(set(refs)) == 200
+    finally:
+        journal.close()
+
+
+def test_pause_and_resume(tmp_path, sandbox, journal):
+    man = check_manifest(_manifest(tmp_path, sandbox, 30), journal=journal)
+    with _client(sandbox, 2) as client:
+        sub = BulkSubmitter(client, journal, concurrency=2)
+        sub.pause()
+        out = {}
+        t = threading.Thread(target=lambda: out.setdefault("s", sub.run(man.rows)))
+        t.start()
+        time.sleep(0.3)
+        assert sub.paused and len(sandbox.jobs()) == 0  # paused before the start: nothing queued
+        sub.resume()
+        t.join(20)
+    assert out["s"].ok and len(sandbox.jobs()) == 30
+
+
+def test_invalid_rows_are_not_sent(tmp_path, sandbox, journal):
+    path = tmp_path / "m.csv"
+    path.write_text(f"reference_id,image\nok,https://x.io/a.png\nbad,ftp://x.io/b.png\n")
+    man = check_manifest(read_csv(path, workflow_id=sandbox.workflow_id), journal=journal)
+    with _client(sandbox) as client:
+        summary = BulkSubmitter(client, journal).run(man.rows)
+    assert [r.status for r in summary.results] == ["created", "invalid"]
+    assert "ftp" in summary.results[1].message
+    assert [j["reference_id"] for j in sandbox.jobs()] == ["ok"]

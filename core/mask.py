@@ -69,7 +69,7 @@ class MaskProblem(Problem):
 
     count: int = 0
     examples: tuple[tuple[int, int], ...] = ()
-    details: tuple = ()
+    details: tuple = field(default=(), hash=False)    # rows are dicts: keep the problem hashable
 
     def to_dict(self) -> dict:
         d = super().to_dict()

@@ -134,8 +134,8 @@ class BulkSubmitter:
         self.concurrency = concurrency
         self.storage = storage
         self.gate = RateGate(rate)
-        self._progress = progress
-        self._on_result = on_result
+        self.on_progress = progress   # may be replaced before run() (the window sets its own)
+        self.on_result = on_result
         self.cancel_event = cancel_event or threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -178,13 +178,13 @@ class BulkSubmitter:
                                 last, paused=self.paused, cancelled=self.cancel_event.is_set())
 
     def _emit(self, last: RowResult | None, force: bool = False) -> None:
-        if self._progress is None:
+        if self.on_progress is None:
             return
         now = time.monotonic()
         if not force and now - self._last_emit < self._interval:
             return
         self._last_emit = now
-        self._progress(self.snapshot(last))
+        self.on_progress(self.snapshot(last))
 
     def _finish(self, result: RowResult) -> None:
         with self._lock:
@@ -193,8 +193,8 @@ class BulkSubmitter:
             elif result.status in ("failed", "ambiguous"):
                 self._failed += 1
             self._finish_times.append(time.monotonic())
-        if self._on_result is not None:
-            self._on_result(result)
+        if self.on_result is not None:
+            self.on_result(result)
         self._emit(result)
 
     # ----------------------------------------------------------------- run

@@ -127,7 +127,7 @@ def test_cancel_lets_in_flight_finish_and_rerun_completes(tmp_path, make_sandbox
         man = check_manifest(_manifest(tmp_path, sb, 200), journal=journal)
         with _client(sb, 4) as client:
             sub = BulkSubmitter(client, journal, concurrency=4, progress_interval=0)
-            sub._progress = lambda p: sub.cancel() if p.done >= 10 else None
+            sub.on_progress = lambda p: sub.cancel() if p.done >= 10 else None
             summary = sub.run(man.rows)
         c = summary.counts()
         assert summary.cancelled and not summary.ok

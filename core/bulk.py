@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from .client import CreatedJob, PlaymentClient, parse_retry_after
-from .errors import AmbiguousOutcomeError, PlaymentError
+from .errors import AmbiguousOutcomeError, AuthError, NotFoundError, PlaymentError
 from .manifest import (CHANGED, DONE, INVALID, RECONCILE, SENDABLE, SKIP_FAILED, Manifest, ManifestRow)
 
 DEFAULT_CONCURRENCY = 8
@@ -146,6 +146,7 @@ class BulkSubmitter:
         self._t0 = 0.0
         self._last_emit = 0.0
         self._interval = progress_interval
+        self.fatal: PlaymentError | None = None  # set when an error means no other row can succeed
 
     # ------------------------------------------------------------ controls
     def cancel(self) -> None:
@@ -301,6 +302,12 @@ class BulkSubmitter:
         except AmbiguousOutcomeError as e:
             return self._fail(row, e.code, str(e), ambiguous=True)
         except PlaymentError as e:
+            if isinstance(e, AuthError) or (isinstance(e, NotFoundError) and e.code == "PROJECT_NOT_FOUND"):
+                # every other row would fail the same way: stop starting new ones
+                if self.fatal is None:
+                    self.fatal = e
+                self.cancel()
+                return self._fail(row, e.code, str(e), ambiguous=False)
             if self.cancel_event.is_set() and e.retryable:
                 return self._fail(row, e.code, f"Stopped by cancel while retrying: {e} The next run checks "
                                                f"whether it was created.", ambiguous=True)

@@ -196,6 +196,18 @@ def run_bulk(args: argparse.Namespace) -> int:
                   f"{len(sendable)} valid row(s).", file=sys.stderr)
             return 1
 
+        if counts.get("done"):
+            print(f"{counts['done']} row(s) were created in an earlier run (journal {journal_path}); they are "
+                  f"skipped.", file=sys.stderr)
+        if not client.default_batch_id and any(r.spec is not None and not r.spec.batch_id for r in sendable):
+            print("warning: rows without batch_id go to the project's default batch, which this tool does not "
+                  "know; a job whose creation is interrupted cannot be looked up. Pass --default-batch-id (or "
+                  "set it in the profile) to let re-runs recover such jobs.", file=sys.stderr)
+        report = client.test_connection()
+        if not report.ok:
+            print(f"error: {report.message} Nothing was sent.", file=sys.stderr)
+            return 2 if report.kind == "unreachable" else 1
+
         bar = _Bar(sys.stderr.isatty() and not as_json)
 
         def on_result(r) -> None:
@@ -239,6 +251,10 @@ def run_bulk(args: argparse.Namespace) -> int:
                                          "changed", "not_sent") if c.get(k)]
         print(f"{', '.join(parts) or 'nothing to do'} in {summary.elapsed:.1f} s. Journal: {journal_path}",
               file=sys.stderr)
+        if submitter.fatal is not None:
+            print(f"error: stopped because {submitter.fatal} Run the same command again once this is fixed.",
+                  file=sys.stderr)
+            return submitter.fatal.exit_code
         if summary.cancelled:
             print("Stopped before the end; run the same command again to continue.", file=sys.stderr)
             return 130

@@ -166,3 +166,15 @@ def test_invalid_rows_are_not_sent(tmp_path, sandbox, journal):
     assert [r.status for r in summary.results] == ["created", "invalid"]
     assert "ftp" in summary.results[1].message
     assert [j["reference_id"] for j in sandbox.jobs()] == ["ok"]
+
+
+def test_rejected_key_stops_the_run(tmp_path, sandbox, journal):
+    man = check_manifest(_manifest(tmp_path, sandbox, 50), journal=journal)
+    client = PlaymentClient(sandbox.base_url, sandbox.project_id, "wrong-key", pool_size=2)
+    with client:
+        sub = BulkSubmitter(client, journal, concurrency=2)
+        summary = sub.run(man.rows)
+    c = summary.counts()
+    assert sub.fatal is not None and "API key" in str(sub.fatal)
+    assert c["failed"] <= 2 and c["not_sent"] >= 48  # no more than the rows already in flight were tried
+    assert sandbox.stats().get("POST jobs", 0) <= 2

@@ -169,3 +169,16 @@ def test_cli_ctrl_c_stops_cleanly_with_130(tmp_path, make_sandbox):
     r = subprocess.run(_cli(manifest, sb), env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     _assert_exactly_once(sb, tmp_path / "m.csv.journal.sqlite", 600)
+
+
+def test_cli_refuses_before_sending_when_key_rejected_or_server_unreachable(tmp_path, sandbox):
+    manifest = _write_manifest(tmp_path / "m.csv", 5)
+    env = _env(sandbox, tmp_path)
+    r = subprocess.run(_cli(manifest, sandbox), env={**env, "PLAYMENT_API_KEY": "wrong"}, cwd=str(ROOT),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "rejected the API key" in r.stderr and "Nothing was sent" in r.stderr
+    assert sandbox.stats().get("POST jobs", 0) == 0
+    r = subprocess.run(_cli(manifest, sandbox), env={**env, "PLAYMENT_BASE_URL": "http://127.0.0.1:9"},
+                       cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "Nothing was sent" in r.stderr and "Traceback" not in r.stderr
+    assert "wrong" not in r.stderr and sandbox.api_key not in r.stderr + r.stdout

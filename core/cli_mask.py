@@ -128,7 +128,8 @@ def run_check(args) -> int:
         try:
             primary = engine.image_size(args.image)
         except UsageError as e:
-            return _fail(args, EXIT_USAGE, f"the primary image {e.user_message}")
+            reason = e.user_message.split(": ", 1)[-1]
+            return _fail(args, EXIT_USAGE, f"{args.image}: the primary image (--image) cannot be used: {reason}")
     try:
         report = engine.check(args.mask, args.legend, primary, max_pixels=max_pixels)
     except MemoryError:

@@ -203,7 +203,13 @@ def _send(submitter, rows, progress_callback=None):
 
 # -------------------------------------------------------------------------------------------- panel
 class BulkPanel(QWidget):
-    """The "Bulk" tab (``BulkPanel(backend, parent=None)``)."""
+    """The "Bulk" tab (``BulkPanel(backend, parent=None)``).
+
+    Signals: ``manifest_checked(Manifest)`` after a manifest is loaded and checked;
+    ``submission_finished(BulkSummary)`` after a send ends (completed or cancelled)."""
+
+    manifest_checked = Signal(object)
+    submission_finished = Signal(object)
 
     def __init__(self, backend: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -361,7 +367,7 @@ class BulkPanel(QWidget):
         w.progressed.connect(self._on_check_progress)
         w.returned.connect(self._on_checked)
         w.errored.connect(self._on_error)
-        w.finished.connect(lambda: self._set_busy(None))
+        w.finished.connect(lambda: self._worker is w and self._busy == "check" and self._set_busy(None))
         self._worker = w
         return w
 
@@ -377,6 +383,8 @@ class BulkPanel(QWidget):
         self.progress.setRange(0, max(1, len(manifest.sendable())))
         self.progress.setValue(0)
         self.counts.setText(self._summary_text())
+        self._set_busy(None)  # ready before listeners hear about it
+        self.manifest_checked.emit(manifest)
 
     def _on_error(self, exc: BaseException) -> None:
         self.progress.setRange(0, 1)
@@ -461,11 +469,15 @@ class BulkPanel(QWidget):
         if summary.cancelled:
             text += " Stopped: submit again to continue where it stopped."
         self.counts.setText(text)
+        self._flush_timer.stop()
+        self._set_busy(None)  # ready before listeners hear about it
+        self.submission_finished.emit(summary)
 
     def _on_send_finished(self) -> None:
-        self._flush_timer.stop()
         self.model.flush()
-        self._set_busy(None)
+        if self._busy == "send":  # errored: _on_sent did not run
+            self._flush_timer.stop()
+            self._set_busy(None)
 
     def toggle_pause(self) -> None:
         if self.submitter is None or self._busy != "send":

@@ -38,9 +38,9 @@ def _manifest(tmp_path, n, bad_rows=()):
 
 
 def _open(qtbot, panel, path):
-    with qtbot.waitSignal(panel.open_path(path).finished, timeout=20000):
-        pass
-    qtbot.waitUntil(lambda: panel.manifest is not None, timeout=5000)
+    with qtbot.waitSignal(panel.manifest_checked, timeout=20000) as checked:
+        panel.open_path(path)
+    assert checked.args[0] is panel.manifest
 
 
 def test_open_preview_submit_export(qtbot, tmp_path, sandbox, backend):
@@ -57,11 +57,10 @@ def test_open_preview_submit_export(qtbot, tmp_path, sandbox, backend):
     panel.table.selectRow(0)
     assert json.loads(panel.preview.toPlainText())["reference_id"] == "r000"
 
-    worker = panel.submit()
-    assert worker is not None and not panel.submit_button.isEnabled()
-    with qtbot.waitSignal(worker.finished, timeout=30000):
-        pass
-    qtbot.waitUntil(lambda: panel.summary is not None, timeout=5000)
+    with qtbot.waitSignal(panel.submission_finished, timeout=30000) as finished:
+        worker = panel.submit()
+        assert worker is not None and not panel.submit_button.isEnabled()
+    assert finished.args[0] is panel.summary and panel.summary.ok is False  # one row was invalid
     assert len(sandbox.jobs()) == 29
     assert panel.model.status(0) == "created" and panel.model.status(4) == "invalid"
     assert panel.progress.value() == 29

@@ -474,7 +474,7 @@ def load_manifest(path: str | Path, *, workflow_id: str | None = None, batch_id:
         return from_folder(p, primary=primary, masks=masks, workflow_id=workflow_id, batch_id=batch_id)
     if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         return read_jsonl(p, workflow_id=workflow_id, batch_id=batch_id)
-    if p.suffix.lower() in (".csv", ".txt", ".tsv") or not p.exists():
+    if p.suffix.lower() in (".csv", ".txt") or not p.exists():
         return read_csv(p, workflow_id=workflow_id, batch_id=batch_id)
     raise UsageError(f"The manifest {p} is neither .csv nor .jsonl; rename it to say which it is.")
 

@@ -178,3 +178,29 @@ def test_rejected_key_stops_the_run(tmp_path, sandbox, journal):
     assert sub.fatal is not None and "API key" in str(sub.fatal)
     assert c["failed"] <= 2 and c["not_sent"] >= 48  # no more than the rows already in flight were tried
     assert sandbox.stats().get("POST jobs", 0) <= 2
+
+
+def test_cli_folder_mode_writes_manifest_and_dry_run_sends_nothing(tmp_path, sandbox, monkeypatch, capsys):
+    from PIL import Image
+
+    from core.cli import main
+    for sub in ("images", "left"):
+        (tmp_path / "drive" / sub).mkdir(parents=True)
+        for n in ("001", "002"):
+            Image.new("RGB", (4, 4)).save(tmp_path / "drive" / sub / f"{n}.png")
+    for k, v in (("PLAYMENT_BASE_URL", sandbox.base_url), ("PLAYMENT_API_KEY", sandbox.api_key),
+                 ("PLAYMENT_PROJECT_ID", sandbox.project_id), ("PLAYMENT_WORKFLOW_ID", sandbox.workflow_id)):
+        monkeypatch.setenv(k, v)
+    out = tmp_path / "review.csv"
+    code = main(["bulk", str(tmp_path / "drive"), "--dry-run", "--write-manifest", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1  # local files and no storage configured: said per row, nothing sent
+    assert "row 2, data.image_url" in err and "Configure storage" in err
+    assert out.read_text().splitlines()[1].startswith("001,drive/images/001.png,left=drive/left/001.png")
+    assert sandbox.stats().get("POST jobs", 0) == 0
+
+    urls = tmp_path / "urls.csv"
+    urls.write_text("reference_id,image\na,https://x.io/a.png\nb,https://x.io/b.png\n")
+    assert main(["bulk", str(urls), "--dry-run"]) == 0
+    assert "2 row(s) would be sent" in capsys.readouterr().err
+    assert sandbox.stats().get("POST jobs", 0) == 0

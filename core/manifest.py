@@ -584,6 +584,10 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, allow_local_paths
                 r.action = DONE
         elif e.state in ("sending", "ambiguous"):
             r.action = RECONCILE
+            if e.payload_hash and r.spec is not None and e.payload_hash != payload_hash(r.spec.to_payload()):
+                r.add("(journal)", "this row changed since an interrupted send; if that send created the job, "
+                                   "the job keeps the earlier version (its ID is recovered, it is not sent twice).",
+                      severity="warning", code="changed")
         elif e.state == "failed":
             if retry_failed:
                 r.action = RETRY

@@ -161,13 +161,14 @@ def test_actions_from_journal(tmp_path):
         j.mark_created("done", "J1")
         j.mark_sending("changed", {**payloads["changed"], "priority_weight": 3})
         j.mark_created("changed", "J2")
-        j.mark_sending("sending", payloads["sending"])
+        j.mark_sending("sending", {**payloads["sending"], "priority_weight": 2})
         j.mark_sending("failed", payloads["failed"])
         j.mark_failed("failed", "FS_0007", "not accessible")
         check_manifest(man, journal=j)
         assert [r.action for r in man.rows] == [SEND, DONE, CHANGED, RECONCILE, SKIP_FAILED]
         assert man.rows[1].job_id == "J1"
         assert any("--retry-failed" in w for w in man.warnings)
+        assert any("row 5, (journal): this row changed since an interrupted send" in w for w in man.warnings)
         check_manifest(read_csv(m, workflow_id=WF), journal=j, retry_failed=True)
         man2 = check_manifest(read_csv(m, workflow_id=WF), journal=j, retry_failed=True)
         assert man2.rows[4].action == RETRY

@@ -94,14 +94,20 @@ def client_from_args(args: argparse.Namespace, *, pool_size: int = 10):
 # --------------------------------------------------------------- commands
 def cmd_submit(args: argparse.Namespace) -> int:
     from .job import JobSpec
+    from .journal import Journal, default_journal_path
+    from .storage import resolve_relative_paths, storage_from_args
+    from .submit import submit_job
     payload = read_json_file(args.job)
     spec = JobSpec.from_payload(payload, source=args.job)
+    # Local paths in the job file are relative to the file's folder, not to wherever the user stands.
+    spec = resolve_relative_paths(spec, Path(args.job).resolve().parent)
     client, conn = client_from_args(args)
     if not spec.work_flow_id and conn.workflow_id:
         spec.work_flow_id = conn.workflow_id
     if args.batch_id:
         spec.batch_id = args.batch_id
-    problems = spec.validate(allow_local_paths=False)
+    storage = storage_from_args(args, conn) if spec.local_paths() else None
+    problems = spec.validate(allow_local_paths=storage is not None and storage.kind != "none")
     print_problems([p for p in problems if p.severity == "warning"], prefix=f"{args.job}: ")
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -110,14 +116,16 @@ def cmd_submit(args: argparse.Namespace) -> int:
                     "problems": [p.to_dict() for p in errors]},
              f"Not submitted: {len(errors)} problem{'s' if len(errors) != 1 else ''} in {args.job}.", err=True)
         return 1
+    journal = Journal(args.journal or default_journal_path(conn.profile.name))
     try:
-        created = client.create_job(spec)
+        created = submit_job(spec, client, storage=storage, journal=journal)
     except PlaymentError as e:
         emit(args, {"reference_id": spec.reference_id, "job_id": getattr(e, "existing_job_id", None),
                     "status": "failed", "code": e.code, "message": str(e)}, f"error: {e}", err=True)
         return e.exit_code
     finally:
         client.close()
+        journal.close()
     verb = "Recovered" if created.recovered else "Created"
     emit(args, created.to_dict(), f"{verb} job {created.job_id} for reference ID \"{created.reference_id}\".")
     return 0
@@ -214,13 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Submit one job. JOB.json is the API payload exactly as documented "
                                    "(work_flow_id may be left out when --workflow-id or PLAYMENT_WORKFLOW_ID "
-                                   "gives it). Prints the job ID; with --json, "
+                                   "gives it). Local file paths may stand wherever a URL goes (relative to "
+                                   "JOB.json's folder); they are uploaded first (see --upload-to). Prints the "
+                                   "job ID; with --json, "
                                    "{\"reference_id\", \"job_id\", \"status\": \"created\" | \"recovered\"}.",
                        epilog=EPILOG)
     s.add_argument("job", metavar="JOB.json")
     s.add_argument("--batch-id", help="put the job in this batch (overrides the file's batch_id)")
     s.add_argument("--default-batch-id", help="the batch where jobs without batch_id land; lets the tool "
                                               "recover a job whose creation was interrupted")
+    s.add_argument("--journal", metavar="FILE", help="the submission journal (default: the profile's, in the "
+                                                    "user data folder); makes a re-submit after a crash safe")
+    from .storage import add_storage_arguments
+    add_storage_arguments(s)
     s.set_defaults(func=cmd_submit)
 
     b = sub.add_parser("batch", help="batches")

@@ -1,0 +1,454 @@
+"""Local files become URLs Playment can fetch: S3-compatible upload, sandbox storage, or none.
+
+Playment only takes URLs (https://, s3:// through cross-account bucket access, gs://). A job may name
+local paths wherever a URL goes; at submit time, before the POST, :func:`upload_local_files` puts each
+file into the configured storage and returns a copy of the job with URLs in their place. A failed upload
+raises, so nothing is half-submitted.
+
+Profile storage settings (``Profile.storage``, a dict; never holds credentials):
+- ``kind``: ``"none"`` (URLs only), ``"sandbox"`` (the local sandbox's /files/) or ``"s3"``;
+- for s3: ``bucket``, ``prefix``, ``region``, ``endpoint_url`` (MinIO, Wasabi, GCS interop...),
+  ``aws_profile`` (a named profile of the standard AWS config; otherwise the standard credential chain),
+  ``url_style`` (``"s3"``: ``s3://bucket/key``, the default; ``"https"``: the object's https URL, for
+  public buckets; ``"presigned"``: a presigned https GET URL), ``presign_expiry`` (seconds, default 7 days),
+  ``public_acl`` (bool, default false: objects are uploaded private), ``multipart_threshold`` (bytes).
+
+Keys are content-addressed: ``<prefix>/<sha256 of the bytes>/<original file name>``, so the same file is
+uploaded once (a HEAD finds it) and a changed file never overwrites what an earlier job points at.
+boto3 is optional (the ``s3`` extra); it is imported only when S3 storage is used.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import mimetypes
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote, unquote, urlsplit
+
+import requests
+
+from .errors import ConnectionFailedError, PlaymentError, UsageError
+from .job import JobSpec, is_local_path, is_loopback_host
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], Any]
+DEFAULT_PRESIGN_EXPIRY = 7 * 24 * 3600
+CHUNK = 1 << 20
+
+
+class StorageError(PlaymentError):
+    """An upload failed; nothing was submitted."""
+
+    default_message = "A file could not be uploaded; nothing was submitted."
+
+
+# ----------------------------------------------------------------- hashing
+_digest_cache: dict[tuple[str, int, int], str] = {}
+_digest_lock = threading.Lock()
+
+
+def local_file(value: str) -> Path:
+    """The filesystem path of a local reference (``file://`` URLs included)."""
+    if value.startswith("file://"):
+        return Path(unquote(urlsplit(value).path))
+    return Path(value)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of the file's bytes, cached by (path, mtime, size) so previews stay cheap."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    with _digest_lock:
+        if key in _digest_cache:
+            return _digest_cache[key]
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    with _digest_lock:
+        _digest_cache[key] = digest
+    return digest
+
+
+def content_key(path: Path, prefix: str = "") -> str:
+    name = path.name.replace("/", "_") or "file"
+    key = f"{file_digest(path)}/{name}"
+    prefix = prefix.strip("/")
+    return f"{prefix}/{key}" if prefix else key
+
+
+def _check_readable(path: Path, what: str = "file") -> None:
+    if not path.exists():
+        raise StorageError(f"The {what} {path} does not exist; fix the path or remove it from the job.")
+    if not path.is_file():
+        raise StorageError(f"The {what} {path} is not a file.")
+    if not os.access(path, os.R_OK):
+        raise StorageError(f"The {what} {path} cannot be read (permission denied).")
+
+
+# -------------------------------------------------------------- interface
+class Storage:
+    """Where local files go. Subclasses implement ``_put`` and ``_url_for``."""
+
+    kind = "base"
+
+    def put(self, path: str | Path, progress: Progress | None = None) -> str:
+        """Upload ``path`` (unless the same bytes are there already) and return its URL."""
+        raise NotImplementedError
+
+    def destination(self, path: str | Path) -> str:
+        """Where ``path`` will go, for the payload preview (hashes the file; no network)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class NoStorage(Storage):
+    """URLs only: a local path is refused with a sentence saying what to configure."""
+
+    kind = "none"
+
+    def _refuse(self, path: str | Path) -> StorageError:
+        return StorageError(f"{path} is a local file, and no storage is configured to upload it. Configure "
+                            f"storage (S3 in the profile, or --upload-to s3://bucket/prefix) or give its URL.")
+
+    def put(self, path, progress=None) -> str:
+        raise self._refuse(path)
+
+    def destination(self, path) -> str:
+        return "not uploaded: no storage configured"
+
+    def describe(self) -> str:
+        return "No storage: jobs must name URLs"
+
+
+class _ProgressReader:
+    """File wrapper for streaming PUTs that reports bytes sent."""
+
+    def __init__(self, fh, total: int, progress: Progress | None, cancel: threading.Event | None = None):
+        self._fh, self._total, self._progress, self._cancel, self._done = fh, total, progress, cancel, 0
+
+    def __len__(self) -> int:
+        return self._total
+
+    def read(self, size: int = -1) -> bytes:
+        if self._cancel is not None and self._cancel.is_set():
+            raise StorageError("Upload cancelled; nothing was submitted.")
+        chunk = self._fh.read(CHUNK if size is None or size < 0 else min(size, CHUNK))
+        self._done += len(chunk)
+        if self._progress and chunk:
+            self._progress(self._done, self._total)
+        return chunk
+
+
+class SandboxStorage(Storage):
+    """Puts files into the sandbox server's ``/files/`` (HEAD first; PUT with the key)."""
+
+    kind = "sandbox"
+
+    def __init__(self, base_url: str, api_key: str, *, prefix: str = "uploads", timeout=(5.0, 120.0)):
+        parts = urlsplit(base_url)
+        if parts.scheme != "http" or not is_loopback_host(parts.hostname):
+            raise UsageError(f"Sandbox storage only works with a local sandbox (http on this machine), not "
+                             f"{base_url}.")
+        self.base_url = base_url.rstrip("/")
+        self.prefix = prefix
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.headers["x-api-key"] = api_key
+
+    def __repr__(self) -> str:
+        return f"SandboxStorage({self.base_url!r})"
+
+    def _url(self, path: Path) -> str:
+        return f"{self.base_url}/files/{quote(content_key(path, self.prefix))}"
+
+    def destination(self, path) -> str:
+        p = local_file(str(path))
+        _check_readable(p)
+        return self._url(p)
+
+    def put(self, path, progress=None, cancel: threading.Event | None = None) -> str:
+        p = local_file(str(path))
+        _check_readable(p)
+        url = self._url(p)
+        size = p.stat().st_size
+        try:
+            if self._session.head(url, timeout=self.timeout).status_code == 200:
+                if progress:
+                    progress(size, size)
+                return url
+            with open(p, "rb") as fh:
+                resp = self._session.put(url, data=_ProgressReader(fh, size, progress, cancel), timeout=self.timeout,
+                                         headers={"Content-Length": str(size),
+                                                  "Content-Type": mimetypes.guess_type(p.name)[0]
+                                                  or "application/octet-stream"})
+        except requests.exceptions.RequestException:
+            raise ConnectionFailedError(f"Could not upload {p.name} to the sandbox at {self.base_url}; is it running?")
+        if resp.status_code in (401, 403):
+            raise StorageError(f"The sandbox refused the upload of {p.name} (the API key does not match).")
+        if resp.status_code >= 300:
+            raise StorageError(f"The sandbox refused the upload of {p.name} (HTTP {resp.status_code}).")
+        return url
+
+    def describe(self) -> str:
+        return f"Sandbox storage ({self.base_url}/files/)"
+
+
+class S3Storage(Storage):
+    """Any S3-compatible store through boto3 (optional dependency, imported here only)."""
+
+    kind = "s3"
+
+    def __init__(self, bucket: str, prefix: str = "", *, region: str | None = None, endpoint_url: str | None = None,
+                 aws_profile: str | None = None, url_style: str = "s3", presign_expiry: int = DEFAULT_PRESIGN_EXPIRY,
+                 public_acl: bool = False, multipart_threshold: int = 64 * 1024 * 1024):
+        if not bucket:
+            raise UsageError("S3 storage needs a bucket name.")
+        if url_style not in ("s3", "https", "presigned"):
+            raise UsageError(f"Unknown URL style \"{url_style}\"; use s3, https or presigned.")
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise UsageError("S3 storage is configured but boto3 is not installed; install it with "
+                             "`pip install 'playment-submit[s3]'` (the packaged app includes it).")
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.region, self.endpoint_url, self.aws_profile = region, endpoint_url, aws_profile
+        self.url_style, self.presign_expiry, self.public_acl = url_style, int(presign_expiry), public_acl
+        self.multipart_threshold = multipart_threshold
+        try:
+            session = boto3.Session(profile_name=aws_profile) if aws_profile else boto3.Session()
+        except Exception as e:  # botocore.exceptions.ProfileNotFound and friends
+            raise UsageError(f"The AWS profile \"{aws_profile}\" cannot be used: {type(e).__name__}. Check "
+                             f"~/.aws/config.")
+        self._client = session.client(
+            "s3", region_name=region, endpoint_url=endpoint_url,
+            config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}))
+
+    def __repr__(self) -> str:
+        return f"S3Storage(bucket={self.bucket!r}, prefix={self.prefix!r}, endpoint_url={self.endpoint_url!r})"
+
+    def describe(self) -> str:
+        where = f" via {self.endpoint_url}" if self.endpoint_url else ""
+        return f"S3 s3://{self.bucket}/{self.prefix}{where} ({self.url_style} URLs)"
+
+    def _key(self, path: Path) -> str:
+        return content_key(path, self.prefix)
+
+    def _url(self, key: str) -> str:
+        if self.url_style == "s3":
+            return f"s3://{self.bucket}/{key}"
+        if self.url_style == "presigned":
+            return self._client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                        ExpiresIn=self.presign_expiry)
+        if self.endpoint_url:
+            return f"{self.endpoint_url.rstrip('/')}/{self.bucket}/{quote(key)}"
+        region = self.region or "us-east-1"
+        return f"https://{self.bucket}.s3.{region}.amazonaws.com/{quote(key)}"
+
+    def destination(self, path) -> str:
+        p = local_file(str(path))
+        _check_readable(p)
+        key = self._key(p)
+        return f"s3://{self.bucket}/{key}" if self.url_style == "s3" else f"{self.url_style} URL of s3://{self.bucket}/{key}"
+
+    def _explain(self, exc: Exception, name: str) -> PlaymentError:
+        from botocore.exceptions import (ClientError, EndpointConnectionError, NoCredentialsError,
+                                         PartialCredentialsError)
+        inner = exc.__cause__ or exc.__context__
+        if type(exc).__name__ == "S3UploadFailedError" and isinstance(inner, Exception):
+            exc = inner  # boto3's transfer manager wraps the ClientError that says what went wrong
+        if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+            return UsageError("No AWS credentials were found for the upload; configure them the standard way "
+                              "(environment, ~/.aws/credentials, or --aws-profile). This app never stores them.")
+        if isinstance(exc, EndpointConnectionError):
+            return ConnectionFailedError(f"Could not reach the storage endpoint "
+                                         f"{self.endpoint_url or 'of AWS S3'} to upload {name}.")
+        if isinstance(exc, ClientError):
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("NoSuchBucket",) or (code == "404" and status == 404):
+                return StorageError(f"The bucket \"{self.bucket}\" does not exist (or is in another region); "
+                                    f"check the storage settings. {name} was not uploaded.")
+            if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId",
+                        "SignatureDoesNotMatch") or status == 403:
+                return StorageError(f"Access to bucket \"{self.bucket}\" was denied ({code or status}); check the "
+                                    f"credentials and the bucket policy. {name} was not uploaded.")
+            return StorageError(f"The storage refused the upload of {name} ({code or status}).")
+        if isinstance(exc, PlaymentError):
+            return exc
+        return StorageError(f"The upload of {name} failed: {type(exc).__name__}.")
+
+    def _exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as e:
+            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404 and e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def put(self, path, progress=None, cancel: threading.Event | None = None) -> str:
+        from boto3.s3.transfer import TransferConfig
+        p = local_file(str(path))
+        _check_readable(p)
+        key = self._key(p)
+        size = p.stat().st_size
+        try:
+            if not self._exists(key):
+                done = [0]
+                lock = threading.Lock()
+
+                def callback(n: int) -> None:
+                    if cancel is not None and cancel.is_set():
+                        raise StorageError("Upload cancelled; nothing was submitted.")
+                    with lock:
+                        done[0] += n
+                        current = done[0]
+                    if progress:
+                        progress(current, size)
+
+                extra = {"ContentType": mimetypes.guess_type(p.name)[0] or "application/octet-stream"}
+                if self.public_acl:
+                    extra["ACL"] = "public-read"
+                self._client.upload_file(str(p), self.bucket, key, ExtraArgs=extra, Callback=callback,
+                                         Config=TransferConfig(multipart_threshold=self.multipart_threshold,
+                                                               multipart_chunksize=max(5 * 1024 * 1024,
+                                                                                       self.multipart_threshold // 4)))
+            elif progress:
+                progress(size, size)
+            return self._url(key)
+        except Exception as e:  # boto3 raises many kinds; each becomes one sentence
+            raise self._explain(e, p.name) from None
+
+
+# ---------------------------------------------------------------- factories
+def storage_from_settings(settings: dict | None, *, sandbox_base_url: str | None = None,
+                          api_key: str | None = None) -> Storage:
+    """A Storage from a profile's storage dict (see module docstring)."""
+    s = dict(settings or {})
+    kind = s.get("kind") or ("sandbox" if sandbox_base_url else "none")
+    if kind == "none":
+        return NoStorage()
+    if kind == "sandbox":
+        if not sandbox_base_url:
+            raise UsageError("Sandbox storage needs a running local sandbox; start one or choose other storage.")
+        return SandboxStorage(sandbox_base_url, api_key or "")
+    if kind == "s3":
+        return S3Storage(s.get("bucket", ""), s.get("prefix", ""), region=s.get("region") or None,
+                         endpoint_url=s.get("endpoint_url") or None, aws_profile=s.get("aws_profile") or None,
+                         url_style=s.get("url_style") or "s3",
+                         presign_expiry=int(s.get("presign_expiry") or DEFAULT_PRESIGN_EXPIRY),
+                         public_acl=bool(s.get("public_acl", False)),
+                         multipart_threshold=int(s.get("multipart_threshold") or 64 * 1024 * 1024))
+    raise UsageError(f"Unknown storage kind \"{kind}\" in the profile; use none, sandbox or s3.")
+
+
+def add_storage_arguments(parser) -> None:
+    g = parser.add_argument_group("uploading local files")
+    g.add_argument("--upload-to", metavar="DEST",
+                   help="where local files go before the job is sent: s3://bucket/prefix, \"sandbox\", or \"none\" "
+                        "(default: the profile's storage; the sandbox's own storage when talking to a local sandbox)")
+    g.add_argument("--s3-endpoint-url", help="an S3-compatible endpoint (MinIO, Wasabi, GCS interop)")
+    g.add_argument("--s3-region", help="the bucket's region")
+    g.add_argument("--aws-profile", help="a named AWS profile for credentials (default: the standard chain)")
+    g.add_argument("--url-style", choices=("s3", "https", "presigned"), help="URL handed to Playment (default s3)")
+    g.add_argument("--presign-expiry", type=int, metavar="SECONDS", help="lifetime of presigned URLs (default 7 days)")
+
+
+def storage_from_args(args, conn) -> Storage:
+    """Options > profile > (local sandbox: its storage) > none."""
+    dest = getattr(args, "upload_to", None)
+    loopback = is_loopback_host(urlsplit(conn.base_url).hostname)
+    if dest:
+        if dest == "none":
+            return NoStorage()
+        if dest == "sandbox":
+            return storage_from_settings({"kind": "sandbox"}, sandbox_base_url=conn.base_url, api_key=conn.api_key)
+        parts = urlsplit(dest)
+        if parts.scheme != "s3" or not parts.netloc:
+            raise UsageError(f"--upload-to takes s3://bucket/prefix, \"sandbox\" or \"none\", not \"{dest}\".")
+        settings = {"kind": "s3", "bucket": parts.netloc, "prefix": parts.path.strip("/")}
+    elif conn.profile.storage.get("kind"):
+        settings = dict(conn.profile.storage)
+    elif loopback:
+        return storage_from_settings({"kind": "sandbox"}, sandbox_base_url=conn.base_url, api_key=conn.api_key)
+    else:
+        return NoStorage()
+    for opt, key in (("s3_endpoint_url", "endpoint_url"), ("s3_region", "region"), ("aws_profile", "aws_profile"),
+                     ("url_style", "url_style"), ("presign_expiry", "presign_expiry")):
+        if getattr(args, opt, None):
+            settings[key] = getattr(args, opt)
+    return storage_from_settings(settings, sandbox_base_url=conn.base_url if loopback else None,
+                                 api_key=conn.api_key)
+
+
+# ------------------------------------------------------------- the job step
+def resolve_relative_paths(spec: JobSpec, base_dir: str | Path) -> JobSpec:
+    """A copy of ``spec`` whose relative local paths are made absolute against ``base_dir``."""
+    base = Path(base_dir)
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str) and is_local_path(value) and not value.startswith("file://"):
+            p = Path(value).expanduser()
+            return str(p if p.is_absolute() else (base / p))
+        return value
+
+    out = copy.deepcopy(spec)
+    out.image_url = fix(out.image_url)
+    for ref in out.references:
+        ref.image_url = fix(ref.image_url)
+    if out.prelabel is not None:
+        out.prelabel.url = fix(out.prelabel.url)
+    return out
+
+
+def upload_local_files(spec: JobSpec, storage: Storage | None, progress: Progress | None = None,
+                       cancel: threading.Event | None = None) -> JobSpec:
+    """A copy of ``spec`` with every local path replaced by its uploaded URL.
+
+    All files are checked before the first byte goes up (a missing file fails fast); progress reports
+    bytes across all files. Raises StorageError / ConnectionFailedError / UsageError with a sentence."""
+    paths = list(dict.fromkeys(spec.local_paths()))
+    if not paths:
+        return spec
+    if storage is None:
+        storage = NoStorage()
+    files = {v: local_file(v) for v in paths}
+    for v, p in files.items():
+        _check_readable(p)
+    sizes = {v: p.stat().st_size for v, p in files.items()}
+    total = sum(sizes.values())
+    base = 0
+    urls: dict[str, str] = {}
+    for v, p in files.items():
+        if cancel is not None and cancel.is_set():
+            raise StorageError("Upload cancelled; nothing was submitted.")
+        offset = base
+
+        def each(done: int, _total: int, offset=offset) -> None:
+            if progress:
+                progress(offset + done, total)
+
+        kwargs = {"cancel": cancel} if isinstance(storage, (SandboxStorage, S3Storage)) else {}
+        urls[v] = storage.put(p, each, **kwargs)
+        base += sizes[v]
+        log.info("uploaded %s -> %s", p.name, urls[v].split("?")[0])
+    out = copy.deepcopy(spec)
+    out.image_url = urls.get(out.image_url, out.image_url)
+    for ref in out.references:
+        ref.image_url = urls.get(ref.image_url, ref.image_url)
+    if out.prelabel is not None:
+        out.prelabel.url = urls.get(out.prelabel.url, out.prelabel.url)
+    return out

@@ -199,11 +199,10 @@ class BulkSubmitter:
         self._emit(result)
 
     # ----------------------------------------------------------------- run
-    def _hook(self, resp, *args, **kwargs):
+    def _hook(self, resp) -> None:
         if resp.status_code == 429:
             ra = parse_retry_after(resp.headers.get("Retry-After"))
             self.gate.back_off(ra if ra is not None else 1.0)
-        return resp
 
     def run(self, rows: Iterable[ManifestRow]) -> BulkSummary:
         """Send every row whose action is send/reconcile/retry; returns a result per row given (rows that
@@ -221,10 +220,7 @@ class BulkSubmitter:
         self._t0 = time.monotonic()
         q: queue.Queue = queue.Queue(maxsize=self.concurrency * 2)
         stop = object()
-        session = getattr(self.client, "_session", None)
-        hooks = session.hooks.setdefault("response", []) if session is not None else None
-        if hooks is not None:
-            hooks.append(self._hook)
+        self.client.add_response_hook(self._hook)
 
         def worker() -> None:
             while True:
@@ -265,8 +261,7 @@ class BulkSubmitter:
             for t in threads:
                 while t.is_alive():
                     t.join(0.2)
-            if hooks is not None and self._hook in hooks:
-                hooks.remove(self._hook)
+            self.client.remove_response_hook(self._hook)
         summary.results = [results[i] for i in range(len(rows))]
         summary.elapsed = time.monotonic() - self._t0
         summary.cancelled = self.cancel_event.is_set()

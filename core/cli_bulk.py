@@ -160,6 +160,8 @@ def run_bulk(args: argparse.Namespace) -> int:
         client, conn = client_from_args(args, pool_size=args.concurrency)
     if st is not None:
         storage = st.storage_from_args(args, conn)
+        if storage.kind == "none":  # URLs only: local paths are row errors, said before anything is sent
+            storage = None
 
     journal_path = Path(args.journal) if args.journal else default_journal_for(args.manifest)
     journal = Journal(journal_path)

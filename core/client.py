@@ -188,6 +188,18 @@ class PlaymentClient:
     def __repr__(self) -> str:  # never the key
         return f"PlaymentClient(base_url={self.base_url!r}, project_id={self.project_id!r})"
 
+    def add_response_hook(self, hook: Callable[[requests.Response], Any]) -> None:
+        """Call ``hook(response)`` for every HTTP answer (bulk uses it to share a 429 back-off)."""
+        def wrapped(resp, *args, **kwargs):
+            hook(resp)
+            return resp
+        wrapped.__wrapped__ = hook  # type: ignore[attr-defined]
+        self._session.hooks.setdefault("response", []).append(wrapped)
+
+    def remove_response_hook(self, hook: Callable[[requests.Response], Any]) -> None:
+        hooks = self._session.hooks.get("response", [])
+        hooks[:] = [h for h in hooks if getattr(h, "__wrapped__", None) is not hook]
+
     def close(self) -> None:
         self._session.close()
 

@@ -192,12 +192,14 @@ def test_cli_folder_mode_writes_manifest_and_dry_run_sends_nothing(tmp_path, san
                  ("PLAYMENT_PROJECT_ID", sandbox.project_id), ("PLAYMENT_WORKFLOW_ID", sandbox.workflow_id)):
         monkeypatch.setenv(k, v)
     out = tmp_path / "review.csv"
-    code = main(["bulk", str(tmp_path / "drive"), "--dry-run", "--write-manifest", str(out)])
+    code = main(["bulk", str(tmp_path / "drive"), "--dry-run", "--write-manifest", str(out), "--upload-to", "none"])
     err = capsys.readouterr().err
-    assert code == 1  # local files and no storage configured: said per row, nothing sent
+    assert code == 1  # local files and storage switched off: said per row, nothing sent
     assert "row 2, data.image_url" in err and "Configure storage" in err
     assert out.read_text().splitlines()[1].startswith("001,drive/images/001.png,left=drive/left/001.png")
-    assert sandbox.stats().get("POST jobs", 0) == 0
+    # Against a local sandbox its own storage is the default, so the same rows check clean.
+    assert main(["bulk", str(tmp_path / "drive"), "--dry-run"]) == 0
+    assert sandbox.stats().get("POST jobs", 0) == 0 and sandbox.stats().get("PUT files", 0) == 0
 
     urls = tmp_path / "urls.csv"
     urls.write_text("reference_id,image\na,https://x.io/a.png\nb,https://x.io/b.png\n")

@@ -170,6 +170,8 @@ class PlaymentClient:
         self.paths = {**DEFAULT_PATHS, **(paths or {})}
         self._rng = rng
         self._sleep = sleep
+        self._batch_index: dict[str, tuple[dict[str, str], str | None]] = {}
+        self._index_lock = threading.Lock()
         self._session = requests.Session()
         self._session.headers.update({
             "x-api-key": api_key,
@@ -439,14 +441,44 @@ class PlaymentClient:
             seen.add(token)
 
     def find_job_by_reference(self, reference_id: str, batch_id: str | None = None) -> str | None:
-        """The job_id of ``reference_id`` in a batch (the API has no direct look-up), or None."""
+        """The job_id of ``reference_id`` in a batch (the API has no direct look-up), or None.
+
+        Pages already read are remembered per batch: a later look-up re-reads only from the last page on
+        (new jobs are appended there), so reconciling many jobs of one batch costs one pass over it, not
+        one pass per job. If resuming from a remembered page token fails, it starts over from page one."""
         batch_id = batch_id or self.default_batch_id
         if batch_id is None:
             return None
-        for j in self.iter_batch_jobs(batch_id):
-            if j.reference_id == reference_id:
-                return j.job_id
-        return None
+        with self._index_lock:
+            index, resume = self._batch_index.setdefault(batch_id, ({}, None))
+            if reference_id in index:
+                return index[reference_id]
+        try:
+            return self._scan_batch(batch_id, reference_id, resume)
+        except PlaymentError:
+            if resume is None:
+                raise
+            return self._scan_batch(batch_id, reference_id, None)
+
+    def _scan_batch(self, batch_id: str, reference_id: str, token: str | None) -> str | None:
+        seen: set[str] = set()
+        found = None
+        while True:
+            jobs, next_token, _ = self.get_batch_page(batch_id, token)
+            with self._index_lock:
+                index, _ = self._batch_index[batch_id]
+                for j in jobs:
+                    if j.reference_id is not None:
+                        index[j.reference_id] = j.job_id
+                if not next_token:
+                    self._batch_index[batch_id] = (index, token)  # re-read this last page next time
+                found = index.get(reference_id)
+            if not next_token:
+                return found
+            if next_token in seen:
+                raise ServerFaultError("Playment's batch listing repeated a page token; stopped to avoid a loop.")
+            seen.add(next_token)
+            token = next_token
 
     # -------------------------------------------------------------- checks
     def test_connection(self) -> ConnectionReport:

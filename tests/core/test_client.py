@@ -290,3 +290,17 @@ def test_api_key_never_in_repr_logs_or_errors(make_sandbox, caplog):
 def test_created_job_json_shape(sandbox):
     created = client_for(sandbox).create_job(JobSpec.from_payload(job("shape", sandbox.workflow_id)))
     assert created.to_dict() == {"reference_id": "shape", "job_id": created.job_id, "status": "created"}
+
+
+def test_reconciling_many_jobs_reads_the_batch_once(make_sandbox):
+    sb = make_sandbox(page_size=10)
+    c = client_for(sb)
+    batch = c.create_batch("big")
+    ids = {f"r{i}": c.create_job(job(f"r{i}", sb.workflow_id, batch_id=batch)).job_id for i in range(95)}
+    before = sb.stats().get("GET batch", 0)
+    assert all(c.find_job_by_reference(ref, batch) == jid for ref, jid in ids.items())
+    assert sb.stats()["GET batch"] - before == 10  # one pass over 10 pages, then the remembered index
+    late = c.create_job(job("late", sb.workflow_id, batch_id=batch)).job_id
+    assert c.find_job_by_reference("late", batch) == late
+    assert sb.stats()["GET batch"] - before == 11  # only the last page was read again
+    assert c.find_job_by_reference("never", batch) is None

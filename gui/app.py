@@ -1,0 +1,75 @@
+"""QApplication bootstrap: ``playment-submit`` (no subcommand), ``--sandbox``, ``--self-test``.
+
+Hidden switches for tooling (documented here, not in --help):
+- ``PLAYMENT_SUBMIT_SCREENSHOT=path.png``: load the sample, wait until the mask is shown, save a
+  screenshot of the window and quit (used to check the window under Xvfb);
+- ``PLAYMENT_SUBMIT_EXIT_AFTER_SHOW=1``: quit as soon as the window is shown (start-up timing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from core import __version__
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
+    app.setApplicationName("playment-submit")
+    app.setOrganizationName("playment-submit")
+    app.setApplicationVersion(__version__)
+    from resources import resource_path
+    app.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
+    return app
+
+
+def _screenshot_when_ready(window, path: str) -> None:
+    window.load_sample()
+
+    def ready() -> bool:
+        return window.mask_state is not None and window.view.image_item is not None and not window._busy
+
+    def poll(tries=[0]) -> None:
+        tries[0] += 1
+        if ready() or tries[0] > 100:
+            QTimer.singleShot(300, lambda: (window.grab().save(path), QApplication.quit()))
+        else:
+            QTimer.singleShot(100, poll)
+
+    QTimer.singleShot(100, poll)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="playment-submit", add_help=False)
+    parser.add_argument("--sandbox", action="store_true")
+    parser.add_argument("--self-test", action="store_true")
+    args, rest = parser.parse_known_args(argv or [])
+    if args.self_test:
+        try:
+            from gui.self_test import run_self_test
+        except ImportError as e:
+            print(f"error: the self-test is not part of this build ({e}).", file=sys.stderr)
+            return 2
+        return run_self_test()
+
+    app = make_app(rest)
+    from gui.backend import Backend
+    from gui.main_window import MainWindow
+    backend = Backend.from_settings(force_sandbox=args.sandbox)
+    window = MainWindow(backend)
+    window.show()
+    shot = os.environ.get("PLAYMENT_SUBMIT_SCREENSHOT")
+    if shot:
+        _screenshot_when_ready(window, shot)
+    if os.environ.get("PLAYMENT_SUBMIT_EXIT_AFTER_SHOW"):
+        QTimer.singleShot(0, app.quit)
+    try:
+        return app.exec()
+    finally:
+        backend.close()

@@ -1,0 +1,334 @@
+"""MainWindow: composes the panels and wires them to each other and to the backend. No business rules:
+the job is built as a core JobSpec and everything about it (validity, payload, submission) is core's."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from core import __version__
+from core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
+from core.submit import submit_job
+from gui.widgets.connection_panel import ConnectionPanel
+from gui.widgets.history_panel import HistoryPanel
+from gui.widgets.job_panel import JobPanel
+from gui.widgets.mask_panel import MaskPanel
+from gui.widgets.mask_view import MaskView
+from gui.widgets.primary_panel import PrimaryPanel
+from gui.widgets.references_panel import ReferencesPanel
+from gui.workers import start_worker
+from resources import resource_path, sample_classes, sample_job_files
+
+
+def icon(name: str) -> QIcon:
+    return QIcon(str(resource_path("icons", f"{name}.svg")))
+
+
+class MainWindow(QMainWindow):
+    submit_succeeded = Signal(object)   # CreatedJob
+    submit_failed = Signal(object)      # the exception
+    sample_loaded = Signal()
+
+    def __init__(self, backend, parent=None):
+        super().__init__(parent)
+        self.backend = backend
+        self.setWindowTitle("playment-submit" + (" — Sandbox" if backend.sandbox_mode else ""))
+        self.setWindowIcon(icon("app"))
+        self.mask_state = None
+        self.batch_id: str | None = None
+        self._suggested_ref = ""
+        self._submit_worker = None
+        self._busy: set[str] = set()
+
+        self.primary = PrimaryPanel()
+        self.references = ReferencesPanel()
+        self.mask_panel = MaskPanel()
+        self.connection = ConnectionPanel(backend)
+        inputs = QTabWidget()
+        inputs.addTab(self.primary, "Image")
+        inputs.addTab(self.references, "Cameras")
+        inputs.addTab(self.mask_panel, "Mask")
+        inputs.addTab(self.connection, "Connection")
+        inputs.setTabToolTip(0, "The primary image annotators will label")
+        inputs.setTabToolTip(1, "Reference camera images shown beside it")
+        inputs.setTabToolTip(2, "The pre-label segmentation mask and its legend")
+        inputs.setTabToolTip(3, "Profile, project, workflow and API key")
+        self.inputs = inputs
+
+        self.view = MaskView()
+        self.hover = QLabel(" ")
+        centre = QWidget()
+        cl = QVBoxLayout(centre)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(self.view, 1)
+        cl.addWidget(self.hover)
+        self.job = JobPanel()
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(inputs)
+        split.addWidget(centre)
+        split.addWidget(self.job)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setStretchFactor(2, 0)
+        split.setSizes([380, 520, 360])
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("tabs")
+        self.tabs.addTab(split, "Job")
+        self.history = HistoryPanel(backend.journal)
+        try:
+            from gui.widgets.bulk_panel import BulkPanel
+        except ImportError:
+            self.bulk = None
+        else:
+            self.bulk = BulkPanel(backend)
+            self.tabs.addTab(self.bulk, "Bulk")
+            self.bulk.submission_finished.connect(lambda _s: self.history.refresh())
+        self.tabs.addTab(self.history, "History")
+        self.setCentralWidget(self.tabs)
+        self._build_actions()
+        self._build_status_bar()
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(120)
+        self._refresh_timer.timeout.connect(self.refresh)
+
+        self.primary.primary_changed.connect(self._on_primary_changed)
+        self.primary.image_loaded.connect(self._on_image_loaded)
+        self.references.references_changed.connect(self._schedule_refresh)
+        self.mask_panel.mask_changed.connect(self._on_mask_changed)
+        self.mask_panel.busy_changed.connect(lambda b: self._set_busy("mask", b))
+        self.mask_panel.opacity_changed.connect(self.view.set_opacity)
+        self.mask_panel.class_visibility_changed.connect(self.view.set_class_visible)
+        self.mask_panel.class_highlighted.connect(self.view.set_highlight)
+        self.view.hovered.connect(self.hover.setText)
+        self.job.reference_id_edited.connect(lambda _t: self._schedule_refresh())
+        self.job.batch_chosen.connect(self._on_batch_chosen)
+        self.job.batch_create_requested.connect(self._on_batch_create_requested)
+        self.job.submit_requested.connect(self.submit)
+        self.job.cancel_requested.connect(self._on_cancel_requested)
+        self.connection.connection_applied.connect(self._on_connection_applied)
+
+        settings = QSettings()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 780)
+        self.refresh()
+
+    # ------------------------------------------------------------- chrome
+    def _build_actions(self) -> None:
+        def action(text, name, shortcut, slot, tip):
+            a = QAction(icon(name) if name else QIcon(), text, self)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+            a.triggered.connect(slot)
+            return a
+
+        self.open_action = action("&Open primary image…", "open", QKeySequence.StandardKey.Open,
+                                  self.primary._on_browse_clicked, "Choose the image to label")
+        self.sample_action = action("Load &sample", "sample", "Ctrl+L", self.load_sample,
+                                    "Fill in a complete sample job (photo, two cameras, colour-coded mask)")
+        self.submit_action = action("&Submit job", "submit", "Ctrl+Return", self.submit, "Create the job on Playment")
+        zin = action("Zoom &in", "zoom-in", QKeySequence.StandardKey.ZoomIn, lambda: self.view.zoom(1.25), "Zoom in")
+        zout = action("Zoom &out", "zoom-out", QKeySequence.StandardKey.ZoomOut, lambda: self.view.zoom(0.8), "Zoom out")
+        zfit = action("&Fit to window", "zoom-fit", "Ctrl+0", self.view.fit, "Show the whole image")
+        quit_action = action("&Quit", None, QKeySequence.StandardKey.Quit, self.close, "Quit")
+        about = action("&About", None, None, self._on_about, "Version and credits")
+        menu = self.menuBar()
+        f = menu.addMenu("&File")
+        for a in (self.open_action, self.sample_action):
+            f.addAction(a)
+        f.addSeparator()
+        f.addAction(quit_action)
+        v = menu.addMenu("&View")
+        for a in (zin, zout, zfit):
+            v.addAction(a)
+        menu.addMenu("&Job").addAction(self.submit_action)
+        menu.addMenu("&Help").addAction(about)
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main-toolbar")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for a in (self.open_action, self.sample_action, zin, zout, zfit, self.submit_action):
+            tb.addAction(a)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        if self.backend.sandbox_mode:
+            self.badge = QLabel("  SANDBOX: nothing goes to Playment  ")
+            self.badge.setStyleSheet("background: #ffb000; color: #1a1a1a; font-weight: bold; border-radius: 3px;")
+            self.badge.setToolTip(f"Jobs go to a local sandbox at {self.backend.base_url}. Configure a profile and "
+                                  f"an API key in the Connection tab to use Playment.")
+        else:
+            self.badge = QLabel(f"  {self.backend.base_url} · project {self.backend.project_id}  ")
+        bar.addPermanentWidget(self.badge)
+        bar.showMessage("Ready. Load the sample (Ctrl+L) to see the whole flow.", 8000)
+
+    def _on_about(self) -> None:
+        QMessageBox.about(self, "About playment-submit",
+                          f"<b>playment-submit {__version__}</b><br>Create Playment labelling jobs with "
+                          f"reference cameras and pre-label masks.<br><br>Sample photo: scikit-image data "
+                          f"(coffee.png, CC0, Rachel Michetti).")
+
+    def closeEvent(self, event) -> None:
+        QSettings().setValue("window/geometry", self.saveGeometry())
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------ handlers
+    def _schedule_refresh(self) -> None:
+        self._refresh_timer.start()
+
+    def _set_busy(self, what: str, busy: bool) -> None:
+        (self._busy.add if busy else self._busy.discard)(what)
+        self._schedule_refresh()
+
+    def _on_primary_changed(self, value: str) -> None:
+        stem = value.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0] if value else ""
+        current = self.job.reference_id.text().strip()
+        if stem and (not current or current == self._suggested_ref):
+            self._suggested_ref = self._unused_reference(stem)
+            self.job.reference_id.setText(self._suggested_ref)
+        self._set_busy("primary", bool(value))
+
+    def _unused_reference(self, stem: str) -> str:
+        journal = self.backend.journal
+        candidate, n = stem, 1
+        while journal is not None and journal.get(candidate) is not None:
+            n += 1
+            candidate = f"{stem}-{n}"
+        return candidate
+
+    def _on_image_loaded(self, image) -> None:
+        self.view.set_image(image)
+        self.mask_panel.set_primary_size(self.primary.image_size)
+        self._set_busy("primary", False)
+
+    def _on_mask_changed(self, state) -> None:
+        self.mask_state = state
+        self.view.set_overlay(state.overlay if state is not None else None)
+        self._schedule_refresh()
+
+    def _on_batch_chosen(self, batch_id) -> None:
+        self.batch_id = batch_id
+        self._schedule_refresh()
+
+    def _on_batch_create_requested(self, name: str) -> None:
+        worker = start_worker(lambda: self.backend.client.create_batch(name))
+        worker.returned.connect(lambda batch_id: self.job.add_batch(name, batch_id))
+        worker.errored.connect(lambda e: self.job.show_failure(f"The batch was not created: {e}"))
+        self._batch_worker = worker
+
+    def _on_connection_applied(self, base_url, project_id, workflow_id, api_key) -> None:
+        self.backend.apply_connection(base_url, project_id, workflow_id, api_key)
+        self._schedule_refresh()
+
+    def _on_cancel_requested(self) -> None:
+        if self._submit_worker is not None:
+            self._submit_worker.cancel()
+            self.job.show_progress("send", 0, 0, "Cancelling after the current step…")
+
+    # ---------------------------------------------------------------- job
+    def current_spec(self) -> JobSpec:
+        refs = [ReferenceImage(url, label) for label, url in self.references.references()]
+        prelabel = None
+        if self.mask_state is not None:
+            prelabel = RasterPrelabel(str(self.mask_state.path), dict(self.mask_state.legend))
+        return JobSpec(reference_id=self.job.reference_id.text().strip(), work_flow_id=self.backend.workflow_id,
+                       image_url=self.primary.value(), references=refs, prelabel=prelabel, batch_id=self.batch_id)
+
+    def _can_upload(self) -> bool:
+        return self.backend.storage is not None and self.backend.storage.kind != "none"
+
+    def blockers(self, spec: JobSpec) -> list[str]:
+        problems = spec.validate(allow_local_paths=self._can_upload())
+        reasons = [str(p) for p in problems if p.severity == "error"]
+        if self.mask_state is not None:
+            reasons += [f"mask: {p.message}" for p in self.mask_state.report.problems if p.severity == "error"]
+        if self._busy - {"submit"}:
+            reasons.append("still loading: " + ", ".join(sorted(self._busy - {"submit"})))
+        return reasons
+
+    def preview_payload(self, spec: JobSpec) -> dict:
+        """The payload as it will be sent: local files shown at the URL storage will give them."""
+        payload = spec.to_payload()
+        if not spec.local_paths() or not self._can_upload():
+            return payload
+        text = json.dumps(payload)
+        for path in spec.local_paths():
+            try:
+                text = text.replace(json.dumps(path)[1:-1], json.dumps(self.backend.storage.destination(path))[1:-1])
+            except Exception as e:  # a missing file is reported by validation/upload; the preview keeps the path
+                continue
+        return json.loads(text)
+
+    def refresh(self) -> None:
+        spec = self.current_spec()
+        problems = spec.validate(allow_local_paths=self._can_upload())
+        self.references.set_problems(problems)
+        self.job.show_payload(json.dumps(self.preview_payload(spec), indent=2, ensure_ascii=False))
+        ref = spec.reference_id
+        entry = self.backend.journal.get(ref) if (ref and self.backend.journal is not None) else None
+        if entry is not None and entry.job_id:
+            self.job.reference_note.setText(f"Already submitted as job {entry.job_id} ({entry.state}); "
+                                            f"submitting again will be refused as a duplicate.")
+        else:
+            self.job.reference_note.setText("")
+        blockers = self.blockers(spec)
+        self.job.set_blockers(blockers)
+        self.submit_action.setEnabled(not blockers and self._submit_worker is None)
+
+    def submit(self) -> None:
+        spec = self.current_spec()
+        if self.blockers(spec) or self._submit_worker is not None:
+            return
+        self._set_busy("submit", True)
+        self.job.set_busy(True)
+        self.statusBar().showMessage(f"Submitting \"{spec.reference_id}\"…")
+        backend = self.backend
+        worker = start_worker(self._submit_job, spec, backend.client, backend.storage, backend.journal)
+        worker.progressed.connect(lambda p: self.job.show_progress(p["phase"], p["done"], p["total"], p["message"]))
+        worker.returned.connect(self._on_submit_returned)
+        worker.errored.connect(self._on_submit_errored)
+        worker.finished.connect(self._on_submit_finished)
+        self._submit_worker = worker
+
+    @staticmethod
+    def _submit_job(spec, client, storage, journal, progress_callback, cancel_event):
+        return submit_job(spec, client, storage=storage, journal=journal, progress=progress_callback,
+                          cancel=cancel_event)
+
+    def _on_submit_returned(self, created) -> None:
+        self.job.show_success(created.job_id, created.status, created.reference_id)
+        self.statusBar().showMessage(f"Job {created.job_id} {created.status}.", 10000)
+        self.submit_succeeded.emit(created)
+
+    def _on_submit_errored(self, error) -> None:
+        self.job.show_failure(str(error))
+        self.statusBar().showMessage("Not submitted; see the message in the Job panel.", 10000)
+        self.submit_failed.emit(error)
+
+    def _on_submit_finished(self) -> None:
+        self._submit_worker = None
+        self.job.set_busy(False)
+        self._set_busy("submit", False)
+        self.history.refresh()
+        self.refresh()
+
+    # -------------------------------------------------------------- sample
+    def load_sample(self) -> None:
+        files = sample_job_files()
+        self.primary.set_value(str(files["primary"]))
+        self.references.clear()
+        for label, path in files["references"]:
+            self.references.add(str(path), label)
+        self.mask_panel.colour_code_files(str(files["index_mask"]), sample_classes())
+        self.inputs.setCurrentWidget(self.mask_panel)
+        self.statusBar().showMessage("Sample job loaded: a photo, two reference cameras and a colour-coded mask.", 8000)
+        self.sample_loaded.emit()

@@ -1,0 +1,100 @@
+"""Connection: a named profile (base URL, project, workflow) and the API key (OS keyring only).
+
+The key is never written to a file: it goes to the keyring through core.settings; without a keyring
+backend the panel says so and the key comes from PLAYMENT_API_KEY. "Test connection" runs on a worker.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from core.client import PlaymentClient
+from core.errors import PlaymentError
+from core.settings import Profile, SecretStoreUnavailable, load_profiles, save_profiles, set_api_key
+from gui.workers import start_worker
+
+
+def test_connection(base_url: str, project_id: str, api_key: str):
+    with PlaymentClient(base_url, project_id, api_key, timeout=(5.0, 10.0), get_retries=1) as client:
+        return client.test_connection()
+
+
+class ConnectionPanel(QWidget):
+    connection_applied = Signal(str, str, str, object)  # base_url, project_id, workflow_id, api_key or None
+
+    def __init__(self, backend, parent=None):
+        super().__init__(parent)
+        self.backend = backend
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.profile = QLineEdit(backend.profile.name)
+        self.base_url = QLineEdit(backend.base_url)
+        self.project_id = QLineEdit(backend.project_id)
+        self.workflow_id = QLineEdit(backend.workflow_id)
+        self.api_key = QLineEdit()
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key.setPlaceholderText("stored in the OS keyring" if not backend.sandbox_mode else "sandbox key in use")
+        self.api_key.setToolTip("Kept in the operating system's keyring, never in a file or a log.")
+        form.addRow("Profile", self.profile)
+        form.addRow("Base URL", self.base_url)
+        form.addRow("Project ID", self.project_id)
+        form.addRow("Workflow ID", self.workflow_id)
+        form.addRow("API key", self.api_key)
+        lay.addLayout(form)
+        self.warning = QLabel(backend.key_warning or "")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #8a6d00")
+        self.warning.setVisible(bool(backend.key_warning))
+        lay.addWidget(self.warning)
+        row = QHBoxLayout()
+        self.save = QPushButton("Save and use")
+        self.test = QPushButton("Test connection")
+        row.addWidget(self.save)
+        row.addWidget(self.test)
+        lay.addLayout(row)
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        lay.addWidget(self.result)
+        lay.addStretch(1)
+        self._worker = None
+        self.save.clicked.connect(self._on_save_clicked)
+        self.test.clicked.connect(self._on_test_clicked)
+
+    def _key(self) -> str | None:
+        return self.api_key.text().strip() or None
+
+    def _on_save_clicked(self) -> None:
+        name = self.profile.text().strip() or "default"
+        profile = Profile(name=name, base_url=self.base_url.text().strip(), project_id=self.project_id.text().strip(),
+                          workflow_id=self.workflow_id.text().strip(), storage=dict(self.backend.profile.storage))
+        try:
+            profiles, _ = load_profiles()
+            profiles[name] = profile
+            save_profiles(profiles, current=name)
+            if self._key():
+                set_api_key(name, self._key())
+            self.result.setText(f"Saved profile \"{name}\".")
+        except SecretStoreUnavailable as e:
+            self.warning.setText(str(e))
+            self.warning.setVisible(True)
+        except PlaymentError as e:
+            self.result.setText(str(e))
+        self.api_key.clear()
+        self.connection_applied.emit(profile.base_url, profile.project_id, profile.workflow_id, self._key_or_current())
+
+    def _key_or_current(self) -> str | None:
+        return self._key() or self.backend.api_key
+
+    def _on_test_clicked(self) -> None:
+        key = self._key_or_current()
+        if not key:
+            self.result.setText("No API key: enter one above (or set PLAYMENT_API_KEY).")
+            return
+        self.result.setText("Testing…")
+        self.test.setEnabled(False)
+        self._worker = start_worker(test_connection, self.base_url.text().strip(), self.project_id.text().strip(), key)
+        self._worker.returned.connect(lambda report: self.result.setText(
+            ("✔ " if report.ok else "✖ ") + report.message))
+        self._worker.errored.connect(lambda e: self.result.setText(f"✖ {e}"))
+        self._worker.finished.connect(lambda: self.test.setEnabled(True))

@@ -1,0 +1,294 @@
+"""Pre-label mask panel: load (or colour-code) a mask, show core's findings, repair, export, legend.
+
+All mask work (check, colour-coding, repair, building the overlay) runs in workers; this panel only shows
+what core found. ``mask_changed`` carries a :class:`MaskState` (or None when the mask is removed).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QPlainTextEdit, QPushButton, QSlider, QVBoxLayout, QWidget)
+
+from core.legend import check_legend
+from core.mask import MaskReport, check, encode, load_classes, load_legend, repair, save_png, write_legend
+from core.settings import data_dir
+from gui.overlay import Overlay, build_overlay
+from gui.widgets.legend_table import LegendTable
+from gui.workers import start_worker
+
+FATAL = {"not_png", "not_rgba", "corrupt", "too_large", "unreadable"}
+FIXABLE = {"soft_alpha", "black_with_alpha", "hidden_colour", "near_colours", "unknown_colour"}
+
+
+@dataclass
+class MaskState:
+    path: Path
+    legend: dict[str, str]
+    report: MaskReport
+    overlay: Overlay | None
+
+
+# ---------------------------------------------------------------- worker jobs (no widgets)
+def _overlay_for(path: Path, legend: dict[str, str], report: MaskReport) -> Overlay | None:
+    if FATAL & set(report.codes()):
+        return None
+    with Image.open(path) as img:
+        rgba = np.asarray(img if img.mode == "RGBA" else img.convert("RGBA"))
+    good, _ = check_legend(legend)
+    return build_overlay(rgba, good)
+
+
+def load_mask(path: str, legend: dict[str, str], primary_size) -> MaskState:
+    report = check(path, legend, primary_size)
+    return MaskState(Path(path), dict(legend), report, _overlay_for(Path(path), legend, report))
+
+
+def colour_code(index_path: str, classes, primary_size, out_dir: Path) -> MaskState:
+    rgba, legend = encode(index_path, classes)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{Path(index_path).stem}_coded.png"
+    save_png(rgba, out)
+    write_legend(legend, out.with_suffix(".legend.json"))
+    report = check(out, legend, primary_size)
+    return MaskState(out, legend, report, build_overlay(rgba, legend))
+
+
+def repair_mask(state: MaskState, out_path: str, primary_size) -> tuple[MaskState, str]:
+    summary = repair(state.path, state.legend, out_path)
+    new = load_mask(out_path, state.legend, primary_size)
+    kinds = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in summary.changed.items() if k != "total" and v)
+    note = f"Repaired {summary.changed_pixels:,} pixels ({kinds or 'none'})"
+    if summary.left_pixels:
+        note += f"; {summary.left_pixels:,} pixels of unknown colours were left as they were"
+    return new, note + "."
+
+
+class ClassNamesDialog(QDialog):
+    """Asks for the class names of an index mask (index 1 = first line)."""
+
+    def __init__(self, names: list[str], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Colour-code an index mask")
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Class names, one per line: line 1 is index 1 (index 0 is unlabelled)."))
+        self.editor = QPlainTextEdit("\n".join(names))
+        lay.addWidget(self.editor)
+        load = QPushButton("Load names from file…")
+        load.clicked.connect(self._on_load_clicked)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        row = QHBoxLayout()
+        row.addWidget(load)
+        row.addStretch(1)
+        row.addWidget(buttons)
+        lay.addLayout(row)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b00020")
+        lay.addWidget(self.error)
+
+    def _on_load_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Class names", "", "Class names (*.json *.txt)")
+        if not path:
+            return
+        classes, problems = load_classes(path)
+        if problems:
+            self.error.setText("; ".join(str(p) for p in problems))
+            return
+        names = list(classes.values()) if isinstance(classes, dict) else list(classes)
+        self.editor.setPlainText("\n".join(str(n) for n in names))
+
+    def names(self) -> list[str]:
+        return [line.strip() for line in self.editor.toPlainText().splitlines() if line.strip()]
+
+
+class MaskPanel(QWidget):
+    mask_changed = Signal(object)        # MaskState | None
+    busy_changed = Signal(bool)
+    opacity_changed = Signal(float)
+    class_visibility_changed = Signal(int, bool)
+    class_highlighted = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state: MaskState | None = None
+        self.primary_size: tuple[int, int] | None = None
+        self._worker = None
+        lay = QVBoxLayout(self)
+        buttons = QHBoxLayout()
+        self.load_button = QPushButton("Load RGBA mask…")
+        self.load_button.setToolTip("An RGBA PNG whose colours are named by a legend JSON file")
+        self.code_button = QPushButton("Colour-code index mask…")
+        self.code_button.setToolTip("A single-channel mask of class indices (0 = unlabelled), e.g. a model's output")
+        for b in (self.load_button, self.code_button):
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        self.status = QLabel("No pre-label mask (optional).")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        op = QHBoxLayout()
+        op.addWidget(QLabel("Opacity"))
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(60)
+        self.opacity.setToolTip("How strongly the mask is drawn over the image")
+        op.addWidget(self.opacity)
+        lay.addLayout(op)
+        self.legend_table = LegendTable()
+        lay.addWidget(self.legend_table, 3)
+        lay.addWidget(QLabel("Problems found in the mask"))
+        self.problems = QListWidget()
+        self.problems.setWordWrap(True)
+        lay.addWidget(self.problems, 2)
+        more = QHBoxLayout()
+        self.repair_button = QPushButton("Repair…")
+        self.repair_button.setToolTip("Snap near colours to the legend, clear hidden colour, threshold soft edges; "
+                                      "writes a new file")
+        self.export_button = QPushButton("Export mask + legend…")
+        self.clear_button = QPushButton("Remove mask")
+        for b in (self.repair_button, self.export_button, self.clear_button):
+            more.addWidget(b)
+        lay.addLayout(more)
+        self._update_buttons()
+
+        self.load_button.clicked.connect(self._on_load_clicked)
+        self.code_button.clicked.connect(self._on_code_clicked)
+        self.repair_button.clicked.connect(self._on_repair_clicked)
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.clear_button.clicked.connect(self.clear)
+        self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
+        self.legend_table.visibility_changed.connect(self.class_visibility_changed)
+        self.legend_table.class_selected.connect(self.class_highlighted)
+        self.legend_table.name_edited.connect(self._on_name_edited)
+
+    # ---------------------------------------------------------------- actions
+    def set_primary_size(self, size: tuple[int, int] | None) -> None:
+        self.primary_size = size
+        if self.state is not None and size is not None and (self.state.report.width, self.state.report.height) != size:
+            self._run(load_mask, str(self.state.path), self.state.legend, size, message="Checking the mask again…")
+
+    def load_files(self, mask_path: str, legend_path: str) -> None:
+        legend, problems = load_legend(legend_path)
+        if legend is None:
+            self._show_error("; ".join(str(p) for p in problems) or f"{legend_path} is not a usable legend.")
+            return
+        self._run(load_mask, mask_path, legend, self.primary_size, message=f"Checking {Path(mask_path).name}…")
+
+    def colour_code_files(self, index_path: str, names: list[str]) -> None:
+        self._run(colour_code, index_path, names, self.primary_size, data_dir() / "coded",
+                  message=f"Colour-coding {Path(index_path).name}…")
+
+    def clear(self) -> None:
+        self.state = None
+        self.legend_table.set_rows([])
+        self.problems.clear()
+        self.status.setText("No pre-label mask (optional).")
+        self._update_buttons()
+        self.mask_changed.emit(None)
+
+    def _on_load_clicked(self) -> None:
+        mask, _ = QFileDialog.getOpenFileName(self, "Pre-label mask (RGBA PNG)", "", "PNG images (*.png);;All files (*)")
+        if not mask:
+            return
+        legend, _ = QFileDialog.getOpenFileName(self, "Legend for this mask", str(Path(mask).parent),
+                                                "Legend JSON (*.json);;All files (*)")
+        if legend:
+            self.load_files(mask, legend)
+
+    def _on_code_clicked(self) -> None:
+        index, _ = QFileDialog.getOpenFileName(self, "Index mask", "", "Index masks (*.png *.tif *.tiff *.npy)")
+        if not index:
+            return
+        dialog = ClassNamesDialog([], self)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.names():
+            self.colour_code_files(index, dialog.names())
+
+    def _on_repair_clicked(self) -> None:
+        if self.state is None:
+            return
+        default = str(self.state.path.with_name(self.state.path.stem + "_repaired.png"))
+        out, _ = QFileDialog.getSaveFileName(self, "Save the repaired mask as", default, "PNG images (*.png)")
+        if out:
+            self._run(repair_mask, self.state, out, self.primary_size, message="Repairing…")
+
+    def _on_export_clicked(self) -> None:
+        if self.state is None:
+            return
+        out, _ = QFileDialog.getSaveFileName(self, "Export the mask as", str(self.state.path.name), "PNG images (*.png)")
+        if not out:
+            return
+        try:
+            if Path(out).resolve() != self.state.path.resolve():
+                shutil.copyfile(self.state.path, out)
+            Path(out).with_suffix(".legend.json").write_text(json.dumps(self.state.legend, indent=2), encoding="utf-8")
+        except OSError as e:
+            self._show_error(f"Could not export to {out}: {e.strerror}.")
+            return
+        self.status.setText(f"Exported {Path(out).name} and {Path(out).with_suffix('.legend.json').name}.")
+
+    def _on_name_edited(self, hexkey: str, name: str) -> None:
+        if self.state is not None:
+            self.state.legend[hexkey] = name
+            self.mask_changed.emit(self.state)
+
+    # ---------------------------------------------------------------- workers
+    def _run(self, fn, *args, message: str) -> None:
+        self.status.setText(message)
+        self.busy_changed.emit(True)
+        self._set_enabled(False)
+        self._worker = start_worker(fn, *args)
+        self._worker.returned.connect(self._on_result)
+        self._worker.errored.connect(lambda e: self._show_error(str(e)))
+        self._worker.finished.connect(self._on_worker_finished)
+
+    def _on_worker_finished(self) -> None:
+        self._worker = None
+        self._set_enabled(True)
+        self.busy_changed.emit(False)
+
+    def _on_result(self, result) -> None:
+        note = ""
+        if isinstance(result, tuple):
+            result, note = result
+        self.state = result
+        report = result.report
+        rows = [(r.hex, r.name, r.pixels, r.share) for r in report.rows]
+        self.legend_table.set_rows(rows)
+        self.problems.clear()
+        for p in report.problems:
+            item = QListWidgetItem(f"{p.severity}: {p.message}")
+            item.setForeground(QColor("#b00020" if p.severity == "error" else "#8a6d00"))
+            item.setData(Qt.ItemDataRole.UserRole, p.code)
+            self.problems.addItem(item)
+        errors = sum(p.severity == "error" for p in report.problems)
+        size = f"{report.width}×{report.height}" if report.width else "unreadable"
+        self.status.setText(f"{result.path.name}: {size}, {len(report.rows)} classes, "
+                            + (f"{errors} error(s)" if errors else "valid") + (f". {note}" if note else ""))
+        self._update_buttons()
+        self.mask_changed.emit(result)
+
+    def _show_error(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #b00020")
+
+    def _set_enabled(self, enabled: bool) -> None:
+        self.status.setStyleSheet("")
+        for b in (self.load_button, self.code_button):
+            b.setEnabled(enabled)
+        self._update_buttons(enabled)
+
+    def _update_buttons(self, enabled: bool = True) -> None:
+        has = self.state is not None
+        fixable = has and bool(FIXABLE & set(self.state.report.codes()))
+        self.repair_button.setEnabled(enabled and fixable)
+        self.export_button.setEnabled(enabled and has)
+        self.clear_button.setEnabled(enabled and has)

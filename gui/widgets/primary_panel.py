@@ -1,0 +1,139 @@
+"""Primary image: a local file (dialog or drag and drop) or a URL, with preview and dimensions.
+
+Images are decoded off the GUI thread (QImage is safe to build in a worker; widgets are not touched
+there). URL previews are fetched with a size cap and a timeout; s3:// and gs:// cannot be fetched here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from core.job import is_local_path, url_problems
+from core.storage import local_file
+from gui.workers import start_worker
+
+MAX_PREVIEW_BYTES = 40 * 1024 * 1024
+PREVIEW_TIMEOUT = (5.0, 15.0)
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
+
+
+def load_image(value: str) -> QImage:
+    """Decode a local file or fetch a URL into a QImage (runs in a worker). Raises ValueError with a sentence."""
+    if is_local_path(value):
+        path = local_file(value)
+        if not path.is_file():
+            raise ValueError(f"{path} does not exist.")
+        reader = QImageReader(str(path))
+        reader.setAllocationLimit(1024)  # MB: refuse decompression bombs instead of exhausting memory
+        image = reader.read()
+        if image.isNull():
+            raise ValueError(f"{path.name} cannot be read as an image ({reader.errorString()}).")
+        return image
+    if value.startswith(("s3://", "gs://")):
+        raise ValueError("s3:// and gs:// images are not previewable here (Playment reads them with the "
+                         "bucket's own access); the URL is still submitted as is.")
+    try:
+        with requests.get(value, stream=True, timeout=PREVIEW_TIMEOUT) as resp:
+            resp.raise_for_status()
+            data = bytearray()
+            for chunk in resp.iter_content(1 << 16):
+                data += chunk
+                if len(data) > MAX_PREVIEW_BYTES:
+                    raise ValueError(f"The image is larger than {MAX_PREVIEW_BYTES >> 20} MB; not previewed.")
+    except requests.exceptions.RequestException as e:
+        raise ValueError(f"The preview could not be fetched ({type(e).__name__}); check the URL.")
+    image = QImage.fromData(bytes(data))
+    if image.isNull():
+        raise ValueError("The URL did not return an image this app can decode.")
+    return image
+
+
+class PrimaryPanel(QWidget):
+    primary_changed = Signal(str)         # the path or URL as typed
+    image_loaded = Signal(object)         # QImage or None
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.image_size: tuple[int, int] | None = None
+        self._worker = None
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("A local file, or an https://, s3:// or gs:// URL")
+        self.edit.setToolTip("The image annotators will label. Drop a file here, browse, or paste a URL.")
+        self.browse = QPushButton("Browse…")
+        row.addWidget(self.edit)
+        row.addWidget(self.browse)
+        lay.addLayout(row)
+        self.preview = QLabel("No image")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumHeight(140)
+        self.preview.setStyleSheet("QLabel { background: #f3f3f3; border: 1px dashed #bbb; }")
+        lay.addWidget(self.preview)
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        lay.addWidget(self.info)
+        lay.addStretch(1)
+        self.browse.clicked.connect(self._on_browse_clicked)
+        self.edit.editingFinished.connect(self._on_edit_finished)
+
+    def value(self) -> str:
+        return self.edit.text().strip()
+
+    def set_value(self, value: str) -> None:
+        self.edit.setText(value)
+        self._on_edit_finished()
+
+    def _on_browse_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Primary image", "", IMAGE_FILTER)
+        if path:
+            self.set_value(path)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls:
+            self.set_value(urls[0].toLocalFile() or urls[0].toString())
+
+    def _on_edit_finished(self) -> None:
+        value = self.value()
+        self.primary_changed.emit(value)
+        self.image_size = None
+        if not value:
+            self.preview.setText("No image")
+            self.info.setText("")
+            self.image_loaded.emit(None)
+            return
+        problems = url_problems(value, "data.image_url", "primary image", allow_local_paths=True)
+        if problems:
+            self.info.setText(problems[0].message)
+        self.preview.setText("Loading preview…")
+        self._worker = start_worker(load_image, value)
+        self._worker.returned.connect(lambda image, v=value: self._on_image_loaded(v, image))
+        self._worker.errored.connect(lambda e, v=value: self._on_image_failed(v, e))
+
+    def _on_image_loaded(self, value: str, image: QImage) -> None:
+        if value != self.value():
+            return  # the user has moved on to another image
+        self.image_size = (image.width(), image.height())
+        self.preview.setPixmap(QPixmap.fromImage(image.scaled(320, 180, Qt.AspectRatioMode.KeepAspectRatio,
+                                                              Qt.TransformationMode.SmoothTransformation)))
+        name = Path(value).name if is_local_path(value) else value.rsplit("/", 1)[-1]
+        self.info.setText(f"{name}: {image.width()} × {image.height()} px")
+        self.image_loaded.emit(image)
+
+    def _on_image_failed(self, value: str, error: Exception) -> None:
+        if value != self.value():
+            return
+        self.preview.setText("No preview")
+        self.info.setText(str(error))
+        self.image_loaded.emit(None)

@@ -1,0 +1,124 @@
+"""Reference camera images: rows of label + image with thumbnails; add, remove, reorder, rename.
+
+Labels are edited in place; rows reorder by drag. Which labels are empty or duplicated is decided by
+core's validation (``set_problems``); this widget only marks the rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QListWidget,
+                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+
+from core.errors import Problem
+from core.job import IMAGES_PATH, is_local_path
+from gui.widgets.primary_panel import IMAGE_FILTER
+from gui.workers import start_worker
+
+URL_ROLE = Qt.ItemDataRole.UserRole
+
+
+def thumbnail(path: str) -> QImage:
+    image = QImage(path)
+    return image.scaled(64, 48, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+class ReferencesPanel(QWidget):
+    references_changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(64, 48))
+        self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                  | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.list.setToolTip("Double-click a row to rename the camera; drag rows to reorder them.")
+        lay.addWidget(self.list)
+        row = QHBoxLayout()
+        self.add_files = QPushButton("Add files…")
+        self.add_url = QPushButton("Add URL…")
+        self.remove = QPushButton("Remove")
+        for b in (self.add_files, self.add_url, self.remove):
+            row.addWidget(b)
+        lay.addLayout(row)
+        self._workers = []
+        self.add_files.clicked.connect(self._on_add_files_clicked)
+        self.add_url.clicked.connect(self._on_add_url_clicked)
+        self.remove.clicked.connect(self._on_remove_clicked)
+        self.list.itemChanged.connect(lambda _item: self.references_changed.emit())
+        self.list.model().rowsMoved.connect(lambda *_: self.references_changed.emit())
+
+    # -------------------------------------------------------------- content
+    def references(self) -> list[tuple[str, str]]:
+        """(label, path or URL) in row order."""
+        return [(self.list.item(i).text(), self.list.item(i).data(URL_ROLE)) for i in range(self.list.count())]
+
+    def add(self, location: str, label: str | None = None) -> None:
+        label = label if label is not None else self._next_label()
+        item = QListWidgetItem(label)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDragEnabled)
+        item.setData(URL_ROLE, location)
+        item.setToolTip(location)
+        self.list.blockSignals(True)
+        self.list.addItem(item)
+        self.list.blockSignals(False)
+        if is_local_path(location) and Path(location).is_file():
+            worker = start_worker(thumbnail, location)
+            worker.returned.connect(lambda image, it=item: it.setIcon(QIcon(QPixmap.fromImage(image))))
+            self._workers.append(worker)
+            worker.finished.connect(lambda w=worker: self._workers.remove(w))
+        self.references_changed.emit()
+
+    def clear(self) -> None:
+        self.list.clear()
+        self.references_changed.emit()
+
+    def _next_label(self) -> str:
+        used = {self.list.item(i).text() for i in range(self.list.count())}
+        n = self.list.count() + 1
+        while f"camera {n}" in used:
+            n += 1
+        return f"camera {n}"
+
+    def set_problems(self, problems: list[Problem]) -> None:
+        """Mark the rows core found wrong (empty or duplicate labels, bad URLs)."""
+        marks: dict[int, list[str]] = {}
+        for p in problems:
+            if p.path.startswith(IMAGES_PATH + "["):
+                index = int(p.path[len(IMAGES_PATH) + 1:].split("]")[0])
+                marks.setdefault(index, []).append(p.message)
+        self.list.blockSignals(True)
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if i in marks:
+                item.setForeground(QColor("#b00020"))
+                item.setToolTip("\n".join(marks[i]))
+                if not item.text().strip():
+                    item.setText("")
+            else:
+                item.setForeground(self.palette().text().color())
+                item.setToolTip(item.data(URL_ROLE))
+        self.list.blockSignals(False)
+
+    # -------------------------------------------------------------- actions
+    def _on_add_files_clicked(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Reference camera images", "", IMAGE_FILTER)
+        for p in paths:
+            self.add(p)
+
+    def _on_add_url_clicked(self) -> None:
+        text, ok = QInputDialog.getMultiLineText(self, "Reference image URLs", "One URL per line:")
+        if ok:
+            for line in text.splitlines():
+                if line.strip():
+                    self.add(line.strip())
+
+    def _on_remove_clicked(self) -> None:
+        for item in self.list.selectedItems():
+            self.list.takeItem(self.list.row(item))
+        self.references_changed.emit()

@@ -64,10 +64,12 @@ def build_overlay(rgba: np.ndarray, legend: dict[str, str], *, max_preview: int 
         for y0 in range(0, h, STRIP):  # strips bound the temporaries to a few MB whatever the mask size
             part = rgba[y0:y0 + STRIP]
             packed = _pack(part)
-            pos = np.searchsorted(sorted_keys, packed) if len(keys) else np.zeros(packed.shape, np.int64)
-            pos = np.minimum(pos, max(len(keys) - 1, 0))
-            hit = (sorted_keys[pos] == packed) & (part[..., 3] == 255) if len(keys) else np.zeros(packed.shape, bool)
-            out = np.where(hit, order[pos] + 1, UNKNOWN).astype(np.uint8)
+            if len(keys):
+                pos = np.minimum(np.searchsorted(sorted_keys, packed), len(keys) - 1)
+                hit = (sorted_keys[pos] == packed) & (part[..., 3] == 255)
+                out = np.where(hit, order[pos] + 1, UNKNOWN).astype(np.uint8)
+            else:  # no usable legend entry: every labelled pixel is "not in the legend"
+                out = np.full(packed.shape, UNKNOWN, np.uint8)
             out[(part[..., 3] == 0) & (packed == 0)] = 0
             index[y0:y0 + STRIP] = out
         base = index

@@ -18,8 +18,8 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSlider, QVBoxLayout, QWidget)
 
-from core.legend import check_legend
-from core.mask import MaskReport, check, encode, load_classes, load_legend, repair, save_png, write_legend
+from core.legend import check_legend, read_legend_data
+from core.mask import MaskReport, check, encode, load_classes, repair, save_png, write_legend
 from core.settings import data_dir
 from gui.overlay import Overlay, build_overlay
 from gui.widgets.legend_table import LegendTable
@@ -177,9 +177,11 @@ class MaskPanel(QWidget):
             self._run(load_mask, str(self.state.path), self.state.legend, size, message="Checking the mask again…")
 
     def load_files(self, mask_path: str, legend_path: str) -> None:
-        legend, problems = load_legend(legend_path)
-        if legend is None:
-            self._show_error("; ".join(str(p) for p in problems) or f"{legend_path} is not a usable legend.")
+        # The legend as written (bad keys included), so core's checks name them and block submission
+        # instead of the window silently dropping them.
+        legend, problems = read_legend_data(legend_path)
+        if problems or not isinstance(legend, dict):
+            self._show_error("; ".join(str(p) for p in problems) or f"{legend_path} is not a legend object.")
             return
         self._run(load_mask, mask_path, legend, self.primary_size, message=f"Checking {Path(mask_path).name}…")
 
@@ -247,7 +249,7 @@ class MaskPanel(QWidget):
         self._set_enabled(False)
         self._worker = start_worker(fn, *args)
         self._worker.returned.connect(self._on_result)
-        self._worker.errored.connect(lambda e: self._show_error(str(e)))
+        self._worker.errored.connect(lambda e: self._show_error(f"The mask could not be used: {e}"))
         self._worker.finished.connect(self._on_worker_finished)
 
     def _on_worker_finished(self) -> None:

@@ -1,0 +1,177 @@
+"""The window driven as a user would (pytest-qt, offscreen), against a real sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDialog, QFileDialog
+
+from core.journal import Journal
+from gui.backend import Backend
+from gui.main_window import MainWindow
+from gui.widgets import mask_panel as mask_panel_module
+from resources import sample_classes, sample_job_files
+
+SAMPLE = sample_job_files()
+
+
+@pytest.fixture
+def window(qtbot, sandbox, tmp_path):
+    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "journal.sqlite"))
+    win = MainWindow(backend)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    backend.journal.close()
+    backend.sandbox = None  # the fixture stops the sandbox
+
+
+def settle(qtbot, win, timeout=20000):
+    qtbot.waitUntil(lambda: not win._busy and not win._refresh_timer.isActive(), timeout=timeout)
+
+
+def build_job_as_a_user(qtbot, win, monkeypatch):
+    """Browse for the primary, add two cameras at once, colour-code the sample index mask."""
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(SAMPLE["primary"]), "")))
+    qtbot.mouseClick(win.primary.browse, Qt.MouseButton.LeftButton)
+    cams = [str(p) for _, p in SAMPLE["references"]]
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: (cams, "")))
+    qtbot.mouseClick(win.references.add_files, Qt.MouseButton.LeftButton)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(SAMPLE["index_mask"]), "")))
+    monkeypatch.setattr(mask_panel_module.ClassNamesDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(mask_panel_module.ClassNamesDialog, "names", lambda self: sample_classes())
+    qtbot.mouseClick(win.mask_panel.code_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.mask_state is not None, timeout=20000)
+    settle(qtbot, win)
+
+
+def test_build_and_submit_a_job_with_two_cameras_and_a_coded_mask(qtbot, window, sandbox, monkeypatch):
+    build_job_as_a_user(qtbot, window, monkeypatch)
+    assert [label for label, _ in window.references.references()] == ["camera 1", "camera 2"]
+    assert window.job.reference_id.text() == "primary"  # suggested from the file name
+    assert window.job.submit.isEnabled(), window.job.reasons.text()
+    preview = json.loads(window.job.preview.toPlainText())
+    with qtbot.waitSignal(window.submit_succeeded, timeout=20000) as blocker:
+        qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
+    created = blocker.args[0]
+    [stored] = sandbox.jobs()
+    assert stored["payload"] == preview  # exactly what the preview showed
+    assert stored["job_id"] == created.job_id and created.job_id in window.job.result.text()
+    data = stored["payload"]["data"]
+    assert requests.get(data["image_url"], timeout=5).content == SAMPLE["primary"].read_bytes()
+    for img, (_, path) in zip(data["reference_data"]["raster"]["images"], SAMPLE["references"]):
+        assert requests.get(img["image_url"], timeout=5).content == path.read_bytes()
+    mask_bytes = requests.get(data["maker_response"]["raster"]["data"]["url"], timeout=5).content
+    assert mask_bytes == window.mask_state.path.read_bytes()
+    assert set(data["maker_response"]["raster"]["data"]["legend"].values()) == set(sample_classes())
+    qtbot.waitUntil(lambda: window.history.rowCount() == 1)
+    assert window.history.item(0, 2).text() == created.job_id
+
+
+def _submit_and_fail(qtbot, win) -> str:
+    with qtbot.waitSignal(win.submit_failed, timeout=30000):
+        qtbot.mouseClick(win.job.submit, Qt.MouseButton.LeftButton)
+    assert win.job.error.isVisible()
+    return win.job.error.text()
+
+
+def _url_job(qtbot, win, sandbox):
+    """A job of URLs only (sandbox files), so refusals come from the API, not from storage."""
+    win.primary.set_value(sandbox.add_file(SAMPLE["primary"]))
+    for label, path in SAMPLE["references"]:
+        win.references.add(sandbox.add_file(path), label)
+    win.job.reference_id.setText("refusal-test")
+    settle(qtbot, win)
+    assert win.job.submit.isEnabled(), win.job.reasons.text()
+
+
+def assert_form_kept(win, sandbox):
+    assert win.job.reference_id.text() == "refusal-test"
+    assert win.primary.value().startswith(sandbox.base_url)
+    assert [label for label, _ in win.references.references()] == ["camera 1", "camera 2"]
+
+
+def test_duplicate_reference_shows_fs_0001_and_keeps_the_form(qtbot, window, sandbox):
+    _url_job(qtbot, window, sandbox)
+    with qtbot.waitSignal(window.submit_succeeded, timeout=20000):
+        qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
+    assert "Already submitted" in window.job.reference_note.text()
+    window.backend.journal.forget("refusal-test")  # as if submitted from elsewhere: the server must refuse
+    message = _submit_and_fail(qtbot, window)
+    assert "already exists" in message and "FS_0001" in message
+    assert_form_kept(window, sandbox)
+    assert sandbox.job_count() == 1
+
+
+def test_rejected_key_shows_the_message_and_keeps_the_form(qtbot, window, sandbox):
+    _url_job(qtbot, window, sandbox)
+    window.backend.apply_connection(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, "wrong-key")
+    message = _submit_and_fail(qtbot, window)
+    assert "rejected the API key" in message
+    assert_form_kept(window, sandbox)
+    assert sandbox.job_count() == 0
+
+
+def test_server_down_shows_the_message_and_keeps_the_form(qtbot, window, sandbox):
+    _url_job(qtbot, window, sandbox)
+    window.backend.apply_connection("http://127.0.0.1:9", sandbox.project_id, sandbox.workflow_id, None)
+    message = _submit_and_fail(qtbot, window)
+    assert "Could not reach" in message
+    assert_form_kept(window, sandbox)
+
+
+def _scene_to_view(win, x, y):
+    return win.view.mapFromScene(QPointF(x + 0.5, y + 0.5))
+
+
+def test_overlay_shows_the_legend_colour_at_a_known_pixel_and_hover_names_it(qtbot, window):
+    window.load_sample()
+    qtbot.waitUntil(lambda: window.mask_state is not None and window.view.image_item is not None, timeout=20000)
+    settle(qtbot, window)
+    window.mask_panel.opacity.setValue(100)
+    index = np.asarray(Image.open(SAMPLE["index_mask"]))
+    x, y = 288, 144
+    name = sample_classes()[int(index[y, x]) - 1]
+    assert name == "coffee"
+    hexkey = next(k for k, v in window.mask_state.legend.items() if v == name)
+    expected = tuple(int(hexkey[i:i + 2], 16) for i in (1, 3, 5))
+    window.view.resetTransform()  # 4 screen pixels per image pixel: the mapping below is exact
+    window.view.scale(4, 4)
+    window.view.centerOn(x + 0.5, y + 0.5)
+    qtbot.wait(50)
+    shot = window.view.viewport().grab().toImage()
+    p = _scene_to_view(window, x, y)
+    c = shot.pixelColor(p)
+    assert max(abs(a - b) for a, b in zip((c.red(), c.green(), c.blue()), expected)) <= 3
+    # Hiding the class shows the photo again (a colour-table change, no recompositing).
+    window.mask_panel.legend_table.item(sample_classes().index(name), 0).setCheckState(Qt.CheckState.Unchecked)
+    qtbot.wait(50)
+    hidden = window.view.viewport().grab().toImage().pixelColor(p)
+    assert (hidden.red(), hidden.green(), hidden.blue()) != (c.red(), c.green(), c.blue())
+    QTest.mouseMove(window.view.viewport(), p)
+    qtbot.waitUntil(lambda: name in window.hover.text())
+    assert f"x {x}, y {y}" in window.hover.text() and hexkey in window.hover.text()
+
+
+def test_invalid_legend_keeps_submit_disabled_with_the_reason(qtbot, window, tmp_path):
+    window.primary.set_value(str(SAMPLE["primary"]))
+    mask = np.zeros((400, 600, 4), np.uint8)
+    mask[10:50, 10:50] = (253, 255, 52, 255)
+    Image.fromarray(mask, "RGBA").save(tmp_path / "m.png")
+    (tmp_path / "legend.json").write_text(json.dumps({"#fdffd34": "Person 1"}))
+    window.mask_panel.load_files(str(tmp_path / "m.png"), str(tmp_path / "legend.json"))
+    qtbot.waitUntil(lambda: window.mask_state is not None, timeout=20000)
+    settle(qtbot, window)
+    assert not window.job.submit.isEnabled()
+    assert not window.submit_action.isEnabled()
+    assert "#fdffd34" in window.job.reasons.text()
+    assert window.mask_panel.problems.count() >= 1

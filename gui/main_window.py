@@ -113,12 +113,7 @@ class MainWindow(QMainWindow):
         self.job.cancel_requested.connect(self._on_cancel_requested)
         self.connection.connection_applied.connect(self._on_connection_applied)
 
-        settings = QSettings()
-        geometry = settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 780)
+        self._restore_geometry()
         self.refresh()
 
     # ------------------------------------------------------------- chrome
@@ -176,6 +171,15 @@ class MainWindow(QMainWindow):
                           f"<b>playment-submit {__version__}</b><br>Create Playment labelling jobs with "
                           f"reference cameras and pre-label masks.<br><br>Sample photo: scikit-image data "
                           f"(coffee.png, CC0, Rachel Michetti).")
+
+    def _restore_geometry(self) -> None:
+        geometry = QSettings().value("window/geometry")
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if geometry is None or not self.restoreGeometry(geometry):
+            w, h = (1280, 780) if screen is None else (min(1280, screen.width()), min(780, screen.height()))
+            self.resize(w, h)
+        elif screen is not None and not screen.contains(self.frameGeometry().topLeft()):
+            self.move(screen.topLeft())  # saved on a screen that is gone
 
     def closeEvent(self, event) -> None:
         QSettings().setValue("window/geometry", self.saveGeometry())
@@ -280,6 +284,7 @@ class MainWindow(QMainWindow):
                                             f"submitting again will be refused as a duplicate.")
         else:
             self.job.reference_note.setText("")
+        self.job.reference_note.setVisible(bool(self.job.reference_note.text()))
         blockers = self.blockers(spec)
         self.job.set_blockers(blockers)
         self.submit_action.setEnabled(not blockers and self._submit_worker is None)

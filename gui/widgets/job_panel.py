@@ -30,6 +30,8 @@ class JobPanel(QWidget):
         form.addRow("Reference ID", self.reference_id)
         self.reference_note = QLabel("")
         self.reference_note.setWordWrap(True)
+        self.reference_note.setStyleSheet("color: #8a6d00")
+        self.reference_note.setVisible(False)
         form.addRow("", self.reference_note)
         batch_row = QHBoxLayout()
         self.batch = QComboBox()

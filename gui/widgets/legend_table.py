@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 COLS = ("Show", "Colour", "Name", "Pixels", "Share")
@@ -11,7 +11,12 @@ COLS = ("Show", "Colour", "Name", "Pixels", "Share")
 
 def swatch(hexkey: str, size: int = 14) -> QIcon:
     pm = QPixmap(size, size)
-    pm.fill(QColor(hexkey))
+    pm.fill(QColor("#606060"))  # a frame, so white and pale classes stay visible on a white table
+    inner = QPixmap(size - 2, size - 2)
+    inner.fill(QColor(hexkey))
+    painter = QPainter(pm)
+    painter.drawPixmap(1, 1, inner)
+    painter.end()
     return QIcon(pm)
 
 

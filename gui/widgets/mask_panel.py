@@ -148,7 +148,8 @@ class MaskPanel(QWidget):
         lay.addWidget(QLabel("Problems found in the mask"))
         self.problems = QListWidget()
         self.problems.setWordWrap(True)
-        lay.addWidget(self.problems, 2)
+        self.problems.setMaximumHeight(150)
+        lay.addWidget(self.problems, 1)
         more = QHBoxLayout()
         self.repair_button = QPushButton("Repair…")
         self.repair_button.setToolTip("Snap near colours to the legend, clear hidden colour, threshold soft edges; "
@@ -271,6 +272,8 @@ class MaskPanel(QWidget):
             item.setForeground(QColor("#b00020" if p.severity == "error" else "#8a6d00"))
             item.setData(Qt.ItemDataRole.UserRole, p.code)
             self.problems.addItem(item)
+        if not report.problems:
+            self.problems.addItem(QListWidgetItem("None: every pixel is unlabelled or a legend colour."))
         errors = sum(p.severity == "error" for p in report.problems)
         size = f"{report.width}×{report.height}" if report.width else "unreadable"
         self.status.setText(f"{result.path.name}: {size}, {len(report.rows)} classes, "

@@ -377,13 +377,31 @@ class _Colours:
     overflow_colours: int = 0
 
 
-def _colour_stats(img: Image.Image, protect: np.ndarray) -> _Colours:
+def _getcolors_sliced(img: Image.Image, limit: int) -> list | None:
+    """``getcolors`` strip by strip (the GIL is free between strips); None past ``limit`` colours."""
+    w, h = img.size
+    rows = max(1, STRIP_PIXELS // max(1, w))
+    merged: dict[tuple, int] = {}
+    for y0 in range(0, h, rows):
+        part = img.crop((0, y0, w, min(h, y0 + rows))).getcolors(limit)
+        if part is None:
+            return None
+        for count, colour in part:
+            merged[colour] = merged.get(colour, 0) + count
+        if len(merged) > limit:
+            return None
+    return [(count, colour) for colour, count in merged.items()]
+
+
+def _colour_stats(img: Image.Image, protect: np.ndarray, sliced: bool = False) -> _Colours:
     """Colour counts of a decoded RGBA image.
 
     ``getcolors`` walks Pillow's own buffer (about 2.7 passes, no copy) and gives up early when there
-    are more than MAX_COLOURS colours; only then does the strip-wise numpy path run.
+    are more than MAX_COLOURS colours; only then does the strip-wise numpy path run. ``sliced`` trades
+    one copy pass for short GIL holds (see :func:`check`'s ``interactive``).
     """
-    colours = img.getcolors(MAX_COLOURS + len(protect))
+    limit = MAX_COLOURS + len(protect)
+    colours = _getcolors_sliced(img, limit) if sliced else img.getcolors(limit)
     if colours is not None:
         if not colours:
             return _Colours(np.zeros(0, np.uint32), np.zeros(0, np.int64))
@@ -541,11 +559,14 @@ def _snap_targets(rgb: np.ndarray, counts: np.ndarray, legend_rgb: np.ndarray, t
 
 def check(mask: str | Path | Image.Image, legend: dict | str | Path,
           primary_size: tuple[int, int] | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
-          tolerance: float = DEFAULT_TOLERANCE) -> MaskReport:
+          tolerance: float = DEFAULT_TOLERANCE, interactive: bool = False) -> MaskReport:
     """Check a pre-label mask against its legend (and the primary image's size); never raises for a
     bad file, every finding is a problem in the report.
 
     ``mask`` is a path or an open PIL image; ``legend`` a mapping or the path of a legend JSON file.
+    ``interactive``: count colours in strips of a few milliseconds each instead of one ``getcolors`` over
+    the whole image, which holds the GIL for ~80 ms on a 50-megapixel mask; a GUI thread waiting for the
+    GIL would freeze that long. Costs one extra copy pass; the command line leaves it off.
     """
     where = str(mask) if not isinstance(mask, Image.Image) else (getattr(mask, "filename", "") or "mask")
     report = MaskReport(path=where)
@@ -561,7 +582,7 @@ def check(mask: str | Path | Image.Image, legend: dict | str | Path,
     if img is None:
         return report
     try:
-        _check_image(img, header, norm, primary_size, tolerance, report)
+        _check_image(img, header, norm, primary_size, tolerance, report, interactive)
     finally:
         if img is not mask:
             img.close()
@@ -592,7 +613,8 @@ def _mode_problem(img: Image.Image, header: tuple | None, where: str) -> MaskPro
 
 
 def _check_image(img: Image.Image, header: tuple | None, legend: dict[str, str],
-                 primary_size: tuple[int, int] | None, tolerance: float, report: MaskReport) -> None:
+                 primary_size: tuple[int, int] | None, tolerance: float, report: MaskReport,
+                 interactive: bool = False) -> None:
     where = report.path
     probs = report.problems
     report.width, report.height = img.size
@@ -618,7 +640,7 @@ def _check_image(img: Image.Image, header: tuple | None, legend: dict[str, str],
         return
 
     legend_keys = np.array(sorted(_hex_key(h) for h in legend), dtype=np.uint32)
-    stats = _colour_stats(img, np.append(legend_keys, np.uint32(0)))
+    stats = _colour_stats(img, np.append(legend_keys, np.uint32(0)), sliced=interactive)
     total = img.size[0] * img.size[1]
     cats = _categorise(stats.keys, legend_keys)
     by_key = dict(zip(stats.keys.tolist(), stats.counts.tolist()))

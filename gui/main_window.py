@@ -86,8 +86,9 @@ class MainWindow(QMainWindow):
         else:
             self.bulk = BulkPanel(backend)
             self.tabs.addTab(self.bulk, "Bulk")
-            self.bulk.submission_finished.connect(lambda _s: self.history.refresh())
+            self.bulk.submission_finished.connect(lambda _s: self._on_history_changed())
         self.tabs.addTab(self.history, "History")
+        self.tabs.currentChanged.connect(lambda _i: self._on_history_changed())
         self.setCentralWidget(self.tabs)
         self._build_actions()
         self._build_status_bar()
@@ -323,8 +324,15 @@ class MainWindow(QMainWindow):
         self._submit_worker = None
         self.job.set_busy(False)
         self._set_busy("submit", False)
-        self.history.refresh()
+        self._on_history_changed()
         self.refresh()
+
+    def _on_history_changed(self) -> None:
+        """Rebuild the history table only while it is on screen (it grows with every submission)."""
+        if self.tabs.currentWidget() is self.history:
+            self.history.refresh()
+        else:
+            self.history.stale = True
 
     # -------------------------------------------------------------- sample
     def load_sample(self) -> None:

@@ -49,7 +49,7 @@ def _pack(rgb: np.ndarray) -> np.ndarray:
     return (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
 
 
-def build_overlay(rgba: np.ndarray, legend: dict[str, str], *, max_preview: int = 2048) -> Overlay:
+def build_overlay(rgba: np.ndarray, legend: dict[str, str], *, max_preview: int = 1024) -> Overlay:
     """``rgba``: (H, W, 4) uint8; ``legend``: normalised ``{"#rrggbb": name}``."""
     h, w = rgba.shape[:2]
     hexes = list(legend)

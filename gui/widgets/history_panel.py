@@ -11,6 +11,7 @@ class HistoryPanel(QTableWidget):
     def __init__(self, journal, parent=None):
         super().__init__(0, len(COLS), parent)
         self.journal = journal
+        self.stale = False
         self.setHorizontalHeaderLabels(COLS)
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -20,6 +21,7 @@ class HistoryPanel(QTableWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        self.stale = False
         entries = self.journal.history(500) if self.journal is not None else []
         self.setRowCount(len(entries))
         for r, e in enumerate(entries):

@@ -48,7 +48,7 @@ def _overlay_for(path: Path, legend: dict[str, str], report: MaskReport) -> Over
 
 
 def load_mask(path: str, legend: dict[str, str], primary_size) -> MaskState:
-    report = check(path, legend, primary_size)
+    report = check(path, legend, primary_size, interactive=True)
     return MaskState(Path(path), dict(legend), report, _overlay_for(Path(path), legend, report))
 
 
@@ -58,7 +58,7 @@ def colour_code(index_path: str, classes, primary_size, out_dir: Path) -> MaskSt
     out = out_dir / f"{Path(index_path).stem}_coded.png"
     save_png(rgba, out)
     write_legend(legend, out.with_suffix(".legend.json"))
-    report = check(out, legend, primary_size)
+    report = check(out, legend, primary_size, interactive=True)
     return MaskState(out, legend, report, build_overlay(rgba, legend))
 
 

@@ -75,7 +75,9 @@ class OverlayItem(QGraphicsItem):
         if src.isEmpty():
             return
         target = QRectF(src.x() * step, src.y() * step, src.width() * step, src.height() * step)
-        painter.drawImage(target, img.copy(src))
+        # Only the exposed part is converted for drawing: Qt converts an indexed image whole, so a
+        # zoomed-in view of the full-resolution level must not hand it all 50 million pixels.
+        painter.drawImage(target, img if src == img.rect() else img.copy(src))
 
 
 class MaskView(QGraphicsView):

@@ -479,3 +479,21 @@ def test_repair_never_overwrites_its_input(tmp_path):
         m.repair(p, LEGEND, p)
     with pytest.raises(UsageError):
         m.repair(p, LEGEND, tmp_path / "." / "mask.png")
+
+
+def test_interactive_check_gives_the_same_report(tmp_path):
+    """The GUI's strip-wise colour count (short GIL holds) must find exactly what the one-pass count finds."""
+    rng = np.random.default_rng(5)
+    arr = np.zeros((300, 2500, 4), np.uint8)  # several strips of STRIP_PIXELS
+    arr[:, :1000] = (255, 0, 0, 255)
+    arr[100:200, 1200:1800] = (0, 0, 255, 255)
+    ys, xs = rng.integers(0, 300, 40), rng.integers(0, 2500, 40)
+    arr[ys, xs] = (7, 8, 9, 255)          # a colour the legend does not name
+    arr[5, 2400] = (255, 0, 0, 128)       # a soft edge
+    path = tmp_path / "m.png"
+    Image.fromarray(arr, "RGBA").save(path)
+    legend = {"#ff0000": "car", "#0000ff": "sky", "#00ff00": "unused"}
+    one_pass = m.check(path, legend).to_dict()
+    sliced = m.check(path, legend, interactive=True).to_dict()
+    assert sliced == one_pass
+    assert {p["code"] for p in one_pass["problems"]} >= {"unknown_colour", "soft_alpha", "empty_class"}

@@ -72,6 +72,7 @@ def test_build_and_submit_a_job_with_two_cameras_and_a_coded_mask(qtbot, window,
     mask_bytes = requests.get(data["maker_response"]["raster"]["data"]["url"], timeout=5).content
     assert mask_bytes == window.mask_state.path.read_bytes()
     assert set(data["maker_response"]["raster"]["data"]["legend"].values()) == set(sample_classes())
+    window.tabs.setCurrentWidget(window.history)
     qtbot.waitUntil(lambda: window.history.rowCount() == 1)
     assert window.history.item(0, 2).text() == created.job_id
 

@@ -23,6 +23,7 @@ from core.mask import MaskReport, check, encode, load_classes, repair, save_png,
 from core.settings import data_dir
 from gui.overlay import Overlay, build_overlay
 from gui.widgets.legend_table import LegendTable
+from gui.dialogs import open_file, save_file
 from gui.workers import start_worker
 
 FATAL = {"not_png", "not_rgba", "corrupt", "too_large", "unreadable"}
@@ -199,16 +200,16 @@ class MaskPanel(QWidget):
         self.mask_changed.emit(None)
 
     def _on_load_clicked(self) -> None:
-        mask, _ = QFileDialog.getOpenFileName(self, "Pre-label mask (RGBA PNG)", "", "PNG images (*.png);;All files (*)")
+        mask = open_file(self, "mask", "Pre-label mask (RGBA PNG)", "PNG images (*.png);;All files (*)")
         if not mask:
             return
-        legend, _ = QFileDialog.getOpenFileName(self, "Legend for this mask", str(Path(mask).parent),
-                                                "Legend JSON (*.json);;All files (*)")
+        legend = open_file(self, "legend", "Legend for this mask", "Legend JSON (*.json);;All files (*)",
+                           start=str(Path(mask).parent))
         if legend:
             self.load_files(mask, legend)
 
     def _on_code_clicked(self) -> None:
-        index, _ = QFileDialog.getOpenFileName(self, "Index mask", "", "Index masks (*.png *.tif *.tiff *.npy)")
+        index = open_file(self, "mask", "Index mask", "Index masks (*.png *.tif *.tiff *.npy)")
         if not index:
             return
         dialog = ClassNamesDialog([], self)
@@ -219,14 +220,14 @@ class MaskPanel(QWidget):
         if self.state is None:
             return
         default = str(self.state.path.with_name(self.state.path.stem + "_repaired.png"))
-        out, _ = QFileDialog.getSaveFileName(self, "Save the repaired mask as", default, "PNG images (*.png)")
+        out = save_file(self, "export", "Save the repaired mask as", default, "PNG images (*.png)")
         if out:
             self._run(repair_mask, self.state, out, self.primary_size, message="Repairing…")
 
     def _on_export_clicked(self) -> None:
         if self.state is None:
             return
-        out, _ = QFileDialog.getSaveFileName(self, "Export the mask as", str(self.state.path.name), "PNG images (*.png)")
+        out = save_file(self, "export", "Export the mask as", str(self.state.path.name), "PNG images (*.png)")
         if not out:
             return
         try:

@@ -11,10 +11,11 @@ from pathlib import Path
 import requests
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from core.job import is_local_path, url_problems
 from core.storage import local_file
+from gui.dialogs import open_file
 from gui.workers import start_worker
 
 MAX_PREVIEW_BYTES = 40 * 1024 * 1024
@@ -91,7 +92,7 @@ class PrimaryPanel(QWidget):
         self._on_edit_finished()
 
     def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Primary image", "", IMAGE_FILTER)
+        path = open_file(self, "primary", "Primary image", IMAGE_FILTER)
         if path:
             self.set_value(path)
 

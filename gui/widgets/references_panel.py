@@ -10,12 +10,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QListWidget,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from core.errors import Problem
 from core.job import IMAGES_PATH, is_local_path
 from gui.widgets.primary_panel import IMAGE_FILTER
+from gui.dialogs import open_files
 from gui.workers import start_worker
 
 URL_ROLE = Qt.ItemDataRole.UserRole
@@ -107,7 +108,7 @@ class ReferencesPanel(QWidget):
 
     # -------------------------------------------------------------- actions
     def _on_add_files_clicked(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Reference camera images", "", IMAGE_FILTER)
+        paths = open_files(self, "references", "Reference camera images", IMAGE_FILTER)
         for p in paths:
             self.add(p)
 

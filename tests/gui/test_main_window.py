@@ -176,3 +176,19 @@ def test_invalid_legend_keeps_submit_disabled_with_the_reason(qtbot, window, tmp
     assert not window.submit_action.isEnabled()
     assert "#fdffd34" in window.job.reasons.text()
     assert window.mask_panel.problems.count() >= 1
+
+
+def test_file_dialogs_start_in_the_last_folder_used(qtbot, window, monkeypatch, tmp_path):
+    seen = []
+    picked = tmp_path / "frames" / "a.png"
+    picked.parent.mkdir()
+    Image.new("RGB", (4, 4)).save(picked)
+
+    def fake(parent, title, start, filters):
+        seen.append(start)
+        return str(picked), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(fake))
+    qtbot.mouseClick(window.primary.browse, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.primary.browse, Qt.MouseButton.LeftButton)
+    assert seen[1] == str(picked.parent)

@@ -183,12 +183,14 @@ class MainWindow(QMainWindow):
             self.move(screen.topLeft())  # saved on a screen that is gone
 
     def closeEvent(self, event) -> None:
+        self._refresh_timer.stop()
         QSettings().setValue("window/geometry", self.saveGeometry())
         super().closeEvent(event)
 
     # ------------------------------------------------------------ handlers
     def _schedule_refresh(self) -> None:
-        self._refresh_timer.start()
+        if self.isVisible():
+            self._refresh_timer.start()
 
     def _set_busy(self, what: str, busy: bool) -> None:
         (self._busy.add if busy else self._busy.discard)(what)

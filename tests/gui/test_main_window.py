@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QThreadPool
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QFileDialog
 
@@ -28,6 +28,9 @@ def window(qtbot, sandbox, tmp_path):
     qtbot.addWidget(win)
     win.show()
     yield win
+    win.close()  # stops the window's timers before the journal they use is closed
+    QThreadPool.globalInstance().waitForDone(10000)
+    qtbot.wait(10)
     backend.journal.close()
     backend.sandbox = None  # the fixture stops the sandbox
 

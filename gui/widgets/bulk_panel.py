@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPlainTextEdit,
                                QProgressBar, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from core.manifest import (DONE, RECONCILE, SENDABLE, SKIP_FAILED, Manifest, ManifestRow, check_manifest,
                            load_manifest)
+from gui.workers import start_worker
 
 COLUMNS = ("Row", "Reference ID", "Status", "Job ID", "Message")
 _STATUS_COLOURS = {"error": "#b00020", "invalid": "#b00020", "failed": "#b00020", "ambiguous": "#b26a00",
@@ -37,66 +37,6 @@ _ACTION_WORDS = {"send": "ready", "reconcile": "to reconcile", "retry": "to retr
                  "skip_failed": "failed before", "changed": "changed", "invalid": "error"}
 
 
-# ------------------------------------------------------------------------------------------ workers
-def _start_worker(fn, *args, **kwargs):
-    """gui.workers.start_worker when it exists; else an equivalent QRunnable (same signals)."""
-    try:
-        from gui.workers import start_worker
-    except ImportError:
-        return _FallbackWorker.start(fn, *args, **kwargs)
-    return start_worker(fn, *args, **kwargs)
-
-
-class _Signals(QObject):
-    started = Signal()
-    progressed = Signal(object)
-    returned = Signal(object)
-    errored = Signal(object)
-    finished = Signal()
-
-
-class _FallbackWorker(QRunnable):
-    _alive: set = set()
-
-    def __init__(self, fn, *args, **kwargs):
-        super().__init__()
-        self.setAutoDelete(False)
-        self.signals = _Signals()
-        self.cancel_event = threading.Event()
-        self._fn, self._args, self._kwargs = fn, args, kwargs
-        import inspect
-        params = inspect.signature(fn).parameters
-        if "progress_callback" in params:
-            self._kwargs["progress_callback"] = self.signals.progressed.emit
-        if "cancel_event" in params:
-            self._kwargs["cancel_event"] = self.cancel_event
-
-    def __getattr__(self, name):  # worker.returned.connect(...) like gui.workers.Worker
-        if name in ("started", "progressed", "returned", "errored", "finished"):
-            return getattr(self.signals, name)
-        raise AttributeError(name)
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
-
-    @classmethod
-    def start(cls, fn, *args, **kwargs):
-        w = cls(fn, *args, **kwargs)
-        cls._alive.add(w)
-        QTimer.singleShot(0, lambda: QThreadPool.globalInstance().start(w))
-        return w
-
-    def run(self) -> None:
-        self.signals.started.emit()
-        try:
-            result = self._fn(*self._args, **self._kwargs)
-        except BaseException as e:  # reported, never raised into Qt
-            self.signals.errored.emit(e)
-        else:
-            self.signals.returned.emit(result)
-        finally:
-            self.signals.finished.emit()
-            _FallbackWorker._alive.discard(self)
 
 
 # -------------------------------------------------------------------------------------------- model
@@ -363,7 +303,7 @@ class BulkPanel(QWidget):
         self.counts.setText(f"Checking {path}…")
         self.progress.setRange(0, 0)
         self._set_busy("check")
-        w = _start_worker(_load_and_check, path, self._workflow_id(), self._journal(), self._storage() is not None)
+        w = start_worker(_load_and_check, path, self._workflow_id(), self._journal(), self._storage() is not None)
         w.progressed.connect(self._on_check_progress)
         w.returned.connect(self._on_checked)
         w.errored.connect(self._on_error)
@@ -429,7 +369,7 @@ class BulkPanel(QWidget):
         self.progress.setValue(0)
         self._set_busy("send")
         self._flush_timer.start()
-        w = _start_worker(_send, self.submitter, rows)
+        w = start_worker(_send, self.submitter, rows)
         w.progressed.connect(self._on_send_progress)
         w.returned.connect(self._on_sent)
         w.errored.connect(self._on_error)

@@ -79,6 +79,12 @@ class Backend:
             self._client.close()
             self._client = None
 
+    def apply_storage(self, settings: dict) -> None:
+        """Storage from the profile's settings; raises a core error (kept storage) when unusable."""
+        self.storage = storage_from_settings(settings, sandbox_base_url=self.base_url if self.sandbox_mode else None,
+                                             api_key=self.api_key)
+        self.profile.storage = dict(settings)
+
     @property
     def client(self) -> PlaymentClient:
         if self._client is None:

@@ -10,7 +10,8 @@ from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from core import __version__
-from core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
+from core.errors import PlaymentError
+from core.job import JobSpec, RasterPrelabel, ReferenceImage
 from core.submit import submit_job
 from gui.widgets.connection_panel import ConnectionPanel
 from gui.widgets.history_panel import HistoryPanel
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
         self.job.submit_requested.connect(self.submit)
         self.job.cancel_requested.connect(self._on_cancel_requested)
         self.connection.connection_applied.connect(self._on_connection_applied)
+        self.connection.storage_applied.connect(self._on_storage_applied)
 
         self._restore_geometry()
         self.refresh()
@@ -234,6 +236,13 @@ class MainWindow(QMainWindow):
 
     def _on_connection_applied(self, base_url, project_id, workflow_id, api_key) -> None:
         self.backend.apply_connection(base_url, project_id, workflow_id, api_key)
+        self._schedule_refresh()
+
+    def _on_storage_applied(self, settings: dict) -> None:
+        try:
+            self.backend.apply_storage(settings)
+        except PlaymentError as e:  # e.g. S3 chosen but boto3 missing, or no bucket: say so, keep the old one
+            self.connection.result.setText(str(e))
         self._schedule_refresh()
 
     def _on_cancel_requested(self) -> None:

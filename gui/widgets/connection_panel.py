@@ -7,7 +7,8 @@ backend the panel says so and the key comes from PLAYMENT_API_KEY. "Test connect
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from core.client import PlaymentClient
 from core.errors import PlaymentError
@@ -22,6 +23,7 @@ def test_connection(base_url: str, project_id: str, api_key: str):
 
 class ConnectionPanel(QWidget):
     connection_applied = Signal(str, str, str, object)  # base_url, project_id, workflow_id, api_key or None
+    storage_applied = Signal(dict)                        # the profile's storage settings
 
     def __init__(self, backend, parent=None):
         super().__init__(parent)
@@ -42,6 +44,7 @@ class ConnectionPanel(QWidget):
         form.addRow("Workflow ID", self.workflow_id)
         form.addRow("API key", self.api_key)
         lay.addLayout(form)
+        lay.addWidget(self._build_storage_group(backend.profile.storage, backend.sandbox_mode))
         self.warning = QLabel(backend.key_warning or "")
         self.warning.setWordWrap(True)
         self.warning.setStyleSheet("color: #8a6d00")
@@ -61,13 +64,56 @@ class ConnectionPanel(QWidget):
         self.save.clicked.connect(self._on_save_clicked)
         self.test.clicked.connect(self._on_test_clicked)
 
+    def _build_storage_group(self, storage: dict, sandbox: bool) -> QGroupBox:
+        """Where local files go before a job is sent (credentials come from the AWS chain, never here)."""
+        box = QGroupBox("Uploading local files")
+        form = QFormLayout(box)
+        self.storage_kind = QComboBox()
+        for label, kind in (("URLs only (no uploads)", "none"), ("S3 or S3-compatible bucket", "s3")) + (
+                (("The sandbox's own storage", "sandbox"),) if sandbox else ()):
+            self.storage_kind.addItem(label, kind)
+        self.storage_kind.setCurrentIndex(max(0, self.storage_kind.findData(storage.get("kind") or
+                                                                            ("sandbox" if sandbox else "none"))))
+        self.bucket = QLineEdit(storage.get("bucket", ""))
+        self.prefix = QLineEdit(storage.get("prefix", ""))
+        self.endpoint = QLineEdit(storage.get("endpoint_url", ""))
+        self.endpoint.setPlaceholderText("only for MinIO, Wasabi, GCS interop…")
+        self.url_style = QComboBox()
+        for label, style in (("s3://bucket/key (Playment reads via bucket policy)", "s3"),
+                             ("public https URL", "https"), ("presigned https URL", "presigned")):
+            self.url_style.addItem(label, style)
+        self.url_style.setCurrentIndex(max(0, self.url_style.findData(storage.get("url_style", "s3"))))
+        form.addRow("Storage", self.storage_kind)
+        form.addRow("Bucket", self.bucket)
+        form.addRow("Prefix", self.prefix)
+        form.addRow("Endpoint", self.endpoint)
+        form.addRow("URL style", self.url_style)
+        self.storage_kind.currentIndexChanged.connect(self._on_storage_kind_changed)
+        self._on_storage_kind_changed()
+        return box
+
+    def _on_storage_kind_changed(self, *_args) -> None:
+        s3 = self.storage_kind.currentData() == "s3"
+        for w in (self.bucket, self.prefix, self.endpoint, self.url_style):
+            w.setEnabled(s3)
+
+    def storage_settings(self) -> dict:
+        kind = self.storage_kind.currentData()
+        if kind != "s3":
+            return {"kind": kind}
+        out = {"kind": "s3", "bucket": self.bucket.text().strip(), "prefix": self.prefix.text().strip(),
+               "url_style": self.url_style.currentData()}
+        if self.endpoint.text().strip():
+            out["endpoint_url"] = self.endpoint.text().strip()
+        return out
+
     def _key(self) -> str | None:
         return self.api_key.text().strip() or None
 
     def _on_save_clicked(self) -> None:
         name = self.profile.text().strip() or "default"
         profile = Profile(name=name, base_url=self.base_url.text().strip(), project_id=self.project_id.text().strip(),
-                          workflow_id=self.workflow_id.text().strip(), storage=dict(self.backend.profile.storage))
+                          workflow_id=self.workflow_id.text().strip(), storage=self.storage_settings())
         try:
             profiles, _ = load_profiles()
             profiles[name] = profile
@@ -82,6 +128,7 @@ class ConnectionPanel(QWidget):
             self.result.setText(str(e))
         self.api_key.clear()
         self.connection_applied.emit(profile.base_url, profile.project_id, profile.workflow_id, self._key_or_current())
+        self.storage_applied.emit(profile.storage)
 
     def _key_or_current(self) -> str | None:
         return self._key() or self.backend.api_key

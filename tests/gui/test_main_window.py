@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +197,22 @@ def test_file_dialogs_start_in_the_last_folder_used(qtbot, window, monkeypatch, 
     qtbot.mouseClick(window.primary.browse, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(window.primary.browse, Qt.MouseButton.LeftButton)
     assert seen[1] == str(picked.parent)
+
+
+def test_storage_settings_switch_uploads_off_and_back(qtbot, window, sandbox):
+    window.primary.set_value(str(SAMPLE["primary"]))
+    settle(qtbot, window)
+    assert window.job.submit.isEnabled(), window.job.reasons.text()
+    panel = window.connection
+    panel.storage_kind.setCurrentIndex(panel.storage_kind.findData("none"))
+    qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
+    assert not window.job.submit.isEnabled() and "local file" in window.job.reasons.text()
+    panel.storage_kind.setCurrentIndex(panel.storage_kind.findData("s3"))
+    qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)  # no bucket: said, old storage kept
+    assert "bucket" in panel.result.text()
+    panel.storage_kind.setCurrentIndex(panel.storage_kind.findData("sandbox"))
+    qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
+    assert window.job.submit.isEnabled()
+    assert "api_key" not in (Path(os.environ["PLAYMENT_CONFIG_DIR"]) / "profiles.json").read_text()

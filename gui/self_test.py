@@ -57,7 +57,7 @@ def run_self_test() -> int:
         from gui.app import make_app
         state["app"] = make_app([])
         formats = {bytes(f).decode() for f in QImageReader.supportedImageFormats()}
-        needed = {"png", "jpg", "svg"}
+        needed = {"png", "jpg", "svg", "tiff", "webp"}  # what the primary image picker offers
         if not needed <= formats:
             raise RuntimeError(f"image formats missing: {sorted(needed - formats)}")
         from resources import resource_path

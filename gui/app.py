@@ -58,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return run_self_test()
 
+    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        print("error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset). The "
+              "subcommands work without one: see playment-submit --help.", file=sys.stderr)
+        return 2
     app = make_app(rest)
     from gui.backend import Backend
     from gui.main_window import MainWindow

@@ -96,14 +96,17 @@ def main() -> int:
         os.environ["PLAYMENT_ONEFILE"] = "1"
     import PyInstaller.__main__
     t0 = time.perf_counter()
+    # The one-file app goes to dist/onefile/ so it never collides with the dist/playment-submit/ folder.
+    dist = ROOT / "dist" / "onefile" if args.onefile else ROOT / "dist"
     PyInstaller.__main__.run([str(SPEC), "--noconfirm", "--clean", "--log-level", "WARN",
-                              "--distpath", str(ROOT / "dist"), "--workpath", str(build / "pyinstaller")])
+                              "--distpath", str(dist), "--workpath", str(build / "pyinstaller")])
     name = "playment-submit" + (".exe" if sys.platform == "win32" and args.onefile else "")
-    target = ROOT / "dist" / (name if args.onefile else "playment-submit")
+    target = dist / (name if args.onefile else "playment-submit")
     if sys.platform == "darwin" and not args.onefile:
         target = ROOT / "dist" / "playment-submit.app"
     saved = strip_libraries(target) if not args.onefile else 0
-    print(f"built {target} ({size_mb(target):.0f} MiB{f', {saved / 2**20:.0f} MiB of symbols stripped' if saved else ''}) "
+    mib = size_mb(target)
+    print(f"built {target} ({mib * 2**20 / 1e6:.1f} MB = {mib:.1f} MiB{f', {saved / 2**20:.0f} MiB of symbols stripped' if saved else ''}) "
           f"in {time.perf_counter() - t0:.0f} s")
     return 0
 

@@ -15,15 +15,17 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLi
 
 from core.errors import Problem
 from core.job import IMAGES_PATH, is_local_path
-from gui.widgets.primary_panel import IMAGE_FILTER
+from gui.widgets.primary_panel import IMAGE_FILTER, load_image
 from gui.dialogs import open_files
 from gui.workers import start_worker
 
 URL_ROLE = Qt.ItemDataRole.UserRole
 
 
-def thumbnail(path: str) -> QImage:
-    image = QImage(path)
+def thumbnail(location: str) -> QImage:
+    """A 64x48 thumbnail of a local file or an http(s) URL (fetched with the preview's size cap and
+    timeout); raises ValueError with a sentence for s3://, gs:// and unreadable images."""
+    image = load_image(location)
     return image.scaled(64, 48, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
@@ -68,9 +70,10 @@ class ReferencesPanel(QWidget):
         self.list.blockSignals(True)
         self.list.addItem(item)
         self.list.blockSignals(False)
-        if is_local_path(location) and Path(location).is_file():
+        if not location.startswith(("s3://", "gs://")) and (not is_local_path(location) or Path(location).is_file()):
             worker = start_worker(thumbnail, location)
             worker.returned.connect(lambda image, it=item: it.setIcon(QIcon(QPixmap.fromImage(image))))
+            worker.errored.connect(lambda e, it=item: it.setToolTip(f"{it.data(URL_ROLE)}\n{e}"))
             self._workers.append(worker)
             worker.finished.connect(lambda w=worker: self._workers.remove(w))
         self.references_changed.emit()

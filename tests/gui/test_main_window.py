@@ -216,3 +216,13 @@ def test_storage_settings_switch_uploads_off_and_back(qtbot, window, sandbox):
     settle(qtbot, window)
     assert window.job.submit.isEnabled()
     assert "api_key" not in (Path(os.environ["PLAYMENT_CONFIG_DIR"]) / "profiles.json").read_text()
+
+
+def test_reference_rows_get_thumbnails_for_files_and_urls(qtbot, window, sandbox):
+    window.references.add(str(SAMPLE["references"][0][1]))
+    window.references.add(sandbox.add_file(SAMPLE["references"][1][1]))
+    window.references.add("s3://bucket-a/cam3.png")
+    items = [window.references.list.item(i) for i in range(3)]
+    qtbot.waitUntil(lambda: not items[0].icon().isNull() and not items[1].icon().isNull(), timeout=10000)
+    assert items[2].icon().isNull()  # not previewable here; still a valid reference
+    assert [label for label, _ in window.references.references()] == ["camera 1", "camera 2", "camera 3"]

@@ -21,7 +21,7 @@ def sample_job_files() -> dict:
     sample = resource_path("sample")
     return {
         "primary": sample / "primary.png",
-        "references": [("camera 1", sample / "camera1.jpg"), ("camera 2", sample / "camera2.jpg")],
+        "references": [("camera 1", sample / "camera1.png"), ("camera 2", sample / "camera2.png")],
         "index_mask": sample / "index_mask.png",
         "classes": sample / "classes.json",
     }

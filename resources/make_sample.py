@@ -1,6 +1,6 @@
 """Regenerate the sample job's derived files from ``sample/primary.png`` (coffee.png, see NOTICE.md).
 
-Writes two reference "camera" views (shifted crops, JPEG) and a class-index mask (8-bit PNG, 0 =
+Writes two reference "camera" views (shifted crops at 60 % scale, PNG) and a class-index mask (8-bit PNG, 0 =
 unlabelled) whose shapes roughly follow the cup, the coffee, the saucer, the spoon and the table.
 Run: ``python resources/make_sample.py``. The outputs are committed; this script documents them.
 """
@@ -19,8 +19,11 @@ CLASSES = ["cup", "coffee", "saucer", "spoon", "table"]  # index i + 1
 def main() -> None:
     primary = Image.open(HERE / "primary.png").convert("RGB")
     w, h = primary.size
-    primary.crop((40, 10, w - 60, h - 30)).save(HERE / "camera1.jpg", quality=85)
-    ImageOps.mirror(primary.crop((90, 30, w, h))).save(HERE / "camera2.jpg", quality=85)
+    views = {"camera1.png": primary.crop((40, 10, w - 60, h - 30)),
+             "camera2.png": ImageOps.mirror(primary.crop((90, 30, w, h)))}
+    for name, view in views.items():  # 60 % scale keeps the shipped resources small
+        small = view.resize((round(view.width * 0.6), round(view.height * 0.6)), Image.Resampling.LANCZOS)
+        small.save(HERE / name, optimize=True)
 
     idx = Image.new("L", (w, h), CLASSES.index("table") + 1)
     d = ImageDraw.Draw(idx)

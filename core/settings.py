@@ -44,6 +44,7 @@ class Profile:
     workflow_id: str = ""
     default_batch_id: str = ""
     storage: dict[str, Any] = field(default_factory=dict)  # see core.storage; {} means URLs only
+    batches: dict[str, str] = field(default_factory=dict)  # batches made from this app: name -> batch_id
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,7 +54,8 @@ class Profile:
         if "api_key" in d:
             raise UsageError(f"Profile \"{name}\" in {profiles_path()} contains an api_key; keys belong in the "
                              f"OS keyring. Remove that line and store the key with the app or PLAYMENT_API_KEY.")
-        known = {k: d[k] for k in ("base_url", "project_id", "workflow_id", "default_batch_id", "storage") if k in d}
+        known = {k: d[k] for k in ("base_url", "project_id", "workflow_id", "default_batch_id", "storage", "batches")
+                 if k in d}
         return cls(name=name, **known)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from core.client import PlaymentClient
 from core.journal import Journal, default_journal_path
 from core.sandbox import SandboxServer
-from core.settings import Connection, Profile, get_api_key, resolve_connection
+from core.settings import Connection, Profile, get_api_key, load_profiles, resolve_connection, save_profiles
 from core.storage import Storage, storage_from_settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,17 @@ class Backend:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    def remember_batch(self, name: str, batch_id: str) -> None:
+        """Keep a batch made from the app in the profile, so it can be picked next time (the API has no
+        endpoint that lists a project's batches). Sandbox batches die with the sandbox: not saved."""
+        self.profile.batches[name] = batch_id
+        if self.sandbox_mode:
+            return
+        profiles, current = load_profiles()
+        if self.profile.name in profiles:
+            profiles[self.profile.name].batches[name] = batch_id
+            save_profiles(profiles, current)
 
     def apply_storage(self, settings: dict) -> None:
         """Storage from the profile's settings; raises a core error (kept storage) when unusable."""

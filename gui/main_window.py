@@ -67,6 +67,8 @@ class MainWindow(QMainWindow):
         cl.addWidget(self.view, 1)
         cl.addWidget(self.hover)
         self.job = JobPanel()
+        for name, batch_id in backend.profile.batches.items():
+            self.job.add_batch(name, batch_id, select=False)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(inputs)
@@ -230,9 +232,16 @@ class MainWindow(QMainWindow):
 
     def _on_batch_create_requested(self, name: str) -> None:
         worker = start_worker(lambda: self.backend.client.create_batch(name))
-        worker.returned.connect(lambda batch_id: self.job.add_batch(name, batch_id))
+        worker.returned.connect(lambda batch_id: self._on_batch_created(name, batch_id))
         worker.errored.connect(lambda e: self.job.show_failure(f"The batch was not created: {e}"))
         self._batch_worker = worker
+
+    def _on_batch_created(self, name: str, batch_id: str) -> None:
+        self.job.add_batch(name, batch_id)
+        try:
+            self.backend.remember_batch(name, batch_id)
+        except PlaymentError as e:  # the profile file could not be written: the batch still works now
+            self.statusBar().showMessage(str(e), 10000)
 
     def _on_connection_applied(self, base_url, project_id, workflow_id, api_key) -> None:
         self.backend.apply_connection(base_url, project_id, workflow_id, api_key)

@@ -101,9 +101,10 @@ class JobPanel(QWidget):
         self.reasons.setText("Cannot submit yet:\n• " + "\n• ".join(shown) if reasons else "")
         self.submit.setEnabled(not reasons and not self.cancel.isVisible())
 
-    def add_batch(self, name: str, batch_id: str) -> None:
+    def add_batch(self, name: str, batch_id: str, select: bool = True) -> None:
         self.batch.addItem(f"{name} ({batch_id[:8]}…)", batch_id)
-        self.batch.setCurrentIndex(self.batch.count() - 1)
+        if select:
+            self.batch.setCurrentIndex(self.batch.count() - 1)
 
     def set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)

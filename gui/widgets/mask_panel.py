@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSlider, QVBoxLayout, QWidget)
@@ -22,7 +22,7 @@ from core.legend import check_legend, read_legend_data
 from core.mask import MaskReport, check, encode, load_classes, repair, save_png, write_legend
 from core.settings import data_dir
 from gui.overlay import Overlay, build_overlay
-from gui.widgets.legend_table import LegendTable
+from gui.widgets.legend_table import LegendTable, swatch
 from gui.dialogs import open_file, save_file
 from gui.workers import start_worker
 
@@ -73,16 +73,36 @@ def repair_mask(state: MaskState, out_path: str, primary_size) -> tuple[MaskStat
     return new, note + "."
 
 
+def legend_preview(names: list[str]) -> dict[str, str]:
+    """The legend core's encode will produce for these class names (runs in a worker: the first call
+    for many classes computes the palette). Asks core itself on a 1-pixel-per-class mask, so the
+    dialog never re-implements the palette or the naming rules."""
+    if not names:
+        return {}
+    dtype = np.uint8 if len(names) < 255 else np.uint16
+    return encode(np.arange(len(names) + 1, dtype=dtype).reshape(1, -1), names)[1]
+
+
 class ClassNamesDialog(QDialog):
-    """Asks for the class names of an index mask (index 1 = first line)."""
+    """Asks for the class names of an index mask (index 1 = first line) and shows the legend it makes."""
 
     def __init__(self, names: list[str], parent=None):
         super().__init__(parent)
         self.setWindowTitle("Colour-code an index mask")
+        self.resize(520, 360)
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("Class names, one per line: line 1 is index 1 (index 0 is unlabelled)."))
+        cols = QHBoxLayout()
         self.editor = QPlainTextEdit("\n".join(names))
-        lay.addWidget(self.editor)
+        self.editor.setToolTip("One class name per line, in index order")
+        cols.addWidget(self.editor, 1)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("Generated legend"))
+        self.legend_list = QListWidget()
+        self.legend_list.setToolTip("The colour each class will get in the coded mask, and its legend entry")
+        right.addWidget(self.legend_list)
+        cols.addLayout(right, 1)
+        lay.addLayout(cols)
         load = QPushButton("Load names from file…")
         load.clicked.connect(self._on_load_clicked)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -94,8 +114,37 @@ class ClassNamesDialog(QDialog):
         row.addWidget(buttons)
         lay.addLayout(row)
         self.error = QLabel()
+        self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b00020")
         lay.addWidget(self.error)
+        self._worker = None
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(250)
+        self._preview_timer.timeout.connect(self._on_preview_due)
+        self.editor.textChanged.connect(self._preview_timer.start)
+        self._on_preview_due()
+
+    def _on_preview_due(self) -> None:
+        names = self.names()
+        self._worker = start_worker(legend_preview, names)
+        self._worker.returned.connect(lambda legend, n=names: self._on_preview_ready(n, legend))
+        self._worker.errored.connect(lambda e, n=names: self._on_preview_failed(n, e))
+
+    def _on_preview_ready(self, names: list[str], legend: dict[str, str]) -> None:
+        if names != self.names():
+            return  # the user kept typing; a newer preview is on its way
+        self.error.setText("")
+        self.legend_list.clear()
+        for hexkey, name in legend.items():
+            self.legend_list.addItem(QListWidgetItem(swatch(hexkey), f"{hexkey}  {name}"))
+        if not legend:
+            self.legend_list.addItem("Type the class names on the left.")
+
+    def _on_preview_failed(self, names: list[str], error: Exception) -> None:
+        if names == self.names():
+            self.legend_list.clear()
+            self.error.setText(str(error))
 
     def _on_load_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Class names", "", "Class names (*.json *.txt)")

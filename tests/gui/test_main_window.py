@@ -226,3 +226,37 @@ def test_reference_rows_get_thumbnails_for_files_and_urls(qtbot, window, sandbox
     qtbot.waitUntil(lambda: not items[0].icon().isNull() and not items[1].icon().isNull(), timeout=10000)
     assert items[2].icon().isNull()  # not previewable here; still a valid reference
     assert [label for label, _ in window.references.references()] == ["camera 1", "camera 2", "camera 3"]
+
+
+def test_new_batch_is_created_through_the_api_and_used(qtbot, window, sandbox, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("night drive", True)))
+    qtbot.mouseClick(window.job.new_batch, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.job.batch.count() == 2, timeout=10000)
+    batch_id = window.job.batch.currentData()
+    assert window.backend.profile.batches == {"night drive": batch_id}
+    _url_job(qtbot, window, sandbox)
+    assert json.loads(window.job.preview.toPlainText())["batch_id"] == batch_id
+    with qtbot.waitSignal(window.submit_succeeded, timeout=20000):
+        qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
+    assert sandbox.jobs()[0]["batch_id"] == batch_id
+
+
+def test_profile_batches_are_offered_and_saved(tmp_path):
+    from core.settings import Profile, load_profiles, save_profiles
+    save_profiles({"work": Profile(name="work", project_id="p", batches={"b": "00000000-0000-4000-8000-000000000001"})},
+                  current="work")
+    profiles, current = load_profiles()
+    assert current == "work" and profiles["work"].batches == {"b": "00000000-0000-4000-8000-000000000001"}
+
+
+def test_backend_remembers_batches_in_a_saved_profile_but_not_in_sandbox_mode(sandbox, tmp_path):
+    from core.settings import Profile, load_profiles, save_profiles
+    save_profiles({"work": Profile(name="work", project_id="p")}, current="work")
+    b = Backend("https://api.playment.io", "p", "wf", "key", profile=load_profiles()[0]["work"])
+    b.remember_batch("night", "00000000-0000-4000-8000-000000000002")
+    assert load_profiles()[0]["work"].batches == {"night": "00000000-0000-4000-8000-000000000002"}
+    sb = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    sb.remember_batch("temp", "00000000-0000-4000-8000-000000000003")
+    assert "sandbox" not in load_profiles()[0] and sb.profile.batches == {"temp": "00000000-0000-4000-8000-000000000003"}
+    sb.journal.close()

@@ -6,13 +6,16 @@ backend the panel says so and the key comes from PLAYMENT_API_KEY. "Test connect
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QVBoxLayout, QWidget)
 
 from core.client import PlaymentClient
 from core.errors import PlaymentError
-from core.settings import Profile, SecretStoreUnavailable, load_profiles, save_profiles, set_api_key
+from core.settings import (Profile, SecretStoreUnavailable, get_api_key, load_profiles, save_profiles,
+                           set_api_key)
 from gui.workers import start_worker
 
 
@@ -30,7 +33,9 @@ class ConnectionPanel(QWidget):
         self.backend = backend
         lay = QVBoxLayout(self)
         form = QFormLayout()
-        self.profile = QLineEdit(backend.profile.name)
+        self.profile = QComboBox()
+        self.profile.setEditable(True)
+        self.profile.setToolTip("Pick a saved profile, or type a new name and press \"Save and use\".")
         self.base_url = QLineEdit(backend.base_url)
         self.project_id = QLineEdit(backend.project_id)
         self.workflow_id = QLineEdit(backend.workflow_id)
@@ -61,8 +66,58 @@ class ConnectionPanel(QWidget):
         lay.addWidget(self.result)
         lay.addStretch(1)
         self._worker = None
+        self.key_source = QLabel("")
+        self.key_source.setWordWrap(True)
+        form.addRow("", self.key_source)
+        self._fill_profiles(backend.profile.name)
+        self._show_key_source(backend.profile.name)
         self.save.clicked.connect(self._on_save_clicked)
         self.test.clicked.connect(self._on_test_clicked)
+        self.profile.activated.connect(self._on_profile_changed)
+
+    # ------------------------------------------------------------- profiles
+    def _fill_profiles(self, current: str) -> None:
+        try:
+            names = sorted(load_profiles()[0])
+        except PlaymentError as e:  # a broken profiles.json: said, not raised
+            names = []
+            self.result.setText(str(e))
+        self.profile.blockSignals(True)
+        self.profile.clear()
+        self.profile.addItems(names if current in names else [current, *names])
+        self.profile.setCurrentText(current)
+        self.profile.blockSignals(False)
+
+    def _show_key_source(self, name: str) -> None:
+        if self.backend.sandbox_mode and name == self.backend.profile.name:
+            self.key_source.setText("The sandbox's own key is in use.")
+            return
+        _, source, _ = get_api_key(name)
+        self.key_source.setText({"keyring": "A key for this profile is in the OS keyring.",
+                                 "environment": "The key comes from PLAYMENT_API_KEY.",
+                                 "none": "No key stored for this profile yet."}[source])
+
+    def _on_profile_changed(self, _index: int) -> None:
+        """A saved profile was picked: show its settings (applied with "Save and use")."""
+        name = self.profile.currentText().strip()
+        try:
+            profile = load_profiles()[0].get(name)
+        except PlaymentError as e:
+            self.result.setText(str(e))
+            return
+        if profile is None:
+            return
+        self.base_url.setText(profile.base_url)
+        self.project_id.setText(profile.project_id)
+        self.workflow_id.setText(profile.workflow_id)
+        kind = (profile.storage or {}).get("kind") or "none"
+        self.storage_kind.setCurrentIndex(max(0, self.storage_kind.findData(kind)))
+        self.bucket.setText(profile.storage.get("bucket", ""))
+        self.prefix.setText(profile.storage.get("prefix", ""))
+        self.endpoint.setText(profile.storage.get("endpoint_url", ""))
+        self.url_style.setCurrentIndex(max(0, self.url_style.findData(profile.storage.get("url_style", "s3"))))
+        self._show_key_source(name)
+        self.result.setText(f"Profile \"{name}\" shown; press \"Save and use\" to switch to it.")
 
     def _build_storage_group(self, storage: dict, sandbox: bool) -> QGroupBox:
         """Where local files go before a job is sent (credentials come from the AWS chain, never here)."""
@@ -111,11 +166,15 @@ class ConnectionPanel(QWidget):
         return self.api_key.text().strip() or None
 
     def _on_save_clicked(self) -> None:
-        name = self.profile.text().strip() or "default"
-        profile = Profile(name=name, base_url=self.base_url.text().strip(), project_id=self.project_id.text().strip(),
-                          workflow_id=self.workflow_id.text().strip(), storage=self.storage_settings())
+        name = self.profile.currentText().strip() or "default"
+        key = self._key_or_current()  # read before the field is cleared below
+        fields = dict(base_url=self.base_url.text().strip(), project_id=self.project_id.text().strip(),
+                      workflow_id=self.workflow_id.text().strip(), storage=self.storage_settings())
+        profile = Profile(name=name, **fields)
         try:
             profiles, _ = load_profiles()
+            if name in profiles:  # keep what this panel does not edit (default batch, remembered batches)
+                profile = replace(profiles[name], **fields)
             profiles[name] = profile
             save_profiles(profiles, current=name)
             if self._key():
@@ -127,7 +186,9 @@ class ConnectionPanel(QWidget):
         except PlaymentError as e:
             self.result.setText(str(e))
         self.api_key.clear()
-        self.connection_applied.emit(profile.base_url, profile.project_id, profile.workflow_id, self._key_or_current())
+        self._fill_profiles(name)
+        self._show_key_source(name)
+        self.connection_applied.emit(profile.base_url, profile.project_id, profile.workflow_id, key)
         self.storage_applied.emit(profile.storage)
 
     def _key_or_current(self) -> str | None:

@@ -1,0 +1,49 @@
+"""Connection tab: pick a saved profile, store its key in the keyring (never in profiles.json), test it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QThreadPool
+
+from core.journal import Journal
+from core.settings import KEYRING_SERVICE, Profile, load_profiles, save_profiles
+from gui.backend import Backend
+from gui.widgets.connection_panel import ConnectionPanel
+
+
+def test_pick_a_profile_save_its_key_and_test_it(qtbot, sandbox, memory_keyring, tmp_path):
+    save_profiles({"prod": Profile("prod", sandbox.base_url, sandbox.project_id, "wf-prod",
+                                   batches={"week 1": "b-1"}),
+                   "other": Profile("other", "https://example.invalid", "p2", "wf2")}, current="prod")
+    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    backend.apply_connection(sandbox.base_url, sandbox.project_id, "wf", "an-old-key")
+    panel = ConnectionPanel(backend)
+    panel.connection_applied.connect(backend.apply_connection)  # as the main window wires it
+    qtbot.addWidget(panel)
+    panel.show()
+    names = [panel.profile.itemText(i) for i in range(panel.profile.count())]
+    assert set(names) == {"sandbox", "prod", "other"}
+
+    panel.profile.setCurrentIndex(names.index("prod"))
+    panel.profile.activated.emit(names.index("prod"))  # as a user picking it from the list
+    assert (panel.base_url.text(), panel.workflow_id.text()) == (sandbox.base_url, "wf-prod")
+    assert "No key stored" in panel.key_source.text()
+
+    qtbot.keyClicks(panel.api_key, sandbox.api_key)
+    with qtbot.waitSignal(panel.connection_applied) as applied:
+        qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
+    assert applied.args[3] == sandbox.api_key  # the key just typed is the one used from now on
+    assert memory_keyring.store[(KEYRING_SERVICE, "prod")] == sandbox.api_key
+    assert panel.api_key.text() == "" and "OS keyring" in panel.key_source.text()
+    text = (Path(os.environ["PLAYMENT_CONFIG_DIR"]) / "profiles.json").read_text()
+    assert sandbox.api_key not in text
+    assert load_profiles()[0]["prod"].batches == {"week 1": "b-1"}  # not dropped by saving
+
+    qtbot.mouseClick(panel.test, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.result.text().startswith(("✔", "✖")), timeout=15000)
+    assert panel.result.text().startswith("✔"), panel.result.text()
+    QThreadPool.globalInstance().waitForDone(5000)
+    backend.journal.close()
+    backend.sandbox = None

@@ -30,6 +30,7 @@ class Backend:
     journal: Journal | None = None
     storage: Storage | None = None
     _client: PlaymentClient | None = field(default=None, repr=False)
+    _old_journals: list[Journal] = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:  # never the key
         return f"Backend(base_url={self.base_url!r}, project_id={self.project_id!r}, sandbox={self.sandbox_mode})"
@@ -90,6 +91,18 @@ class Backend:
             profiles[self.profile.name].batches[name] = batch_id
             save_profiles(profiles, current)
 
+    def use_profile(self, profile: Profile) -> None:
+        """The Connection tab switched to another saved profile: its journal (history, duplicate checks)
+        from now on. The previous journal stays open until close(): a submission may still be using it."""
+        if profile.name == self.profile.name:
+            self.profile = profile
+            return
+        self.profile = profile
+        self.default_batch_id = profile.default_batch_id or None
+        if self.journal is not None:
+            self._old_journals.append(self.journal)
+        self.journal = Journal(default_journal_path(profile.name))
+
     def apply_storage(self, settings: dict) -> None:
         """Storage from the profile's settings; raises a core error (kept storage) when unusable."""
         self.storage = storage_from_settings(settings, sandbox_base_url=self.base_url if self.sandbox_mode else None,
@@ -109,8 +122,10 @@ class Backend:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-        if self.journal is not None:
-            self.journal.close()
+        for journal in [*self._old_journals, self.journal]:
+            if journal is not None:
+                journal.close()
+        self._old_journals.clear()
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.job.batch_create_requested.connect(self._on_batch_create_requested)
         self.job.submit_requested.connect(self.submit)
         self.job.cancel_requested.connect(self._on_cancel_requested)
+        self.connection.profile_applied.connect(self._on_profile_applied)
         self.connection.connection_applied.connect(self._on_connection_applied)
         self.connection.storage_applied.connect(self._on_storage_applied)
 
@@ -242,6 +243,13 @@ class MainWindow(QMainWindow):
             self.backend.remember_batch(name, batch_id)
         except PlaymentError as e:  # the profile file could not be written: the batch still works now
             self.statusBar().showMessage(str(e), 10000)
+
+    def _on_profile_applied(self, profile) -> None:
+        """Another profile: its own history and duplicate checks (journal) from now on."""
+        self.backend.use_profile(profile)
+        self.history.journal = self.backend.journal
+        self.job.set_batches(profile.batches)
+        self._on_history_changed()
 
     def _on_connection_applied(self, base_url, project_id, workflow_id, api_key) -> None:
         self.backend.apply_connection(base_url, project_id, workflow_id, api_key)

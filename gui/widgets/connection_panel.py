@@ -27,6 +27,7 @@ def test_connection(base_url: str, project_id: str, api_key: str):
 class ConnectionPanel(QWidget):
     connection_applied = Signal(str, str, str, object)  # base_url, project_id, workflow_id, api_key or None
     storage_applied = Signal(dict)                        # the profile's storage settings
+    profile_applied = Signal(object)                      # the core.settings.Profile saved and now in use
 
     def __init__(self, backend, parent=None):
         super().__init__(parent)
@@ -188,6 +189,7 @@ class ConnectionPanel(QWidget):
         self.api_key.clear()
         self._fill_profiles(name)
         self._show_key_source(name)
+        self.profile_applied.emit(profile)
         self.connection_applied.emit(profile.base_url, profile.project_id, profile.workflow_id, key)
         self.storage_applied.emit(profile.storage)
 

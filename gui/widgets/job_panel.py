@@ -101,6 +101,14 @@ class JobPanel(QWidget):
         self.reasons.setText("Cannot submit yet:\n• " + "\n• ".join(shown) if reasons else "")
         self.submit.setEnabled(not reasons and not self.cancel.isVisible())
 
+    def set_batches(self, batches: dict[str, str]) -> None:
+        """The batches offered for another profile (name -> batch_id); the default batch is chosen."""
+        self.batch.clear()
+        self.batch.addItem("Project's default batch", None)
+        for name, batch_id in batches.items():
+            self.add_batch(name, batch_id, select=False)
+        self.batch.setCurrentIndex(0)
+
     def add_batch(self, name: str, batch_id: str, select: bool = True) -> None:
         self.batch.addItem(f"{name} ({batch_id[:8]}…)", batch_id)
         if select:

@@ -47,3 +47,35 @@ def test_pick_a_profile_save_its_key_and_test_it(qtbot, sandbox, memory_keyring,
     QThreadPool.globalInstance().waitForDone(5000)
     backend.journal.close()
     backend.sandbox = None
+
+
+def test_switching_profile_shows_its_history_and_batches(qtbot, sandbox, tmp_path):
+    from core.journal import default_journal_path
+    from gui.main_window import MainWindow
+
+    prod = Journal(default_journal_path("prod"))
+    prod.mark_sending("frame-0042", {"reference_id": "frame-0042"})
+    prod.mark_created("frame-0042", "job-prod-1")
+    prod.close()
+    save_profiles({"prod": Profile("prod", sandbox.base_url, sandbox.project_id, "wf-prod",
+                                   batches={"week 1": "b-1"})}, current="prod")
+    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "sandbox.sqlite"))
+    win = MainWindow(backend)
+    qtbot.addWidget(win)
+    win.show()
+    panel = win.connection
+    index = panel.profile.findText("prod")
+    panel.profile.setCurrentIndex(index)
+    panel.profile.activated.emit(index)
+    qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
+    win.tabs.setCurrentWidget(win.history)
+    qtbot.waitUntil(lambda: win.history.rowCount() == 1)
+    assert win.history.item(0, 1).text() == "frame-0042" and win.history.item(0, 2).text() == "job-prod-1"
+    assert [win.job.batch.itemData(i) for i in range(win.job.batch.count())] == [None, "b-1"]
+    win.job.reference_id.setText("frame-0042")
+    win.refresh()
+    assert "job-prod-1" in win.job.reference_note.text()  # duplicate check uses the new profile's journal
+    win.close()
+    QThreadPool.globalInstance().waitForDone(5000)
+    backend.sandbox = None
+    backend.close()

@@ -37,7 +37,9 @@ class Backend:
 
     @property
     def sandbox_mode(self) -> bool:
-        return self.sandbox is not None
+        """Jobs go to the embedded sandbox (not merely: a sandbox is running; the Connection tab may have
+        pointed the window at a real server since)."""
+        return self.sandbox is not None and self.base_url.rstrip("/") == self.sandbox.base_url.rstrip("/")
 
     @property
     def connection(self) -> Connection:

@@ -162,15 +162,24 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        if self.backend.sandbox_mode:
-            self.badge = QLabel("  SANDBOX: nothing goes to Playment  ")
+        self.badge = QLabel()
+        bar.addPermanentWidget(self.badge)
+        self._update_badge()
+        bar.showMessage("Ready. Load the sample (Ctrl+L) to see the whole flow.", 8000)
+
+    def _update_badge(self) -> None:
+        """Where jobs go, always in sight: the sandbox badge only while jobs really go to the sandbox."""
+        sandbox = self.backend.sandbox_mode
+        self.setWindowTitle("playment-submit" + (" — Sandbox" if sandbox else ""))
+        if sandbox:
+            self.badge.setText("  SANDBOX: nothing goes to Playment  ")
             self.badge.setStyleSheet("background: #ffb000; color: #1a1a1a; font-weight: bold; border-radius: 3px;")
             self.badge.setToolTip(f"Jobs go to a local sandbox at {self.backend.base_url}. Configure a profile and "
                                   f"an API key in the Connection tab to use Playment.")
         else:
-            self.badge = QLabel(f"  {self.backend.base_url} · project {self.backend.project_id}  ")
-        bar.addPermanentWidget(self.badge)
-        bar.showMessage("Ready. Load the sample (Ctrl+L) to see the whole flow.", 8000)
+            self.badge.setText(f"  {self.backend.base_url} · project {self.backend.project_id}  ")
+            self.badge.setStyleSheet("")
+            self.badge.setToolTip("Jobs go to this server and project")
 
     def _on_about(self) -> None:
         QMessageBox.about(self, "About playment-submit",
@@ -253,6 +262,7 @@ class MainWindow(QMainWindow):
 
     def _on_connection_applied(self, base_url, project_id, workflow_id, api_key) -> None:
         self.backend.apply_connection(base_url, project_id, workflow_id, api_key)
+        self._update_badge()
         self._schedule_refresh()
 
     def _on_storage_applied(self, settings: dict) -> None:

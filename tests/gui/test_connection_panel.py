@@ -57,10 +57,11 @@ def test_switching_profile_shows_its_history_and_batches(qtbot, sandbox, tmp_pat
     prod.mark_sending("frame-0042", {"reference_id": "frame-0042"})
     prod.mark_created("frame-0042", "job-prod-1")
     prod.close()
-    save_profiles({"prod": Profile("prod", sandbox.base_url, sandbox.project_id, "wf-prod",
+    save_profiles({"prod": Profile("prod", "http://127.0.0.1:9", "p-prod", "wf-prod",
                                    batches={"week 1": "b-1"})}, current="prod")
     backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "sandbox.sqlite"))
     win = MainWindow(backend)
+    assert "SANDBOX" in win.badge.text() and "Sandbox" in win.windowTitle()
     qtbot.addWidget(win)
     win.show()
     panel = win.connection
@@ -75,6 +76,9 @@ def test_switching_profile_shows_its_history_and_batches(qtbot, sandbox, tmp_pat
     win.job.reference_id.setText("frame-0042")
     win.refresh()
     assert "job-prod-1" in win.job.reference_note.text()  # duplicate check uses the new profile's journal
+    # Jobs now go to the profile's server, not the sandbox: the badge must stop saying "nothing goes out".
+    assert "SANDBOX" not in win.badge.text() and "127.0.0.1:9" in win.badge.text()
+    assert "Sandbox" not in win.windowTitle()
     win.close()
     QThreadPool.globalInstance().waitForDone(5000)
     backend.sandbox = None

@@ -35,3 +35,19 @@ def save_file(parent, key: str, title: str, suggested: str, filters: str) -> str
     path, _ = QFileDialog.getSaveFileName(parent, title, start, filters)
     _remember(key, path)
     return path
+
+
+RECENT_KEY = "recent/primary"
+MAX_RECENT = 8
+
+
+def recent_files() -> list[str]:
+    """Primary images opened lately, newest first, only those still on disk."""
+    value = QSettings().value(RECENT_KEY, []) or []
+    paths = [value] if isinstance(value, str) else list(value)
+    return [p for p in paths if Path(p).is_file()]
+
+
+def remember_recent(path: str) -> None:
+    paths = [path, *(p for p in recent_files() if p != path)][:MAX_RECENT]
+    QSettings().setValue(RECENT_KEY, paths)

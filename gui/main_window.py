@@ -4,6 +4,7 @@ the job is built as a core JobSpec and everything about it (validity, payload, s
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
@@ -11,7 +12,7 @@ from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QSplitter, QTab
 
 from core import __version__
 from core.errors import PlaymentError
-from core.job import JobSpec, RasterPrelabel, ReferenceImage
+from core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
 from core.submit import submit_job
 from gui.widgets.connection_panel import ConnectionPanel
 from gui.widgets.history_panel import HistoryPanel
@@ -20,6 +21,7 @@ from gui.widgets.mask_panel import MaskPanel
 from gui.widgets.mask_view import MaskView
 from gui.widgets.primary_panel import PrimaryPanel
 from gui.widgets.references_panel import ReferencesPanel
+from gui.dialogs import recent_files, remember_recent
 from gui.workers import start_worker
 from resources import resource_path, sample_classes, sample_job_files
 
@@ -145,8 +147,11 @@ class MainWindow(QMainWindow):
         about = action("&About", None, None, self._on_about, "Version and credits")
         menu = self.menuBar()
         f = menu.addMenu("&File")
-        for a in (self.open_action, self.sample_action):
-            f.addAction(a)
+        f.addAction(self.open_action)
+        self.recent_menu = f.addMenu("Open &recent")
+        self.recent_menu.setToolTipsVisible(True)
+        self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
+        f.addAction(self.sample_action)
         f.addSeparator()
         f.addAction(quit_action)
         v = menu.addMenu("&View")
@@ -210,7 +215,19 @@ class MainWindow(QMainWindow):
         (self._busy.add if busy else self._busy.discard)(what)
         self._schedule_refresh()
 
+    def _on_recent_menu_about_to_show(self) -> None:
+        self.recent_menu.clear()
+        paths = recent_files()
+        for path in paths:
+            a = self.recent_menu.addAction(Path(path).name)
+            a.setToolTip(path)
+            a.triggered.connect(lambda _checked=False, p=path: self.primary.set_value(p))
+        if not paths:
+            self.recent_menu.addAction("No recent images").setEnabled(False)
+
     def _on_primary_changed(self, value: str) -> None:
+        if value and is_local_path(value) and Path(value).is_file():
+            remember_recent(str(Path(value).resolve()))
         stem = value.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0] if value else ""
         current = self.job.reference_id.text().strip()
         if stem and (not current or current == self._suggested_ref):

@@ -29,18 +29,46 @@ def thumbnail(location: str) -> QImage:
     return image.scaled(64, 48, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
+class ReferenceList(QListWidget):
+    """Rows reorder by internal drag; files or URLs dropped from outside become new rows."""
+    locations_dropped = Signal(list)
+
+    def _external(self, event) -> bool:
+        return event.source() is None and event.mimeData().hasUrls()
+
+    def dragEnterEvent(self, event) -> None:
+        if self._external(event):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:
+        if self._external(event):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        if self._external(event):
+            self.locations_dropped.emit([u.toLocalFile() or u.toString() for u in event.mimeData().urls()])
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
+
+
 class ReferencesPanel(QWidget):
     references_changed = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
         lay = QVBoxLayout(self)
-        self.list = QListWidget()
+        self.list = ReferenceList()
         self.list.setIconSize(QSize(64, 48))
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.list.setToolTip("Double-click a row to rename the camera; drag rows to reorder them.")
+        self.list.setToolTip("Double-click a row to rename the camera; drag rows to reorder them; drop image "
+                             "files here to add them.")
         lay.addWidget(self.list)
         row = QHBoxLayout()
         self.add_files = QPushButton("Add files…")
@@ -51,6 +79,7 @@ class ReferencesPanel(QWidget):
         lay.addLayout(row)
         self._workers = []
         self.add_files.clicked.connect(self._on_add_files_clicked)
+        self.list.locations_dropped.connect(self._on_locations_dropped)
         self.add_url.clicked.connect(self._on_add_url_clicked)
         self.remove.clicked.connect(self._on_remove_clicked)
         self.list.itemChanged.connect(lambda _item: self.references_changed.emit())
@@ -114,6 +143,10 @@ class ReferencesPanel(QWidget):
         paths = open_files(self, "references", "Reference camera images", IMAGE_FILTER)
         for p in paths:
             self.add(p)
+
+    def _on_locations_dropped(self, locations: list) -> None:
+        for location in locations:
+            self.add(location)
 
     def _on_add_url_clicked(self) -> None:
         text, ok = QInputDialog.getMultiLineText(self, "Reference image URLs", "One URL per line:")

@@ -130,12 +130,16 @@ class ReferencesPanel(QWidget):
             item = self.list.item(i)
             if i in marks:
                 item.setForeground(QColor("#b00020"))
+                item.setBackground(QColor("#fde7ea"))
                 item.setToolTip("\n".join(marks[i]))
+                item.setStatusTip(marks[i][0])
                 if not item.text().strip():
                     item.setText("")
             else:
                 item.setForeground(self.palette().text().color())
+                item.setBackground(self.palette().base())
                 item.setToolTip(item.data(URL_ROLE))
+                item.setStatusTip("")
         self.list.blockSignals(False)
 
     # -------------------------------------------------------------- actions

@@ -32,3 +32,32 @@ def test_dropping_files_adds_camera_rows_with_thumbnails(qtbot, tmp_path):
     assert panel.references() == [("camera 1", str(files[0])), ("camera 2", str(files[1]))]
     qtbot.waitUntil(lambda: not panel.list.item(1).icon().isNull(), timeout=10000)
     QThreadPool.globalInstance().waitForDone(5000)
+
+
+def test_duplicate_and_empty_labels_are_marked_on_their_rows_with_cores_message(qtbot, sandbox, tmp_path):
+    from core.journal import Journal
+    from gui.backend import Backend
+    from gui.main_window import MainWindow
+    from resources import sample_job_files
+
+    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    win = MainWindow(backend)
+    qtbot.addWidget(win)
+    win.show()
+    win.primary.set_value(str(sample_job_files()["primary"]))
+    cams = [str(p) for _, p in sample_job_files()["references"]]
+    win.references.add(cams[0], "front")
+    win.references.add(cams[1], "Front")  # the same label, other case
+    qtbot.waitUntil(lambda: "already used" in win.references.list.item(1).toolTip(), timeout=10000)
+    assert win.references.list.item(1).foreground().color().name() == "#b00020"
+    assert "already used" not in win.references.list.item(0).toolTip()
+    assert not win.job.submit.isEnabled() and "already used" in win.job.reasons.text()
+    win.references.list.item(1).setText("   ")  # as if the user cleared the label in place
+    qtbot.waitUntil(lambda: "no label" in win.references.list.item(1).toolTip(), timeout=10000)
+    win.references.list.item(1).setText("rear")
+    qtbot.waitUntil(lambda: win.references.list.item(1).toolTip() == cams[1], timeout=10000)
+    qtbot.waitUntil(lambda: win.job.submit.isEnabled(), timeout=10000)
+    win.close()
+    QThreadPool.globalInstance().waitForDone(5000)
+    backend.sandbox = None
+    backend.close()

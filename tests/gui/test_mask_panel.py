@@ -25,3 +25,33 @@ def test_class_names_dialog_shows_the_generated_legend(qtbot):
     assert dialog.legend_list.item(5).text().endswith("  lid")
     assert dialog.names() == [*sample_classes(), "lid"]
     QThreadPool.globalInstance().waitForDone(5000)
+
+
+def test_clicking_a_legend_row_highlights_that_class_in_the_view(qtbot, sandbox, tmp_path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import qAlpha
+
+    from core.journal import Journal
+    from gui.backend import Backend
+    from gui.main_window import MainWindow
+
+    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    win = MainWindow(backend)
+    qtbot.addWidget(win)
+    win.show()
+    win.load_sample()
+    qtbot.waitUntil(lambda: win.view.overlay_item is not None, timeout=20000)
+    table = win.mask_panel.legend_table
+    row = sample_classes().index("saucer")
+    rect = table.visualRect(table.model().index(row, 2))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    colours = win.view.overlay_item._images[0][1].colorTable()
+    alphas = [qAlpha(c) for c in colours[1:len(sample_classes()) + 1]]
+    assert alphas[row] == 255 and all(a < 255 for i, a in enumerate(alphas) if i != row)
+    table.clearSelection()  # nothing selected: every class drawn fully again
+    colours = win.view.overlay_item._images[0][1].colorTable()
+    assert all(qAlpha(c) == 255 for c in colours[1:len(sample_classes()) + 1])
+    win.close()
+    QThreadPool.globalInstance().waitForDone(5000)
+    backend.sandbox = None
+    backend.close()

@@ -291,6 +291,9 @@ class MaskPanel(QWidget):
     def _on_name_edited(self, hexkey: str, name: str) -> None:
         if self.state is not None:
             self.state.legend[hexkey] = name
+            overlay = self.state.overlay
+            if overlay is not None and hexkey.lower() in overlay.hexes:  # the hover readout names it too
+                overlay.names[overlay.hexes.index(hexkey.lower())] = name
             self.mask_changed.emit(self.state)
 
     # ---------------------------------------------------------------- workers

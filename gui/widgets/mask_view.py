@@ -112,6 +112,8 @@ class MaskView(QGraphicsView):
             self.fit()
 
     def set_overlay(self, overlay: Overlay | None) -> None:
+        if self.overlay_item is not None and self.overlay_item.overlay is overlay:
+            return  # the same mask (e.g. a class renamed): keep the visibility and highlight the user set
         if self.overlay_item is not None:
             self.scene().removeItem(self.overlay_item)
             self.overlay_item = None

@@ -55,3 +55,34 @@ def test_clicking_a_legend_row_highlights_that_class_in_the_view(qtbot, sandbox,
     QThreadPool.globalInstance().waitForDone(5000)
     backend.sandbox = None
     backend.close()
+
+
+def test_renaming_a_class_keeps_view_toggles_and_renames_it_everywhere(qtbot, sandbox, tmp_path):
+    import json
+
+    from PySide6.QtCore import QPointF, Qt
+
+    from core.journal import Journal
+    from gui.backend import Backend
+    from gui.main_window import MainWindow
+
+    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    win = MainWindow(backend)
+    qtbot.addWidget(win)
+    win.show()
+    win.load_sample()
+    qtbot.waitUntil(lambda: win.view.overlay_item is not None and not win._busy, timeout=20000)
+    table = win.mask_panel.legend_table
+    row = sample_classes().index("coffee")
+    table.item(sample_classes().index("table"), 0).setCheckState(Qt.CheckState.Unchecked)
+    item_before = win.view.overlay_item
+    table.item(row, 2).setText("espresso")  # as an in-place edit commits
+    assert win.view.overlay_item is item_before and item_before.visible[sample_classes().index("table")] is False
+    assert "espresso" in win.view.describe(QPointF(288.5, 144.5))  # a coffee pixel
+    qtbot.waitUntil(lambda: "espresso" in win.job.preview.toPlainText(), timeout=5000)
+    legend = json.loads(win.job.preview.toPlainText())["data"]["maker_response"]["raster"]["data"]["legend"]
+    assert "espresso" in legend.values() and "coffee" not in legend.values()
+    win.close()
+    QThreadPool.globalInstance().waitForDone(5000)
+    backend.sandbox = None
+    backend.close()

@@ -39,15 +39,20 @@ class LegendTable(QTableWidget):
         self.itemChanged.connect(self._on_item_changed)
         self.itemSelectionChanged.connect(self._on_selection_changed)
 
-    def set_rows(self, rows: list[tuple[str, str, int | None, float | None]]) -> None:
-        """rows: (hex, name, pixels or None, share or None)."""
+    def set_rows(self, rows: list[tuple[str, str, int | None, float | None]], *, toggles: bool = True) -> None:
+        """rows: (hex, name, pixels or None, share or None). ``toggles=False`` greys out the Show boxes (the
+        view draws the mask as it is, e.g. with more classes than a colour table holds)."""
         self._loading = True
         self.clearContents()
         self.setRowCount(len(rows))
         for r, (hexkey, name, pixels, share) in enumerate(rows):
             show = QTableWidgetItem()
-            show.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            show.setFlags((Qt.ItemFlag.ItemIsUserCheckable if toggles else Qt.ItemFlag.NoItemFlags)
+                          | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             show.setCheckState(Qt.CheckState.Checked)
+            if not toggles:
+                show.setToolTip("With more than 253 classes the mask is drawn as it is: classes cannot be "
+                                "hidden one by one.")
             colour = QTableWidgetItem(swatch(hexkey), hexkey)
             colour.setFlags(colour.flags() & ~Qt.ItemFlag.ItemIsEditable)
             colour.setData(Qt.ItemDataRole.UserRole, hexkey)

@@ -318,7 +318,7 @@ class MaskPanel(QWidget):
         self.state = result
         report = result.report
         rows = [(r.hex, r.name, r.pixels, r.share) for r in report.rows]
-        self.legend_table.set_rows(rows)
+        self.legend_table.set_rows(rows, toggles=result.overlay is None or result.overlay.indexed)
         self.problems.clear()
         for p in report.problems:
             item = QListWidgetItem(f"{p.severity}: {p.message}")

@@ -86,3 +86,30 @@ def test_renaming_a_class_keeps_view_toggles_and_renames_it_everywhere(qtbot, sa
     QThreadPool.globalInstance().waitForDone(5000)
     backend.sandbox = None
     backend.close()
+
+
+def test_more_classes_than_a_colour_table_greys_out_the_show_boxes(qtbot, tmp_path):
+    import json
+
+    import numpy as np
+    from PIL import Image
+    from PySide6.QtCore import Qt
+
+    from gui.widgets.mask_panel import MaskPanel
+
+    colours = [(i // 256, i % 256, 200) for i in range(1, 301)]
+    rgba = np.zeros((15, 20, 4), np.uint8)
+    for i, (r, g, b) in enumerate(colours):
+        rgba[i // 20, i % 20] = (r, g, b, 255)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "many.png")
+    (tmp_path / "many.json").write_text(json.dumps({f"#{r:02x}{g:02x}{b:02x}": f"c{i}"
+                                                    for i, (r, g, b) in enumerate(colours)}))
+    panel = MaskPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.mask_changed, timeout=20000) as changed:
+        panel.load_files(str(tmp_path / "many.png"), str(tmp_path / "many.json"))
+    state = changed.args[0]
+    assert not state.overlay.indexed and panel.legend_table.rowCount() == 300
+    assert not panel.legend_table.item(0, 0).flags() & Qt.ItemFlag.ItemIsUserCheckable
+    assert "253" in panel.legend_table.item(0, 0).toolTip()
+    QThreadPool.globalInstance().waitForDone(5000)

@@ -113,3 +113,36 @@ def test_more_classes_than_a_colour_table_greys_out_the_show_boxes(qtbot, tmp_pa
     assert not panel.legend_table.item(0, 0).flags() & Qt.ItemFlag.ItemIsUserCheckable
     assert "253" in panel.legend_table.item(0, 0).toolTip()
     QThreadPool.globalInstance().waitForDone(5000)
+
+
+def test_repair_offers_a_fixed_copy_and_the_problems_go_away(qtbot, tmp_path, monkeypatch):
+    import json
+
+    import numpy as np
+    from PIL import Image
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    from gui.widgets.mask_panel import MaskPanel
+
+    rgba = np.zeros((40, 60, 4), np.uint8)
+    rgba[5:30, 5:30] = (255, 0, 0, 255)
+    rgba[30, 5:30] = (255, 0, 0, 120)      # an anti-aliased edge: soft alpha
+    rgba[5:30, 40:50] = (0, 250, 2, 255)   # almost the legend's green
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "m.png")
+    (tmp_path / "m.json").write_text(json.dumps({"#ff0000": "car", "#00ff00": "tree"}))
+    panel = MaskPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.mask_changed, timeout=20000):
+        panel.load_files(str(tmp_path / "m.png"), str(tmp_path / "m.json"))
+    codes = set(panel.state.report.codes())
+    assert {"soft_alpha"} <= codes and panel.repair_button.isEnabled()
+    out = tmp_path / "m_repaired.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    with qtbot.waitSignal(panel.mask_changed, timeout=20000) as changed:
+        qtbot.mouseClick(panel.repair_button, Qt.MouseButton.LeftButton)
+    state = changed.args[0]
+    assert state.path == out and out.is_file()
+    assert not {"soft_alpha", "near_colours"} & set(state.report.codes())
+    assert "Repaired" in panel.status.text()
+    QThreadPool.globalInstance().waitForDone(5000)

@@ -146,3 +146,30 @@ def test_repair_offers_a_fixed_copy_and_the_problems_go_away(qtbot, tmp_path, mo
     assert not {"soft_alpha", "near_colours"} & set(state.report.codes())
     assert "Repaired" in panel.status.text()
     QThreadPool.globalInstance().waitForDone(5000)
+
+
+def test_export_writes_the_coded_mask_and_its_legend(qtbot, tmp_path, monkeypatch):
+    import json
+
+    import numpy as np
+    from PIL import Image
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    from gui.widgets.mask_panel import MaskPanel
+
+    panel = MaskPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.mask_changed, timeout=20000) as changed:
+        panel.colour_code_files(str(sample_job_files()["index_mask"]), sample_classes())
+    state = changed.args[0]
+    out = tmp_path / "export" / "coffee_mask.png"
+    out.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    exported = np.asarray(Image.open(out))
+    assert exported.shape == (400, 600, 4) and (exported == np.asarray(Image.open(state.path))).all()
+    legend = json.loads(out.with_suffix(".legend.json").read_text())
+    assert legend == state.legend and sorted(legend.values()) == sorted(sample_classes())
+    assert "Exported" in panel.status.text()
+    QThreadPool.globalInstance().waitForDone(5000)

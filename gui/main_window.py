@@ -186,6 +186,11 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
+        self.key_warning = QLabel("  ⚠ API key: no keyring  ")
+        self.key_warning.setStyleSheet("color: #8a6d00; font-weight: bold")
+        self.key_warning.setToolTip(self.backend.key_warning or "")
+        self.key_warning.setVisible(bool(self.backend.key_warning))
+        bar.addPermanentWidget(self.key_warning)
         self.badge = QLabel()
         bar.addPermanentWidget(self.badge)
         self._update_badge()

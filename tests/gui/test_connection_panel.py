@@ -83,3 +83,19 @@ def test_switching_profile_shows_its_history_and_batches(qtbot, sandbox, tmp_pat
     QThreadPool.globalInstance().waitForDone(5000)
     backend.sandbox = None
     backend.close()
+
+
+def test_no_keyring_warning_stays_visible_in_the_status_bar(qtbot, sandbox, tmp_path):
+    from gui.main_window import MainWindow
+
+    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    backend.key_warning = ("No system keyring is available, so the API key is taken from PLAYMENT_API_KEY "
+                           "and cannot be saved by this app.")
+    win = MainWindow(backend)
+    qtbot.addWidget(win)
+    win.show()
+    assert win.key_warning.isVisible() and "PLAYMENT_API_KEY" in win.key_warning.toolTip()
+    assert not win.connection.warning.isHidden() and "PLAYMENT_API_KEY" in win.connection.warning.text()
+    win.close()
+    backend.sandbox = None
+    backend.close()

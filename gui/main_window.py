@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QSplitter, QTab
 from core import __version__
 from core.errors import PlaymentError
 from core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
-from core.storage import file_digest, local_file
 from core.submit import submit_job
 from gui.widgets.connection_panel import ConnectionPanel
 from gui.widgets.history_panel import HistoryPanel
@@ -22,25 +21,10 @@ from gui.widgets.mask_panel import MaskPanel
 from gui.widgets.mask_view import MaskView
 from gui.widgets.primary_panel import PrimaryPanel
 from gui.widgets.references_panel import ReferencesPanel
+from gui.addresses import FileAddresses
 from gui.dialogs import recent_files, remember_recent
 from gui.workers import start_worker
 from resources import resource_path, sample_classes, sample_job_files
-
-
-def _file_key(path: str) -> tuple:
-    p = local_file(path)
-    st = p.stat()
-    return str(p.resolve()), st.st_mtime_ns, st.st_size
-
-
-def _hash_file(path: str) -> tuple:
-    """Worker: compute (and let core cache) a file's content hash; returns the key it is valid for."""
-    key = _file_key(path)
-    try:
-        file_digest(local_file(path))
-    except OSError:  # unreadable: storage.destination() then refuses it with a sentence, cheaply
-        pass
-    return key
 
 
 def icon(name: str) -> QIcon:
@@ -62,8 +46,7 @@ class MainWindow(QMainWindow):
         self._suggested_ref = ""
         self._submit_worker = None
         self._busy: set[str] = set()
-        self._digests: set[tuple] = set()    # (path, mtime, size) whose content hash is cached in core
-        self._hashing: set[str] = set()
+        self.addresses = FileAddresses(self)
 
         self.primary = PrimaryPanel()
         self.references = ReferencesPanel()
@@ -122,6 +105,7 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setInterval(120)
         self._refresh_timer.timeout.connect(self.refresh)
 
+        self.addresses.busy_changed.connect(lambda b: self._set_busy("file addresses", b))
         self.primary.primary_changed.connect(self._on_primary_changed)
         self.primary.image_loaded.connect(self._on_image_loaded)
         self.references.references_changed.connect(self._schedule_refresh)
@@ -342,40 +326,19 @@ class MainWindow(QMainWindow):
     def preview_payload(self, spec: JobSpec) -> dict:
         """The payload as it will be sent: local files shown at the URL storage will give them.
 
-        Storage addresses are content hashes; a file's first hash is computed in a worker (a large image
-        would otherwise freeze the window), and the preview is redrawn when it is ready."""
+        A file's first content hash is computed in a worker (gui.addresses); until then its path is shown."""
         payload = spec.to_payload()
         if not spec.local_paths() or not self._can_upload():
             return payload
         text = json.dumps(payload)
         for path in spec.local_paths():
-            if not self._digest_ready(path):
+            if not self.addresses.is_ready(path):
                 continue  # shown as the path until its address is known (Submit waits for it)
             try:
                 text = text.replace(json.dumps(path)[1:-1], json.dumps(self.backend.storage.destination(path))[1:-1])
             except Exception:  # a missing file is reported by validation/upload; the preview keeps the path
                 continue
         return json.loads(text)
-
-    def _digest_ready(self, path: str) -> bool:
-        """True when ``path``'s content hash is known; else start computing it off the GUI thread."""
-        try:
-            key = _file_key(path)
-        except OSError:
-            return True  # missing or unreadable: destination() raises and validation names it
-        if key in self._digests:
-            return True
-        if path not in self._hashing:
-            self._hashing.add(path)
-            self._set_busy("file addresses", True)
-            worker = start_worker(_hash_file, path)
-            worker.returned.connect(self._digests.add)
-            worker.finished.connect(lambda p=path: self._on_file_hashed(p))
-        return False
-
-    def _on_file_hashed(self, path: str) -> None:
-        self._hashing.discard(path)
-        self._set_busy("file addresses", bool(self._hashing))
 
     def refresh(self) -> None:
         spec = self.current_spec()

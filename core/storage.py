@@ -25,6 +25,7 @@ import hashlib
 import logging
 import mimetypes
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], Any]
 DEFAULT_PRESIGN_EXPIRY = 7 * 24 * 3600
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 CHUNK = 1 << 20
 
 
@@ -367,8 +369,10 @@ def add_storage_arguments(parser) -> None:
     g.add_argument("--presign-expiry", type=int, metavar="SECONDS", help="lifetime of presigned URLs (default 7 days)")
 
 
-def storage_from_args(args, conn) -> Storage:
-    """Options > profile > (local sandbox: its storage) > none."""
+def storage_from_args(args, conn, *, sandbox_files: bool = False) -> Storage:
+    """The storage for a command: ``--upload-to`` and the S3 options > the profile's storage > the sandbox's
+    own /files/ when the connection is a loopback sandbox (or ``sandbox_files`` is true: the caller knows
+    it talks to an embedded sandbox) > none. ``conn`` is a core.settings.Connection."""
     dest = getattr(args, "upload_to", None)
     loopback = is_loopback_host(urlsplit(conn.base_url).hostname)
     if dest:
@@ -379,10 +383,13 @@ def storage_from_args(args, conn) -> Storage:
         parts = urlsplit(dest)
         if parts.scheme != "s3" or not parts.netloc:
             raise UsageError(f"--upload-to takes s3://bucket/prefix, \"sandbox\" or \"none\", not \"{dest}\".")
+        if not _BUCKET.fullmatch(parts.netloc):
+            raise UsageError(f"\"{parts.netloc}\" in --upload-to is not a valid bucket name (3 to 63 lower-case "
+                             f"letters, digits, dots and hyphens).")
         settings = {"kind": "s3", "bucket": parts.netloc, "prefix": parts.path.strip("/")}
     elif conn.profile.storage.get("kind"):
         settings = dict(conn.profile.storage)
-    elif loopback:
+    elif loopback or sandbox_files:
         return storage_from_settings({"kind": "sandbox"}, sandbox_base_url=conn.base_url, api_key=conn.api_key)
     else:
         return NoStorage()

@@ -1,26 +1,25 @@
-"""Storage against real servers: the sandbox's /files/ and an S3-protocol server (moto, server mode)."""
+"""Storage against the real sandbox server: its /files/ over HTTP, NoStorage, and the shared job step.
+
+S3 (against moto's server) is in test_storage_s3.py; the ``submit`` command in test_cli_submit_upload.py.
+"""
 
 from __future__ import annotations
 
-import http.server
-import json
+import argparse
 import logging
-import os
-import subprocess
-import sys
 import threading
+from types import SimpleNamespace
 
 import pytest
 import requests
 
 from core import errors as E
-from core.job import JobSpec, RasterPrelabel, ReferenceImage
-from core.storage import (NoStorage, S3Storage, SandboxStorage, StorageError, content_key, storage_from_settings,
-                          upload_local_files)
-from core.submit import submit_job
 from core.client import PlaymentClient
-
-SECRET = "aws-secret-never-logged-9f3"
+from core.job import JobSpec, RasterPrelabel, ReferenceImage
+from core.settings import Profile
+from core.storage import (NoStorage, SandboxStorage, StorageError, add_storage_arguments, content_key,
+                          resolve_relative_paths, storage_from_args, storage_from_settings, upload_local_files)
+from core.submit import submit_job
 
 
 def write(path, data: bytes):
@@ -88,144 +87,99 @@ def test_content_key_is_hash_plus_name(tmp_path):
     assert content_key(a) != content_key(c)
 
 
-def test_cli_submit_with_local_files_uses_sandbox_storage(sandbox, tmp_path):
-    write(tmp_path / "frames" / "f.png", b"frame-bytes")
-    job = tmp_path / "job.json"
-    job.write_text(json.dumps({"reference_id": "cli-local", "data": {"image_url": "frames/f.png"}}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYMENT_")}
-    env.update(PLAYMENT_BASE_URL=sandbox.base_url, PLAYMENT_API_KEY=sandbox.api_key,
-               PLAYMENT_PROJECT_ID=sandbox.project_id, PLAYMENT_WORKFLOW_ID=sandbox.workflow_id,
-               PLAYMENT_CONFIG_DIR=str(tmp_path / "cfg"), PLAYMENT_DATA_DIR=str(tmp_path / "data"))
-    res = subprocess.run([sys.executable, "-m", "core.cli", "submit", str(job), "--json"], cwd="/",
-                         capture_output=True, text=True, env=env, timeout=60)
-    assert res.returncode == 0, res.stderr
-    url = sandbox.jobs()[0]["payload"]["data"]["image_url"]
-    assert requests.get(url, timeout=5).content == b"frame-bytes"
-    assert (tmp_path / "data" / "journals").is_dir()  # the submission was journalled
+def test_progress_counts_bytes_across_all_files_and_destination_matches_url(sandbox, tmp_path):
+    spec, contents = local_job(tmp_path, sandbox.workflow_id)
+    storage = SandboxStorage(sandbox.base_url, sandbox.api_key)
+    planned = {p: storage.destination(p) for p in spec.local_paths()}
+    seen = []
+    out = upload_local_files(spec, storage, progress=lambda done, total: seen.append((done, total)))
+    total = sum(len(b) for b in contents.values())
+    assert seen[-1] == (total, total) and all(t == total for _, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert out.image_url == planned[spec.image_url]
+    assert out.prelabel.url == planned[spec.prelabel.url]
+    assert spec.image_url.startswith(str(tmp_path))  # the original is untouched: a copy comes back
+    assert out.local_paths() == []
 
 
-# ----------------------------------------------------------------------- S3
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing-access")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-            mp.delenv(var, raising=False)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        import boto3
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="frames")
-        yield endpoint
-        server.stop()
-
-
-def counting(storage: S3Storage) -> list[str]:
-    calls: list[str] = []
-    storage._client.meta.events.register("before-call.s3.*", lambda model, **kw: calls.append(model.name))
-    return calls
-
-
-def test_s3_upload_is_content_addressed_and_not_repeated(s3_endpoint, tmp_path):
-    f = write(tmp_path / "cam.png", b"camera frame " * 100)
-    st = S3Storage("frames", "drive-7", endpoint_url=s3_endpoint, region="us-east-1")
-    calls = counting(st)
-    url = st.put(f)
-    assert url == f"s3://frames/{content_key(f, 'drive-7')}"
-    assert calls.count("PutObject") == 1
-    assert st.put(f) == url
-    assert calls.count("PutObject") == 1 and calls.count("HeadObject") == 2
-    import boto3
-    body = boto3.client("s3", endpoint_url=s3_endpoint).get_object(Bucket="frames", Key=url[len("s3://frames/"):])
-    assert body["Body"].read() == f.read_bytes()
-
-
-def test_s3_multipart_over_threshold(s3_endpoint, tmp_path):
-    big = write(tmp_path / "big.png", os.urandom(6 * 1024 * 1024 + 123))
-    st = S3Storage("frames", "big", endpoint_url=s3_endpoint, multipart_threshold=5 * 1024 * 1024)
-    calls = counting(st)
-    progress = []
-    st.put(big, progress=lambda done, total: progress.append((done, total)))
-    assert "CreateMultipartUpload" in calls and calls.count("UploadPart") >= 2
-    assert progress[-1] == (big.stat().st_size, big.stat().st_size)
-
-
-def test_s3_presigned_url_is_fetchable(s3_endpoint, tmp_path):
-    f = write(tmp_path / "m.png", b"mask-bytes")
-    st = S3Storage("frames", "p", endpoint_url=s3_endpoint, url_style="presigned", presign_expiry=600)
-    url = st.put(f)
-    assert url.startswith(s3_endpoint) and "Signature" in url or "X-Amz-Signature" in url
-    assert requests.get(url, timeout=5).content == b"mask-bytes"
-
-
-def test_s3_missing_bucket_gives_a_sentence_and_no_job(s3_endpoint, sandbox, tmp_path):
+def test_cancel_stops_before_the_next_file(sandbox, tmp_path):
     spec, _ = local_job(tmp_path, sandbox.workflow_id)
-    st = S3Storage("no-such-bucket", "x", endpoint_url=s3_endpoint)
+    cancel = threading.Event()
+    storage = SandboxStorage(sandbox.base_url, sandbox.api_key)
     client = PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key)
+
+    def progress(event):
+        if event["phase"] == "upload" and event["done"] > 0:
+            cancel.set()
+
+    with pytest.raises(E.PlaymentError) as info:
+        submit_job(spec, client, storage=storage, progress=progress, cancel=cancel)
+    assert "cancelled" in str(info.value).lower()
+    assert sandbox.stats()["PUT files"] == 1 and sandbox.job_count() == 0
+
+
+def test_wrong_key_and_stopped_sandbox_are_sentences(sandbox, make_sandbox, tmp_path):
+    f = write(tmp_path / "a.png", b"abc")
     with pytest.raises(StorageError) as info:
-        submit_job(spec, client, storage=st)
-    assert "no-such-bucket" in str(info.value) and "does not exist" in str(info.value)
-    assert sandbox.job_count() == 0 and sandbox.stats().get("POST jobs", 0) == 0
-
-
-def test_s3_access_denied_gives_a_sentence_and_no_job(s3_endpoint, sandbox, tmp_path):
-    class Deny(http.server.BaseHTTPRequestHandler):
-        def _deny(self):
-            body = (b"<?xml version='1.0'?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
-            self.send_response(403)
-            self.send_header("Content-Type", "application/xml")
-            self.send_header("Content-Length", str(len(body) if self.command != "HEAD" else 0))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        do_GET = do_PUT = do_POST = do_HEAD = _deny
-
-        def log_message(self, *a):
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Deny)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        spec, _ = local_job(tmp_path, sandbox.workflow_id)
-        st = S3Storage("frames", "x", endpoint_url=f"http://127.0.0.1:{srv.server_address[1]}")
-        with pytest.raises(StorageError) as info:
-            submit_job(spec, PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key), storage=st)
-        assert "denied" in str(info.value) and "bucket policy" in str(info.value)
-        assert sandbox.job_count() == 0
-    finally:
-        srv.shutdown()
-        srv.server_close()
-
-
-def test_s3_endpoint_down_is_a_connection_error(s3_endpoint, tmp_path):
-    f = write(tmp_path / "a.png", b"x")
-    st = S3Storage("frames", "x", endpoint_url="http://127.0.0.1:9")
+        SandboxStorage(sandbox.base_url, "wrong-key").put(f)
+    assert "a.png" in str(info.value) and "API key" in str(info.value) and "wrong-key" not in str(info.value)
+    other = make_sandbox()
+    url = other.base_url
+    other.stop()
     with pytest.raises(E.ConnectionFailedError) as info:
-        st.put(f)
-    assert "Could not reach the storage endpoint" in str(info.value)
-
-
-def test_storage_from_settings_and_logs_hold_no_secrets(s3_endpoint, tmp_path, caplog, sandbox):
-    caplog.set_level(logging.DEBUG)
-    settings = {"kind": "s3", "bucket": "frames", "prefix": "logs", "endpoint_url": s3_endpoint, "url_style": "https"}
-    private = storage_from_settings(settings).put(write(tmp_path / "private.png", b"private"))
-    assert requests.get(private, timeout=5).status_code == 403  # no public ACL unless the profile asks
-    st = storage_from_settings(settings | {"public_acl": True})
-    url = st.put(write(tmp_path / "l.png", b"log-test"))
-    assert url.startswith(f"{s3_endpoint}/frames/logs/")
-    assert requests.get(url, timeout=5).content == b"log-test"
-    sb = storage_from_settings({"kind": "sandbox"}, sandbox_base_url=sandbox.base_url, api_key=sandbox.api_key)
-    sb.put(write(tmp_path / "s.png", b"sandbox-log-test"))
-    text = "\n".join(r.getMessage() for r in caplog.records) + repr(st) + repr(sb)
-    assert caplog.records
-    assert SECRET not in text and sandbox.api_key not in text
+        SandboxStorage(url, "k").put(f)
+    assert "a.png" in str(info.value) and "is it running" in str(info.value)
     with pytest.raises(E.UsageError):
+        SandboxStorage("https://api.playment.io", "k")
+
+
+def test_storage_from_settings_kinds(sandbox):
+    assert isinstance(storage_from_settings({}), NoStorage)
+    assert isinstance(storage_from_settings(None, sandbox_base_url=sandbox.base_url, api_key="k"), SandboxStorage)
+    sb = storage_from_settings({"kind": "sandbox"}, sandbox_base_url=sandbox.base_url, api_key=sandbox.api_key)
+    assert sb.describe() == f"Sandbox storage ({sandbox.base_url}/files/)"
+    assert sandbox.api_key not in repr(sb) + sb.describe()
+    assert "No storage" in NoStorage().describe()
+    with pytest.raises(E.UsageError) as info:
+        storage_from_settings({"kind": "sandbox"})
+    assert "sandbox" in str(info.value)
+    with pytest.raises(E.UsageError) as info:
         storage_from_settings({"kind": "ftp"})
+    assert "ftp" in str(info.value)
+
+
+def _args(*argv):
+    parser = argparse.ArgumentParser()
+    add_storage_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_storage_from_args_order(sandbox):
+    local = SimpleNamespace(base_url=sandbox.base_url, api_key=sandbox.api_key, profile=Profile(name="p"))
+    remote = SimpleNamespace(base_url="https://api.playment.io", api_key="k", profile=Profile(name="p"))
+    assert isinstance(storage_from_args(_args(), local), SandboxStorage)  # sandbox mode: its storage
+    assert isinstance(storage_from_args(_args(), remote), NoStorage)
+    assert isinstance(storage_from_args(_args("--upload-to", "none"), local), NoStorage)
+    assert isinstance(storage_from_args(_args("--upload-to", "sandbox"), local), SandboxStorage)
+    local.profile.storage = {"kind": "none"}
+    assert isinstance(storage_from_args(_args(), local), NoStorage)  # the profile beats the default
+    for bad in ("ftp://x/y", "s3://", "s3://Bad_Bucket/p"):
+        with pytest.raises(E.UsageError) as info:
+            storage_from_args(_args("--upload-to", bad), remote)
+        assert "--upload-to" in str(info.value)
+
+
+def test_relative_paths_resolve_against_the_job_folder(tmp_path):
+    spec = JobSpec("r", "wf", "frames/a.png", [ReferenceImage("https://x.example.com/b.png", "b")],
+                   RasterPrelabel("../m.png", {"#ff0000": "cup"}))
+    out = resolve_relative_paths(spec, tmp_path / "jobs")
+    assert out.image_url == str(tmp_path / "jobs" / "frames" / "a.png")
+    assert out.prelabel.url == str(tmp_path / "jobs" / ".." / "m.png")
+    assert out.references[0].image_url == "https://x.example.com/b.png"
+
+
+def test_sandbox_upload_logs_hold_no_api_key(sandbox, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    SandboxStorage(sandbox.base_url, sandbox.api_key).put(write(tmp_path / "s.png", b"sandbox-log-test"))
+    assert any("urllib3" in r.name for r in caplog.records)  # debug logging really was on
+    assert sandbox.api_key not in caplog.text

@@ -10,7 +10,7 @@ Profile storage settings (``Profile.storage``, a dict; never holds credentials):
 - for s3: ``bucket``, ``prefix``, ``region``, ``endpoint_url`` (MinIO, Wasabi, GCS interop...),
   ``aws_profile`` (a named profile of the standard AWS config; otherwise the standard credential chain),
   ``url_style`` (``"s3"``: ``s3://bucket/key``, the default; ``"https"``: the object's https URL, for
-  public buckets; ``"presigned"``: a presigned https GET URL), ``presign_expiry`` (seconds, default 7 days),
+  public buckets; ``"presigned"``: a presigned https GET URL), ``presign_expiry`` (seconds, default and most 7 days),
   ``public_acl`` (bool, default false: objects are uploaded private), ``multipart_threshold`` (bytes).
 
 Keys are content-addressed: ``<prefix>/<sha256 of the bytes>/<original file name>``, so the same file is
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], Any]
 DEFAULT_PRESIGN_EXPIRY = 7 * 24 * 3600
+MAX_PRESIGN_EXPIRY = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 CHUNK = 1 << 20
 
@@ -217,6 +218,9 @@ class S3Storage(Storage):
             raise UsageError("S3 storage needs a bucket name.")
         if url_style not in ("s3", "https", "presigned"):
             raise UsageError(f"Unknown URL style \"{url_style}\"; use s3, https or presigned.")
+        if not 1 <= int(presign_expiry) <= MAX_PRESIGN_EXPIRY:
+            raise UsageError(f"The presigned URL lifetime must be between 1 and {MAX_PRESIGN_EXPIRY} seconds "
+                             f"(7 days, the most S3 allows), not {presign_expiry}.")
         try:
             import boto3
             from botocore.config import Config
@@ -234,7 +238,9 @@ class S3Storage(Storage):
                              f"~/.aws/config.")
         self._client = session.client(
             "s3", region_name=region, endpoint_url=endpoint_url,
-            config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}))
+            # SigV4 everywhere: presigned URLs then carry X-Amz-Expires and work in every region and on MinIO.
+            config=Config(signature_version="s3v4", connect_timeout=5, read_timeout=60,
+                          retries={"max_attempts": 3, "mode": "standard"}))
 
     def __repr__(self) -> str:
         return f"S3Storage(bucket={self.bucket!r}, prefix={self.prefix!r}, endpoint_url={self.endpoint_url!r})"
@@ -261,7 +267,9 @@ class S3Storage(Storage):
         p = local_file(str(path))
         _check_readable(p)
         key = self._key(p)
-        return f"s3://{self.bucket}/{key}" if self.url_style == "s3" else f"{self.url_style} URL of s3://{self.bucket}/{key}"
+        if self.url_style == "presigned":  # signed at upload time; the object it points at is known now
+            return f"presigned URL of s3://{self.bucket}/{key}"
+        return self._url(key)
 
     def _explain(self, exc: Exception, name: str) -> PlaymentError:
         from botocore.exceptions import (ClientError, EndpointConnectionError, NoCredentialsError,
@@ -369,35 +377,40 @@ def add_storage_arguments(parser) -> None:
     g.add_argument("--presign-expiry", type=int, metavar="SECONDS", help="lifetime of presigned URLs (default 7 days)")
 
 
+_S3_OPTIONS = (("s3_endpoint_url", "endpoint_url", "--s3-endpoint-url"), ("s3_region", "region", "--s3-region"),
+               ("aws_profile", "aws_profile", "--aws-profile"), ("url_style", "url_style", "--url-style"),
+               ("presign_expiry", "presign_expiry", "--presign-expiry"))
+
+
 def storage_from_args(args, conn, *, sandbox_files: bool = False) -> Storage:
     """The storage for a command: ``--upload-to`` and the S3 options > the profile's storage > the sandbox's
     own /files/ when the connection is a loopback sandbox (or ``sandbox_files`` is true: the caller knows
-    it talks to an embedded sandbox) > none. ``conn`` is a core.settings.Connection."""
+    it talks to an embedded sandbox) > none. ``conn`` is a core.settings.Connection. S3 options without
+    S3 storage are refused (they would be silently ignored otherwise)."""
     dest = getattr(args, "upload_to", None)
-    loopback = is_loopback_host(urlsplit(conn.base_url).hostname)
+    sandbox_here = sandbox_files or is_loopback_host(urlsplit(conn.base_url).hostname)
     if dest:
-        if dest == "none":
-            return NoStorage()
-        if dest == "sandbox":
-            return storage_from_settings({"kind": "sandbox"}, sandbox_base_url=conn.base_url, api_key=conn.api_key)
-        parts = urlsplit(dest)
-        if parts.scheme != "s3" or not parts.netloc:
-            raise UsageError(f"--upload-to takes s3://bucket/prefix, \"sandbox\" or \"none\", not \"{dest}\".")
-        if not _BUCKET.fullmatch(parts.netloc):
-            raise UsageError(f"\"{parts.netloc}\" in --upload-to is not a valid bucket name (3 to 63 lower-case "
-                             f"letters, digits, dots and hyphens).")
-        settings = {"kind": "s3", "bucket": parts.netloc, "prefix": parts.path.strip("/")}
+        if dest in ("none", "sandbox"):
+            settings: dict = {"kind": dest}
+        else:
+            parts = urlsplit(dest)
+            if parts.scheme != "s3" or not parts.netloc:
+                raise UsageError(f"--upload-to takes s3://bucket/prefix, \"sandbox\" or \"none\", not \"{dest}\".")
+            if not _BUCKET.fullmatch(parts.netloc):
+                raise UsageError(f"\"{parts.netloc}\" in --upload-to is not a valid bucket name (3 to 63 "
+                                 f"lower-case letters, digits, dots and hyphens).")
+            settings = {"kind": "s3", "bucket": parts.netloc, "prefix": parts.path.strip("/")}
     elif conn.profile.storage.get("kind"):
         settings = dict(conn.profile.storage)
-    elif loopback or sandbox_files:
-        return storage_from_settings({"kind": "sandbox"}, sandbox_base_url=conn.base_url, api_key=conn.api_key)
     else:
-        return NoStorage()
-    for opt, key in (("s3_endpoint_url", "endpoint_url"), ("s3_region", "region"), ("aws_profile", "aws_profile"),
-                     ("url_style", "url_style"), ("presign_expiry", "presign_expiry")):
-        if getattr(args, opt, None):
-            settings[key] = getattr(args, opt)
-    return storage_from_settings(settings, sandbox_base_url=conn.base_url if loopback else None,
+        settings = {"kind": "sandbox" if sandbox_here else "none"}
+    given = [(key, flag, getattr(args, opt)) for opt, key, flag in _S3_OPTIONS if getattr(args, opt, None)]
+    if given and settings["kind"] != "s3":
+        raise UsageError(f"{given[0][1]} only applies to S3 storage; add --upload-to s3://bucket/prefix "
+                         f"(or set S3 storage in the profile).")
+    for key, _flag, value in given:
+        settings[key] = value
+    return storage_from_settings(settings, sandbox_base_url=conn.base_url if sandbox_here else None,
                                  api_key=conn.api_key)
 
 

@@ -67,8 +67,10 @@ def test_s3_upload_is_content_addressed_and_not_repeated(s3_endpoint, tmp_path):
     f = write(tmp_path / "cam.png", b"camera frame " * 100)
     st = S3Storage("frames", "drive-7", endpoint_url=s3_endpoint, region="us-east-1")
     calls = counting(st)
+    assert st.destination(f) == f"s3://frames/{content_key(f, 'drive-7')}"
+    assert calls == []  # the preview's destination makes no request
     url = st.put(f)
-    assert url == f"s3://frames/{content_key(f, 'drive-7')}"
+    assert url == st.destination(f)
     assert calls.count("PutObject") == 1
     assert st.put(f) == url
     assert calls.count("PutObject") == 1 and calls.count("HeadObject") == 2
@@ -92,7 +94,8 @@ def test_s3_presigned_url_is_fetchable(s3_endpoint, tmp_path):
     st = S3Storage("frames", "p", endpoint_url=s3_endpoint, url_style="presigned", presign_expiry=600)
     url = st.put(f)
     assert url.startswith(f"{s3_endpoint}/frames/p/") and ("X-Amz-Signature=" in url or "Signature=" in url)
-    assert ("X-Amz-Expires=600" in url) or ("Expires=" in url)
+    assert "X-Amz-Expires=600" in url and "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url
+    assert SECRET not in url
     assert requests.get(url, timeout=5).content == b"mask-bytes"
 
 
@@ -153,7 +156,10 @@ def test_storage_from_settings_and_logs_hold_no_secrets(s3_endpoint, tmp_path, c
     private = storage_from_settings(settings).put(write(tmp_path / "private.png", b"private"))
     assert requests.get(private, timeout=5).status_code == 403  # no public ACL unless the profile asks
     st = storage_from_settings(settings | {"public_acl": True})
-    url = st.put(write(tmp_path / "l.png", b"log-test"))
+    f = write(tmp_path / "l.png", b"log-test")
+    planned = st.destination(f)
+    url = st.put(f)
+    assert url == planned
     assert url.startswith(f"{s3_endpoint}/frames/logs/")
     assert requests.get(url, timeout=5).content == b"log-test"
     text = caplog.text + "\n".join(str(r.args) for r in caplog.records) + repr(st) + st.describe()
@@ -198,6 +204,9 @@ def test_s3_settings_are_checked(s3_endpoint):
         storage_from_settings({"kind": "s3", "bucket": ""})
     with pytest.raises(E.UsageError):
         storage_from_settings({"kind": "s3", "bucket": "frames", "url_style": "ftp"})
+    with pytest.raises(E.UsageError) as info:
+        storage_from_settings({"kind": "s3", "bucket": "frames", "presign_expiry": 8 * 24 * 3600})
+    assert "7 days" in str(info.value)
     with pytest.raises(E.UsageError) as info:
         storage_from_settings({"kind": "s3", "bucket": "frames", "aws_profile": "no-such-profile-here"})
     assert "no-such-profile-here" in str(info.value)

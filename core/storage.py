@@ -307,6 +307,11 @@ class S3Storage(Storage):
             status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status == 404 and e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
+            if status == 403:
+                # S3 answers 403 instead of 404 for a missing key when the credentials may put objects but
+                # not list the bucket (a common upload-only policy): try the upload, which says if it is denied.
+                log.debug("HEAD %s was denied; uploading without the existence check", key)
+                return False
             raise
 
     def put(self, path, progress=None, cancel: threading.Event | None = None) -> str:

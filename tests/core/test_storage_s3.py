@@ -110,8 +110,11 @@ def test_s3_missing_bucket_gives_a_sentence_and_no_job(s3_endpoint, sandbox, tmp
 
 
 def test_s3_access_denied_gives_a_sentence_and_no_job(s3_endpoint, sandbox, tmp_path):
+    seen: list[str] = []
+
     class Deny(http.server.BaseHTTPRequestHandler):
         def _deny(self):
+            seen.append(self.command)
             body = (b"<?xml version='1.0'?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
             length = int(self.headers.get("Content-Length") or 0)
             if length:
@@ -135,8 +138,11 @@ def test_s3_access_denied_gives_a_sentence_and_no_job(s3_endpoint, sandbox, tmp_
         st = S3Storage("frames", "x", endpoint_url=f"http://127.0.0.1:{srv.server_address[1]}")
         with pytest.raises(StorageError) as info:
             submit_job(spec, PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key), storage=st)
-        assert "denied" in str(info.value) and "bucket policy" in str(info.value)
+        assert "denied" in str(info.value) and "bucket policy" in str(info.value) and "primary.png" in str(info.value)
         assert sandbox.job_count() == 0
+        # A denied HEAD may only mean "no ListBucket right" (S3 says 403 for a missing key then): the PUT is
+        # still tried, and its refusal is what is reported.
+        assert seen[0] == "HEAD" and "PUT" in seen
     finally:
         srv.shutdown()
         srv.server_close()

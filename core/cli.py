@@ -106,11 +106,16 @@ def cmd_submit(args: argparse.Namespace) -> int:
         spec.work_flow_id = conn.workflow_id
     if args.batch_id:
         spec.batch_id = args.batch_id
-    storage = storage_from_args(args, conn) if spec.local_paths() else None
+    try:
+        storage = storage_from_args(args, conn) if spec.local_paths() else None
+    except PlaymentError:
+        client.close()
+        raise
     problems = spec.validate(allow_local_paths=storage is not None and storage.kind != "none")
     print_problems([p for p in problems if p.severity == "warning"], prefix=f"{args.job}: ")
     errors = [p for p in problems if p.severity == "error"]
     if errors:
+        client.close()
         print_problems(errors, prefix=f"{args.job}: ")
         emit(args, {"reference_id": spec.reference_id, "job_id": None, "status": "invalid",
                     "problems": [p.to_dict() for p in errors]},

@@ -35,6 +35,7 @@ import shutil
 import socket
 import sqlite3
 import tempfile
+import sys
 import threading
 import time
 import uuid
@@ -121,6 +122,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-reply (a preview download cut at its size cap, a test's dropped
+    connection) is normal here, not worth a traceback on stderr; other errors are still printed."""
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class SandboxServer:
     """Run with ``start()`` (a daemon thread) / ``stop()``, or as a context manager."""
 
@@ -152,7 +163,7 @@ class SandboxServer:
         self._scripted: list[tuple[int, bytes, str, dict]] = []
         self._stats: dict[str, int] = {}
         self._stats_lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._httpd = _QuietServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -124,3 +124,26 @@ def test_sqlite_store_survives_restart(tmp_path):
 def test_loopback_only():
     with pytest.raises(ValueError):
         SandboxServer(host="0.0.0.0")
+
+
+def test_a_client_hanging_up_mid_download_prints_no_traceback(sandbox, tmp_path, capfd):
+    # A preview fetch stops reading at its size cap and closes: the sandbox must not print a traceback.
+    import socket
+    import struct
+    import time
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (32 * 1024 * 1024))
+    url = sandbox.add_file(big, "big.bin")
+    path = url.split(sandbox.base_url, 1)[1]
+    host, port = sandbox.base_url.split("//", 1)[1].split(":")
+    for _ in range(3):
+        s = socket.create_connection((host, int(port)), timeout=5)
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        s.recv(1024)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not a clean close
+        s.close()
+    time.sleep(0.5)  # the server's threads hit the reset while writing
+    assert requests.get(sandbox.base_url + "/files/big.bin", timeout=10).status_code == 200  # still serving
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "ConnectionResetError" not in err

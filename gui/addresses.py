@@ -48,7 +48,7 @@ class FileAddresses(QObject):
         if path not in self._hashing:
             self._hashing.add(path)
             self.busy_changed.emit(True)
-            worker = start_worker(hash_file, path)
+            worker = start_worker(hash_file, path, owner=self)
             worker.returned.connect(self._known.add)
             worker.finished.connect(lambda p=path: self._on_hashed(p))
         return False

@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
         self._schedule_refresh()
 
     def _on_batch_create_requested(self, name: str) -> None:
-        worker = start_worker(lambda: self.backend.client.create_batch(name))
+        worker = start_worker(lambda: self.backend.client.create_batch(name), owner=self)
         worker.returned.connect(lambda batch_id: self._on_batch_created(name, batch_id))
         worker.errored.connect(lambda e: self.job.show_failure(f"The batch was not created: {e}"))
         self._batch_worker = worker
@@ -365,7 +365,7 @@ class MainWindow(QMainWindow):
         self.job.set_busy(True)
         self.statusBar().showMessage(f"Submitting \"{spec.reference_id}\"…")
         backend = self.backend
-        worker = start_worker(self._submit_job, spec, backend.client, backend.storage, backend.journal)
+        worker = start_worker(self._submit_job, spec, backend.client, backend.storage, backend.journal, owner=self)
         worker.progressed.connect(lambda p: self.job.show_progress(p["phase"], p["done"], p["total"], p["message"]))
         worker.returned.connect(self._on_submit_returned)
         worker.errored.connect(self._on_submit_errored)

@@ -7,6 +7,11 @@ outcome arrives as ``returned(object)`` or ``errored(object)`` (the exception), 
 Signals live on a separate QObject created in the caller's thread, so they are delivered there (queued).
 The job starts on the next event-loop turn, so the caller can connect signals first; a module-level set
 keeps each worker alive until it has finished. Workers never touch widgets.
+
+``start_worker(..., owner=widget)`` ties the outcome to a widget: a result that arrives after the widget
+was deleted (a dialog closed, a test's window torn down while a preview was still decoding) is dropped
+instead of reaching a slot that would touch a deleted C++ object. The pool thread emits on an internal
+QObject; the public signals are re-emitted from the GUI thread only while the owner is still valid.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import logging
 import threading
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 log = logging.getLogger(__name__)
@@ -30,15 +36,25 @@ class WorkerSignals(QObject):
     finished = Signal()
 
 
+def alive(obj: Any) -> bool:
+    """True while the C++ side of a Qt wrapper (widget, list item...) still exists."""
+    return obj is not None and shiboken6.isValid(obj)
+
+
 class Worker(QRunnable):
-    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any):
+    def __init__(self, fn: Callable[..., Any], *args: Any, owner: QObject | None = None, **kwargs: Any):
         super().__init__()
         self.setAutoDelete(False)
-        self.signals = WorkerSignals()
+        self._emitter = WorkerSignals()  # emitted from the pool thread, delivered queued to the GUI thread
+        self.signals = WorkerSignals()  # what callers connect to; re-emitted in the GUI thread
+        self.owner = owner
+        for name in ("started", "progressed", "returned", "errored", "finished"):
+            source, target = getattr(self._emitter, name), getattr(self.signals, name)
+            source.connect(lambda *a, t=target, n=name: self._relay(n, t, a))
         self.cancel_event = threading.Event()
         params = inspect.signature(fn).parameters
         if "progress_callback" in params:
-            kwargs["progress_callback"] = self.signals.progressed.emit
+            kwargs["progress_callback"] = self._emitter.progressed.emit
         if "cancel_event" in params:
             kwargs["cancel_event"] = self.cancel_event
         self._fn, self._args, self._kwargs = fn, args, kwargs
@@ -46,24 +62,32 @@ class Worker(QRunnable):
         self.started, self.progressed = self.signals.started, self.signals.progressed
         self.returned, self.errored, self.finished = self.signals.returned, self.signals.errored, self.signals.finished
 
+    def _relay(self, name: str, target, args: tuple) -> None:
+        if self.owner is not None and not alive(self.owner):
+            log.debug("dropped %s of %s: its owner was deleted", name, getattr(self._fn, "__name__", self._fn))
+            if name == "finished":
+                _alive.discard(self)
+            return
+        target.emit(*args)
+
     def cancel(self) -> None:
         self.cancel_event.set()
 
     def run(self) -> None:
-        self.signals.started.emit()
+        self._emitter.started.emit()
         try:
             result = self._fn(*self._args, **self._kwargs)
         except Exception as e:  # delivered to the GUI as a value; core errors carry user sentences
             log.debug("worker %s failed: %s", getattr(self._fn, "__name__", self._fn), e)
-            self.signals.errored.emit(e)
+            self._emitter.errored.emit(e)
         else:
-            self.signals.returned.emit(result)
+            self._emitter.returned.emit(result)
         finally:
-            self.signals.finished.emit()
+            self._emitter.finished.emit()
 
 
-def start_worker(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Worker:
-    worker = Worker(fn, *args, **kwargs)
+def start_worker(fn: Callable[..., Any], *args: Any, owner: QObject | None = None, **kwargs: Any) -> Worker:
+    worker = Worker(fn, *args, owner=owner, **kwargs)
     _alive.add(worker)
     worker.signals.finished.connect(lambda: _alive.discard(worker))
     QTimer.singleShot(0, lambda: QThreadPool.globalInstance().start(worker))

@@ -303,7 +303,8 @@ class BulkPanel(QWidget):
         self.counts.setText(f"Checking {path}…")
         self.progress.setRange(0, 0)
         self._set_busy("check")
-        w = start_worker(_load_and_check, path, self._workflow_id(), self._journal(), self._storage() is not None)
+        w = start_worker(_load_and_check, path, self._workflow_id(), self._journal(), self._storage() is not None,
+                         owner=self)
         w.progressed.connect(self._on_check_progress)
         w.returned.connect(self._on_checked)
         w.errored.connect(self._on_error)
@@ -369,7 +370,7 @@ class BulkPanel(QWidget):
         self.progress.setValue(0)
         self._set_busy("send")
         self._flush_timer.start()
-        w = start_worker(_send, self.submitter, rows)
+        w = start_worker(_send, self.submitter, rows, owner=self)
         w.progressed.connect(self._on_send_progress)
         w.returned.connect(self._on_sent)
         w.errored.connect(self._on_error)

@@ -203,7 +203,8 @@ class ConnectionPanel(QWidget):
             return
         self.result.setText("Testing…")
         self.test.setEnabled(False)
-        self._worker = start_worker(test_connection, self.base_url.text().strip(), self.project_id.text().strip(), key)
+        self._worker = start_worker(test_connection, self.base_url.text().strip(), self.project_id.text().strip(), key,
+                                     owner=self)
         self._worker.returned.connect(lambda report: self.result.setText(
             ("✔ " if report.ok else "✖ ") + report.message))
         self._worker.errored.connect(lambda e: self.result.setText(f"✖ {e}"))

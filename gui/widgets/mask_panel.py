@@ -127,7 +127,7 @@ class ClassNamesDialog(QDialog):
 
     def _on_preview_due(self) -> None:
         names = self.names()
-        self._worker = start_worker(legend_preview, names)
+        self._worker = start_worker(legend_preview, names, owner=self)
         self._worker.returned.connect(lambda legend, n=names: self._on_preview_ready(n, legend))
         self._worker.errored.connect(lambda e, n=names: self._on_preview_failed(n, e))
 
@@ -301,7 +301,7 @@ class MaskPanel(QWidget):
         self.status.setText(message)
         self.busy_changed.emit(True)
         self._set_enabled(False)
-        self._worker = start_worker(fn, *args)
+        self._worker = start_worker(fn, *args, owner=self)
         self._worker.returned.connect(self._on_result)
         self._worker.errored.connect(lambda e: self._show_error(f"The mask could not be used: {e}"))
         self._worker.finished.connect(self._on_worker_finished)

@@ -118,7 +118,7 @@ class PrimaryPanel(QWidget):
         if problems:
             self.info.setText(problems[0].message)
         self.preview.setText("Loading preview…")
-        self._worker = start_worker(load_image, value)
+        self._worker = start_worker(load_image, value, owner=self)
         self._worker.returned.connect(lambda image, v=value: self._on_image_loaded(v, image))
         self._worker.errored.connect(lambda e, v=value: self._on_image_failed(v, e))
 

@@ -17,7 +17,7 @@ from core.errors import Problem
 from core.job import IMAGES_PATH, is_local_path
 from gui.widgets.primary_panel import IMAGE_FILTER, load_image
 from gui.dialogs import open_files
-from gui.workers import start_worker
+from gui.workers import alive, start_worker
 
 URL_ROLE = Qt.ItemDataRole.UserRole
 
@@ -100,9 +100,10 @@ class ReferencesPanel(QWidget):
         self.list.addItem(item)
         self.list.blockSignals(False)
         if not location.startswith(("s3://", "gs://")) and (not is_local_path(location) or Path(location).is_file()):
-            worker = start_worker(thumbnail, location)
-            worker.returned.connect(lambda image, it=item: it.setIcon(QIcon(QPixmap.fromImage(image))))
-            worker.errored.connect(lambda e, it=item: it.setToolTip(f"{it.data(URL_ROLE)}\n{e}"))
+            worker = start_worker(thumbnail, location, owner=self)
+            # The row may have been removed (and its item deleted) before its thumbnail arrives.
+            worker.returned.connect(lambda image, it=item: alive(it) and it.setIcon(QIcon(QPixmap.fromImage(image))))
+            worker.errored.connect(lambda e, it=item: alive(it) and it.setToolTip(f"{it.data(URL_ROLE)}\n{e}"))
             self._workers.append(worker)
             worker.finished.connect(lambda w=worker: self._workers.remove(w))
         self.references_changed.emit()

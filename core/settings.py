@@ -91,6 +91,19 @@ def save_profiles(profiles: Mapping[str, Profile], current: str | None = None) -
     os.replace(tmp, path)
 
 
+def delete_profile(name: str) -> None:
+    """Forget a saved profile and its keyring entry; the submission journal (history) is kept on disk."""
+    profiles, current = load_profiles()
+    if name not in profiles:
+        raise UsageError(f"There is no saved profile named \"{name}\".")
+    del profiles[name]
+    save_profiles(profiles, current=None if current == name else current)
+    try:
+        set_api_key(name, "")
+    except UsageError:  # no keyring: there was no key to forget
+        pass
+
+
 # ------------------------------------------------------------------ secrets
 class SecretStoreUnavailable(UsageError):
     pass

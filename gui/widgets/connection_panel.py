@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from core.client import PlaymentClient
 from core.errors import PlaymentError
-from core.settings import (Profile, SecretStoreUnavailable, get_api_key, load_profiles, save_profiles,
-                           set_api_key)
+from core.settings import (Profile, SecretStoreUnavailable, delete_profile, get_api_key, load_profiles,
+                           save_profiles, set_api_key)
 from gui.workers import start_worker
 
 
@@ -59,8 +59,12 @@ class ConnectionPanel(QWidget):
         row = QHBoxLayout()
         self.save = QPushButton("Save and use")
         self.test = QPushButton("Test connection")
+        self.delete = QPushButton("Delete profile…")
+        self.delete.setToolTip("Forget the profile shown and its key in the keyring (its history stays on disk).")
         row.addWidget(self.save)
         row.addWidget(self.test)
+        row.addStretch(1)
+        row.addWidget(self.delete)
         lay.addLayout(row)
         self.result = QLabel("")
         self.result.setWordWrap(True)
@@ -74,6 +78,7 @@ class ConnectionPanel(QWidget):
         self._show_key_source(backend.profile.name)
         self.save.clicked.connect(self._on_save_clicked)
         self.test.clicked.connect(self._on_test_clicked)
+        self.delete.clicked.connect(self._on_delete_clicked)
         self.profile.activated.connect(self._on_profile_changed)
 
     # ------------------------------------------------------------- profiles
@@ -108,17 +113,49 @@ class ConnectionPanel(QWidget):
             return
         if profile is None:
             return
-        self.base_url.setText(profile.base_url)
-        self.project_id.setText(profile.project_id)
-        self.workflow_id.setText(profile.workflow_id)
-        kind = (profile.storage or {}).get("kind") or "none"
-        self.storage_kind.setCurrentIndex(max(0, self.storage_kind.findData(kind)))
-        self.bucket.setText(profile.storage.get("bucket", ""))
-        self.prefix.setText(profile.storage.get("prefix", ""))
-        self.endpoint.setText(profile.storage.get("endpoint_url", ""))
-        self.url_style.setCurrentIndex(max(0, self.url_style.findData(profile.storage.get("url_style", "s3"))))
+        self._show_fields(profile.base_url, profile.project_id, profile.workflow_id, profile.storage)
         self._show_key_source(name)
         self.result.setText(f"Profile \"{name}\" shown; press \"Save and use\" to switch to it.")
+
+    def _show_fields(self, base_url: str, project_id: str, workflow_id: str, storage: dict,
+                     default_kind: str = "none") -> None:
+        storage = storage or {}
+        self.base_url.setText(base_url)
+        self.project_id.setText(project_id)
+        self.workflow_id.setText(workflow_id)
+        kind = storage.get("kind") or default_kind
+        self.storage_kind.setCurrentIndex(max(0, self.storage_kind.findData(kind)))
+        self.bucket.setText(storage.get("bucket", ""))
+        self.prefix.setText(storage.get("prefix", ""))
+        self.endpoint.setText(storage.get("endpoint_url", ""))
+        self.url_style.setCurrentIndex(max(0, self.url_style.findData(storage.get("url_style", "s3"))))
+
+    def _on_delete_clicked(self) -> None:
+        name = self.profile.currentText().strip()
+        in_use = self.backend.profile.name
+        if not name:
+            return
+        if name == in_use:
+            self.result.setText(f"Profile \"{name}\" is in use; switch to another profile (pick it and press "
+                                f"\"Save and use\") before deleting this one.")
+            return
+        answer = QMessageBox.question(
+            self, "Delete profile",
+            f"Delete the profile \"{name}\" and its API key in the keyring?\n\n"
+            "Its submission history stays on disk and comes back if a profile of that name is saved again.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            delete_profile(name)
+        except PlaymentError as e:
+            self.result.setText(str(e))
+            return
+        self._fill_profiles(in_use)
+        b = self.backend
+        self._show_fields(b.base_url, b.project_id, b.workflow_id, b.profile.storage,
+                          "sandbox" if b.sandbox_mode else "none")
+        self._show_key_source(in_use)
+        self.result.setText(f"Deleted profile \"{name}\"; showing \"{in_use}\", the profile in use.")
 
     def _build_storage_group(self, storage: dict, sandbox: bool) -> QGroupBox:
         """Where local files go before a job is sent (credentials come from the AWS chain, never here)."""

@@ -99,3 +99,48 @@ def test_no_keyring_warning_stays_visible_in_the_status_bar(qtbot, sandbox, tmp_
     win.close()
     backend.sandbox = None
     backend.close()
+
+
+def test_delete_a_profile_after_confirming_but_never_the_one_in_use(qtbot, sandbox, memory_keyring, tmp_path,
+                                                                    monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from core.settings import set_api_key
+
+    save_profiles({"old": Profile("old", "https://old.example.com", "p-old", "wf-old")}, current=None)
+    set_api_key("old", "k-old")
+    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    panel = ConnectionPanel(backend)
+    qtbot.addWidget(panel)
+    panel.show()
+    asked = []
+
+    def answer(reply):
+        def question(parent, title, text, *a, **k):
+            asked.append(text)
+            return reply
+        monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+
+    def pick(name):
+        i = panel.profile.findText(name)
+        panel.profile.setCurrentIndex(i)
+        panel.profile.activated.emit(i)
+
+    pick("sandbox")  # the profile in use: refused with the reason, nothing asked
+    answer(QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(panel.delete, Qt.MouseButton.LeftButton)
+    assert asked == [] and "in use" in panel.result.text()
+
+    pick("old")
+    answer(QMessageBox.StandardButton.No)  # the user changes their mind: nothing is deleted
+    qtbot.mouseClick(panel.delete, Qt.MouseButton.LeftButton)
+    assert '"old"' in asked[-1] and "old" in load_profiles()[0]
+
+    answer(QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(panel.delete, Qt.MouseButton.LeftButton)
+    assert "old" not in load_profiles()[0] and (KEYRING_SERVICE, "old") not in memory_keyring.store
+    assert panel.profile.findText("old") == -1 and panel.profile.currentText() == "sandbox"
+    assert panel.base_url.text() == sandbox.base_url  # the form shows the profile in use again
+    assert "Deleted profile" in panel.result.text()
+    backend.journal.close()
+    backend.sandbox = None

@@ -295,7 +295,9 @@ def url_problems(url: Any, path: str, what: str, allow_local_paths: bool = False
     http only to a loopback host (the sandbox). Local paths only when ``allow_local_paths``."""
     if url is None or (isinstance(url, str) and not url.strip()):
         if required:
-            return [Problem(path, f"the {what} is missing; give an https://, s3:// or gs:// URL.",
+            how = ("choose a file or give an https://, s3:// or gs:// URL" if allow_local_paths
+                   else "give an https://, s3:// or gs:// URL")
+            return [Problem(path, f"the {what} is missing; {how}.",
                             code="FS_0004" if path == "data.image_url" else "FS_0003")]
         return []
     if not isinstance(url, str):

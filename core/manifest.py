@@ -237,6 +237,15 @@ def _row_from_fields(rownum: int, rec: dict[str, str], base_dir: Path, *, workfl
     return row
 
 
+def _unreadable(path: Path, e: OSError) -> UsageError:
+    """The sentence for a manifest that cannot be opened."""
+    if isinstance(e, FileNotFoundError):
+        return UsageError(f"The manifest {path} does not exist.")
+    if isinstance(e, IsADirectoryError):
+        return UsageError(f"The manifest {path} is a folder; pass a CSV or JSONL file, or use folder mode.")
+    return UsageError(f"The manifest {path} cannot be read: {e.strerror}.")
+
+
 def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str | None = None) -> Manifest:
     """Read a CSV manifest (see the module docstring). Never raises for a bad row: each row carries its
     problems. An unreadable file raises UsageError."""
@@ -244,12 +253,8 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
     man = Manifest(source=str(path), base_dir=path.resolve().parent, kind="csv")
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"The manifest {path} does not exist.")
-    except IsADirectoryError:
-        raise UsageError(f"The manifest {path} is a folder; pass a CSV or JSONL file, or use folder mode.")
     except OSError as e:
-        raise UsageError(f"The manifest {path} cannot be read: {e.strerror}.")
+        raise _unreadable(path, e) from None
     text = raw.decode("utf-8-sig", errors="surrogateescape")
     old_limit = csv.field_size_limit()
     csv.field_size_limit(max(old_limit, 64 * MAX_ROW_CHARS))
@@ -336,12 +341,8 @@ def read_jsonl(path: str | Path, *, workflow_id: str | None = None, batch_id: st
     man = Manifest(source=str(path), base_dir=path.resolve().parent, kind="jsonl")
     try:
         fh = open(path, "rb")
-    except FileNotFoundError:
-        raise UsageError(f"The manifest {path} does not exist.")
-    except IsADirectoryError:
-        raise UsageError(f"The manifest {path} is a folder; pass a CSV or JSONL file, or use folder mode.")
     except OSError as e:
-        raise UsageError(f"The manifest {path} cannot be read: {e.strerror}.")
+        raise _unreadable(path, e) from None
     with fh:
         for lineno, raw in enumerate(fh, start=1):
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):

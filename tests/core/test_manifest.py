@@ -110,6 +110,11 @@ def test_missing_columns_is_a_file_problem(tmp_path):
 def test_unreadable_manifest_is_usage_error(tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
         load_manifest(tmp_path / "nope.csv")
+    with pytest.raises(UsageError, match="nope.jsonl does not exist"):
+        read_jsonl(tmp_path / "nope.jsonl")
+    for reader in (read_csv, read_jsonl):
+        with pytest.raises(UsageError, match="is a folder; pass a CSV or JSONL file"):
+            reader(tmp_path)
 
 
 def test_jsonl(tmp_path):

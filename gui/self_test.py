@@ -56,6 +56,9 @@ def run_self_test() -> int:
         from PySide6.QtWidgets import QApplication
         from gui.app import make_app
         state["app"] = make_app([])
+        from PySide6.QtCore import QSettings  # window geometry and recent files go to the temp folder too
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(tmp.name) / "qsettings"))
         formats = {bytes(f).decode() for f in QImageReader.supportedImageFormats()}
         needed = {"png", "jpg", "svg", "tiff", "webp"}  # what the primary image picker offers
         if not needed <= formats:
@@ -83,9 +86,12 @@ def run_self_test() -> int:
         return f"{count} CA certificates from {Path(where).name}"
 
     def window_and_sandbox() -> str:
+        from core.journal import Journal
+        from core.sandbox import SandboxServer
         from gui.backend import Backend
         from gui.main_window import MainWindow
-        backend = Backend.from_settings(force_sandbox=True)
+        # Its own journal: the self-test's job is not the user's history, and no profile is read.
+        backend = Backend.for_sandbox(SandboxServer().start(), journal=Journal(Path(tmp.name) / "journal.sqlite"))
         state["backend"] = backend
         window = MainWindow(backend)
         window.show()

@@ -23,6 +23,8 @@ def test_self_test_passes_from_source(tmp_path):
     lines = [l for l in res.stdout.splitlines() if l.startswith(("ok ", "FAIL"))]
     assert len(lines) == 6 and all(l.startswith("ok ") for l in lines)
     assert "self-test passed" in res.stdout
+    assert not (tmp_path / "d").exists(), "the self-test wrote into the user's data folder (history)"
+    assert not (tmp_path / "playment-submit").exists(), "the self-test wrote the user's window settings"
 
 
 def test_spec_and_scripts_compile():

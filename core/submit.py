@@ -6,7 +6,9 @@ The order is what keeps "nothing is half-submitted" and "exactly once" true:
 3. journal "sending" with the final payload, *then* POST; journal the outcome afterwards.
 If the journal already says this reference_id was being sent (a crash, a closed window) or ended
 ambiguous, the POST is made with ``prior_attempt_ambiguous=True`` so a FS_0001 answer recovers the
-job_id instead of being reported as a duplicate.
+job_id instead of being reported as a duplicate. If it says the job was created, nothing is uploaded or
+sent and the journal keeps that job: the refusal names it. Only when the server answers that the job no
+longer exists (JOB_NOT_FOUND: deleted on Playment) is it created again.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 from typing import Any, Callable
 
 from .client import CreatedJob, PlaymentClient
-from .errors import AmbiguousOutcomeError, PlaymentError, ValidationError
+from .errors import AmbiguousOutcomeError, DuplicateReferenceError, NotFoundError, PlaymentError, ValidationError
 from .job import JobSpec
 
 Progress = Callable[[dict[str, Any]], Any]
@@ -31,6 +33,9 @@ def submit_job(spec: JobSpec, client: PlaymentClient, *, storage: Any = None, jo
     errors = [p for p in spec.validate(allow_local_paths=storage is not None) if p.severity == "error"]
     if errors:
         raise ValidationError(errors)
+
+    if journal is not None:
+        _refuse_if_created(journal, spec.reference_id, client)
 
     if spec.local_paths():
         from .storage import upload_local_files  # imported late: boto3 and friends only when needed
@@ -65,3 +70,22 @@ def submit_job(spec: JobSpec, client: PlaymentClient, *, storage: Any = None, jo
         journal.mark_created(ref, created.job_id, status=created.status)
     report("send", 1, 1, f"Job {created.job_id} {created.status}")
     return created
+
+
+def _refuse_if_created(journal: Any, ref: str, client: PlaymentClient) -> None:
+    """Raise DuplicateReferenceError, without a POST, when the journal holds a job created for ``ref``
+    that the server still has; a second POST would only be refused (FS_0001) and overwrite the record."""
+    entry = journal.get(ref)
+    if entry is None or entry.state != "created" or not entry.job_id:
+        return
+    try:
+        client.get_job(entry.job_id)
+    except NotFoundError:
+        return  # deleted on Playment since: creating it again is what the user asks for
+    except PlaymentError:
+        pass  # cannot ask the server; the journal's record stands
+    when = entry.updated_at[:16].replace("T", " ") + " UTC" if entry.updated_at else "earlier"
+    raise DuplicateReferenceError(
+        f"Reference ID \"{ref}\" was already submitted from this profile ({when}): it is job {entry.job_id}. "
+        f"Nothing was sent; choose another reference ID for a new job.",
+        existing_job_id=entry.job_id, code="FS_0001")

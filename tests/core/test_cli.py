@@ -15,7 +15,10 @@ EXAMPLES = Path(str(ir.files("resources") / "examples"))
 
 
 def run(args, env=None, timeout=60, **kw):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYMENT_")}
+    # No connection settings from the developer's shell; the test's own config and data folders are kept,
+    # so journals never land in the real ~/.local/share.
+    keep = ("PLAYMENT_CONFIG_DIR", "PLAYMENT_DATA_DIR")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYMENT_") or k in keep}
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, **kw)
@@ -42,7 +45,10 @@ def test_readme_flow_sandbox_subcommand_then_submit(tmp_path):
         out = json.loads(ok.stdout)
         assert out["reference_id"] == "001" and out["status"] == "created" and out["job_id"]
         dup = run(["submit", str(EXAMPLES / "docs_example_fixed.json")], env)
-        assert dup.returncode == 1 and "already exists" in dup.stderr
+        # The journal knows this reference: refused without a request, naming the job it became.
+        assert dup.returncode == 1 and "already submitted" in dup.stderr and out["job_id"] in dup.stderr
+        dup_json = json.loads(run(["submit", str(EXAMPLES / "docs_example_fixed.json"), "--json"], env).stdout)
+        assert (dup_json["status"], dup_json["code"], dup_json["job_id"]) == ("failed", "FS_0001", out["job_id"])
     finally:
         proc.terminate()
         proc.wait(timeout=10)

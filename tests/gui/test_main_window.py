@@ -111,6 +111,12 @@ def test_duplicate_reference_shows_fs_0001_and_keeps_the_form(qtbot, window, san
         qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
     settle(qtbot, window)
     assert "Already submitted" in window.job.reference_note.text()
+    job_id = window.backend.journal.get("refusal-test").job_id
+    posts = sandbox.stats()["POST jobs"]
+    message = _submit_and_fail(qtbot, window)  # the journal knows it: refused without a request
+    assert job_id in message and "Nothing was sent" in message
+    assert sandbox.stats()["POST jobs"] == posts and window.backend.journal.get("refusal-test").state == "created"
+    assert_form_kept(window, sandbox)
     window.backend.journal.forget("refusal-test")  # as if submitted from elsewhere: the server must refuse
     message = _submit_and_fail(qtbot, window)
     assert "already exists" in message and "FS_0001" in message

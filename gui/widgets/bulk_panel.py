@@ -191,8 +191,10 @@ class BulkPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.Interactive)  # never ResizeToContents: it measures every row
         hh.setStretchLastSection(True)
-        for col, width in ((0, 60), (1, 200), (2, 100), (3, 280)):
-            self.table.setColumnWidth(col, width)
+        # Fixed widths (a job ID is 36 characters); the message, what matters on an error row, takes the rest.
+        digit = self.table.fontMetrics().horizontalAdvance("0")
+        for col, chars in ((0, 6), (1, 20), (2, 10), (3, 38)):
+            self.table.setColumnWidth(col, chars * digit)
         self.table.selectionModel().currentRowChanged.connect(self._show_row)
 
         self.preview = QPlainTextEdit()
@@ -202,8 +204,8 @@ class BulkPanel(QWidget):
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.table)
         split.addWidget(self.preview)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 1)
 
         self.progress = QProgressBar()
         self.progress.setObjectName("bulkProgress")

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -77,4 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return app.exec()
     finally:
+        # Workers still running (a preview fetch, a file hash) end within their timeouts; the window
+        # does not close while jobs are being sent. Then the journal and the sandbox can go.
+        QThreadPool.globalInstance().waitForDone(15000)
         backend.close()

@@ -104,6 +104,9 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(120)
         self._refresh_timer.timeout.connect(self.refresh)
+        self._close_when_idle = QTimer(self)  # polls after "close" was confirmed while jobs were on their way
+        self._close_when_idle.setInterval(100)
+        self._close_when_idle.timeout.connect(lambda: self.is_sending() or self.close())
 
         self.addresses.busy_changed.connect(lambda b: self._set_busy("file addresses", b))
         self.primary.primary_changed.connect(self._on_primary_changed)
@@ -209,7 +212,31 @@ class MainWindow(QMainWindow):
         elif screen is not None and not screen.contains(self.frameGeometry().topLeft()):
             self.move(screen.topLeft())  # saved on a screen that is gone
 
+    def is_sending(self) -> bool:
+        """A job (Job tab) or a bulk run (Bulk tab) is on its way to the server."""
+        return self._submit_worker is not None or (self.bulk is not None and self.bulk.is_sending())
+
     def closeEvent(self, event) -> None:
+        # Closing while jobs are on their way: stop starting new ones, let the requests in flight finish
+        # and be journalled, then close. Quitting at once would close the journal under them.
+        if self.is_sending():
+            event.ignore()
+            if self._close_when_idle.isActive():
+                return
+            answer = QMessageBox.question(
+                self, "Jobs are being sent",
+                "Jobs are being sent. Stop sending, let the requests already on their way finish and be "
+                "recorded, and then close?\n\nNothing is lost: submitting again continues where it stopped.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            self._on_cancel_requested()
+            if self.bulk is not None:
+                self.bulk.cancel()
+            self.statusBar().showMessage("Finishing the requests on their way, then closing…")
+            self._close_when_idle.start()
+            return
+        self._close_when_idle.stop()
         self._refresh_timer.stop()
         QSettings().setValue("window/geometry", self.saveGeometry())
         super().closeEvent(event)

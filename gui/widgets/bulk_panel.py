@@ -432,6 +432,9 @@ class BulkPanel(QWidget):
             self.submitter.pause()
             self.pause_button.setText("Resume")
 
+    def is_sending(self) -> bool:
+        return self._busy == "send"
+
     def cancel(self) -> None:
         if self._worker is not None:
             self._worker.cancel()

@@ -266,3 +266,38 @@ def test_backend_remembers_batches_in_a_saved_profile_but_not_in_sandbox_mode(sa
     sb.remember_batch("temp", "00000000-0000-4000-8000-000000000003")
     assert "sandbox" not in load_profiles()[0] and sb.profile.batches == {"temp": "00000000-0000-4000-8000-000000000003"}
     sb.journal.close()
+
+
+def test_closing_during_a_bulk_run_finishes_what_is_in_flight_and_loses_nothing(qtbot, make_sandbox, tmp_path,
+                                                                                 monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    slow = make_sandbox(latency_ms=100)
+    backend = Backend.for_sandbox(slow, journal=Journal(tmp_path / "journal.sqlite"))
+    win = MainWindow(backend)
+    qtbot.addWidget(win)
+    win.show()
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("reference_id,image\n" + "".join(f"r{i:03d},https://example.com/{i}.png\n"
+                                                         for i in range(200)))
+    win.bulk.concurrency.setValue(2)
+    with qtbot.waitSignal(win.bulk.manifest_checked, timeout=20000):
+        win.bulk.open_path(str(manifest))
+    win.bulk.submit()
+    qtbot.waitUntil(lambda: slow.job_count() >= 2, timeout=10000)
+
+    answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: next(answers)))
+    win.close()  # "No": keeps the window and the run going
+    assert win.isVisible() and win.is_sending()
+    win.close()  # "Yes": stop, let the requests on their way finish, then close
+    assert win.isVisible()  # not yet: requests are still on their way
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=20000)
+    assert not win.is_sending()
+    created = {j["reference_id"]: j["job_id"] for j in slow.jobs()}
+    assert 0 < len(created) < 200  # it stopped early...
+    journalled = {e.reference_id: e.job_id for e in backend.journal.entries() if e.state == "created"}
+    assert journalled == created  # ...and every job the server holds is recorded with its job_id
+    QThreadPool.globalInstance().waitForDone(10000)
+    backend.journal.close()
+    backend.sandbox = None

@@ -34,8 +34,8 @@ import secrets
 import shutil
 import socket
 import sqlite3
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 import uuid

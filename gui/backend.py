@@ -53,7 +53,8 @@ class Backend:
                                 workflow_id=sandbox.workflow_id, default_batch_id=sandbox.default_batch_id,
                                 storage={"kind": "sandbox"}),
                 sandbox=sandbox, default_batch_id=sandbox.default_batch_id)
-        b.journal = journal if journal is not None else Journal(default_journal_path("sandbox"))  # an empty Journal is falsy (len 0)
+        # "is not None": a Journal with no rows is falsy (it has a length).
+        b.journal = journal if journal is not None else Journal(default_journal_path("sandbox"))
         b.storage = storage_from_settings({"kind": "sandbox"}, sandbox_base_url=sandbox.base_url,
                                           api_key=sandbox.api_key)
         return b

@@ -237,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--default-batch-id", help="the batch where jobs without batch_id land; lets the tool "
                                               "recover a job whose creation was interrupted")
     s.add_argument("--journal", metavar="FILE", help="the submission journal (default: the profile's, in the "
-                                                    "user data folder); makes a re-submit after a crash safe")
+                                                    "user data folder); makes a re-submit after a crash safe, and "
+                                                    "refuses a reference ID it holds as created without a request")
     from .storage import add_storage_arguments
     add_storage_arguments(s)
     s.set_defaults(func=cmd_submit)

@@ -1,6 +1,6 @@
 """The command line: ``playment-submit [SUBCOMMAND] ...``.
 
-With no subcommand it opens the window (``gui.app``); every subcommand runs without a display and never
+Every subcommand runs without a display and never
 imports Qt. Exit status: 0 success; 1 the input or the server said no (problems printed one per line,
 naming file, row or field); 2 usage or environment trouble. A user mistake never prints a traceback.
 """
@@ -30,7 +30,7 @@ exit status: 0 success, 1 input or server refused (one problem per line), 2 usag
 """
 
 # Subcommand modules that register themselves: module name -> optional (absent until built).
-PLUGINS = ("core.cli_mask", "core.cli_bulk")
+PLUGINS = ("playment_submit.core.cli_mask", "playment_submit.core.cli_bulk")
 
 
 # ------------------------------------------------------------------ output
@@ -284,26 +284,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_gui(args: argparse.Namespace) -> int:
-    try:
-        from gui.app import main as gui_main
-    except ModuleNotFoundError as e:
-        if e.name and (e.name == "gui" or e.name.startswith("gui.")):
-            print("error: the window is not part of this installation; use a subcommand "
-                  "(see playment-submit --help).", file=sys.stderr)
-            return 2
-        print(f"error: the window cannot start because {e.name} is missing; reinstall playment-submit "
-              f"(subcommands still work, see --help).", file=sys.stderr)
-        return 2
-    argv = (["--sandbox"] if args.sandbox else []) + (["--self-test"] if args.self_test else [])
-    return gui_main(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
+    """The command line alone (``python -m playment_submit.core.cli``); the console script is
+    :mod:`playment_submit.gui.launch`, which opens the window when no subcommand is given."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
-        return run_gui(args)
+        print("error: give a subcommand (see --help); the window opens with `playment-submit` alone.",
+              file=sys.stderr)
+        return 2
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand; the exception tree becomes a message and an exit status, never a traceback."""
     try:
         return args.func(args)
     except ValidationError as e:

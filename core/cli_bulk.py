@@ -48,9 +48,9 @@ exit status: 0 all rows created, 1 rows with errors or refused, 2 usage or envir
 
 def _storage_module():
     try:
-        mod = importlib.import_module("core.storage")
+        mod = importlib.import_module("playment_submit.core.storage")
     except ModuleNotFoundError as e:
-        if e.name != "core.storage":
+        if e.name != "playment_submit.core.storage":
             raise
         return None
     if hasattr(mod, "add_storage_arguments") and hasattr(mod, "storage_from_args"):

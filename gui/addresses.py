@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from core.storage import file_digest, local_file
-from gui.workers import start_worker
+from playment_submit.core.storage import file_digest, local_file
+from playment_submit.gui.workers import start_worker
 
 
 def file_key(path: str) -> tuple:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from core import __version__
+from playment_submit.core import __version__
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -24,7 +24,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("playment-submit")
     app.setOrganizationName("playment-submit")
     app.setApplicationVersion(__version__)
-    from resources import resource_path
+    from playment_submit.resources import resource_path
     app.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
     return app
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv or [])
     if args.self_test:
         try:
-            from gui.self_test import run_self_test
+            from playment_submit.gui.self_test import run_self_test
         except ImportError as e:
             print(f"error: the self-test is not part of this build ({e}).", file=sys.stderr)
             return 2
@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
               "subcommands work without one: see playment-submit --help.", file=sys.stderr)
         return 2
     app = make_app(rest)
-    from gui.backend import Backend
-    from gui.main_window import MainWindow
+    from playment_submit.gui.backend import Backend
+    from playment_submit.gui.main_window import MainWindow
     backend = Backend.from_settings(force_sandbox=args.sandbox)
     window = MainWindow(backend)
     window.show()

@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from core.client import PlaymentClient
-from core.journal import Journal, default_journal_path
-from core.sandbox import SandboxServer
-from core.settings import Connection, Profile, get_api_key, load_profiles, resolve_connection, save_profiles
-from core.storage import Storage, storage_from_settings
+from playment_submit.core.client import PlaymentClient
+from playment_submit.core.journal import Journal, default_journal_path
+from playment_submit.core.sandbox import SandboxServer
+from playment_submit.core.settings import Connection, Profile, get_api_key, load_profiles, resolve_connection, save_profiles
+from playment_submit.core.storage import Storage, storage_from_settings
 
 log = logging.getLogger(__name__)
 

@@ -10,21 +10,21 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from core import __version__
-from core.errors import PlaymentError
-from core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
-from core.submit import submit_job
-from gui.widgets.connection_panel import ConnectionPanel
-from gui.widgets.history_panel import HistoryPanel
-from gui.widgets.job_panel import JobPanel
-from gui.widgets.mask_panel import MaskPanel
-from gui.widgets.mask_view import MaskView
-from gui.widgets.primary_panel import PrimaryPanel
-from gui.widgets.references_panel import ReferencesPanel
-from gui.addresses import FileAddresses
-from gui.dialogs import recent_files, remember_recent
-from gui.workers import start_worker
-from resources import resource_path, sample_classes, sample_job_files
+from playment_submit.core import __version__
+from playment_submit.core.errors import PlaymentError
+from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
+from playment_submit.core.submit import submit_job
+from playment_submit.gui.widgets.connection_panel import ConnectionPanel
+from playment_submit.gui.widgets.history_panel import HistoryPanel
+from playment_submit.gui.widgets.job_panel import JobPanel
+from playment_submit.gui.widgets.mask_panel import MaskPanel
+from playment_submit.gui.widgets.mask_view import MaskView
+from playment_submit.gui.widgets.primary_panel import PrimaryPanel
+from playment_submit.gui.widgets.references_panel import ReferencesPanel
+from playment_submit.gui.addresses import FileAddresses
+from playment_submit.gui.dialogs import recent_files, remember_recent
+from playment_submit.gui.workers import start_worker
+from playment_submit.resources import resource_path, sample_classes, sample_job_files
 
 
 def icon(name: str) -> QIcon:
@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(split, "Job")
         self.history = HistoryPanel(backend.journal)
         try:
-            from gui.widgets.bulk_panel import BulkPanel
+            from playment_submit.gui.widgets.bulk_panel import BulkPanel
         except ImportError:
             self.bulk = None
         else:

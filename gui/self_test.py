@@ -40,7 +40,7 @@ def run_self_test() -> int:
     os.environ.setdefault("PLAYMENT_CONFIG_DIR", str(Path(tmp.name) / "config"))
 
     def resources_present() -> str:
-        from resources import resource_path, sample_job_files
+        from playment_submit.resources import resource_path, sample_job_files
         files = sample_job_files()
         paths = [files["primary"], files["index_mask"], files["classes"], *[p for _, p in files["references"]],
                  resource_path("icons", "app.svg")]
@@ -54,7 +54,7 @@ def run_self_test() -> int:
         from PySide6.QtGui import QImage, QImageReader, QPainter
         from PySide6.QtSvg import QSvgRenderer
         from PySide6.QtWidgets import QApplication
-        from gui.app import make_app
+        from playment_submit.gui.app import make_app
         state["app"] = make_app([])
         from PySide6.QtCore import QSettings  # window geometry and recent files go to the temp folder too
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
@@ -63,7 +63,7 @@ def run_self_test() -> int:
         needed = {"png", "jpg", "svg", "tiff", "webp"}  # what the primary image picker offers
         if not needed <= formats:
             raise RuntimeError(f"image formats missing: {sorted(needed - formats)}")
-        from resources import resource_path
+        from playment_submit.resources import resource_path
         renderer = QSvgRenderer(str(resource_path("icons", "app.svg")))
         if not renderer.isValid():
             raise RuntimeError("the app icon SVG does not render")
@@ -86,10 +86,10 @@ def run_self_test() -> int:
         return f"{count} CA certificates from {Path(where).name}"
 
     def window_and_sandbox() -> str:
-        from core.journal import Journal
-        from core.sandbox import SandboxServer
-        from gui.backend import Backend
-        from gui.main_window import MainWindow
+        from playment_submit.core.journal import Journal
+        from playment_submit.core.sandbox import SandboxServer
+        from playment_submit.gui.backend import Backend
+        from playment_submit.gui.main_window import MainWindow
         # Its own journal: the self-test's job is not the user's history, and no profile is read.
         backend = Backend.for_sandbox(SandboxServer().start(), journal=Journal(Path(tmp.name) / "journal.sqlite"))
         state["backend"] = backend
@@ -100,8 +100,8 @@ def run_self_test() -> int:
         return f"main window {window.width()}x{window.height()}, sandbox at {backend.base_url}"
 
     def colour_code() -> str:
-        from core.mask import check as check_mask, encode, save_png
-        from resources import sample_classes
+        from playment_submit.core.mask import check as check_mask, encode, save_png
+        from playment_submit.resources import sample_classes
         files = state["files"]
         rgba, legend = encode(str(files["index_mask"]), sample_classes())
         out = Path(tmp.name) / "mask.png"
@@ -117,8 +117,8 @@ def run_self_test() -> int:
 
     def submit_and_read_back() -> str:
         import requests
-        from core.job import JobSpec, RasterPrelabel, ReferenceImage
-        from core.submit import submit_job
+        from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
+        from playment_submit.core.submit import submit_job
         files, backend = state["files"], state["backend"]
         spec = JobSpec("self-test-" + str(int(time.time())), backend.workflow_id, str(files["primary"]),
                        [ReferenceImage(str(p), label) for label, p in files["references"]],

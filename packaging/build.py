@@ -94,7 +94,15 @@ def main() -> int:
     os.environ["PLAYMENT_BUILD_DIR"] = str(build)
     if args.onefile:
         os.environ["PLAYMENT_ONEFILE"] = "1"
-    import PyInstaller.__main__
+    try:
+        import PyInstaller.__main__
+    except ImportError:
+        print("error: PyInstaller is not installed in this environment; install the packaging extra first: "
+              "pip install -e '.[package]'", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(ROOT / "packaging"))
+    from stage import stage
+    os.environ["PLAYMENT_STAGE_DIR"] = str(stage(build / "src"))
     t0 = time.perf_counter()
     # The one-file app goes to dist/onefile/ so it never collides with the dist/playment-submit/ folder.
     dist = ROOT / "dist" / "onefile" if args.onefile else ROOT / "dist"

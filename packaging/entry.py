@@ -2,7 +2,7 @@
 
 import sys
 
-from core.cli import main
+from playment_submit.gui.launch import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -37,7 +37,7 @@ def main() -> int:
     self_test = best_of([exe, "--self-test"], exit_after_show=False)
     print(f"frozen --self-test: {self_test:.2f} s, whole process (target < 5 s)")
     frozen = best_of([exe])
-    source = best_of([python, "-m", "core.cli"])
+    source = best_of([python, "-m", "playment_submit.gui.launch"])
     print(f"start to shown window: source {source:.2f} s, frozen {frozen:.2f} s, ratio {frozen / source:.2f}x "
           f"(target <= 1.5x)")
     return 0

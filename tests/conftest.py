@@ -12,7 +12,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from core.sandbox import Faults, SandboxServer
+from playment_submit.core.sandbox import Faults, SandboxServer
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import core
-
+from playment_submit import core
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -17,7 +16,7 @@ def test_self_test_passes_from_source(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PLAYMENT_CONFIG_DIR": str(tmp_path / "c"),
            "PLAYMENT_DATA_DIR": str(tmp_path / "d"), "XDG_CONFIG_HOME": str(tmp_path)}
     env.pop("PLAYMENT_API_KEY", None)
-    res = subprocess.run([sys.executable, "-m", "core.cli", "--self-test"], capture_output=True, text=True,
+    res = subprocess.run([sys.executable, "-m", "playment_submit.gui.launch", "--self-test"], capture_output=True, text=True,
                          env=env, timeout=120, cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
     lines = [l for l in res.stdout.splitlines() if l.startswith(("ok ", "FAIL"))]
@@ -38,4 +37,4 @@ def test_version_has_one_source():
     assert re.search(r'__version__ = "([^"]+)"', text).group(1) == core.__version__
     spec = (ROOT / "packaging" / "playment-submit.spec").read_text(encoding="utf-8")
     assert "core\" / \"__init__.py" in spec and "__version__" in spec
-    assert 'attr = "core.__version__"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'attr = "playment_submit.core.__version__"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")

@@ -25,9 +25,9 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPlainTextEdit,
                                QProgressBar, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from core.manifest import (DONE, RECONCILE, SENDABLE, SKIP_FAILED, Manifest, ManifestRow, check_manifest,
+from playment_submit.core.manifest import (DONE, RECONCILE, SENDABLE, SKIP_FAILED, Manifest, ManifestRow, check_manifest,
                            load_manifest)
-from gui.workers import start_worker
+from playment_submit.gui.workers import start_worker
 
 COLUMNS = ("Row", "Reference ID", "Status", "Job ID", "Message")
 _STATUS_COLOURS = {"error": "#b00020", "invalid": "#b00020", "failed": "#b00020", "ambiguous": "#b26a00",
@@ -354,7 +354,7 @@ class BulkPanel(QWidget):
     # ------------------------------------------------------------------ send
     def submit(self):
         """Send the valid rows (journalled, exactly once); returns the worker, or None when nothing to do."""
-        from core.bulk import BulkSubmitter
+        from playment_submit.core.bulk import BulkSubmitter
         if self.manifest is None or self._busy is not None:
             return None
         rows = self.manifest.rows

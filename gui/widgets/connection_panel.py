@@ -12,11 +12,11 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QVBoxLayout, QWidget)
 
-from core.client import PlaymentClient
-from core.errors import PlaymentError
-from core.settings import (Profile, SecretStoreUnavailable, delete_profile, get_api_key, load_profiles,
+from playment_submit.core.client import PlaymentClient
+from playment_submit.core.errors import PlaymentError
+from playment_submit.core.settings import (Profile, SecretStoreUnavailable, delete_profile, get_api_key, load_profiles,
                            save_profiles, set_api_key)
-from gui.workers import start_worker
+from playment_submit.gui.workers import start_worker
 
 
 def test_connection(base_url: str, project_id: str, api_key: str):

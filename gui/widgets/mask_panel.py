@@ -18,13 +18,13 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSlider, QVBoxLayout, QWidget)
 
-from core.legend import check_legend, read_legend_data
-from core.mask import MaskReport, check, encode, load_classes, repair, save_png, write_legend
-from core.settings import data_dir
-from gui.overlay import Overlay, build_overlay
-from gui.widgets.legend_table import LegendTable, swatch
-from gui.dialogs import open_file, save_file
-from gui.workers import start_worker
+from playment_submit.core.legend import check_legend, read_legend_data
+from playment_submit.core.mask import MaskReport, check, encode, load_classes, repair, save_png, write_legend
+from playment_submit.core.settings import data_dir
+from playment_submit.gui.overlay import Overlay, build_overlay
+from playment_submit.gui.widgets.legend_table import LegendTable, swatch
+from playment_submit.gui.dialogs import open_file, save_file
+from playment_submit.gui.workers import start_worker
 
 FATAL = {"not_png", "not_rgba", "corrupt", "too_large", "unreadable"}
 FIXABLE = {"soft_alpha", "black_with_alpha", "hidden_colour", "near_colours", "unknown_colour"}

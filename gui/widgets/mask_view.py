@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, qRgba
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
-from gui.overlay import UNKNOWN, UNKNOWN_RGB, Overlay
+from playment_submit.gui.overlay import UNKNOWN, UNKNOWN_RGB, Overlay
 
 
 class OverlayItem(QGraphicsItem):

@@ -13,10 +13,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from core.job import is_local_path, url_problems
-from core.storage import local_file
-from gui.dialogs import open_file
-from gui.workers import start_worker
+from playment_submit.core.job import is_local_path, url_problems
+from playment_submit.core.storage import local_file
+from playment_submit.gui.dialogs import open_file
+from playment_submit.gui.workers import start_worker
 
 MAX_PREVIEW_BYTES = 40 * 1024 * 1024
 PREVIEW_TIMEOUT = (5.0, 15.0)

@@ -13,11 +13,11 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
-from core.errors import Problem
-from core.job import IMAGES_PATH, is_local_path
-from gui.widgets.primary_panel import IMAGE_FILTER, load_image
-from gui.dialogs import open_files
-from gui.workers import alive, start_worker
+from playment_submit.core.errors import Problem
+from playment_submit.core.job import IMAGES_PATH, is_local_path
+from playment_submit.gui.widgets.primary_panel import IMAGE_FILTER, load_image
+from playment_submit.gui.dialogs import open_files
+from playment_submit.gui.workers import alive, start_worker
 
 URL_ROLE = Qt.ItemDataRole.UserRole
 

@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from core.bulk import BulkSubmitter  # noqa: E402
-from core.client import PlaymentClient  # noqa: E402
-from core.journal import Journal  # noqa: E402
-from core.manifest import check_manifest, read_jsonl  # noqa: E402
+from playment_submit.core.bulk import BulkSubmitter  # noqa: E402
+from playment_submit.core.client import PlaymentClient  # noqa: E402
+from playment_submit.core.journal import Journal  # noqa: E402
+from playment_submit.core.manifest import check_manifest, read_jsonl  # noqa: E402
 
 
 def cpu() -> float:
@@ -41,7 +41,7 @@ def cpu() -> float:
 
 
 def start_sandbox(latency_ms: float, store: Path):
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "--port", "0", "--json",
+    proc = subprocess.Popen([sys.executable, "-m", "playment_submit.core.cli", "sandbox", "--port", "0", "--json",
                              "--latency-ms", str(latency_ms), "--store", str(store)],
                             cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     info = json.loads(proc.stdout.readline())

@@ -63,7 +63,7 @@ def make_mask(path: Path, w=8192, h=6144, classes=20):
     rng = np.random.default_rng(0)
     low = rng.integers(0, classes + 1, (h // 64, w // 64), dtype=np.uint8)
     idx = np.repeat(np.repeat(low, 64, 0), 64, 1)
-    from core.legend import distinct_colours
+    from playment_submit.core.legend import distinct_colours
     colours = distinct_colours(classes)
     pal = np.zeros((classes + 1, 4), np.uint8)
     for i, hexkey in enumerate(colours, 1):
@@ -79,10 +79,10 @@ def main() -> int:
     os.environ["PLAYMENT_CONFIG_DIR"] = f"{tmp.name}/c"
     os.environ["PLAYMENT_DATA_DIR"] = f"{tmp.name}/d"
     app = QApplication.instance() or QApplication([])
-    from core.journal import Journal
-    from core.sandbox import SandboxServer
-    from gui.backend import Backend
-    from gui.main_window import MainWindow
+    from playment_submit.core.journal import Journal
+    from playment_submit.core.sandbox import SandboxServer
+    from playment_submit.gui.backend import Backend
+    from playment_submit.gui.main_window import MainWindow
 
     mask, legend = make_mask(Path(tmp.name) / "big.png")
     sandbox = SandboxServer(latency_ms=20).start()

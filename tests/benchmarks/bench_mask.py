@@ -86,7 +86,7 @@ def measure(kind: str, work: Path) -> dict:
     import numpy as np
     from PIL import Image
 
-    from core import mask as m
+    from playment_submit.core import mask as m
 
     legend = json.loads((work / "legend.json").read_text())
     if kind in ("encode",):
@@ -148,7 +148,7 @@ def run_one(kind: str, work: Path) -> dict:
 def prepare(w: int, h: int, work: Path) -> None:
     import numpy as np
 
-    from core import mask as m
+    from playment_submit.core import mask as m
 
     idx = blobby_index(w, h)
     rgba, legend = m.encode(idx, [f"class {i}" for i in range(1, N_CLASSES + 1)])

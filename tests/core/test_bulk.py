@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from core.bulk import BulkSubmitter, RateGate
-from core.client import PlaymentClient, RetryPolicy
-from core.journal import Journal
-from core.manifest import Manifest, check_manifest, read_csv
+from playment_submit.core.bulk import BulkSubmitter, RateGate
+from playment_submit.core.client import PlaymentClient, RetryPolicy
+from playment_submit.core.journal import Journal
+from playment_submit.core.manifest import Manifest, check_manifest, read_csv
 
 
 def _client(sb, n=8):
@@ -183,7 +183,7 @@ def test_rejected_key_stops_the_run(tmp_path, sandbox, journal):
 def test_cli_folder_mode_writes_manifest_and_dry_run_sends_nothing(tmp_path, sandbox, monkeypatch, capsys):
     from PIL import Image
 
-    from core.cli import main
+    from playment_submit.core.cli import main
     for sub in ("images", "left"):
         (tmp_path / "drive" / sub).mkdir(parents=True)
         for n in ("001", "002"):

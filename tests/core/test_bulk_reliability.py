@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from core.bulk import BulkSubmitter
-from core.client import PlaymentClient, RetryPolicy
-from core.journal import Journal
-from core.manifest import check_manifest, read_csv
-from core.sandbox import Faults
+from playment_submit.core.bulk import BulkSubmitter
+from playment_submit.core.client import PlaymentClient, RetryPolicy
+from playment_submit.core.journal import Journal
+from playment_submit.core.manifest import check_manifest, read_csv
+from playment_submit.core.sandbox import Faults
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 2000
@@ -64,7 +64,7 @@ def test_2000_jobs_with_faults_exactly_once(tmp_path, make_sandbox):
 
 
 def _cli(manifest: Path, sb, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "core.cli", "bulk", str(manifest), "--concurrency", "16",
+    return [sys.executable, "-m", "playment_submit.core.cli", "bulk", str(manifest), "--concurrency", "16",
             "--default-batch-id", sb.default_batch_id, *extra]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(str(ir.files("resources") / "examples"))
+EXAMPLES = Path(str(ir.files("playment_submit.resources") / "examples"))
 
 
 def run(args, env=None, timeout=60, **kw):
@@ -20,7 +20,7 @@ def run(args, env=None, timeout=60, **kw):
     keep = ("PLAYMENT_CONFIG_DIR", "PLAYMENT_DATA_DIR")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYMENT_") or k in keep}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "playment_submit.core.cli", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, **kw)
 
 
@@ -31,7 +31,7 @@ def sandbox_env(sb):
 
 def test_readme_flow_sandbox_subcommand_then_submit(tmp_path):
     """What the README tells a newcomer: start `playment-submit sandbox`, submit the docs' example."""
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "--port", "0", "--json"],
+    proc = subprocess.Popen([sys.executable, "-m", "playment_submit.core.cli", "sandbox", "--port", "0", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         info = json.loads(proc.stdout.readline())
@@ -117,5 +117,5 @@ def test_help_is_true_to_the_commands():
 
 def test_no_display_gives_a_sentence_not_a_crash(tmp_path):
     env = {"PATH": os.environ.get("PATH", ""), "PLAYMENT_CONFIG_DIR": str(tmp_path), "HOME": str(tmp_path)}
-    res = subprocess.run([sys.executable, "-m", "core.cli"], capture_output=True, text=True, env=env, timeout=60)
+    res = subprocess.run([sys.executable, "-m", "playment_submit.gui.launch"], capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 2 and "no display" in res.stderr and "Traceback" not in res.stderr

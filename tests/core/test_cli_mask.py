@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import cli_mask
+from playment_submit.core import cli_mask
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGEND = {"#ff0000": "car", "#00ff00": "person"}
@@ -145,12 +145,12 @@ def test_repair_fixes_and_refuses_to_overwrite(files, capsys):
 def test_real_console_entry(files):
     if not (ROOT / "core" / "cli.py").exists():
         pytest.skip("core/cli.py is not written yet; the mask subcommands are tested through argparse above")
-    proc = subprocess.run([sys.executable, "-m", "core.cli", "mask", "check", str(files / "bad.png"),
+    proc = subprocess.run([sys.executable, "-m", "playment_submit.core.cli", "mask", "check", str(files / "bad.png"),
                            "--legend", str(files / "legend.json"), "--json"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["problems"][0]["code"] == "unknown_colour"
-    proc = subprocess.run([sys.executable, "-m", "core.cli", "mask", "check", str(files / "nope.png"),
+    proc = subprocess.run([sys.executable, "-m", "playment_submit.core.cli", "mask", "check", str(files / "nope.png"),
                            "--legend", str(files / "legend.json")], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "does not exist" in proc.stderr

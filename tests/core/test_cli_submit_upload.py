@@ -13,7 +13,7 @@ import sys
 import pytest
 import requests
 
-from core.cli import main
+from playment_submit.core.cli import main
 from tests.core.test_storage_s3 import s3_endpoint  # noqa: F401  (module-scoped moto server fixture)
 
 
@@ -56,7 +56,7 @@ def test_cli_submit_with_local_files_uses_sandbox_storage(sandbox, tmp_path):
     env.update(PLAYMENT_BASE_URL=sandbox.base_url, PLAYMENT_API_KEY=sandbox.api_key,
                PLAYMENT_PROJECT_ID=sandbox.project_id, PLAYMENT_WORKFLOW_ID=sandbox.workflow_id,
                PLAYMENT_CONFIG_DIR=str(tmp_path / "cfg"), PLAYMENT_DATA_DIR=str(tmp_path / "data"))
-    res = subprocess.run([sys.executable, "-m", "core.cli", "submit", str(job), "--json"], cwd="/",
+    res = subprocess.run([sys.executable, "-m", "playment_submit.core.cli", "submit", str(job), "--json"], cwd="/",
                          capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 0, res.stderr
     url = sandbox.jobs()[0]["payload"]["data"]["image_url"]

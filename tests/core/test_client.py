@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core import errors as E
-from core.client import PlaymentClient, RetryPolicy, parse_retry_after
-from core.job import JobSpec
-from core.sandbox import Faults
+from playment_submit.core import errors as E
+from playment_submit.core.client import PlaymentClient, RetryPolicy, parse_retry_after
+from playment_submit.core.job import JobSpec
+from playment_submit.core.sandbox import Faults
 
 FAST = RetryPolicy(max_attempts=6, backoff_base=0.005, backoff_cap=0.05)
 

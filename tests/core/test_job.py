@@ -9,14 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import ValidationError
-from core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path, url_problems
+from playment_submit.core.errors import ValidationError
+from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path, url_problems
 
 WF = "2aae1234-acac-1234-eeff-12a22a237bbc"
 
 
 def docs_example(name: str = "docs_example.json") -> dict:
-    return json.loads((ir.files("resources") / "examples" / name).read_text(encoding="utf-8"))
+    return json.loads((ir.files("playment_submit.resources") / "examples" / name).read_text(encoding="utf-8"))
 
 
 def paths(problems):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import UsageError
-from core.journal import Journal, default_journal_path, payload_hash
+from playment_submit.core.errors import UsageError
+from playment_submit.core.journal import Journal, default_journal_path, payload_hash
 
 PAYLOAD = {"reference_id": "a", "work_flow_id": "w", "data": {"image_url": "https://x/a.png"}}
 

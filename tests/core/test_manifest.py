@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import UsageError
-from core.journal import Journal
-from core.manifest import (CHANGED, DONE, INVALID, RECONCILE, RETRY, SEND, SKIP_FAILED, check_manifest,
+from playment_submit.core.errors import UsageError
+from playment_submit.core.journal import Journal
+from playment_submit.core.manifest import (CHANGED, DONE, INVALID, RECONCILE, RETRY, SEND, SKIP_FAILED, check_manifest,
                            from_folder, load_manifest, read_csv, read_jsonl, write_csv)
 
 WF = "2aae1234-acac-1234-eeff-12a22a237bbc"

@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from core.sandbox import SandboxServer
+from playment_submit.core.sandbox import SandboxServer
 
 WF = "2aae1234-acac-1234-eeff-12a22a237bbc"
 

@@ -9,8 +9,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError
 
-from core.errors import UsageError
-from core.settings import (KEYRING_SERVICE, Profile, delete_profile, get_api_key, load_profiles, profiles_path,
+from playment_submit.core.errors import UsageError
+from playment_submit.core.settings import (KEYRING_SERVICE, Profile, delete_profile, get_api_key, load_profiles, profiles_path,
                            resolve_connection, save_profiles, set_api_key)
 
 

@@ -13,13 +13,13 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from core import errors as E
-from core.client import PlaymentClient
-from core.job import JobSpec, RasterPrelabel, ReferenceImage
-from core.settings import Profile
-from core.storage import (NoStorage, SandboxStorage, StorageError, add_storage_arguments, content_key,
+from playment_submit.core import errors as E
+from playment_submit.core.client import PlaymentClient
+from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
+from playment_submit.core.settings import Profile
+from playment_submit.core.storage import (NoStorage, SandboxStorage, StorageError, add_storage_arguments, content_key,
                           resolve_relative_paths, storage_from_args, storage_from_settings, upload_local_files)
-from core.submit import submit_job
+from playment_submit.core.submit import submit_job
 
 
 def write(path, data: bytes):

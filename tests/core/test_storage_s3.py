@@ -15,11 +15,11 @@ import threading
 import pytest
 import requests
 
-from core import errors as E
-from core.client import PlaymentClient
-from core.job import JobSpec, RasterPrelabel, ReferenceImage
-from core.storage import S3Storage, StorageError, content_key, storage_from_settings, upload_local_files
-from core.submit import submit_job
+from playment_submit.core import errors as E
+from playment_submit.core.client import PlaymentClient
+from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
+from playment_submit.core.storage import S3Storage, StorageError, content_key, storage_from_settings, upload_local_files
+from playment_submit.core.submit import submit_job
 
 SECRET = "aws-secret-never-logged-9f3"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.client import PlaymentClient
-from core.errors import DuplicateReferenceError
-from core.job import JobSpec
-from core.journal import Journal
-from core.submit import submit_job
+from playment_submit.core.client import PlaymentClient
+from playment_submit.core.errors import DuplicateReferenceError
+from playment_submit.core.job import JobSpec
+from playment_submit.core.journal import Journal
+from playment_submit.core.submit import submit_job
 
 
 def client_for(sb) -> PlaymentClient:

@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("pytestqt", reason="pytest-qt drives the widget tests")
 
-from core.client import PlaymentClient, RetryPolicy  # noqa: E402
-from core.journal import Journal  # noqa: E402
-from core.manifest import SEND, Manifest, ManifestRow  # noqa: E402
-from gui.widgets.bulk_panel import BulkPanel, BulkRowsModel  # noqa: E402
+from playment_submit.core.client import PlaymentClient, RetryPolicy  # noqa: E402
+from playment_submit.core.journal import Journal  # noqa: E402
+from playment_submit.core.manifest import SEND, Manifest, ManifestRow  # noqa: E402
+from playment_submit.gui.widgets.bulk_panel import BulkPanel, BulkRowsModel  # noqa: E402
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QThreadPool
 
-from core.journal import Journal
-from core.settings import KEYRING_SERVICE, Profile, load_profiles, save_profiles
-from gui.backend import Backend
-from gui.widgets.connection_panel import ConnectionPanel
+from playment_submit.core.journal import Journal
+from playment_submit.core.settings import KEYRING_SERVICE, Profile, load_profiles, save_profiles
+from playment_submit.gui.backend import Backend
+from playment_submit.gui.widgets.connection_panel import ConnectionPanel
 
 
 def test_pick_a_profile_save_its_key_and_test_it(qtbot, sandbox, memory_keyring, tmp_path):
@@ -50,8 +50,8 @@ def test_pick_a_profile_save_its_key_and_test_it(qtbot, sandbox, memory_keyring,
 
 
 def test_switching_profile_shows_its_history_and_batches(qtbot, sandbox, tmp_path):
-    from core.journal import default_journal_path
-    from gui.main_window import MainWindow
+    from playment_submit.core.journal import default_journal_path
+    from playment_submit.gui.main_window import MainWindow
 
     prod = Journal(default_journal_path("prod"))
     prod.mark_sending("frame-0042", {"reference_id": "frame-0042"})
@@ -86,7 +86,7 @@ def test_switching_profile_shows_its_history_and_batches(qtbot, sandbox, tmp_pat
 
 
 def test_no_keyring_warning_stays_visible_in_the_status_bar(qtbot, sandbox, tmp_path):
-    from gui.main_window import MainWindow
+    from playment_submit.gui.main_window import MainWindow
 
     backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     backend.key_warning = ("No system keyring is available, so the API key is taken from PLAYMENT_API_KEY "
@@ -105,7 +105,7 @@ def test_delete_a_profile_after_confirming_but_never_the_one_in_use(qtbot, sandb
                                                                     monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from core.settings import set_api_key
+    from playment_submit.core.settings import set_api_key
 
     save_profiles({"old": Profile("old", "https://old.example.com", "p-old", "wf-old")}, current=None)
     set_api_key("old", "k-old")

@@ -9,11 +9,13 @@ import threading
 
 from PySide6.QtCore import QThreadPool
 
-import core.storage
-from core.journal import Journal
-from gui.backend import Backend
-from gui.main_window import MainWindow
-from resources import sample_job_files
+import playment_submit.core.storage
+
+from playment_submit import core
+from playment_submit.core.journal import Journal
+from playment_submit.gui.backend import Backend
+from playment_submit.gui.main_window import MainWindow
+from playment_submit.resources import sample_job_files
 
 
 def test_first_hash_of_a_file_runs_in_a_worker_then_the_preview_shows_its_url(qtbot, sandbox, tmp_path, monkeypatch):

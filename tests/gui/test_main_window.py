@@ -14,11 +14,11 @@ from PySide6.QtCore import QPointF, Qt, QThreadPool
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QFileDialog
 
-from core.journal import Journal
-from gui.backend import Backend
-from gui.main_window import MainWindow
-from gui.widgets import mask_panel as mask_panel_module
-from resources import sample_classes, sample_job_files
+from playment_submit.core.journal import Journal
+from playment_submit.gui.backend import Backend
+from playment_submit.gui.main_window import MainWindow
+from playment_submit.gui.widgets import mask_panel as mask_panel_module
+from playment_submit.resources import sample_classes, sample_job_files
 
 SAMPLE = sample_job_files()
 
@@ -249,7 +249,7 @@ def test_new_batch_is_created_through_the_api_and_used(qtbot, window, sandbox, m
 
 
 def test_profile_batches_are_offered_and_saved(tmp_path):
-    from core.settings import Profile, load_profiles, save_profiles
+    from playment_submit.core.settings import Profile, load_profiles, save_profiles
     save_profiles({"work": Profile(name="work", project_id="p", batches={"b": "00000000-0000-4000-8000-000000000001"})},
                   current="work")
     profiles, current = load_profiles()
@@ -257,7 +257,7 @@ def test_profile_batches_are_offered_and_saved(tmp_path):
 
 
 def test_backend_remembers_batches_in_a_saved_profile_but_not_in_sandbox_mode(sandbox, tmp_path):
-    from core.settings import Profile, load_profiles, save_profiles
+    from playment_submit.core.settings import Profile, load_profiles, save_profiles
     save_profiles({"work": Profile(name="work", project_id="p")}, current="work")
     b = Backend("https://api.playment.io", "p", "wf", "key", profile=load_profiles()[0]["work"])
     b.remember_batch("night", "00000000-0000-4000-8000-000000000002")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QThreadPool
 
-from core.mask import encode
-from gui.widgets.mask_panel import ClassNamesDialog
-from resources import sample_classes, sample_job_files
+from playment_submit.core.mask import encode
+from playment_submit.gui.widgets.mask_panel import ClassNamesDialog
+from playment_submit.resources import sample_classes, sample_job_files
 
 
 def test_class_names_dialog_shows_the_generated_legend(qtbot):
@@ -31,9 +31,9 @@ def test_clicking_a_legend_row_highlights_that_class_in_the_view(qtbot, sandbox,
     from PySide6.QtCore import Qt
     from PySide6.QtGui import qAlpha
 
-    from core.journal import Journal
-    from gui.backend import Backend
-    from gui.main_window import MainWindow
+    from playment_submit.core.journal import Journal
+    from playment_submit.gui.backend import Backend
+    from playment_submit.gui.main_window import MainWindow
 
     backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     win = MainWindow(backend)
@@ -62,9 +62,9 @@ def test_renaming_a_class_keeps_view_toggles_and_renames_it_everywhere(qtbot, sa
 
     from PySide6.QtCore import QPointF, Qt
 
-    from core.journal import Journal
-    from gui.backend import Backend
-    from gui.main_window import MainWindow
+    from playment_submit.core.journal import Journal
+    from playment_submit.gui.backend import Backend
+    from playment_submit.gui.main_window import MainWindow
 
     backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     win = MainWindow(backend)
@@ -95,7 +95,7 @@ def test_more_classes_than_a_colour_table_greys_out_the_show_boxes(qtbot, tmp_pa
     from PIL import Image
     from PySide6.QtCore import Qt
 
-    from gui.widgets.mask_panel import MaskPanel
+    from playment_submit.gui.widgets.mask_panel import MaskPanel
 
     colours = [(i // 256, i % 256, 200) for i in range(1, 301)]
     rgba = np.zeros((15, 20, 4), np.uint8)
@@ -123,7 +123,7 @@ def test_repair_offers_a_fixed_copy_and_the_problems_go_away(qtbot, tmp_path, mo
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QFileDialog
 
-    from gui.widgets.mask_panel import MaskPanel
+    from playment_submit.gui.widgets.mask_panel import MaskPanel
 
     rgba = np.zeros((40, 60, 4), np.uint8)
     rgba[5:30, 5:30] = (255, 0, 0, 255)
@@ -156,7 +156,7 @@ def test_export_writes_the_coded_mask_and_its_legend(qtbot, tmp_path, monkeypatc
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QFileDialog
 
-    from gui.widgets.mask_panel import MaskPanel
+    from playment_submit.gui.widgets.mask_panel import MaskPanel
 
     panel = MaskPanel()
     qtbot.addWidget(panel)

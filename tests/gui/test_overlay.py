@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gui.overlay import UNKNOWN, build_overlay
+from playment_submit.gui.overlay import UNKNOWN, build_overlay
 
 
 def test_indices_unknown_and_unlabelled():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QThreadPool
 
-from gui.widgets import primary_panel as primary_module
-from gui.widgets.primary_panel import PrimaryPanel
-from resources import sample_job_files
+from playment_submit.gui.widgets import primary_panel as primary_module
+from playment_submit.gui.widgets.primary_panel import PrimaryPanel
+from playment_submit.resources import sample_job_files
 
 
 def _panel(qtbot):

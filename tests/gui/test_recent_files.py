@@ -5,9 +5,9 @@ from __future__ import annotations
 from PIL import Image
 from PySide6.QtCore import QThreadPool
 
-from core.journal import Journal
-from gui.backend import Backend
-from gui.main_window import MainWindow
+from playment_submit.core.journal import Journal
+from playment_submit.gui.backend import Backend
+from playment_submit.gui.main_window import MainWindow
 
 
 def _window(qtbot, sandbox, tmp_path, name):

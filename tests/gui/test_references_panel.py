@@ -7,7 +7,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from gui.widgets.references_panel import ReferencesPanel
+from playment_submit.gui.widgets.references_panel import ReferencesPanel
 
 
 def test_dropping_files_adds_camera_rows_with_thumbnails(qtbot, tmp_path):
@@ -35,10 +35,10 @@ def test_dropping_files_adds_camera_rows_with_thumbnails(qtbot, tmp_path):
 
 
 def test_duplicate_and_empty_labels_are_marked_on_their_rows_with_cores_message(qtbot, sandbox, tmp_path):
-    from core.journal import Journal
-    from gui.backend import Backend
-    from gui.main_window import MainWindow
-    from resources import sample_job_files
+    from playment_submit.core.journal import Journal
+    from playment_submit.gui.backend import Backend
+    from playment_submit.gui.main_window import MainWindow
+    from playment_submit.resources import sample_job_files
 
     backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     win = MainWindow(backend)

@@ -7,8 +7,8 @@ import threading
 import shiboken6
 from PySide6.QtWidgets import QLabel
 
-from gui import workers
-from gui.workers import start_worker
+from playment_submit.gui import workers
+from playment_submit.gui.workers import start_worker
 
 
 def _wait_then(gate: threading.Event, value):

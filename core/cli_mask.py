@@ -48,8 +48,7 @@ def add_parser(subparsers, common_parent) -> None:
                        description="Turn a single-channel mask of class indices (PNG, TIFF or .npy; 0 = "
                                    "unlabelled) into an RGBA mask and its legend.")
     e.add_argument("index", help="the index mask (8/16-bit PNG or TIFF, or .npy)")
-    e.add_argument("--classes", help="class names: .txt (line n names index n) or .json (list, "
-                                     "{\"1\": \"car\"} or {\"car\": \"#rrggbb\"})")
+    e.add_argument("--classes", metavar="FILE", help=engine.CLASSES_HELP)
     e.add_argument("-o", "--output", required=True, help="the RGBA mask to write (.png)")
     e.add_argument("--legend-out", required=True, help="the legend JSON to write")
     e.add_argument("--instance-of", metavar="NAME",

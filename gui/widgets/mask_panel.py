@@ -19,15 +19,14 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayo
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSlider, QVBoxLayout, QWidget)
 
 from playment_submit.core.legend import check_legend, read_legend_data
-from playment_submit.core.mask import MaskReport, check, encode, load_classes, repair, save_png, write_legend
+from playment_submit.core.mask import (CLASSES_HELP, MaskReport, check, class_colours, classes_from_text,
+                                       classes_to_text, encode, load_classes, parse_classes, repair, save_png,
+                                       write_legend)
 from playment_submit.core.settings import data_dir
 from playment_submit.gui.overlay import Overlay, build_overlay
 from playment_submit.gui.widgets.legend_table import LegendTable, swatch
 from playment_submit.gui.dialogs import open_file, save_file
 from playment_submit.gui.workers import start_worker
-
-FATAL = {"not_png", "not_rgba", "corrupt", "too_large", "unreadable"}
-FIXABLE = {"soft_alpha", "black_with_alpha", "hidden_colour", "near_colours", "unknown_colour"}
 
 
 @dataclass
@@ -40,7 +39,7 @@ class MaskState:
 
 # ---------------------------------------------------------------- worker jobs (no widgets)
 def _overlay_for(path: Path, legend: dict[str, str], report: MaskReport) -> Overlay | None:
-    if FATAL & set(report.codes()):
+    if not report.usable:
         return None
     with Image.open(path) as img:
         rgba = np.asarray(img if img.mode == "RGBA" else img.convert("RGBA"))
@@ -54,6 +53,7 @@ def load_mask(path: str, legend: dict[str, str], primary_size) -> MaskState:
 
 
 def colour_code(index_path: str, classes, primary_size, out_dir: Path) -> MaskState:
+    """``classes`` in any form core accepts: the dialog's {index: name}, a list (first = index 1), ..."""
     rgba, legend = encode(index_path, classes)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{Path(index_path).stem}_coded.png"
@@ -73,33 +73,39 @@ def repair_mask(state: MaskState, out_path: str, primary_size) -> tuple[MaskStat
     return new, note + "."
 
 
-def legend_preview(names: list[str]) -> dict[str, str]:
-    """The legend core's encode will produce for these class names (runs in a worker: the first call
-    for many classes computes the palette). Asks core itself on a 1-pixel-per-class mask, so the
-    dialog never re-implements the palette or the naming rules."""
-    if not names:
-        return {}
-    dtype = np.uint8 if len(names) < 255 else np.uint16
-    return encode(np.arange(len(names) + 1, dtype=dtype).reshape(1, -1), names)[1]
+def legend_preview(classes) -> list[tuple[int, str, str]]:
+    """(index, colour, name) rows of the legend core's encode will produce for these classes (runs in a
+    worker: the first call for many classes computes the palette). Core's own answer, so the dialog never
+    re-implements the palette, the index rule or the naming rules."""
+    return class_colours(classes) if classes else []
 
 
 class ClassNamesDialog(QDialog):
-    """Asks for the class names of an index mask (index 1 = first line) and shows the legend it makes."""
+    """Asks for the class names of an index mask and shows, per index, the legend entry it makes.
 
-    def __init__(self, names: list[str], parent=None):
+    The editor follows core's classes rule (``CLASSES_HELP``, the same as ``mask encode --classes``):
+    line n names index n, or ``n: name`` on every line. A loaded classes file is shown in that form
+    and, while the text is left as loaded, used as it is (so colours it pins are kept too).
+    """
+
+    def __init__(self, names=(), parent=None):
         super().__init__(parent)
         self.setWindowTitle("Colour-code an index mask")
-        self.resize(520, 360)
+        self.resize(560, 380)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Class names, one per line: line 1 is index 1 (index 0 is unlabelled)."))
+        self.help = QLabel(CLASSES_HELP)
+        self.help.setWordWrap(True)
+        lay.addWidget(self.help)
         cols = QHBoxLayout()
-        self.editor = QPlainTextEdit("\n".join(names))
-        self.editor.setToolTip("One class name per line, in index order")
+        self._loaded: tuple[str, object] | None = None   # (text as loaded, the file's classes)
+        self.editor = QPlainTextEdit(classes_to_text(names) if names else "")
+        self.editor.setToolTip("One class name per line (line n is index n), or \"n: name\" on every line")
         cols.addWidget(self.editor, 1)
         right = QVBoxLayout()
-        right.addWidget(QLabel("Generated legend"))
+        right.addWidget(QLabel("Generated legend (index, colour, name)"))
         self.legend_list = QListWidget()
-        self.legend_list.setToolTip("The colour each class will get in the coded mask, and its legend entry")
+        self.legend_list.setToolTip("The index each class names, the colour it will get in the coded mask, "
+                                    "and its legend entry")
         right.addWidget(self.legend_list)
         cols.addLayout(right, 1)
         lay.addLayout(cols)
@@ -126,39 +132,85 @@ class ClassNamesDialog(QDialog):
         self._on_preview_due()
 
     def _on_preview_due(self) -> None:
-        names = self.names()
-        self._worker = start_worker(legend_preview, names, owner=self)
-        self._worker.returned.connect(lambda legend, n=names: self._on_preview_ready(n, legend))
-        self._worker.errored.connect(lambda e, n=names: self._on_preview_failed(n, e))
+        text = self.editor.toPlainText()
+        if not text.strip():
+            self._show_preview(text, [])
+            return
+        problems = self.problems()
+        if problems:
+            self.legend_list.clear()
+            self.error.setText(" ".join(_sentence(p) for p in problems))
+            return
+        self._worker = start_worker(legend_preview, self.names(), owner=self)
+        self._worker.returned.connect(lambda rows, t=text: self._show_preview(t, rows))
+        self._worker.errored.connect(lambda e, t=text: self._on_preview_failed(t, e))
 
-    def _on_preview_ready(self, names: list[str], legend: dict[str, str]) -> None:
-        if names != self.names():
+    def _show_preview(self, text: str, rows: list[tuple[int, str, str]]) -> None:
+        if text != self.editor.toPlainText():
             return  # the user kept typing; a newer preview is on its way
         self.error.setText("")
         self.legend_list.clear()
-        for hexkey, name in legend.items():
-            self.legend_list.addItem(QListWidgetItem(swatch(hexkey), f"{hexkey}  {name}"))
-        if not legend:
+        for index, hexkey, name in rows:
+            self.legend_list.addItem(QListWidgetItem(swatch(hexkey), f"{index}  {hexkey}  {name}"))
+        if not rows:
             self.legend_list.addItem("Type the class names on the left.")
 
-    def _on_preview_failed(self, names: list[str], error: Exception) -> None:
-        if names == self.names():
+    def _on_preview_failed(self, text: str, error: Exception) -> None:
+        if text == self.editor.toPlainText():
             self.legend_list.clear()
             self.error.setText(str(error))
 
     def _on_load_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Class names", "", "Class names (*.json *.txt)")
-        if not path:
-            return
-        classes, problems = load_classes(path)
-        if problems:
-            self.error.setText("; ".join(str(p) for p in problems))
-            return
-        names = list(classes.values()) if isinstance(classes, dict) else list(classes)
-        self.editor.setPlainText("\n".join(str(n) for n in names))
+        if path:
+            self.load_file(path)
 
-    def names(self) -> list[str]:
-        return [line.strip() for line in self.editor.toPlainText().splitlines() if line.strip()]
+    def load_file(self, path: str) -> bool:
+        """Show a classes file in the editor by core's rule; False (and the reason shown) if it is unusable."""
+        classes, problems = load_classes(path)
+        if classes is not None and not problems:
+            problems = parse_classes(classes, str(path))[2]
+        if classes is None or problems:
+            self.error.setText(" ".join(str(p) for p in problems))
+            return False
+        text = classes_to_text(classes)
+        self._loaded = (text, classes)
+        self.editor.setPlainText(text)
+        return True
+
+    def _as_loaded(self) -> bool:
+        return self._loaded is not None and self.editor.toPlainText() == self._loaded[0]
+
+    def names(self):
+        """The classes to colour-code with, in a form core's encode takes: the loaded file's classes while
+        the editor still shows them unchanged, otherwise {index: name} read from the editor."""
+        if self._as_loaded():
+            return self._loaded[1]
+        return classes_from_text(self.editor.toPlainText())[0]
+
+    def index_names(self) -> dict[int, str]:
+        """{index: name} as core reads the current classes."""
+        return parse_classes(self.names())[0]
+
+    def problems(self) -> list:
+        if self._as_loaded():
+            return parse_classes(self._loaded[1])[2]
+        return classes_from_text(self.editor.toPlainText())[1]
+
+    def accept(self) -> None:
+        problems = self.problems()
+        if not problems and not self.index_names():
+            self.error.setText("Write at least one class name, or load a classes file.")
+            return
+        if problems:
+            self.error.setText(" ".join(_sentence(p) for p in problems))
+            return
+        super().accept()
+
+
+def _sentence(problem) -> str:
+    text = str(problem)
+    return text[0].upper() + text[1:] if text else text
 
 
 class MaskPanel(QWidget):
@@ -236,8 +288,9 @@ class MaskPanel(QWidget):
             return
         self._run(load_mask, mask_path, legend, self.primary_size, message=f"Checking {Path(mask_path).name}…")
 
-    def colour_code_files(self, index_path: str, names: list[str]) -> None:
-        self._run(colour_code, index_path, names, self.primary_size, data_dir() / "coded",
+    def colour_code_files(self, index_path: str, classes) -> None:
+        """``classes``: class names in any form core's encode takes (a list, first = index 1, or {index: name})."""
+        self._run(colour_code, index_path, classes, self.primary_size, data_dir() / "coded",
                   message=f"Colour-coding {Path(index_path).name}…")
 
     def clear(self) -> None:
@@ -262,8 +315,10 @@ class MaskPanel(QWidget):
         if not index:
             return
         dialog = ClassNamesDialog([], self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.names():
-            self.colour_code_files(index, dialog.names())
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            classes = dialog.names()
+            if classes:
+                self.colour_code_files(index, classes)
 
     def _on_repair_clicked(self) -> None:
         if self.state is None:
@@ -346,7 +401,7 @@ class MaskPanel(QWidget):
 
     def _update_buttons(self, enabled: bool = True) -> None:
         has = self.state is not None
-        fixable = has and bool(FIXABLE & set(self.state.report.codes()))
+        fixable = has and self.state.report.repairable
         self.repair_button.setEnabled(enabled and fixable)
         self.export_button.setEnabled(enabled and has)
         self.clear_button.setEnabled(enabled and has)

@@ -1,12 +1,21 @@
-"""The colour-code dialog shows the legend core's encode will produce, as the user types."""
+"""The colour-code dialog shows the legend core's encode will produce, as the user types, index by index,
+and follows the same classes rule as ``mask encode --classes``."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 from PySide6.QtCore import QThreadPool
 
-from playment_submit.core.mask import encode
+from playment_submit.core import cli_mask
+from playment_submit.core.mask import CLASSES_HELP, encode, load_classes, parse_classes
 from playment_submit.gui.widgets.mask_panel import ClassNamesDialog
 from playment_submit.resources import sample_classes, sample_job_files
+
+
+def rows(dialog) -> list[str]:
+    return [dialog.legend_list.item(i).text() for i in range(dialog.legend_list.count())]
 
 
 def test_class_names_dialog_shows_the_generated_legend(qtbot):
@@ -15,15 +24,82 @@ def test_class_names_dialog_shows_the_generated_legend(qtbot):
     dialog.show()
     dialog.editor.setPlainText("\n".join(sample_classes()))
     _, legend = encode(str(sample_job_files()["index_mask"]), sample_classes())
-    expected = [f"{k}  {v}" for k, v in legend.items()]
-    qtbot.waitUntil(lambda: [dialog.legend_list.item(i).text() for i in range(dialog.legend_list.count())]
-                    == expected, timeout=10000)
+    expected = [f"{i}  {k}  {v}" for i, (k, v) in enumerate(legend.items(), 1)]
+    qtbot.waitUntil(lambda: rows(dialog) == expected, timeout=10000)
     assert dialog.error.text() == ""
     dialog.editor.appendPlainText("lid")  # a sixth class: added at the end, the others keep their colours
     qtbot.waitUntil(lambda: dialog.legend_list.count() == 6, timeout=10000)
-    assert [dialog.legend_list.item(i).text() for i in range(5)] == expected
-    assert dialog.legend_list.item(5).text().endswith("  lid")
-    assert dialog.names() == [*sample_classes(), "lid"]
+    assert rows(dialog)[:5] == expected
+    assert rows(dialog)[5].startswith("6  #") and rows(dialog)[5].endswith("  lid")
+    assert dialog.index_names() == dict(enumerate([*sample_classes(), "lid"], 1))
+    QThreadPool.globalInstance().waitForDone(5000)
+
+
+def test_a_json_file_with_explicit_indices_keeps_them(qtbot, tmp_path):
+    path = tmp_path / "classes.json"
+    path.write_text(json.dumps({"3": "car", "7": "bus"}))
+    dialog = ClassNamesDialog([])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.load_file(str(path))
+    assert dialog.editor.toPlainText() == "3: car\n7: bus"
+    assert dialog.index_names() == {3: "car", 7: "bus"}
+    _, legend = encode(np.array([[0, 3, 7]], np.uint8), {"3": "car", "7": "bus"})
+    expected = [f"{i}  {k}  {v}" for i, (k, v) in zip((3, 7), legend.items())]
+    qtbot.waitUntil(lambda: rows(dialog) == expected, timeout=10000)
+    assert dialog.error.text() == ""
+    # Edited, the text still keeps the indices it shows.
+    dialog.editor.appendPlainText("9: lid")
+    qtbot.waitUntil(lambda: len(rows(dialog)) == 3, timeout=10000)
+    assert dialog.index_names() == {3: "car", 7: "bus", 9: "lid"}
+    assert [r.split("  ")[0] for r in rows(dialog)] == ["3", "7", "9"]
+    QThreadPool.globalInstance().waitForDone(5000)
+
+
+def test_a_loaded_file_pinning_colours_keeps_them_until_edited(qtbot, tmp_path):
+    path = tmp_path / "pinned.json"
+    path.write_text(json.dumps({"car": "#123456", "bus": None}))
+    dialog = ClassNamesDialog([])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.load_file(str(path))
+    assert dialog.names() == load_classes(path)[0]     # exactly what `mask encode --classes` would use
+    qtbot.waitUntil(lambda: len(rows(dialog)) == 2, timeout=10000)
+    assert rows(dialog)[0] == "1  #123456  car"
+    QThreadPool.globalInstance().waitForDone(5000)
+
+
+def test_a_blank_line_is_refused_with_its_number_like_mask_encode(qtbot, tmp_path):
+    dialog = ClassNamesDialog([])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.editor.setPlainText("car\n\nbus")
+    qtbot.waitUntil(lambda: "Line 2 is empty" in dialog.error.text(), timeout=10000)
+    assert dialog.legend_list.count() == 0
+    dialog.accept()
+    assert dialog.result() != dialog.DialogCode.Accepted and dialog.isVisible()
+    (tmp_path / "c.txt").write_text("car\n\nbus\n")
+    _, problems = load_classes(tmp_path / "c.txt")
+    assert [p.message for p in problems] == [p.message for p in dialog.problems()]
+    dialog.editor.setPlainText("car\nbus\n")       # a trailing newline is fine
+    qtbot.waitUntil(lambda: len(rows(dialog)) == 2, timeout=10000)
+    assert dialog.error.text() == ""
+    dialog.accept()
+    assert dialog.result() == dialog.DialogCode.Accepted
+    assert parse_classes(dialog.names())[0] == {1: "car", 2: "bus"}
+    QThreadPool.globalInstance().waitForDone(5000)
+
+
+def test_the_dialog_and_mask_encode_show_the_same_help(qtbot):
+    dialog = ClassNamesDialog([])
+    qtbot.addWidget(dialog)
+    assert dialog.help.text() == CLASSES_HELP
+    parent = cli_mask.argparse.ArgumentParser(add_help=False)
+    parser = cli_mask.argparse.ArgumentParser()
+    cli_mask.add_parser(parser.add_subparsers(), parent)
+    encode_parser = parser._subparsers._group_actions[0].choices["mask"]._subparsers._group_actions[0].choices["encode"]
+    [classes] = [a for a in encode_parser._actions if "--classes" in a.option_strings]
+    assert classes.help is CLASSES_HELP
     QThreadPool.globalInstance().waitForDone(5000)
 
 

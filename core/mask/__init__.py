@@ -1,0 +1,59 @@
+"""Pre-label masks: check them, colour-code index masks, repair anti-aliased ones.
+
+Playment reads a segmentation pre-label as an RGBA PNG: a pixel with alpha 255 whose RGB is a legend
+colour (``"#rrggbb"`` -> class or instance name) belongs to that class, and a pixel with all four
+channels 0 is unlabelled. Anything else (a colour the legend does not know, soft alpha, black with
+alpha, a lossy format, a size other than the primary image's) silently becomes wrong labels in the
+tool, so :func:`check` finds it before upload and says where.
+
+The engine is split by verb, and this package re-exports its public API, so import from here:
+
+- :mod:`.io`: opening images safely (a pixel cap decided from the header, before decoding), image
+  sizes, :func:`probe_image` for primary and reference images, index masks, atomic PNG/legend writes;
+- :mod:`.check`: :func:`check`, :class:`MaskReport`, :class:`MaskProblem`, the legend checks, and which
+  problems make a mask unusable or repairable;
+- :mod:`.encode`: classes files and :func:`encode` (index mask -> RGBA mask + legend);
+- :mod:`.repair`: :func:`repair` and its :class:`RepairSummary`.
+
+Note that the names ``check``, ``encode`` and ``repair`` on this package are the functions, which
+shadow the submodules of the same name: ``from playment_submit.core.mask.check import MaskReport``
+works, but ``import playment_submit.core.mask.check as m`` gives the function.
+
+No Qt here: the GUI and the command line both call these functions.
+"""
+
+from __future__ import annotations
+
+from ._base import DEFAULT_ALPHA_THRESHOLD, DEFAULT_TOLERANCE, MAX_LISTED, STRIP_PIXELS, MaskProblem
+from ._base import _hex_key as _hex_key   # tests written against the single-module engine use it
+from .io import (DEFAULT_MAX_PIXELS, PNG_SIGNATURE, PROBE_FORMATS, image_size, load_index_mask, probe_image,
+                 save_png, write_legend)
+from .check import (BLACK_ALPHA, HIDDEN, MAX_COLOURS, MAX_EXAMPLES, NEAR_MIN_COLOURS, REPAIRABLE_CODES, SOFT,
+                    UNKNOWN, UNLABELLED, UNUSABLE_CODES, VALID, LegendRow, MaskReport, legend_problems, load_legend)
+from .encode import (CLASSES_HELP, EncodeResult, class_colours, classes_from_text, classes_to_text, load_classes,
+                     parse_classes)
+from .repair import RepairSummary
+# The verbs last: importing a submodule sets the package attribute of its name to the module, and these
+# rebind check, encode and repair to the functions, as callers of the single-module engine expect.
+from .check import check
+from .encode import encode, encode_full
+from .repair import repair
+
+__all__ = [
+    # limits and defaults
+    "DEFAULT_ALPHA_THRESHOLD", "DEFAULT_MAX_PIXELS", "DEFAULT_TOLERANCE", "MAX_COLOURS", "MAX_EXAMPLES",
+    "MAX_LISTED", "NEAR_MIN_COLOURS", "PNG_SIGNATURE", "PROBE_FORMATS", "STRIP_PIXELS",
+    # pixel categories and problem severity
+    "BLACK_ALPHA", "HIDDEN", "SOFT", "UNKNOWN", "UNLABELLED", "VALID", "REPAIRABLE_CODES", "UNUSABLE_CODES",
+    # results
+    "EncodeResult", "LegendRow", "MaskProblem", "MaskReport", "RepairSummary",
+    # io
+    "image_size", "load_index_mask", "probe_image", "save_png", "write_legend",
+    # check
+    "check", "legend_problems", "load_legend",
+    # encode
+    "CLASSES_HELP", "class_colours", "classes_from_text", "classes_to_text", "encode", "encode_full",
+    "load_classes", "parse_classes",
+    # repair
+    "repair",
+]

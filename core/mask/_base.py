@@ -1,0 +1,89 @@
+"""Shared pieces of the mask engine: the problem type every verb reports, sentence helpers, and the
+packing of RGBA pixels into one uint32 each. Private to :mod:`core.mask`; import from the package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from ..errors import Problem
+from ..legend import rgb_to_hex
+
+DEFAULT_TOLERANCE = 32.0          # RGB distance within which repair snaps a colour to the legend
+DEFAULT_ALPHA_THRESHOLD = 128
+MAX_LISTED = 8                    # colours named in one sentence before "and N more"
+STRIP_PIXELS = 1 << 21            # pixels per strip when numpy has to look at pixels (8 MiB RGBA)
+
+# --------------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MaskProblem(Problem):
+    """A :class:`Problem` about a mask, with how many pixels it affects and where some of them are.
+
+    ``code`` holds a stable rule name ("unknown_colour", "soft_alpha", ...) rather than a Playment
+    server code, so that the GUI and scripts reading ``--json`` can react to a rule without parsing
+    sentences. ``examples`` are (x, y) pixel coordinates, x to the right and y down from the top left.
+    ``details`` carries per-colour rows (hex, pixels, first position) for the colours a sentence lists.
+    """
+
+    count: int = 0
+    examples: tuple[tuple[int, int], ...] = ()
+    details: tuple = field(default=(), hash=False)    # rows are dicts: keep the problem hashable
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        d.update(count=self.count, examples=[list(e) for e in self.examples],
+                 details=[dict(x) for x in self.details])
+        return d
+
+
+def _problem(code: str, path: str, message: str, severity: str = "error", count: int = 0,
+             examples: Iterable[tuple[int, int]] = (), details: Iterable[dict] = ()) -> MaskProblem:
+    return MaskProblem(path, message, severity, code, count,
+                       tuple((int(x), int(y)) for x, y in examples), tuple(details))
+
+
+def _n(k: int) -> str:
+    return f"{k:,}"
+
+
+def _px(k: int) -> str:
+    return f"{k:,} pixel{'s' if k != 1 else ''}"
+
+
+def _at(xy: tuple[int, int] | None) -> str:
+    return f"x={xy[0]}, y={xy[1]}" if xy else "position not located"
+
+
+# --------------------------------------------------------------------------------------------------
+# Packing: one uint32 per RGBA pixel, as the bytes lie in memory (little-endian view)
+# --------------------------------------------------------------------------------------------------
+
+def _pack(r, g, b, a=255):
+    """RGBA -> the uint32 that a little-endian ``view('<u4')`` of the pixel bytes gives."""
+    return (np.asarray(r, np.uint32) | (np.asarray(g, np.uint32) << 8) | (np.asarray(b, np.uint32) << 16)
+            | (np.asarray(a, np.uint32) << 24))
+
+
+def _unpack(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    k = np.asarray(keys, np.uint32)
+    return k & 0xFF, (k >> 8) & 0xFF, (k >> 16) & 0xFF, k >> 24
+
+
+def _key_hex(key: int) -> str:
+    key = int(key)
+    return rgb_to_hex(key & 0xFF, (key >> 8) & 0xFF, (key >> 16) & 0xFF)
+
+
+def _hex_key(hexkey: str, a: int = 255) -> int:
+    return int(_pack(int(hexkey[1:3], 16), int(hexkey[3:5], 16), int(hexkey[5:7], 16), a))
+
+
+def _as_u32(rgba: np.ndarray) -> np.ndarray:
+    """(H, W, 4) uint8 -> (H, W) uint32 view, no copy."""
+    return np.ascontiguousarray(rgba).view("<u4")[..., 0]

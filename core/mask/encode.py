@@ -1,0 +1,305 @@
+"""``encode``: colour-code a class- or instance-index mask into an RGBA mask and its legend, and the
+classes files that name the indices."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import Problem, ValidationError
+from ..legend import MAX_CLASSES, distinct_colours, key_problem
+from ._base import MAX_LISTED, _hex_key, _problem, _px
+from .io import load_index_mask
+
+# --------------------------------------------------------------------------------------------------
+# encode
+# --------------------------------------------------------------------------------------------------
+
+
+CLASSES_HELP = ("Class names, one per line: line n names index n, so line 1 is index 1 (index 0 is unlabelled); "
+                "or write \"n: name\" on every line to give the indices yourself. A .json classes file holds a "
+                "list (first = index 1), {\"3\": \"car\"} (index -> name) or {\"car\": \"#rrggbb\"}.")
+"""The classes rule in one sentence: ``mask encode --help`` and the window's colour-code dialog both show it."""
+
+_INDEXED_LINE = re.compile(r"\s*(\d+)\s*:(.*)", re.DOTALL)
+
+
+def _class_lines(text: str, where: str, empty: str) -> tuple[list[str] | dict[int, str], list[Problem]]:
+    """The text rule shared by .txt classes files and the window's editor.
+
+    Either every line is a name and line n names index n (returned as a list, index 1 first), or every
+    line is ``n: name`` (returned as {n: name}). Trailing blank lines are ignored; any other blank line is
+    a problem naming its line, because it would shift every index after it.
+    """
+    text = text.removeprefix("\ufeff")     # a byte-order mark some editors write; never part of a name
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        return [], [Problem(where, empty)]
+
+    def at(i: int) -> str:
+        return f"{where}:{i}" if where else ""
+
+    indexed = [(i, _INDEXED_LINE.fullmatch(line)) for i, line in enumerate(lines, 1) if line.strip()]
+    if not any(m for _, m in indexed):
+        problems = [Problem(at(i), f"line {i} is empty; every line names the class whose index is "
+                                   f"its line number, so remove the blank line or name the class.")
+                    for i, line in enumerate(lines, 1) if not line.strip()]
+        return [line.strip() for line in lines], problems
+    problems: list[Problem] = []
+    names: dict[int, str] = {}
+    line_of: dict[int, int] = {}
+    example = next(lines[i - 1].strip() for i, m in indexed if m)
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            problems.append(Problem(at(i), f"line {i} is empty; remove the blank line or write \"n: name\" on it."))
+            continue
+        m = _INDEXED_LINE.fullmatch(line)
+        if m is None:
+            problems.append(Problem(at(i), f"line {i} (\"{line.strip()}\") gives no index while other lines do "
+                                           f"(\"{example}\"); write every line as \"n: name\", or none of them."))
+            continue
+        index, name = int(m.group(1)), m.group(2).strip()
+        if not 1 <= index <= MAX_CLASSES:
+            problems.append(Problem(at(i), f"line {i} gives class index {index}, outside 1..{MAX_CLASSES}; "
+                                           f"0 means unlabelled and cannot name a class."))
+        elif not name:
+            problems.append(Problem(at(i), f"line {i} gives index {index} but no name; write \"{index}: name\"."))
+        elif index in names:
+            problems.append(Problem(at(i), f"line {i} gives index {index} again (line {line_of[index]} already "
+                                           f"names it \"{names[index]}\"); each index names one class."))
+        else:
+            names[index] = name
+            line_of[index] = i
+    return names, problems
+
+
+def classes_from_text(text: str, where: str = "") -> tuple[dict[int, str], list[Problem]]:
+    """Class names written as text (the window's editor, or the content of a .txt classes file) ->
+    ({index: name}, problems), by the same rule as :func:`load_classes` (see ``CLASSES_HELP``).
+
+    ``where`` prefixes each problem's path with ``where:line``; by default problems carry no path and
+    their sentences name the line.
+    """
+    value, problems = _class_lines(text, where, "there are no class names; write one class name per line.")
+    names, _, more = parse_classes(value, where or "classes")
+    return names, problems or more
+
+
+def classes_to_text(classes: Sequence | dict | None) -> str:
+    """Classes in any accepted form as text that :func:`classes_from_text` reads back to the same
+    {index: name}: plain lines when the indices run 1..n, ``n: name`` lines otherwise. Pinned colours
+    (``{"car": "#rrggbb"}``) have no text form and are left out."""
+    names, _, _ = parse_classes(classes)
+    if not names:
+        return ""
+    order = sorted(names)
+    if order == list(range(1, len(order) + 1)) and not any(_INDEXED_LINE.fullmatch(n) for n in names.values()):
+        return "\n".join(names[i] for i in order)
+    return "\n".join(f"{i}: {names[i]}" for i in order)
+
+
+def load_classes(path: str | Path) -> tuple[list | dict | None, list[Problem]]:
+    """Read a classes file: ``.json`` (a list of names, ``{"1": "car"}``, or ``{"car": "#rrggbb"}``) or
+    ``.txt`` (one name per line; line n names index n; or ``n: name`` on every line), see ``CLASSES_HELP``.
+
+    Returns (classes, problems). Classes is ``None`` when the file cannot be read at all (missing, not
+    UTF-8, not JSON, unknown extension: an argument error); with content problems (a blank line, a
+    JSON number instead of a list) the data comes back too, so callers can tell the two apart.
+    """
+    p = Path(path)
+    where = str(p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Problem(where, "the classes file does not exist.")]
+    except IsADirectoryError:
+        return None, [Problem(where, "the classes path is a folder, not a file.")]
+    except UnicodeDecodeError as e:
+        return None, [Problem(where, f"the classes file is not UTF-8 text (bad byte at offset {e.start}).")]
+    except OSError as e:
+        return None, [Problem(where, f"the classes file cannot be read: {e.strerror}.")]
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        try:
+            data = json.loads(text.removeprefix("\ufeff"))
+        except json.JSONDecodeError as e:
+            return None, [Problem(f"{where}:{e.lineno}:{e.colno}", f"the classes file is not valid JSON: {e.msg}.")]
+        if isinstance(data, dict) and isinstance(data.get("classes"), (list, dict)) and len(data) == 1:
+            data = data["classes"]
+        if not isinstance(data, (list, dict)):
+            return data, [Problem(where, "the classes file must hold a list of names or an object "
+                                         "(index -> name, or name -> \"#rrggbb\").")]
+        return data, []
+    if suffix in (".txt", ".names", ".csv", ""):
+        return _class_lines(text, where, "the classes file is empty; write one class name per line.")
+    return None, [Problem(where, f"the classes file has the extension \"{p.suffix}\"; use .json or .txt "
+                                 f"(one class name per line).")]
+
+
+def parse_classes(classes: Sequence | dict | None, where: str = "classes") -> tuple[dict[int, str], dict[int, str], list[Problem]]:
+    """Classes in any accepted form -> ({index: name}, {index: pinned "#rrggbb"}, problems)."""
+    names: dict[int, str] = {}
+    pinned: dict[int, str] = {}
+    problems: list[Problem] = []
+    if classes is None:
+        return names, pinned, problems
+    if isinstance(classes, (list, tuple)):
+        items = [(i + 1, n) for i, n in enumerate(classes)]
+    elif isinstance(classes, dict):
+        keys = list(classes)
+        if all(isinstance(k, int) and not isinstance(k, bool) or (isinstance(k, str) and k.strip().isdigit())
+               for k in keys):
+            items = [(int(k), v) for k, v in classes.items()]
+        else:
+            items = []
+            for pos, (name, colour) in enumerate(classes.items(), 1):
+                items.append((pos, name))
+                if colour in (None, ""):
+                    continue
+                why = key_problem(colour)
+                if why:
+                    problems.append(Problem(f"{where}[{json.dumps(name)}]", why))
+                else:
+                    pinned[pos] = colour.lower()
+    else:
+        return names, pinned, [Problem(where, "classes must be a list of names or a mapping.")]
+    for index, name in items:
+        if not (1 <= index <= MAX_CLASSES):
+            problems.append(Problem(f"{where}[{index}]", f"class index {index} is outside 1..{MAX_CLASSES}; "
+                                                         f"0 means unlabelled and cannot name a class."))
+            continue
+        if not isinstance(name, str) or not name.strip():
+            problems.append(Problem(f"{where}[{index}]", f"the name for class index {index} is empty; give "
+                                                         f"the class a name."))
+            continue
+        names[index] = name.strip()
+    seen: dict[str, int] = {}
+    for index, colour in pinned.items():
+        if colour in seen:
+            problems.append(Problem(f"{where}[{json.dumps(names.get(index, str(index)))}]",
+                                    f"colour {colour} is pinned for two classes ({names.get(seen[colour])} and "
+                                    f"{names.get(index)}); each class needs its own colour."))
+        seen[colour] = index
+    return names, pinned, problems
+
+
+def _strip_rows(width: int) -> int:
+    return max(1, (1 << 19) // max(1, width))
+
+
+def _index_counts(idx: np.ndarray) -> np.ndarray:
+    """Pixel count per index value, strip by strip (bincount on a whole uint8 image first widens it to
+    int64, eight times the memory and ~15x slower than in cache-sized pieces)."""
+    size = 256 if idx.dtype == np.uint8 else 65536
+    acc = np.zeros(size, np.int64)
+    rows = _strip_rows(idx.shape[1] if idx.ndim == 2 else 1)
+    for y in range(0, idx.shape[0], rows):
+        acc += np.bincount(idx[y:y + rows].ravel(), minlength=size)
+    return acc
+
+
+@dataclass
+class EncodeResult:
+    rgba: np.ndarray
+    legend: dict[str, str]
+    counts: dict[str, int]       # hex -> pixels (only when they were counted)
+
+
+def _colours_for(names: dict[int, str], pinned: dict[int, str]) -> dict[int, str]:
+    """{index: "#rrggbb"} in index order: a pinned colour, else the index-th distinct colour."""
+    top = max(names) if names else 0
+    auto = distinct_colours(top, exclude=tuple(pinned.values())) if top else []
+    return {i: pinned.get(i) or auto[i - 1] for i in sorted(names)}
+
+
+def class_colours(classes: Sequence | dict | None) -> list[tuple[int, str, str]]:
+    """(index, "#rrggbb", name) for each class, in index order: exactly the legend :func:`encode` makes
+    for these classes. Raises ValidationError when the classes have problems (see :func:`parse_classes`)."""
+    names, pinned, problems = parse_classes(classes)
+    if problems:
+        raise ValidationError(problems)
+    return [(i, colour, names[i]) for i, colour in _colours_for(names, pinned).items()]
+
+
+def encode(index_mask: str | Path | np.ndarray, classes: Sequence | dict | None, *,
+           instance_of: str | None = None) -> tuple[np.ndarray, dict[str, str]]:
+    """Colour-code a class- or instance-index mask into an RGBA mask valid for Playment, and its legend.
+
+    Index 0 is unlabelled (all four channels 0); index i gets the i-th colour of
+    :func:`core.legend.distinct_colours` unless the classes pin one. With ``instance_of="Car"`` each
+    index present becomes an instance "Car 1", "Car 2", ... Raises ValidationError listing index
+    values present in the mask without a name (value, pixel count, first position).
+    """
+    res = encode_full(index_mask, classes, instance_of=instance_of)
+    return res.rgba, res.legend
+
+
+def encode_full(index_mask: str | Path | np.ndarray, classes: Sequence | dict | None, *,
+                instance_of: str | None = None, count: bool = False) -> EncodeResult:
+    """:func:`encode`, also returning pixel counts per colour when ``count`` is set."""
+    where = "index mask" if isinstance(index_mask, np.ndarray) else str(index_mask)
+    idx = load_index_mask(index_mask)
+    h, w = idx.shape
+    mx = int(idx.max()) if idx.size else 0
+    counts_by_index: np.ndarray | None = None
+    if instance_of is not None:
+        if not isinstance(instance_of, str) or not instance_of.strip():
+            raise ValidationError([Problem("instance_of", "the instance class name is empty; give the class "
+                                                          "whose instances the mask holds, e.g. \"Car\".")])
+        counts_by_index = _index_counts(idx)
+        names = {i: f"{instance_of.strip()} {i}" for i in np.flatnonzero(counts_by_index).tolist() if i}
+        pinned: dict[int, str] = {}
+    else:
+        names, pinned, problems = parse_classes(classes)
+        if problems:
+            raise ValidationError(problems)
+        if not names:
+            raise ValidationError([Problem("classes", "no classes were given; list the class names (index 1 "
+                                                      "first) or pass an instance class name.")])
+    top = max(names) if names else 0
+    named = np.zeros(max(top, mx) + 1, bool)
+    named[list(names)] = True
+    if mx > top or not named[1:mx + 1].all():
+        if counts_by_index is None:
+            counts_by_index = _index_counts(idx)
+        present = np.flatnonzero(counts_by_index[:len(named)])
+        missing = [int(v) for v in present if v and not named[v]]
+        if missing:
+            rows = []
+            for v in missing[:MAX_LISTED]:
+                y, x = divmod(int(np.argmax(idx.ravel() == v)), w)
+                rows.append({"value": v, "pixels": int(counts_by_index[v]), "first": [x, y]})
+            parts = [f"{r['value']} ({_px(r['pixels'])}, first at x={r['first'][0]}, y={r['first'][1]})" for r in rows]
+            if len(missing) > MAX_LISTED:
+                parts.append(f"and {len(missing) - MAX_LISTED} more")
+            raise ValidationError([_problem(
+                "unnamed_index", where,
+                f"{len(missing)} index value{'s' if len(missing) != 1 else ''} in the mask "
+                f"{'have' if len(missing) != 1 else 'has'} no class name: " + ", ".join(parts)
+                + "; add the names to the classes file (line n names index n).",
+                count=int(sum(counts_by_index[v] for v in missing)),
+                examples=[tuple(r["first"]) for r in rows], details=rows)])
+
+    legend: dict[str, str] = {}
+    pal = np.zeros(256 if idx.dtype == np.uint8 else 65536, "<u4")
+    for i, colour in _colours_for(names, pinned).items():
+        legend[colour] = names[i]
+        pal[i] = _hex_key(colour)
+    out = np.empty((h, w), "<u4")
+    rows = _strip_rows(w)
+    for y in range(0, h, rows):
+        np.take(pal, idx[y:y + rows], out=out[y:y + rows])
+    counts: dict[str, int] = {}
+    if count or counts_by_index is not None:
+        if counts_by_index is None:
+            counts_by_index = _index_counts(idx)
+        counts = {c: int(counts_by_index[i]) if i < len(counts_by_index) else 0
+                  for c, i in zip(legend, sorted(names))}
+    return EncodeResult(out.view(np.uint8).reshape(h, w, 4), legend, counts)

@@ -1,0 +1,314 @@
+"""Image input and output shared by every mask verb: opening images safely (a pixel cap decided from
+the header, before any pixel is decoded), PNG header sniffing, image sizes, index masks, and atomic
+writes of masks and legends."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import tempfile
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import Problem, UsageError, ValidationError
+from ..legend import MAX_CLASSES
+from ._base import MaskProblem, _n, _problem
+
+DEFAULT_MAX_PIXELS = 100_000_000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# --------------------------------------------------------------------------------------------------
+# Opening images safely
+# --------------------------------------------------------------------------------------------------
+
+
+def _png_header(path: Path) -> tuple[int, int, int, int] | None:
+    """(width, height, bit depth, colour type) from a PNG's IHDR, or None if not a PNG.
+
+    Read by hand so that a size can be refused before Pillow is involved at all, and so that
+    16-bit RGBA (which Pillow quietly narrows to 8 bits) can be told apart from true 8-bit RGBA.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(33)
+    except OSError:
+        return None
+    if len(head) < 33 or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    w, h, depth, ctype = struct.unpack(">IIBB", head[16:26])
+    return w, h, depth, ctype
+
+
+def _too_large(path: str, w: int, h: int, max_pixels: int) -> MaskProblem:
+    return _problem("too_large", path,
+                    f"the image is {_n(w)} x {_n(h)} pixels ({w * h / 1e6:,.0f} megapixels), over the limit "
+                    f"of {max_pixels / 1e6:,.0f} megapixels; it was not decoded. If the size is genuine, "
+                    f"raise the limit (--max-megapixels), otherwise the file is damaged or hostile.",
+                    count=w * h)
+
+
+def _open_image(source: str | Path | Image.Image, where: str, max_pixels: int,
+                problems: list[Problem]) -> tuple[Image.Image | None, tuple | None]:
+    """Open lazily (header only), refusing missing files, non-images and oversized images.
+
+    Returns (image, png_header) or (None, None) after appending the reason to ``problems``.
+    """
+    if isinstance(source, Image.Image):
+        return source, None
+    path = Path(source)
+    if not path.is_file():
+        problems.append(_problem("unreadable", where, "the file does not exist." if not path.exists()
+                                 else "this is a folder, not an image file."))
+        return None, None
+    header = _png_header(path)
+    if header and header[0] * header[1] > max_pixels:
+        problems.append(_too_large(where, header[0], header[1], max_pixels))
+        return None, None
+    try:
+        with warnings.catch_warnings():
+            # Our own limit (checked just below) replaces Pillow's warning; its hard error still counts.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except Image.DecompressionBombError:
+        problems.append(_problem("too_large", where,
+                                 "the image is larger than Pillow's safety limit for decoding and was not "
+                                 "decoded; the file is damaged, hostile, or far too big for a mask."))
+        return None, None
+    except UnidentifiedImageError:
+        problems.append(_problem("corrupt", where, "the file is not an image that can be read (damaged, "
+                                 "empty, or not an image at all); export the mask again as an RGBA PNG."))
+        return None, None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
+        problems.append(_problem("corrupt", where, f"the image cannot be read ({_reason(e)}); export it again."))
+        return None, None
+    w, h = img.size
+    if w * h > max_pixels:
+        img.close()
+        problems.append(_too_large(where, w, h, max_pixels))
+        return None, None
+    return img, header
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e).strip().rstrip(".") or type(e).__name__
+    return text[0].lower() + text[1:] if text else text
+
+
+def _load(img: Image.Image, where: str, problems: list[Problem]) -> bool:
+    """Decode the pixel data; a truncated or corrupt file becomes a ``corrupt`` problem."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img.load()
+        return True
+    except MemoryError:
+        problems.append(_problem("too_large", where, "there is not enough memory to decode the image."))
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
+        problems.append(_problem("corrupt", where, f"the image is truncated or damaged ({_reason(e)}); "
+                                 f"export the mask again."))
+    return False
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of an image from its header alone (nothing is decoded).
+
+    Raises UsageError with a plain sentence when the file is missing or not an image.
+    """
+    problems: list[Problem] = []
+    img, _ = _open_image(path, str(path), max_pixels=1 << 62, problems=problems)
+    if img is None:
+        raise UsageError(str(problems[0]))
+    with img:
+        return img.size
+
+
+PROBE_FORMATS = "PNG, JPEG, WebP, TIFF or BMP"
+_IMAGE_SIGNATURES = (PNG_SIGNATURE, b"\xff\xd8\xff", b"RIFF", b"II*\x00", b"MM\x00*", b"BM", b"GIF8")
+
+
+def _pixels(n: int) -> str:
+    return f"{n / 1e6:,.0f} megapixels" if n >= 10_000_000 else f"{n:,} pixels"
+
+
+def _probe_refused(path: Path, sentence: str) -> ValidationError:
+    return ValidationError([Problem("", sentence)], message=sentence)
+
+
+def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) of a primary or reference image, after decoding every pixel with Pillow.
+
+    Unlike :func:`image_size` (header only), this proves the file is a whole, readable image before it
+    is uploaded. The size is checked against ``max_pixels`` from the header, before anything is
+    decoded, so a decompression bomb costs nothing. Raises ``ValidationError([Problem("", sentence)])``
+    (``str(error)`` is the sentence itself) naming the file when it does not exist, is a folder, is
+    empty, is not an image Pillow can read, is truncated or damaged, or is larger than the cap.
+    """
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise _probe_refused(p, f"The image {p} does not exist; check the path, or choose the file again.")
+    except OSError as e:
+        raise _probe_refused(p, f"The image {p} cannot be read ({e.strerror or _reason(e)}); check that the "
+                                f"file is there and readable.")
+    if p.is_dir():
+        raise _probe_refused(p, f"{p} is a folder, not an image; choose an image file inside it.")
+    if st.st_size == 0:
+        raise _probe_refused(p, f"The image {p} is empty (0 bytes); copy or export it again.")
+
+    def too_large(w: int, h: int) -> ValidationError:
+        return _probe_refused(p, f"The image {p} is {w:,} x {h:,} pixels ({_pixels(w * h)}), over the limit of "
+                                 f"{_pixels(max_pixels)}; it was not decoded. Scale it down, or check that the "
+                                 f"file is not damaged.")
+
+    def damaged(why: str) -> ValidationError:
+        return _probe_refused(p, f"The image {p} is truncated or damaged ({why}); copy or export it again from "
+                                 f"the original.")
+
+    header = _png_header(p)
+    if header and header[0] * header[1] > max_pixels:
+        raise too_large(header[0], header[1])
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise _probe_refused(p, f"The image {p} cannot be read ({e.strerror or _reason(e)}); check that the "
+                                f"file is readable.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # our own cap decides
+            img = Image.open(p)
+    except Image.DecompressionBombError as e:
+        found = re.search(r"(\d+) pixels", str(e))        # "Image size (N pixels) exceeds limit of ..."
+        size = f" ({_pixels(int(found.group(1)))})" if found else ""
+        raise _probe_refused(p, f"The image {p} is too large to decode safely{size}, over Pillow's safety limit; "
+                                f"it was not decoded. Scale it down, or check that the file is not damaged.")
+    except UnidentifiedImageError:
+        if head.startswith(_IMAGE_SIGNATURES):
+            raise damaged("its header cannot be read")
+        raise _probe_refused(p, f"{p} is not an image that can be read (damaged, or not an image at all, "
+                                f"whatever its name says); use a {PROBE_FORMATS} file.")
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
+        raise damaged(_reason(e))
+    with img:
+        w, h = img.size
+        if w * h > max_pixels:
+            raise too_large(w, h)
+        if w == 0 or h == 0:
+            raise _probe_refused(p, f"The image {p} is {w} x {h} pixels, which holds no picture; export it again.")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img.load()
+        except MemoryError:
+            raise _probe_refused(p, f"There is not enough memory to decode the image {p} ({w:,} x {h:,} "
+                                    f"pixels); close other programs, or scale the image down.")
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
+            raise damaged(_reason(e))
+    return w, h
+
+
+# --------------------------------------------------------------------------------------------------
+# Index masks
+# --------------------------------------------------------------------------------------------------
+
+def load_index_mask(source: str | Path | np.ndarray, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A 2-D array of class indices (uint8 when it fits, else uint16) from a PNG/TIFF/.npy or array.
+
+    Raises UsageError for a missing file and ValidationError (with problems naming the file) for
+    anything that is not a single-channel integer image with values 0..65535.
+    """
+    where = "index mask" if isinstance(source, np.ndarray) else str(source)
+    if isinstance(source, np.ndarray):
+        arr = source
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"{where}: the index mask file does not exist.")
+        if path.suffix.lower() == ".npy":
+            try:
+                arr = np.load(path, allow_pickle=False, mmap_mode="r")
+            except (OSError, ValueError, EOFError) as e:
+                raise ValidationError([_problem("corrupt", where, f"the .npy file cannot be read ({_reason(e)}).")])
+        else:
+            problems: list[Problem] = []
+            img, _ = _open_image(path, where, max_pixels, problems)
+            if img is None:
+                raise ValidationError(problems)
+            with img:
+                if img.mode in ("RGB", "RGBA", "CMYK", "YCbCr", "LA", "PA", "HSV", "LAB", "RGBX"):
+                    raise ValidationError([_problem(
+                        "not_index", where,
+                        f"the file is a {img.mode} colour image, not a single-channel index mask; a colour "
+                        f"mask is checked with `playment-submit mask check`, not encoded.")])
+                if img.mode == "F":
+                    raise ValidationError([_problem("not_index", where, "the file holds floating-point values; "
+                                                    "class indices must be whole numbers (8- or 16-bit).")])
+                if not _load(img, where, problems):
+                    raise ValidationError(problems)
+                if img.mode == "1":
+                    img = img.convert("L")
+                arr = np.asarray(img)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim != 2:
+        raise ValidationError([_problem("not_index", where, f"the index mask has shape {tuple(arr.shape)}; it "
+                                        f"must be a single-channel 2-D array (height x width).")])
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValidationError([_problem("not_index", where, f"the index mask holds {arr.dtype} values; class "
+                                        f"indices must be whole numbers (8- or 16-bit).")])
+    if arr.size and arr.dtype not in (np.uint8, np.uint16):
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi > MAX_CLASSES:
+            bad = lo if lo < 0 else hi
+            y, x = np.argwhere(arr == bad)[0]
+            raise ValidationError([_problem("bad_index", where, f"index {bad} at x={x}, y={y} is outside "
+                                            f"0..{MAX_CLASSES}; 0 means unlabelled, 1.. the classes.",
+                                            examples=[(x, y)])])
+        arr = arr.astype(np.uint8 if hi < 256 else np.uint16)
+    return np.ascontiguousarray(arr)
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder and rename, so that an interrupted run never
+    leaves a half-written mask that looks complete."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_png(rgba: np.ndarray, path: str | Path) -> None:
+    """Write an (H, W, 4) uint8 array as an RGBA PNG. ``compress_level=1``: masks are mostly flat areas
+    that compress well even at the fastest level, and level 6 takes about 3x as long."""
+    arr = np.ascontiguousarray(rgba, dtype=np.uint8)
+    if arr.ndim != 3 or arr.shape[2] != 4:
+        raise ValueError(f"an RGBA mask must have shape (height, width, 4), not {arr.shape}.")
+    img = Image.fromarray(arr)
+    _atomic_write(Path(path), lambda tmp: img.save(tmp, format="PNG", compress_level=1))
+
+
+def write_legend(legend: dict[str, str], path: str | Path) -> None:
+    """Write a legend as JSON (``{"#rrggbb": "name"}``), in the order given (index order for encode)."""
+    text = json.dumps(legend, indent=2, ensure_ascii=False) + "\n"
+    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

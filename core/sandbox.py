@@ -31,6 +31,7 @@ import json
 import mimetypes
 import random
 import secrets
+import shlex
 import shutil
 import socket
 import sqlite3
@@ -49,6 +50,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from .errors import ValidationError
 from .job import JobSpec, is_loopback_host
+from .settings import ENV_BASE, ENV_DEFAULT_BATCH, ENV_KEY, ENV_PROJECT, ENV_WORKFLOW
 
 _NS = uuid.UUID("6f1c2a40-9d1e-4c51-9a55-5b1d6a0c7e11")
 MAX_BODY = 16 * 1024 * 1024
@@ -122,9 +124,17 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """A client that hangs up mid-reply (a preview download cut at its size cap, a test's dropped
+class _SandboxHTTPServer(ThreadingHTTPServer):
+    """The listening socket of one SandboxServer (``.sandbox``), answering with SandboxRequestHandler.
+
+    A client that hangs up mid-reply (a preview download cut at its size cap, a test's dropped
     connection) is normal here, not worth a traceback on stderr; other errors are still printed."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], sandbox: "SandboxServer"):
+        self.sandbox = sandbox
+        super().__init__(address, SandboxRequestHandler)
 
     def handle_error(self, request, client_address) -> None:
         if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
@@ -163,8 +173,7 @@ class SandboxServer:
         self._scripted: list[tuple[int, bytes, str, dict]] = []
         self._stats: dict[str, int] = {}
         self._stats_lock = threading.Lock()
-        self._httpd = _QuietServer((host, port), _make_handler(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _SandboxHTTPServer((host, port), self)
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ lifecycle
@@ -200,6 +209,14 @@ class SandboxServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def export_line(self) -> str:
+        """The shell line that points the tool at this sandbox: ``export PLAYMENT_BASE_URL=...
+        PLAYMENT_API_KEY=... PLAYMENT_PROJECT_ID=... PLAYMENT_WORKFLOW_ID=... PLAYMENT_DEFAULT_BATCH_ID=...``
+        (values shell-quoted when they need it). It holds the sandbox's key: print it, never log it."""
+        pairs = ((ENV_BASE, self.base_url), (ENV_KEY, self.api_key), (ENV_PROJECT, self.project_id),
+                 (ENV_WORKFLOW, self.workflow_id), (ENV_DEFAULT_BATCH, self.default_batch_id))
+        return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in pairs)
 
     # ------------------------------------------------------------- helpers
     def file_url(self, name: str) -> str:
@@ -349,208 +366,271 @@ def _err(code: str, message: str) -> dict:
 _HTML = "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reason}</h1><hr>nginx</body></html>"
 
 
-def _make_handler(sb: SandboxServer):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "PlaymentSandbox/1"
+class SandboxRequestHandler(BaseHTTPRequestHandler):
+    """One request to a sandbox: routes it to the endpoint's method below. The sandbox whose state it
+    reads and writes is ``self.server.sandbox`` (``self.sb`` for short)."""
 
-        def setup(self) -> None:
-            super().setup()
-            # Without this, a reply written as headers + body meets Nagle and delayed ACKs: +40 ms each.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    protocol_version = "HTTP/1.1"
+    server_version = "PlaymentSandbox/1"
+    server: "_SandboxHTTPServer"
 
-        def log_message(self, fmt: str, *args: Any) -> None:  # request lines only, never headers
-            if not sb.quiet:
-                super().log_message(fmt, *args)
+    @property
+    def sb(self) -> SandboxServer:
+        return self.server.sandbox
 
-        # --------------------------------------------------------- replies
-        def _send(self, status: int, body: bytes, ctype: str, headers: dict | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self._headers_buffer.append(b"\r\n")  # end_headers() without its flush: one write below
-            if self.command != "HEAD":
-                self._headers_buffer.append(body)
-            self.flush_headers()
+    def setup(self) -> None:
+        super().setup()
+        # Without this, a reply written as headers + body meets Nagle and delayed ACKs: +40 ms each.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        def _json(self, status: int, obj: dict, headers: dict | None = None) -> None:
-            self._send(status, json.dumps(obj).encode(), "application/json", headers)
+    def log_message(self, fmt: str, *args: Any) -> None:  # request lines only, never headers
+        if not self.sb.quiet:
+            super().log_message(fmt, *args)
 
-        def _html(self, status: int) -> None:
-            reason = HTTPStatus(status).phrase
-            self._send(status, _HTML.format(code=status, reason=reason).encode(), "text/html")
+    # ------------------------------------------------------------- replies
+    def _send(self, status: int, body: bytes, ctype: str, headers: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self._headers_buffer.append(b"\r\n")  # end_headers() without its flush: one write below
+        if self.command != "HEAD":
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
-        def _drop(self) -> None:
+    def _json(self, status: int, obj: dict, headers: dict | None = None) -> None:
+        self._send(status, json.dumps(obj).encode(), "application/json", headers)
+
+    def _html(self, status: int) -> None:
+        reason = HTTPStatus(status).phrase
+        self._send(status, _HTML.format(code=status, reason=reason).encode(), "text/html")
+
+    def _not_found(self, path: str) -> None:
+        self._json(404, _err("NOT_FOUND", f"No endpoint {path}."))
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------ requests
+    def _delay(self) -> None:
+        if self.sb.latency_ms:
+            time.sleep(self.sb.latency_ms / 1000)
+
+    def _body(self) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._json(413, _err("FS_0003", "Request body too large."))
             self.close_connection = True
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _authorised(self) -> bool:
+        key = self.headers.get("x-api-key") or self.headers.get("x-client-key")
+        if key and secrets.compare_digest(key, self.sb.api_key):
+            return True
+        self._send(401, b"Unauthorized", "text/plain")
+        return False
+
+    # ------------------------------------------------------------- routing
+    def _route(self) -> tuple[str, list[str], dict]:
+        parts = urlsplit(self.path)
+        segs = [unquote(s) for s in parts.path.split("/") if s]
+        return parts.path, segs, parse_qs(parts.query)
+
+    @staticmethod
+    def _is_project_path(segs: list[str], length: int) -> bool:
+        """``/v1|v0/projects|project/{pid}/...`` with ``length`` segments in all."""
+        return len(segs) == length and segs[0] in ("v1", "v0") and segs[1] in ("projects", "project")
+
+    def _known_project(self, pid: str) -> bool:
+        if pid == self.sb.project_id:
+            return True
+        self._json(404, _err("PROJECT_NOT_FOUND", f"Project {pid} not found."))
+        return False
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        self._delay()
+        path, segs, query = self._route()
+        if segs[:1] == ["files"]:
+            return self._get_file("/".join(segs[1:]))
+        if not self._authorised():
+            return
+        if segs == ["_sandbox", "stats"]:
+            return self._get_stats()
+        if segs[:2] == ["v1", "attachments"]:
+            return self._get_attachment(query)
+        if self._is_project_path(segs, 5):
+            pid = segs[2]
+            if not self._known_project(pid):
+                return
+            if segs[3] == "jobs":
+                return self._get_job(pid, segs[4])
+            if segs[3] == "batch":
+                return self._get_batch(pid, segs[4], query)
+        self._not_found(path)
+
+    def do_POST(self) -> None:
+        raw = self._body()
+        if raw is None:
+            return
+        self._delay()
+        path, segs, _ = self._route()
+        if not self._authorised():
+            return
+        if self._is_project_path(segs, 4):
+            pid = segs[2]
+            if not self._known_project(pid):
+                return
             try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+                body = json.loads(raw) if raw else None
+            except (ValueError, UnicodeDecodeError):
+                return self._json(400, _err("FS_0003", "Request body is not valid JSON."))
+            if segs[3] == "jobs":
+                return self._post_job(pid, body)
+            if segs[3] == "batch":
+                return self._post_batch(pid, body)
+        self._not_found(path)
 
-        def _body(self) -> bytes | None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._json(413, _err("FS_0003", "Request body too large."))
-                self.close_connection = True
-                return None
-            return self.rfile.read(length) if length else b""
+    def do_PUT(self) -> None:
+        path, segs, _ = self._route()
+        if segs[:1] != ["files"] or len(segs) < 2:
+            self._body()
+            return self._not_found(path)
+        self._put_file("/".join(segs[1:]))
 
-        def _authorised(self) -> bool:
-            key = self.headers.get("x-api-key") or self.headers.get("x-client-key")
-            if key and secrets.compare_digest(key, sb.api_key):
-                return True
-            self._send(401, b"Unauthorized", "text/plain")
-            return False
+    # ----------------------------------------------------------- endpoints
+    def _get_stats(self) -> None:
+        """GET /_sandbox/stats"""
+        self._json(200, {"success": True, "data": self.sb.stats()})
 
-        # -------------------------------------------------------- routing
-        def _route(self) -> tuple[str, list[str], dict]:
-            parts = urlsplit(self.path)
-            segs = [unquote(s) for s in parts.path.split("/") if s]
-            return parts.path, segs, parse_qs(parts.query)
+    def _get_attachment(self, query: dict) -> None:
+        """GET /v1/attachments?url=...: 302 to a "signed" URL of one of the sandbox's own files."""
+        sb = self.sb
+        sb._count("GET attachments")
+        url = (query.get("url") or [""])[0]
+        if url and not sb.own_file_missing(url) and url.startswith(sb.base_url + "/files/"):
+            return self._send(302, b"", "text/plain", {"Location": url + "?signature=sandbox"})
+        self._json(404, _err("NOT_FOUND", "No such attachment."))
 
-        def do_HEAD(self) -> None:
-            self.do_GET()
+    def _get_job(self, pid: str, job_id: str) -> None:
+        """GET /v1/projects/{pid}/jobs/{job_id}"""
+        self.sb._count("GET job")
+        self._json(*self.sb.get_job(pid, job_id))
 
-        def do_GET(self) -> None:
-            if sb.latency_ms:
-                time.sleep(sb.latency_ms / 1000)
-            path, segs, query = self._route()
-            if segs[:1] == ["files"]:
-                sb._count("GET files")
-                return self._serve_file("/".join(segs[1:]))
-            if not self._authorised():
-                return
-            if segs == ["_sandbox", "stats"]:
-                return self._json(200, {"success": True, "data": sb.stats()})
-            if segs[:2] == ["v1", "attachments"]:
-                sb._count("GET attachments")
-                url = (query.get("url") or [""])[0]
-                if url and not sb.own_file_missing(url) and url.startswith(sb.base_url + "/files/"):
-                    return self._send(302, b"", "text/plain", {"Location": url + "?signature=sandbox"})
-                return self._json(404, _err("NOT_FOUND", "No such attachment."))
-            if len(segs) == 5 and segs[0] in ("v1", "v0") and segs[1] in ("projects", "project"):
-                pid = segs[2]
-                if pid != sb.project_id:
-                    return self._json(404, _err("PROJECT_NOT_FOUND", f"Project {pid} not found."))
-                if segs[3] == "jobs":
-                    sb._count("GET job")
-                    return self._json(*sb.get_job(pid, segs[4]))
-                if segs[3] == "batch":
-                    sb._count("GET batch")
-                    token = (query.get("page_token") or [None])[0]
-                    return self._json(*sb.list_batch(pid, segs[4], token))
-            self._json(404, _err("NOT_FOUND", f"No endpoint {path}."))
+    def _get_batch(self, pid: str, batch_id: str, query: dict) -> None:
+        """GET /v1/projects/{pid}/batch/{batch_id}?page_token=..."""
+        self.sb._count("GET batch")
+        token = (query.get("page_token") or [None])[0]
+        self._json(*self.sb.list_batch(pid, batch_id, token))
 
-        def do_POST(self) -> None:
-            raw = self._body()
-            if raw is None:
-                return
-            if sb.latency_ms:
-                time.sleep(sb.latency_ms / 1000)
-            path, segs, _ = self._route()
-            if not self._authorised():
-                return
-            if len(segs) == 4 and segs[0] in ("v1", "v0") and segs[1] in ("projects", "project"):
-                pid = segs[2]
-                if pid != sb.project_id:
-                    return self._json(404, _err("PROJECT_NOT_FOUND", f"Project {pid} not found."))
-                try:
-                    body = json.loads(raw) if raw else None
-                except (ValueError, UnicodeDecodeError):
-                    return self._json(400, _err("FS_0003", "Request body is not valid JSON."))
-                if segs[3] == "jobs":
-                    sb._count("POST jobs")
-                    return self._post_job(pid, body)
-                if segs[3] == "batch":
-                    sb._count("POST batch")
-                    return self._json(*sb.create_batch(pid, body))
-            self._json(404, _err("NOT_FOUND", f"No endpoint {path}."))
+    def _post_batch(self, pid: str, body: Any) -> None:
+        """POST /v1/projects/{pid}/batch"""
+        self.sb._count("POST batch")
+        self._json(*self.sb.create_batch(pid, body))
 
-        def _post_job(self, pid: str, body: Any) -> None:
-            scripted = sb._next_scripted()
-            if scripted is not None:
-                status, raw, ctype, headers = scripted
-                return self._send(status, raw, ctype, headers)
-            f = sb.faults
-            roll = sb._roll() if f.total() > 0 else 1.0
-            edges = [("html_500", f.html_500), ("html_502", f.html_502), ("rate_limit", f.rate_limit),
-                     ("drop_before", f.drop_before), ("drop_after", f.drop_after)]
-            fault, acc = None, 0.0
-            for name, p in edges:
-                acc += p
-                if roll < acc:
-                    fault = name
+    def _post_job(self, pid: str, body: Any) -> None:
+        """POST /v1/projects/{pid}/jobs: a queued answer if any, else one fault roll, else the job."""
+        sb = self.sb
+        sb._count("POST jobs")
+        scripted = sb._next_scripted()
+        if scripted is not None:
+            status, raw, ctype, headers = scripted
+            return self._send(status, raw, ctype, headers)
+        fault = self._pick_fault()
+        if fault == "html_500":
+            return self._html(500)
+        if fault == "rate_limit":
+            ra = sb.faults.retry_after
+            return self._send(429, b"<html><body>429 Too Many Requests</body></html>", "text/html",
+                              {"Retry-After": str(int(ra)) if float(ra).is_integer() else str(ra)})
+        if fault == "drop_before":
+            return self._drop()
+        status, obj, stored = sb.create_job(pid, body)
+        if stored and fault == "drop_after":
+            return self._drop()
+        if stored and fault == "html_502":
+            return self._html(502)
+        self._json(status, obj)
+
+    def _pick_fault(self) -> str | None:
+        """One roll over the fault probabilities (none when they are all 0); the fault picked is counted."""
+        sb = self.sb
+        f = sb.faults
+        roll = sb._roll() if f.total() > 0 else 1.0
+        edges = [("html_500", f.html_500), ("html_502", f.html_502), ("rate_limit", f.rate_limit),
+                 ("drop_before", f.drop_before), ("drop_after", f.drop_after)]
+        acc = 0.0
+        for name, p in edges:
+            acc += p
+            if roll < acc:
+                sb._count("fault " + name)
+                return name
+        return None
+
+    def _put_file(self, name: str) -> None:
+        """PUT /files/{name} (with the key): store the body as that file (sandbox storage)."""
+        sb = self.sb
+        length = int(self.headers.get("Content-Length") or 0)
+        if not self._authorised():
+            self.close_connection = True
+            return
+        if length > MAX_UPLOAD:
+            self.close_connection = True
+            return self._json(413, _err("FS_0003", "File too large for the sandbox."))
+        sb._count("PUT files")
+        try:
+            target = sb._safe_path(name)
+        except PermissionError:
+            self.close_connection = True
+            return self._json(400, _err("GE_0001", "Invalid file name."))
+        if not self._receive_file(target, length):
+            self.close_connection = True
+            return
+        self._json(201, {"success": True, "data": {"url": sb.file_url(name)}})
+
+    def _receive_file(self, target: Path, length: int) -> bool:
+        """Read ``length`` body bytes into ``target`` through a temporary file; False (and nothing left
+        behind) when the client sent fewer."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + f".part{threading.get_ident()}")
+        remaining = length
+        with open(tmp, "wb") as out:
+            while remaining:
+                chunk = self.rfile.read(min(1 << 20, remaining))
+                if not chunk:
                     break
-            if fault:
-                sb._count("fault " + fault)
-            if fault == "html_500":
-                return self._html(500)
-            if fault == "rate_limit":
-                ra = f.retry_after
-                return self._send(429, b"<html><body>429 Too Many Requests</body></html>", "text/html",
-                                  {"Retry-After": str(int(ra)) if float(ra).is_integer() else str(ra)})
-            if fault == "drop_before":
-                return self._drop()
-            status, obj, stored = sb.create_job(pid, body)
-            if stored and fault == "drop_after":
-                return self._drop()
-            if stored and fault == "html_502":
-                return self._html(502)
-            self._json(status, obj)
+                out.write(chunk)
+                remaining -= len(chunk)
+        if remaining:
+            tmp.unlink(missing_ok=True)
+            return False
+        tmp.replace(target)
+        return True
 
-        def do_PUT(self) -> None:
-            path, segs, _ = self._route()
-            if segs[:1] != ["files"] or len(segs) < 2:
-                self._body()
-                return self._json(404, _err("NOT_FOUND", f"No endpoint {path}."))
-            length = int(self.headers.get("Content-Length") or 0)
-            if not self._authorised():
-                self.close_connection = True
-                return
-            if length > MAX_UPLOAD:
-                self.close_connection = True
-                return self._json(413, _err("FS_0003", "File too large for the sandbox."))
-            sb._count("PUT files")
-            try:
-                target = sb._safe_path("/".join(segs[1:]))
-            except PermissionError:
-                self.close_connection = True
-                return self._json(400, _err("GE_0001", "Invalid file name."))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + f".part{threading.get_ident()}")
-            remaining = length
-            with open(tmp, "wb") as out:
-                while remaining:
-                    chunk = self.rfile.read(min(1 << 20, remaining))
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    remaining -= len(chunk)
-            if remaining:
-                tmp.unlink(missing_ok=True)
-                self.close_connection = True
-                return
-            tmp.replace(target)
-            self._json(201, {"success": True, "data": {"url": sb.file_url("/".join(segs[1:]))}})
-
-        def _serve_file(self, name: str) -> None:
-            try:
-                target = sb._safe_path(name)
-            except PermissionError:
-                return self._send(404, b"Not found", "text/plain")
-            if not target.is_file():
-                return self._send(404, b"Not found", "text/plain")
-            ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            size = target.stat().st_size
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(size))
-            self.end_headers()
-            if self.command == "HEAD":
-                return
-            with open(target, "rb") as fh:
-                shutil.copyfileobj(fh, self.wfile, 1 << 20)
-
-    return Handler
+    def _get_file(self, name: str) -> None:
+        """GET/HEAD /files/{name}: no key needed (previews and offline submissions read these)."""
+        self.sb._count("GET files")
+        try:
+            target = self.sb._safe_path(name)
+        except PermissionError:
+            return self._send(404, b"Not found", "text/plain")
+        if not target.is_file():
+            return self._send(404, b"Not found", "text/plain")
+        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        size = target.stat().st_size
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        with open(target, "rb") as fh:
+            shutil.copyfileobj(fh, self.wfile, 1 << 20)

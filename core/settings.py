@@ -5,26 +5,37 @@
 - The API key lives in the OS keyring (service ``playment-submit``, user = profile name). Without a
   keyring backend (a headless box) the key comes from ``PLAYMENT_API_KEY`` and a warning says so.
 - Precedence for every connection setting: command-line option > environment > profile > default.
+  The environment's names: ``PLAYMENT_API_KEY``, ``PLAYMENT_PROJECT_ID``, ``PLAYMENT_WORKFLOW_ID``,
+  ``PLAYMENT_BASE_URL`` and ``PLAYMENT_DEFAULT_BATCH_ID``.
+- ``merged_profile()`` is the one rule for saving an edited profile: the edited connection fields over
+  the saved profile, keeping what the form does not edit, and refused with plain sentences when a field
+  cannot work.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
+import keyring
 import platformdirs
+from keyring.errors import KeyringError, PasswordDeleteError
 
-from .errors import UsageError
+from .errors import Problem, UsageError, ValidationError
+from .job import is_uuid
 
 APP = "playment-submit"
 KEYRING_SERVICE = "playment-submit"
 DEFAULT_BASE_URL = "https://api.playment.io"
 ENV_KEY, ENV_PROJECT, ENV_WORKFLOW, ENV_BASE = ("PLAYMENT_API_KEY", "PLAYMENT_PROJECT_ID",
                                                 "PLAYMENT_WORKFLOW_ID", "PLAYMENT_BASE_URL")
+ENV_DEFAULT_BATCH = "PLAYMENT_DEFAULT_BATCH_ID"
 
 
 def config_dir() -> Path:
@@ -114,25 +125,18 @@ def get_api_key(profile: str, env: Mapping[str, str] | None = None) -> tuple[str
     env = os.environ if env is None else env
     warning = None
     try:
-        import keyring
-        from keyring.errors import KeyringError
-        try:
-            key = keyring.get_password(KEYRING_SERVICE, profile)
-        except KeyringError:
-            key, warning = None, ("No system keyring is available, so the API key is taken from "
-                                  "PLAYMENT_API_KEY and cannot be saved by this app.")
-        else:
-            if key:
-                return key, "keyring", None
-    except ImportError:  # pragma: no cover - keyring is a declared dependency
-        warning = "The keyring module is missing; the API key is taken from PLAYMENT_API_KEY."
+        key = keyring.get_password(KEYRING_SERVICE, profile)
+    except KeyringError:  # no backend (a headless box): a runtime condition, said as a warning
+        key, warning = None, ("No system keyring is available, so the API key is taken from "
+                              "PLAYMENT_API_KEY and cannot be saved by this app.")
+    else:
+        if key:
+            return key, "keyring", None
     key = env.get(ENV_KEY) or None
     return key, ("environment" if key else "none"), warning
 
 
 def set_api_key(profile: str, key: str) -> None:
-    import keyring
-    from keyring.errors import KeyringError, PasswordDeleteError
     try:
         if key:
             keyring.set_password(KEYRING_SERVICE, profile, key)
@@ -164,7 +168,10 @@ class Connection:
 
 
 def resolve_connection(profile: str | None = None, *, base_url: str | None = None, project_id: str | None = None,
-                       workflow_id: str | None = None, env: Mapping[str, str] | None = None) -> Connection:
+                       workflow_id: str | None = None, default_batch_id: str | None = None,
+                       env: Mapping[str, str] | None = None) -> Connection:
+    """The connection for ``profile`` (else the current one, else "default"): each setting from the
+    option given here, else the environment, else the profile (else the built-in default)."""
     env = os.environ if env is None else env
     profiles, current = load_profiles()
     name = profile or current or "default"
@@ -177,5 +184,43 @@ def resolve_connection(profile: str | None = None, *, base_url: str | None = Non
         base_url=base_url or env.get(ENV_BASE) or prof.base_url or DEFAULT_BASE_URL,
         project_id=project_id or env.get(ENV_PROJECT) or prof.project_id,
         workflow_id=workflow_id or env.get(ENV_WORKFLOW) or prof.workflow_id,
-        api_key=key, key_source=source, default_batch_id=prof.default_batch_id or None, profile=prof,
+        default_batch_id=default_batch_id or env.get(ENV_DEFAULT_BATCH) or prof.default_batch_id or None,
+        api_key=key, key_source=source, profile=prof,
         warnings=[warning] if warning else [])
+
+
+# ------------------------------------------------------------------ editing
+def merged_profile(saved: Profile | None, *, name: str, base_url: str, project_id: str, workflow_id: str,
+                   storage: Mapping[str, Any] | None = None) -> Profile:
+    """The profile to save when a form has edited ``name``'s connection fields.
+
+    The edited fields (trimmed) replace the saved ones; everything the form does not edit (default batch,
+    remembered batches, and the storage when ``storage`` is None) is kept from ``saved``, the profile of
+    that name as saved (None for a new profile). A blank name is "default"; a blank base URL is the
+    default API. Pure: nothing is read or written and ``saved`` is not changed.
+
+    Raises ValidationError (its ``problems`` one per field, its message one plain paragraph) when a field
+    cannot work: a base URL that is not an http(s) address, a workflow ID that is not a UUID.
+    """
+    name = name.strip() or "default"
+    base_url, project_id, workflow_id = base_url.strip(), project_id.strip(), workflow_id.strip()
+    problems: list[Problem] = []
+    if not base_url:
+        base_url = DEFAULT_BASE_URL
+    else:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(Problem("base_url", f"The base URL \"{base_url}\" is not a web address; it should "
+                                                f"look like {DEFAULT_BASE_URL}."))
+    if workflow_id and not is_uuid(workflow_id):
+        problems.append(Problem("workflow_id", f"The workflow ID \"{workflow_id}\" is not a UUID (like "
+                                               f"2aae1234-acac-1234-eeff-12a22a237bbc); copy it from the "
+                                               f"project's workflow page.", code="FS_0003"))
+    if problems:
+        raise ValidationError(problems, f"Profile \"{name}\" was not saved. "
+                                        + " ".join(p.message for p in problems))
+    base = saved if saved is not None else Profile(name=name)
+    return Profile(name=name, base_url=base_url, project_id=project_id, workflow_id=workflow_id,
+                   default_batch_id=base.default_batch_id,
+                   storage=copy.deepcopy(dict(storage if storage is not None else base.storage)),
+                   batches=dict(base.batches))

@@ -6,16 +6,14 @@ backend the panel says so and the key comes from PLAYMENT_API_KEY. "Test connect
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QVBoxLayout, QWidget)
 
 from playment_submit.core.client import PlaymentClient
-from playment_submit.core.errors import PlaymentError
-from playment_submit.core.settings import (Profile, SecretStoreUnavailable, delete_profile, get_api_key, load_profiles,
-                           save_profiles, set_api_key)
+from playment_submit.core.errors import PlaymentError, ValidationError
+from playment_submit.core.settings import (SecretStoreUnavailable, delete_profile, get_api_key, load_profiles,
+                                           merged_profile, save_profiles, set_api_key)
 from playment_submit.gui.workers import start_worker
 
 
@@ -206,23 +204,32 @@ class ConnectionPanel(QWidget):
     def _on_save_clicked(self) -> None:
         name = self.profile.currentText().strip() or "default"
         key = self._key_or_current()  # read before the field is cleared below
-        fields = dict(base_url=self.base_url.text().strip(), project_id=self.project_id.text().strip(),
-                      workflow_id=self.workflow_id.text().strip(), storage=self.storage_settings())
-        profile = Profile(name=name, **fields)
         try:
             profiles, _ = load_profiles()
-            if name in profiles:  # keep what this panel does not edit (default batch, remembered batches)
-                profile = replace(profiles[name], **fields)
-            profiles[name] = profile
-            save_profiles(profiles, current=name)
-            if self._key():
-                set_api_key(name, self._key())
-            self.result.setText(f"Saved profile \"{name}\".")
-        except SecretStoreUnavailable as e:
-            self.warning.setText(str(e))
-            self.warning.setVisible(True)
-        except PlaymentError as e:
+            unreadable = None
+        except PlaymentError as e:  # a broken profiles.json: said, and the settings are used unsaved
+            profiles, unreadable = {}, e
+        try:  # core's rule: the form's fields over the saved profile, which keeps batches and default batch
+            profile = merged_profile(profiles.get(name), name=name, base_url=self.base_url.text(),
+                                     project_id=self.project_id.text(), workflow_id=self.workflow_id.text(),
+                                     storage=self.storage_settings())
+        except ValidationError as e:  # nothing saved or applied; the form keeps what was typed
             self.result.setText(str(e))
+            return
+        if unreadable is not None:
+            self.result.setText(str(unreadable))
+        else:
+            try:
+                profiles[name] = profile
+                save_profiles(profiles, current=name)
+                if self._key():
+                    set_api_key(name, self._key())
+                self.result.setText(f"Saved profile \"{name}\".")
+            except SecretStoreUnavailable as e:
+                self.warning.setText(str(e))
+                self.warning.setVisible(True)
+            except PlaymentError as e:
+                self.result.setText(str(e))
         self.api_key.clear()
         self._fill_profiles(name)
         self._show_key_source(name)

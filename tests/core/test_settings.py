@@ -9,9 +9,15 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError
 
-from playment_submit.core.errors import UsageError
-from playment_submit.core.settings import (KEYRING_SERVICE, Profile, delete_profile, get_api_key, load_profiles, profiles_path,
-                           resolve_connection, save_profiles, set_api_key)
+from playment_submit.core.errors import UsageError, ValidationError
+from playment_submit.core.settings import (DEFAULT_BASE_URL, KEYRING_SERVICE, Profile, delete_profile, get_api_key,
+                                           load_profiles, merged_profile, profiles_path, resolve_connection,
+                                           save_profiles, set_api_key)
+
+WF = "2aae1234-acac-1234-eeff-12a22a237bbc"
+BATCH_PROFILE, BATCH_ENV, BATCH_OPTION = ("11111111-1111-4111-8111-111111111111",
+                                          "22222222-2222-4222-8222-222222222222",
+                                          "33333333-3333-4333-8333-333333333333")
 
 
 class NoKeyring(KeyringBackend):
@@ -83,3 +89,86 @@ def test_delete_profile_forgets_it_and_its_key_but_keeps_the_others(memory_keyri
     assert memory_keyring.store[(KEYRING_SERVICE, "staging")] == "k-staging"
     with pytest.raises(UsageError, match='no saved profile named "prod"'):
         delete_profile("prod")
+
+
+# ------------------------------------------------------------ default batch
+def test_default_batch_id_is_option_then_environment_then_profile(memory_keyring):
+    save_profiles({"prod": Profile("prod", project_id="p1", default_batch_id=BATCH_PROFILE)}, current="prod")
+    env = {"PLAYMENT_DEFAULT_BATCH_ID": BATCH_ENV}
+    assert resolve_connection(env={}).default_batch_id == BATCH_PROFILE
+    assert resolve_connection(env=env).default_batch_id == BATCH_ENV
+    assert resolve_connection(default_batch_id=BATCH_OPTION, env=env).default_batch_id == BATCH_OPTION
+    # An empty variable is unset, as for the other PLAYMENT_* settings.
+    assert resolve_connection(env={"PLAYMENT_DEFAULT_BATCH_ID": ""}).default_batch_id == BATCH_PROFILE
+    # The profile itself is not changed by the override.
+    assert resolve_connection(env=env).profile.default_batch_id == BATCH_PROFILE
+
+
+def test_default_batch_id_from_the_process_environment_without_a_profile(memory_keyring, monkeypatch):
+    monkeypatch.delenv("PLAYMENT_DEFAULT_BATCH_ID", raising=False)
+    assert resolve_connection().default_batch_id is None
+    monkeypatch.setenv("PLAYMENT_DEFAULT_BATCH_ID", BATCH_ENV)
+    assert resolve_connection().default_batch_id == BATCH_ENV
+
+
+# --------------------------------------------------------------- the merge
+def saved_prod() -> Profile:
+    return Profile("prod", "https://old.example.com", "p-old", WF, default_batch_id=BATCH_PROFILE,
+                   storage={"kind": "s3", "bucket": "b", "prefix": "x/"}, batches={"week 1": "b-1"})
+
+
+def test_merge_takes_the_form_fields_and_keeps_what_the_form_does_not_edit():
+    saved = saved_prod()
+    before = saved.to_dict()
+    merged = merged_profile(saved, name=" prod ", base_url=" https://api.example.com ", project_id=" p-new ",
+                            workflow_id=f" {WF} ", storage={"kind": "none"})
+    assert merged == Profile("prod", "https://api.example.com", "p-new", WF, default_batch_id=BATCH_PROFILE,
+                             storage={"kind": "none"}, batches={"week 1": "b-1"})
+    assert saved.to_dict() == before  # pure: the saved profile is untouched
+    merged.batches["week 2"] = "b-2"
+    assert saved.batches == {"week 1": "b-1"}  # and shares nothing with the result
+
+
+def test_merge_without_storage_keeps_the_saved_storage():
+    merged = merged_profile(saved_prod(), name="prod", base_url="https://api.example.com", project_id="p",
+                            workflow_id=WF)
+    assert merged.storage == {"kind": "s3", "bucket": "b", "prefix": "x/"}
+
+
+def test_merge_of_a_new_profile_and_blank_fields():
+    merged = merged_profile(None, name="  ", base_url="", project_id="", workflow_id="",
+                            storage={"kind": "sandbox"})
+    assert merged == Profile("default", DEFAULT_BASE_URL, "", "", storage={"kind": "sandbox"})
+
+
+@pytest.mark.parametrize("workflow_id", ["wf-prod", "2aae1234acac1234eeff12a22a237bbc",
+                                         "2aae1234-acac-1234-eeff-12a22a237bbcX"])
+def test_merge_refuses_a_workflow_id_that_is_not_a_uuid_in_a_sentence(workflow_id):
+    with pytest.raises(ValidationError) as e:
+        merged_profile(saved_prod(), name="prod", base_url="https://api.example.com", project_id="p",
+                       workflow_id=workflow_id)
+    assert [p.path for p in e.value.problems] == ["workflow_id"]
+    message = str(e.value)
+    assert message.startswith('Profile "prod" was not saved. The workflow ID') and message.endswith(".")
+    assert f'"{workflow_id}" is not a UUID' in message and "workflow page" in message
+
+
+@pytest.mark.parametrize("base_url", ["api.playment.io", "ftp://api.playment.io", "https://"])
+def test_merge_refuses_a_base_url_that_is_not_a_web_address(base_url):
+    with pytest.raises(ValidationError) as e:
+        merged_profile(None, name="prod", base_url=base_url, project_id="p", workflow_id=WF)
+    assert [p.path for p in e.value.problems] == ["base_url"]
+    assert f'"{base_url}" is not a web address' in str(e.value) and DEFAULT_BASE_URL in str(e.value)
+
+
+def test_merge_lists_every_problem_at_once():
+    with pytest.raises(ValidationError) as e:
+        merged_profile(None, name="prod", base_url="nope", project_id="p", workflow_id="nope")
+    assert [p.path for p in e.value.problems] == ["base_url", "workflow_id"]
+    assert "base URL" in str(e.value) and "workflow ID" in str(e.value)
+
+
+def test_merge_accepts_a_loopback_http_address():
+    merged = merged_profile(None, name="local", base_url="http://127.0.0.1:8765", project_id="p", workflow_id=WF)
+    assert merged.base_url == "http://127.0.0.1:8765"
+

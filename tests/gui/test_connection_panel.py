@@ -12,11 +12,13 @@ from playment_submit.core.settings import KEYRING_SERVICE, Profile, load_profile
 from playment_submit.gui.backend import Backend
 from playment_submit.gui.widgets.connection_panel import ConnectionPanel
 
+WF_PROD, WF_OTHER = "0c6b1e2a-1f0d-4c8e-9a3b-5d7e9f1a2b3c", "7f3e2d1c-0b9a-4876-8543-210fedcba987"
+
 
 def test_pick_a_profile_save_its_key_and_test_it(qtbot, sandbox, memory_keyring, tmp_path):
-    save_profiles({"prod": Profile("prod", sandbox.base_url, sandbox.project_id, "wf-prod",
+    save_profiles({"prod": Profile("prod", sandbox.base_url, sandbox.project_id, WF_PROD,
                                    batches={"week 1": "b-1"}),
-                   "other": Profile("other", "https://example.invalid", "p2", "wf2")}, current="prod")
+                   "other": Profile("other", "https://example.invalid", "p2", WF_OTHER)}, current="prod")
     backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     backend.apply_connection(sandbox.base_url, sandbox.project_id, "wf", "an-old-key")
     panel = ConnectionPanel(backend)
@@ -28,7 +30,7 @@ def test_pick_a_profile_save_its_key_and_test_it(qtbot, sandbox, memory_keyring,
 
     panel.profile.setCurrentIndex(names.index("prod"))
     panel.profile.activated.emit(names.index("prod"))  # as a user picking it from the list
-    assert (panel.base_url.text(), panel.workflow_id.text()) == (sandbox.base_url, "wf-prod")
+    assert (panel.base_url.text(), panel.workflow_id.text()) == (sandbox.base_url, WF_PROD)
     assert "No key stored" in panel.key_source.text()
 
     qtbot.keyClicks(panel.api_key, sandbox.api_key)
@@ -57,7 +59,7 @@ def test_switching_profile_shows_its_history_and_batches(qtbot, sandbox, tmp_pat
     prod.mark_sending("frame-0042", {"reference_id": "frame-0042"})
     prod.mark_created("frame-0042", "job-prod-1")
     prod.close()
-    save_profiles({"prod": Profile("prod", "http://127.0.0.1:9", "p-prod", "wf-prod",
+    save_profiles({"prod": Profile("prod", "http://127.0.0.1:9", "p-prod", WF_PROD,
                                    batches={"week 1": "b-1"})}, current="prod")
     backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "sandbox.sqlite"))
     win = MainWindow(backend)
@@ -83,6 +85,42 @@ def test_switching_profile_shows_its_history_and_batches(qtbot, sandbox, tmp_pat
     QThreadPool.globalInstance().waitForDone(5000)
     backend.sandbox = None
     backend.close()
+
+
+def test_a_workflow_id_that_is_not_a_uuid_is_said_and_nothing_is_saved_or_applied(qtbot, sandbox, memory_keyring,
+                                                                                 tmp_path):
+    default_batch = "11111111-1111-4111-8111-111111111111"
+    save_profiles({"prod": Profile("prod", "https://api.example.com", "p-prod", WF_PROD,
+                                   default_batch_id=default_batch, batches={"week 1": "b-1"})}, current="prod")
+    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    panel = ConnectionPanel(backend)
+    qtbot.addWidget(panel)
+    panel.show()
+    applied = []
+    panel.connection_applied.connect(lambda *args: applied.append(args))
+    panel.profile_applied.connect(applied.append)
+    index = panel.profile.findText("prod")
+    panel.profile.setCurrentIndex(index)
+    panel.profile.activated.emit(index)
+    panel.workflow_id.setText("wf-prod")
+    qtbot.keyClicks(panel.api_key, "typed-key")
+    qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
+    text = panel.result.text()
+    assert text.startswith('Profile "prod" was not saved.') and '"wf-prod" is not a UUID' in text
+    assert applied == [] and (KEYRING_SERVICE, "prod") not in memory_keyring.store
+    assert load_profiles()[0]["prod"].workflow_id == WF_PROD
+    assert panel.api_key.text() == "typed-key"  # nothing to type again once the ID is fixed
+
+    panel.workflow_id.setText(f" {WF_OTHER} ")
+    panel.project_id.setText("p-new")
+    qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
+    saved = load_profiles()[0]["prod"]
+    assert (saved.workflow_id, saved.project_id) == (WF_OTHER, "p-new")
+    assert (saved.default_batch_id, saved.batches) == (default_batch, {"week 1": "b-1"})  # kept by the merge
+    assert memory_keyring.store[(KEYRING_SERVICE, "prod")] == "typed-key"
+    assert [a.workflow_id if isinstance(a, Profile) else a[2] for a in applied] == [WF_OTHER, WF_OTHER]
+    backend.journal.close()
+    backend.sandbox = None
 
 
 def test_no_keyring_warning_stays_visible_in_the_status_bar(qtbot, sandbox, tmp_path):

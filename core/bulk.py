@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterable
 
 from .client import CreatedJob, PlaymentClient, parse_retry_after
 from .errors import AmbiguousOutcomeError, AuthError, NotFoundError, PlaymentError
-from .manifest import (CHANGED, DONE, INVALID, RECONCILE, SENDABLE, SKIP_FAILED, Manifest, ManifestRow)
+from .manifest import CHANGED, DONE, INVALID, RECONCILE, SENDABLE, SKIP_FAILED, Manifest, ManifestRow
+from .pipeline import create_journalled
 
 DEFAULT_CONCURRENCY = 8
 
@@ -285,15 +286,16 @@ class BulkSubmitter:
                                                  "upload them; configure storage or give URLs.")
                 from .storage import upload_local_files
                 spec = upload_local_files(spec, self.storage, cancel=self.cancel_event)
+                after = [p for p in spec.validate(allow_local_paths=False) if p.severity == "error"]
+                if after:
+                    return self._fail(row, after[0].code, f"after upload, {after[0]}")
         except PlaymentError as e:
             return self._fail(row, e.code, f"Upload failed: {e}")
         if not self.gate.acquire(self.cancel_event):
             return RowResult(ref, row.row, "not_sent", message="Cancelled before it was sent.")
-        if self.journal is not None:
-            self.journal.mark_sending(ref, spec.to_payload(), hash_of=manifest_payload)
         try:
-            created: CreatedJob = self.client.create_job(spec, cancel=self.cancel_event,
-                                                         prior_attempt_ambiguous=prior)
+            created: CreatedJob = create_journalled(spec, self.client, self.journal, cancel=self.cancel_event,
+                                                    prior_attempt_ambiguous=prior, hash_of=manifest_payload)
         except AmbiguousOutcomeError as e:
             return self._fail(row, e.code, str(e), ambiguous=True)
         except PlaymentError as e:
@@ -310,8 +312,6 @@ class BulkSubmitter:
         except Exception as e:  # never lose a row to an unexpected error: the next run reconciles it
             return self._fail(row, None, f"Unexpected error while sending ({type(e).__name__}); the next run "
                                          f"checks whether it was created.", ambiguous=True)
-        if self.journal is not None:
-            self.journal.mark_created(ref, created.job_id, status=created.status)
         return RowResult(ref, row.row, created.status, created.job_id)
 
     def _fail(self, row: ManifestRow, code: str | None, message: str, ambiguous: bool = False) -> RowResult:

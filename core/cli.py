@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
-from .errors import PlaymentError, Problem, UsageError, ValidationError
+from .errors import DuplicateReferenceError, PlaymentError, Problem, UsageError, ValidationError
 
 EPILOG = """\
 environment:
@@ -25,6 +25,7 @@ environment:
   PLAYMENT_PROJECT_ID   the project ID
   PLAYMENT_WORKFLOW_ID  the workflow ID used when a job does not name one
   PLAYMENT_BASE_URL     the API's base URL (default https://api.playment.io)
+  PLAYMENT_DEFAULT_BATCH_ID  the project's default batch (lets an interrupted send be recovered)
 
 exit status: 0 success, 1 input or server refused (one problem per line), 2 usage or environment error.
 """
@@ -69,83 +70,68 @@ def read_json_file(path: str, what: str = "job file") -> Any:
         raise ValidationError([Problem(f"{p}:{e.lineno}:{e.colno}", f"the {what} is not valid JSON: {e.msg}.")])
 
 
-# --------------------------------------------------------------- connection
-def connection_from_args(args: argparse.Namespace):
-    from .settings import resolve_connection
-    return resolve_connection(getattr(args, "profile", None), base_url=getattr(args, "base_url", None),
-                              project_id=getattr(args, "project_id", None),
-                              workflow_id=getattr(args, "workflow_id", None))
-
-
-def client_from_args(args: argparse.Namespace, *, pool_size: int = 10):
-    """A PlaymentClient from options > environment > profile; warnings go to stderr."""
-    from .client import PlaymentClient
-    conn = connection_from_args(args)
-    if not conn.api_key:
-        for w in conn.warnings:  # only worth saying when it explains why there is no key
-            print(f"warning: {w}", file=sys.stderr)
-        raise UsageError("No API key: set PLAYMENT_API_KEY (or store one for the profile in the app). To try "
-                         "things out, start a local sandbox with `playment-submit sandbox`.")
-    client = PlaymentClient(conn.base_url, conn.project_id, conn.api_key, pool_size=pool_size,
-                            default_batch_id=getattr(args, "default_batch_id", None) or conn.default_batch_id)
-    return client, conn
+# ------------------------------------------------------------------ session
+def session_from_args(args: argparse.Namespace, **kw: Any) -> Any:
+    """The command's :class:`core.session.Session`: options > environment > profile; warnings to stderr."""
+    from .session import from_options
+    return from_options(profile=getattr(args, "profile", None), base_url=getattr(args, "base_url", None),
+                        project_id=getattr(args, "project_id", None), workflow_id=getattr(args, "workflow_id", None),
+                        default_batch_id=getattr(args, "default_batch_id", None),
+                        warn=lambda w: print(f"warning: {w}", file=sys.stderr), **kw)
 
 
 # --------------------------------------------------------------- commands
 def cmd_submit(args: argparse.Namespace) -> int:
     from .job import JobSpec
-    from .journal import Journal, default_journal_path
-    from .storage import resolve_relative_paths, storage_from_args
-    from .submit import submit_job
+    from .pipeline import DUPLICATE_CODE
     payload = read_json_file(args.job)
     spec = JobSpec.from_payload(payload, source=args.job)
-    # Local paths in the job file are relative to the file's folder, not to wherever the user stands.
-    spec = resolve_relative_paths(spec, Path(args.job).resolve().parent)
-    client, conn = client_from_args(args)
-    if not spec.work_flow_id and conn.workflow_id:
-        spec.work_flow_id = conn.workflow_id
-    if args.batch_id:
-        spec.batch_id = args.batch_id
+    session = session_from_args(args, journal=args.journal, storage_args=args if spec.local_paths() else None)
     try:
-        storage = storage_from_args(args, conn) if spec.local_paths() else None
-    except PlaymentError:
-        client.close()
+        if not spec.work_flow_id and session.workflow_id:
+            spec.work_flow_id = session.workflow_id
+        if args.batch_id:
+            spec.batch_id = args.batch_id
+        # Local paths in the job file are relative to the file's folder, not to wherever the user stands.
+        spec = session.resolve(spec, Path(args.job).resolve().parent)
+        verdict = session.check(spec, ask_server=True)
+        print_problems(verdict.warnings, prefix=f"{args.job}: ")
+        errors = [p for p in verdict.errors if p.code != DUPLICATE_CODE or p.path != "reference_id"]
+        if errors:  # a reference ID already created alone is the server-style refusal below (FS_0001, its job)
+            print_problems(verdict.errors, prefix=f"{args.job}: ")
+            n = len(verdict.errors)
+            emit(args, {"reference_id": spec.reference_id, "job_id": None, "status": "invalid",
+                        "problems": [p.to_dict() for p in verdict.errors]},
+                 f"Not submitted: {n} problem{'s' if n != 1 else ''} in {args.job}.", err=True)
+            return 1
+        created = session.submit(spec)
+    except ValidationError:
         raise
-    problems = spec.validate(allow_local_paths=storage is not None and storage.kind != "none")
-    print_problems([p for p in problems if p.severity == "warning"], prefix=f"{args.job}: ")
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        client.close()
-        print_problems(errors, prefix=f"{args.job}: ")
-        emit(args, {"reference_id": spec.reference_id, "job_id": None, "status": "invalid",
-                    "problems": [p.to_dict() for p in errors]},
-             f"Not submitted: {len(errors)} problem{'s' if len(errors) != 1 else ''} in {args.job}.", err=True)
-        return 1
-    journal = Journal(args.journal or default_journal_path(conn.profile.name))
-    try:
-        created = submit_job(spec, client, storage=storage, journal=journal)
+    except DuplicateReferenceError as e:  # the journal's refusal: said as the window and `bulk` say it
+        emit(args, {"reference_id": spec.reference_id, "job_id": e.existing_job_id, "status": "failed",
+                    "code": e.code, "message": str(e)}, f"error: {args.job}: reference_id: {e}", err=True)
+        return e.exit_code
     except PlaymentError as e:
         emit(args, {"reference_id": spec.reference_id, "job_id": getattr(e, "existing_job_id", None),
                     "status": "failed", "code": e.code, "message": str(e)}, f"error: {e}", err=True)
         return e.exit_code
     finally:
-        client.close()
-        journal.close()
+        session.close()
     verb = "Recovered" if created.recovered else "Created"
     emit(args, created.to_dict(), f"{verb} job {created.job_id} for reference ID \"{created.reference_id}\".")
     return 0
 
 
 def cmd_batch_create(args: argparse.Namespace) -> int:
-    client, _ = client_from_args(args)
+    session = session_from_args(args, with_journal=False)
     try:
-        batch_id = client.create_batch(args.name, args.description or "")
+        batch_id = session.client.create_batch(args.name, args.description or "")
     except PlaymentError as e:
         emit(args, {"name": args.name, "batch_id": None, "status": "failed", "code": e.code, "message": str(e)},
              f"error: {e}", err=True)
         return e.exit_code
     finally:
-        client.close()
+        session.close()
     emit(args, {"name": args.name, "batch_id": batch_id, "status": "created"},
          f"Created batch \"{args.name}\": {batch_id}")
     return 0
@@ -181,8 +167,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
               + (f"  faults            {faults}\n" if faults.total() else "")
               + (f"  latency           {args.latency_ms:g} ms\n" if args.latency_ms else "")
               + "Point the tool at it from another terminal:\n"
-              f"  export PLAYMENT_BASE_URL={server.base_url} PLAYMENT_API_KEY={server.api_key} "
-              f"PLAYMENT_PROJECT_ID={server.project_id} PLAYMENT_WORKFLOW_ID={server.workflow_id}", flush=True)
+              f"  {server.export_line()}", flush=True)
     try:
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         server.serve_forever()

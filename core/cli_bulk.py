@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import json
 import os
 import signal
@@ -46,18 +45,6 @@ exit status: 0 all rows created, 1 rows with errors or refused, 2 usage or envir
 """
 
 
-def _storage_module():
-    try:
-        mod = importlib.import_module("playment_submit.core.storage")
-    except ModuleNotFoundError as e:
-        if e.name != "playment_submit.core.storage":
-            raise
-        return None
-    if hasattr(mod, "add_storage_arguments") and hasattr(mod, "storage_from_args"):
-        return mod
-    return None
-
-
 def add_parser(subparsers, common_parent) -> None:
     parents = [common_parent] if common_parent is not None else []
     p = subparsers.add_parser("bulk", parents=parents, help="create many jobs from a CSV/JSONL manifest or a folder",
@@ -80,9 +67,8 @@ def add_parser(subparsers, common_parent) -> None:
     g.add_argument("--primary-dir", metavar="NAME", help="the primary images' sub-folder (default images)")
     g.add_argument("--masks-dir", metavar="NAME", default="masks", help="the masks' sub-folder (default masks)")
     g.add_argument("--write-manifest", metavar="OUT.csv", help="write the manifest built from the folder (for review)")
-    st = _storage_module()
-    if st is not None:
-        st.add_storage_arguments(p)
+    from .storage import add_storage_arguments
+    add_storage_arguments(p)
     p.set_defaults(func=run_bulk)
 
 
@@ -122,22 +108,12 @@ class _Bar:
             sys.stderr.flush()
 
 
-def write_results(path: str | Path, results) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["row", "reference_id", "job_id", "status", "error_code", "message"])
-        for r in results:
-            w.writerow([r.row, r.reference_id or "", r.job_id or "", r.status, r.code or "", r.message])
-    os.replace(tmp, path)
-
-
 def run_bulk(args: argparse.Namespace) -> int:
     from .bulk import BulkSubmitter, RowResult, _static_result
-    from .cli import client_from_args, connection_from_args
-    from .journal import Journal
+    from .cli import session_from_args
+    from .journal import Journal, default_journal_path
     from .manifest import INVALID, check_manifest, load_manifest, write_csv
+    from .results import write_results
 
     if args.concurrency < 1 or args.concurrency > 256:
         raise UsageError("--concurrency must be between 1 and 256.")
@@ -146,27 +122,24 @@ def run_bulk(args: argparse.Namespace) -> int:
     as_json = getattr(args, "json", False)
     out_lock = threading.Lock()
 
-    conn = connection_from_args(args)
-    manifest = load_manifest(args.manifest, workflow_id=conn.workflow_id or None, batch_id=args.batch_id,
-                             primary=args.primary_dir, masks=args.masks_dir)
-    if args.write_manifest:
-        out = write_csv(manifest, args.write_manifest)
-        print(f"Wrote the manifest ({len(manifest.rows)} rows) to {out}.", file=sys.stderr)
-
-    storage = None
-    st = _storage_module()
-    client = None
-    if not args.dry_run:
-        client, conn = client_from_args(args, pool_size=args.concurrency)
-    if st is not None:
-        storage = st.storage_from_args(args, conn)
-        if storage.kind == "none":  # URLs only: local paths are row errors, said before anything is sent
-            storage = None
-
     journal_path = Path(args.journal) if args.journal else default_journal_for(args.manifest)
-    journal = Journal(journal_path)
+    session = session_from_args(args, storage_args=args, need_key=not args.dry_run, pool_size=args.concurrency,
+                                with_journal=False)
+    history = None
     try:
-        check_manifest(manifest, journal=journal, allow_local_paths=storage is not None,
+        manifest = load_manifest(args.manifest, workflow_id=session.workflow_id or None, batch_id=args.batch_id,
+                                 primary=args.primary_dir, masks=args.masks_dir)
+        if args.write_manifest:
+            out = write_csv(manifest, args.write_manifest)
+            print(f"Wrote the manifest ({len(manifest.rows)} rows) to {out}.", file=sys.stderr)
+        journal = session.journal = Journal(journal_path)
+        storage = session.storage if session.can_upload else None  # URLs only: local paths are row errors
+        client = None if args.dry_run else session.client
+        # Jobs created from the window or `submit` with this profile are refused here too (same sentence).
+        history_path = default_journal_path(session.profile.name)
+        if history_path.exists() and history_path.resolve() != journal_path.resolve():
+            history = Journal(history_path)
+        check_manifest(manifest, journal=journal, storage=storage, history=history, client=client,
                        check_masks=not args.no_mask_check, retry_failed=args.retry_failed,
                        workers=min(4, os.cpu_count() or 2))
         for w in manifest.warnings:
@@ -262,6 +235,6 @@ def run_bulk(args: argparse.Namespace) -> int:
             return 130
         return 0 if summary.ok else 1
     finally:
-        journal.close()
-        if client is not None:
-            client.close()
+        if history is not None:
+            history.close()
+        session.close()

@@ -277,16 +277,19 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def is_local_path(value: str) -> bool:
-    """True for something that looks like a file path rather than a URL (``/a/b.png``, ``C:\\x``,
-    ``file:///...``, ``frames/001.png``)."""
-    if not isinstance(value, str) or not value:
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://")
+
+
+def is_local_path(value: Any) -> bool:
+    """True for a file path rather than a URL. A string is a URL only when it starts with a scheme and
+    ``://`` (``https://``, ``s3://``, ``gs://``); ``file://`` URLs, Windows drive paths (``C:\\x``, one
+    letter is a drive, not a scheme), UNC paths, ``~`` and relative paths are local files."""
+    if not isinstance(value, str) or not value.strip():
         return False
-    if value.startswith("file://"):
+    value = value.strip()
+    if value[:7].lower() == "file://":
         return True
-    if re.match(r"^[A-Za-z]:[\\/]", value):
-        return True
-    return "://" not in value
+    return not _URL_SCHEME.match(value)
 
 
 def url_problems(url: Any, path: str, what: str, allow_local_paths: bool = False, *,
@@ -302,16 +305,19 @@ def url_problems(url: Any, path: str, what: str, allow_local_paths: bool = False
         return []
     if not isinstance(url, str):
         return [Problem(path, f"the {what} must be a URL in quotes, not {type(url).__name__}.")]
-    if url != url.strip() or any(c.isspace() for c in url):
-        return [Problem(path, f"the {what} URL {_quote(url)} contains spaces; encode them as %20 or remove them.")]
     out: list[Problem] = []
     if is_local_path(url):
+        # A file name may hold spaces ("my frames/frame 001.png", "C:\\Users\\First Last\\..."): what is
+        # sent is the URL storage gives it, checked again after upload. Only a URL must not.
         if not allow_local_paths:
             return [Problem(path, f"the {what} {_quote(url)} is a local file; Playment can only fetch URLs. "
                                   f"Configure storage (--upload-to s3://bucket/prefix, or the sandbox) so it is "
                                   f"uploaded at submit time, or give its URL.")]
         suffix = PurePosixPath(url.replace("\\", "/")).suffix.lower()
     else:
+        if url != url.strip() or any(c.isspace() for c in url):
+            return [Problem(path, f"the {what} URL {_quote(url)} contains spaces; encode them as %20 or remove "
+                                  f"them.")]
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme == "https":

@@ -45,6 +45,7 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import Problem, UsageError, ValidationError
 from .job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
+from .pipeline import check_job, duplicate_problem, resolve_location, resolve_spec
 
 COLUMNS = ("reference_id", "image", "references", "mask", "legend", "batch_id", "work_flow_id",
            "priority_weight")
@@ -136,30 +137,6 @@ class Manifest:
 
 
 # ------------------------------------------------------------------------------------------- paths
-def resolve_location(value: str | None, base_dir: Path) -> str | None:
-    """A URL stays as is; a local path (or file:// URL) becomes an absolute path, relative to ``base_dir``."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value or not is_local_path(value):
-        return value
-    if value.startswith("file://"):
-        value = unquote(urlsplit(value).path)
-        if os.name == "nt" and len(value) > 2 and value[0] == "/" and value[2] == ":":
-            value = value[1:]
-    p = Path(os.path.expanduser(value))
-    if not p.is_absolute():
-        p = base_dir / p
-    return str(p.resolve())
-
-
-def _local_file_problem(path: str | None, fieldname: str, what: str) -> Problem | None:
-    if path and is_local_path(path) and not Path(path).is_file():
-        return Problem(fieldname, f"the {what} file {path} does not exist; fix the path (relative paths start "
-                                  f"at the manifest's folder).")
-    return None
-
-
 def _has_surrogates(text: str) -> int:
     """Position (1-based) of the first undecodable byte, kept as a surrogate escape; 0 when none."""
     for i, ch in enumerate(text):
@@ -325,16 +302,6 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
 
 
 # ------------------------------------------------------------------------------------------- JSONL
-def _resolve_spec_paths(spec: JobSpec, base_dir: Path) -> None:
-    if isinstance(spec.image_url, str):
-        spec.image_url = resolve_location(spec.image_url, base_dir)
-    for r in spec.references:
-        if isinstance(r.image_url, str):
-            r.image_url = resolve_location(r.image_url, base_dir)
-    if spec.prelabel is not None and isinstance(spec.prelabel.url, str):
-        spec.prelabel.url = resolve_location(spec.prelabel.url, base_dir)
-
-
 def read_jsonl(path: str | Path, *, workflow_id: str | None = None, batch_id: str | None = None) -> Manifest:
     """Read a JSONL manifest: one documented payload per line."""
     path = Path(path)
@@ -378,8 +345,7 @@ def read_jsonl(path: str | Path, *, workflow_id: str | None = None, batch_id: st
             except ValidationError as e:
                 row.problems += e.problems
                 continue
-            _resolve_spec_paths(spec, man.base_dir)
-            row.spec = spec
+            row.spec = resolve_spec(spec, man.base_dir)
     return man
 
 
@@ -481,78 +447,29 @@ def load_manifest(path: str | Path, *, workflow_id: str | None = None, batch_id:
 
 
 # ------------------------------------------------------------------------------------------- check
-def _mask_module():
-    try:
-        from . import mask
-    except ImportError:  # the mask engine is optional
-        return None
-    return mask if hasattr(mask, "check") else None
-
-
-def _check_mask(row: ManifestRow) -> list[Problem]:
-    mask_mod = _mask_module()
-    spec = row.spec
-    if mask_mod is None or spec is None or spec.prelabel is None:
-        return []
-    url = spec.prelabel.url
-    if not (isinstance(url, str) and is_local_path(url) and Path(url).is_file()):
-        return []
-    size = None
-    if isinstance(spec.image_url, str) and is_local_path(spec.image_url) and Path(spec.image_url).is_file():
-        try:
-            size = mask_mod.image_size(spec.image_url)
-        except Exception:  # a bad primary image is reported by its own field
-            size = None
-    try:
-        report = mask_mod.check(url, spec.prelabel.legend or {}, size)
-    except Exception as e:  # the engine never should raise; if it does, say so for this row only
-        return [Problem("mask", f"the mask could not be checked: {e}")]
-    out = []
-    for p in report.problems:
-        if p.severity == "error" or p.severity == "warning":
-            out.append(Problem("mask", p.message if p.path in ("", url, str(url)) else f"{p.path}: {p.message}",
-                               severity=p.severity, code=p.code))
-    return out
-
-
-def check_manifest(manifest: Manifest, *, journal: Any = None, allow_local_paths: bool = False,
+def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = None,
+                   allow_local_paths: bool | None = None, history: Any = None, client: Any = None,
                    check_masks: bool = True, retry_failed: bool = False, workers: int = 4,
                    progress: Callable[[int, int], Any] | None = None,
                    cancel: threading.Event | None = None) -> Manifest:
-    """Validate every row, check masks in parallel, flag duplicates, decide each row's action against
-    the journal. Mutates and returns ``manifest``. ``progress(done, total)`` is told as masks finish."""
+    """Check every row through the one pipeline (:func:`core.pipeline.check_job`: job rules, local files,
+    masks, the payload as it will be sent), flag duplicate reference IDs within the manifest, refuse a
+    reference ``history`` (the profile's journal) holds as created, and decide each row's action against
+    ``journal`` (this manifest's: resume). Mutates and returns ``manifest``. Rows are checked in parallel
+    (decoding releases the GIL); ``progress(done, total)`` is told as rows finish."""
     rows = manifest.rows
-    # 1. the job rules: JobSpec.validate, nothing re-implemented here
-    for r in rows:
-        if r.spec is None:
-            continue
-        r.problems += r.spec.validate(allow_local_paths=allow_local_paths)
-        for what, fname, url in _local_files(r.spec):
-            p = _local_file_problem(url, fname, what)
-            if p is not None:
-                r.problems.append(p)
-    # 2. duplicates within the manifest
-    first: dict[str, int] = {}
-    for r in rows:
-        ref = r.reference_id
-        if not isinstance(ref, str) or not ref:
-            continue
-        if ref in first:
-            r.add("reference_id", f"the reference ID \"{ref}\" is also used on row {first[ref]}; every job needs "
-                                  f"its own reference ID.", code="FS_0001")
-        else:
-            first[ref] = r.row
-    # 3. masks, in parallel (PNG decoding releases the GIL)
-    todo = [r for r in rows if check_masks and not r.mask_checked and r.spec is not None
-            and r.spec.prelabel is not None and isinstance(r.spec.prelabel.url, str)
-            and is_local_path(r.spec.prelabel.url) and Path(r.spec.prelabel.url).is_file()]
+    # 1. every row through the pipeline, as the window and `submit` check a job
+    todo = [r for r in rows if r.spec is not None and not r.mask_checked]
     total = len(todo)
-    if todo and _mask_module() is not None:
+
+    def one(r: ManifestRow) -> list[Problem]:
+        assert r.spec is not None
+        return check_job(r.spec, storage=storage, can_upload=allow_local_paths, check_masks=check_masks).problems
+
+    if todo:
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {}
-            for r in todo:
-                futures[pool.submit(_check_mask, r)] = r
+            futures = {pool.submit(one, r): r for r in todo}
             for fut in futures:
                 if cancel is not None and cancel.is_set():
                     for f in futures:
@@ -564,14 +481,29 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, allow_local_paths
                 done += 1
                 if progress is not None:
                     progress(done, total)
-    # 4. the journal
+    # 2. duplicates within the manifest
+    first: dict[str, int] = {}
+    for r in rows:
+        ref = r.reference_id
+        if not isinstance(ref, str) or not ref:
+            continue
+        if ref in first:
+            r.add("reference_id", f"the reference ID \"{ref}\" is also used on row {first[ref]}; every job needs "
+                                  f"its own reference ID.", code="FS_0001")
+        else:
+            first[ref] = r.row
+    # 3. the journal
     entries = {}
     if journal is not None:
         entries = journal.get_many([r.reference_id for r in rows if isinstance(r.reference_id, str)])
     from .journal import payload_hash
     for r in rows:
-        r.action = INVALID if not r.ok else SEND
         e = entries.get(r.reference_id) if isinstance(r.reference_id, str) else None
+        if e is None and history is not None and history is not journal:
+            dup = duplicate_problem(history, r.reference_id, client)  # created from the window or `submit`
+            if dup is not None:
+                r.problems.append(dup)
+        r.action = INVALID if not r.ok else SEND
         if e is None or r.action == INVALID:
             continue
         r.job_id = e.job_id
@@ -598,14 +530,6 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, allow_local_paths
                                    f"--retry-failed to send it again.", severity="warning",
                       code=e.code or "failed")
     return manifest
-
-
-def _local_files(spec: JobSpec) -> Iterable[tuple[str, str, Any]]:
-    yield "primary image", "data.image_url", spec.image_url
-    for i, r in enumerate(spec.references):
-        yield f"reference image {i + 1}", f"data.reference_data.raster.images[{i}].image_url", r.image_url
-    if spec.prelabel is not None:
-        yield "pre-label mask", "data.maker_response.raster.data.url", spec.prelabel.url
 
 
 def manifest_hash(row: ManifestRow) -> str | None:

@@ -1,6 +1,9 @@
-"""The window's backend: connection, client, embedded sandbox, storage and journal, in one plain object.
+"""One session: profile, connection, client, storage, journal and default batch, in one plain object.
 
-Passed into the MainWindow (dangerzone's pattern) so tests hand in one wired to a test sandbox. No Qt.
+The window and every command line subcommand build a :class:`Session` and go through it: the window gets
+one passed in (dangerzone's pattern; tests hand in one wired to a test sandbox), the command line builds
+one from its options (:meth:`Session.from_options`). Jobs enter through :meth:`check` and :meth:`submit`,
+which are :mod:`core.pipeline`'s, so the same job gets the same verdict wherever it comes from. No Qt.
 """
 
 from __future__ import annotations
@@ -8,17 +11,24 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from playment_submit.core.client import PlaymentClient
-from playment_submit.core.journal import Journal, default_journal_path
-from playment_submit.core.sandbox import SandboxServer
-from playment_submit.core.settings import Connection, Profile, get_api_key, load_profiles, resolve_connection, save_profiles
-from playment_submit.core.storage import Storage, storage_from_settings
+import threading
+from pathlib import Path
+from typing import Any
+
+from . import pipeline
+from .client import CreatedJob, PlaymentClient
+from .errors import UsageError
+from .job import JobSpec
+from .journal import Journal, default_journal_path
+from .sandbox import SandboxServer
+from .settings import Connection, Profile, get_api_key, load_profiles, resolve_connection, save_profiles
+from .storage import Storage, storage_from_settings
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Backend:
+class Session:
     base_url: str
     project_id: str
     workflow_id: str
@@ -29,11 +39,12 @@ class Backend:
     key_warning: str | None = None
     journal: Journal | None = None
     storage: Storage | None = None
+    pool_size: int = 4
     _client: PlaymentClient | None = field(default=None, repr=False)
     _old_journals: list[Journal] = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:  # never the key
-        return f"Backend(base_url={self.base_url!r}, project_id={self.project_id!r}, sandbox={self.sandbox_mode})"
+        return f"Session(base_url={self.base_url!r}, project_id={self.project_id!r}, sandbox={self.sandbox_mode})"
 
     @property
     def sandbox_mode(self) -> bool:
@@ -47,7 +58,7 @@ class Backend:
                           "sandbox" if self.sandbox_mode else "profile", self.default_batch_id, self.profile)
 
     @classmethod
-    def for_sandbox(cls, sandbox: SandboxServer, *, journal: Journal | None = None) -> "Backend":
+    def for_sandbox(cls, sandbox: SandboxServer, *, journal: Journal | None = None) -> "Session":
         b = cls(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, sandbox.api_key,
                 profile=Profile(name="sandbox", base_url=sandbox.base_url, project_id=sandbox.project_id,
                                 workflow_id=sandbox.workflow_id, default_batch_id=sandbox.default_batch_id,
@@ -60,7 +71,7 @@ class Backend:
         return b
 
     @classmethod
-    def from_settings(cls, *, force_sandbox: bool = False) -> "Backend":
+    def from_settings(cls, *, force_sandbox: bool = False) -> "Session":
         """The configured profile, or an embedded sandbox when no API key is configured (or asked for)."""
         conn = resolve_connection()
         if force_sandbox or not conn.api_key:
@@ -115,12 +126,34 @@ class Backend:
     @property
     def client(self) -> PlaymentClient:
         if self._client is None:
-            self._client = self.make_client()
+            self._client = self.make_client(self.pool_size)
         return self._client
 
     def make_client(self, pool_size: int = 4) -> PlaymentClient:
         return PlaymentClient(self.base_url, self.project_id, self.api_key or "", pool_size=pool_size,
                               default_batch_id=self.default_batch_id)
+
+    # ------------------------------------------------------------------ the one way in
+    @property
+    def can_upload(self) -> bool:
+        """Local files may stand where URLs go: storage will upload them first."""
+        return self.storage is not None and self.storage.kind != "none"
+
+    def resolve(self, spec: JobSpec, base_dir: str | Path = ".") -> JobSpec:
+        """Local paths made absolute, relative to ``base_dir`` (the job file's or manifest's folder)."""
+        return pipeline.resolve_spec(spec, base_dir)
+
+    def check(self, spec: JobSpec, *, ask_server: bool = False) -> pipeline.Verdict:
+        """Every problem with a resolved job, as the submit would find it (file checks are cached).
+        ``ask_server``: confirm a journal duplicate with the server (a job deleted there may be re-created)."""
+        return pipeline.check_job(spec, storage=self.storage, journal=self.journal,
+                                  client=self.client if ask_server else None)
+
+    def submit(self, spec: JobSpec, *, progress: pipeline.Progress | None = None,
+               cancel: threading.Event | None = None) -> CreatedJob:
+        """Check, upload, create and journal a resolved job (see :func:`core.pipeline.submit_job`)."""
+        return pipeline.submit_job(spec, self.client, storage=self.storage, journal=self.journal,
+                                   progress=progress, cancel=cancel)
 
     def close(self) -> None:
         if self._client is not None:
@@ -132,6 +165,34 @@ class Backend:
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
+
+
+# ------------------------------------------------------------------ the command line's session
+def from_options(*, profile: str | None = None, base_url: str | None = None, project_id: str | None = None,
+                 workflow_id: str | None = None, default_batch_id: str | None = None, journal: str | Path | None = None,
+                 storage_args: Any = None, need_key: bool = True, pool_size: int = 4,
+                 with_journal: bool = True, warn: Any = None) -> Session:
+    """A session for a command: options > environment > profile. ``storage_args`` (an argparse namespace
+    with the ``--upload-to`` options) chooses storage; ``journal`` is a file (default: the profile's).
+    ``need_key``: no API key is a usage error that says how to get one. ``warn(text)`` is told about
+    warnings (a missing keyring)."""
+    conn = resolve_connection(profile, base_url=base_url, project_id=project_id, workflow_id=workflow_id)
+    if need_key and not conn.api_key:
+        for w in conn.warnings:  # only worth saying when it explains why there is no key
+            if warn is not None:
+                warn(w)
+        raise UsageError("No API key: set PLAYMENT_API_KEY (or store one for the profile in the app). To try "
+                         "things out, start a local sandbox with `playment-submit sandbox`.")
+    s = Session(conn.base_url, conn.project_id, conn.workflow_id, conn.api_key, profile=conn.profile,
+                default_batch_id=default_batch_id or conn.default_batch_id,
+                key_warning=conn.warnings[0] if conn.warnings else None)
+    s.pool_size = pool_size
+    if storage_args is not None:
+        from .storage import storage_from_args
+        s.storage = storage_from_args(storage_args, conn)
+    if with_journal:
+        s.journal = Journal(Path(journal) if journal else default_journal_path(conn.profile.name))
+    return s
 
 
 def current_key_source(profile: str) -> tuple[str, str | None]:

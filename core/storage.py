@@ -81,7 +81,10 @@ def file_digest(path: Path) -> str:
 
 
 def content_key(path: Path, prefix: str = "") -> str:
-    name = path.name.replace("/", "_") or "file"
+    """``prefix/<sha256>/<name>``: the hash makes the key unique; the name is kept readable but reduced to
+    URL-safe characters, so a file named "index mask_coded.png" or "café.png" gives a URL without spaces
+    or escapes (``index_mask_coded.png``) that every validator and Playment's fetcher accept as is."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", path.name).strip("._") or "file"
     key = f"{file_digest(path)}/{name}"
     prefix = prefix.strip("/")
     return f"{prefix}/{key}" if prefix else key
@@ -420,25 +423,6 @@ def storage_from_args(args, conn, *, sandbox_files: bool = False) -> Storage:
 
 
 # ------------------------------------------------------------- the job step
-def resolve_relative_paths(spec: JobSpec, base_dir: str | Path) -> JobSpec:
-    """A copy of ``spec`` whose relative local paths are made absolute against ``base_dir``."""
-    base = Path(base_dir)
-
-    def fix(value: Any) -> Any:
-        if isinstance(value, str) and is_local_path(value) and not value.startswith("file://"):
-            p = Path(value).expanduser()
-            return str(p if p.is_absolute() else (base / p))
-        return value
-
-    out = copy.deepcopy(spec)
-    out.image_url = fix(out.image_url)
-    for ref in out.references:
-        ref.image_url = fix(ref.image_url)
-    if out.prelabel is not None:
-        out.prelabel.url = fix(out.prelabel.url)
-    return out
-
-
 def upload_local_files(spec: JobSpec, storage: Storage | None, progress: Progress | None = None,
                        cancel: threading.Event | None = None) -> JobSpec:
     """A copy of ``spec`` with every local path replaced by its uploaded URL.

@@ -17,6 +17,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from playment_submit.core import __version__
+from playment_submit.gui.style import apply_stylesheet
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -26,6 +27,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     from playment_submit.resources import resource_path
     app.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
+    apply_stylesheet(app)
     return app
 
 
@@ -33,7 +35,7 @@ def _screenshot_when_ready(window, path: str) -> None:
     window.load_sample()
 
     def ready() -> bool:
-        return window.mask_state is not None and window.view.image_item is not None and not window._busy
+        return window.mask_state is not None and window.view.image_item is not None and window.is_idle()
 
     def poll(tries=[0]) -> None:
         tries[0] += 1
@@ -64,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
               "subcommands work without one: see playment-submit --help.", file=sys.stderr)
         return 2
     app = make_app(rest)
-    from playment_submit.gui.backend import Backend
+    from playment_submit.core.session import Session
     from playment_submit.gui.main_window import MainWindow
-    backend = Backend.from_settings(force_sandbox=args.sandbox)
+    backend = Session.from_settings(force_sandbox=args.sandbox)
     window = MainWindow(backend)
     window.show()
     shot = os.environ.get("PLAYMENT_SUBMIT_SCREENSHOT")

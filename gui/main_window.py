@@ -4,6 +4,7 @@ the job is built as a core JobSpec and everything about it (validity, payload, s
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -11,9 +12,9 @@ from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from playment_submit.core import __version__
-from playment_submit.core.errors import PlaymentError
+from playment_submit.core.errors import PlaymentError, Problem
 from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
-from playment_submit.core.submit import submit_job
+from playment_submit.core.pipeline import Verdict
 from playment_submit.gui.widgets.connection_panel import ConnectionPanel
 from playment_submit.gui.widgets.history_panel import HistoryPanel
 from playment_submit.gui.widgets.job_panel import JobPanel
@@ -23,6 +24,7 @@ from playment_submit.gui.widgets.primary_panel import PrimaryPanel
 from playment_submit.gui.widgets.references_panel import ReferencesPanel
 from playment_submit.gui.addresses import FileAddresses
 from playment_submit.gui.dialogs import recent_files, remember_recent
+from playment_submit.gui.style import set_status
 from playment_submit.gui.workers import start_worker
 from playment_submit.resources import resource_path, sample_classes, sample_job_files
 
@@ -32,6 +34,7 @@ def icon(name: str) -> QIcon:
 
 
 class MainWindow(QMainWindow):
+    CHECKING = "still checking the job's files"
     submit_succeeded = Signal(object)   # CreatedJob
     submit_failed = Signal(object)      # the exception
     sample_loaded = Signal()
@@ -45,6 +48,10 @@ class MainWindow(QMainWindow):
         self.batch_id: str | None = None
         self._suggested_ref = ""
         self._submit_worker = None
+        self._check_worker = None
+        self._verdict = None               # core.pipeline.Verdict for the job as it was when checked
+        self._verdict_key: str | None = None
+        self._checking_key: str | None = None
         self._busy: set[str] = set()
         self.addresses = FileAddresses(self)
 
@@ -174,7 +181,8 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.key_warning = QLabel("  ⚠ API key: no keyring  ")
-        self.key_warning.setStyleSheet("color: #8a6d00; font-weight: bold")
+        self.key_warning.setObjectName("keyWarning")  # bold, by gui/style.py
+        set_status(self.key_warning, "warning")
         self.key_warning.setToolTip(self.backend.key_warning or "")
         self.key_warning.setVisible(bool(self.backend.key_warning))
         bar.addPermanentWidget(self.key_warning)
@@ -189,12 +197,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("playment-submit" + (" — Sandbox" if sandbox else ""))
         if sandbox:
             self.badge.setText("  SANDBOX: nothing goes to Playment  ")
-            self.badge.setStyleSheet("background: #ffb000; color: #1a1a1a; font-weight: bold; border-radius: 3px;")
+            set_status(self.badge, "sandbox")
             self.badge.setToolTip(f"Jobs go to a local sandbox at {self.backend.base_url}. Configure a profile and "
                                   f"an API key in the Connection tab to use Playment.")
         else:
             self.badge.setText(f"  {self.backend.base_url} · project {self.backend.project_id}  ")
-            self.badge.setStyleSheet("")
+            set_status(self.badge, None)
             self.badge.setToolTip("Jobs go to this server and project")
 
     def _on_about(self) -> None:
@@ -215,6 +223,12 @@ class MainWindow(QMainWindow):
     def is_sending(self) -> bool:
         """A job (Job tab) or a bulk run (Bulk tab) is on its way to the server."""
         return self._submit_worker is not None or (self.bulk is not None and self.bulk.is_sending())
+
+    def is_idle(self) -> bool:
+        """Nothing loading (image, mask, file addresses, bulk manifest), no job or bulk run being sent,
+        and no refresh of the preview pending: what is on screen is final until the user acts."""
+        return (not self._busy and not self._refresh_timer.isActive() and not self.is_sending()
+                and (self.bulk is None or self.bulk.is_idle()))
 
     def closeEvent(self, event) -> None:
         # Closing while jobs are on their way: stop starting new ones, let the requests in flight finish
@@ -331,24 +345,78 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- job
     def current_spec(self) -> JobSpec:
+        """The job as the form describes it, local paths resolved as every front end resolves them."""
         refs = [ReferenceImage(url, label) for label, url in self.references.references()]
         prelabel = None
         if self.mask_state is not None:
             prelabel = RasterPrelabel(str(self.mask_state.path), dict(self.mask_state.legend))
-        return JobSpec(reference_id=self.job.reference_id.text().strip(), work_flow_id=self.backend.workflow_id,
+        spec = JobSpec(reference_id=self.job.reference_id.text().strip(), work_flow_id=self.backend.workflow_id,
                        image_url=self.primary.value(), references=refs, prelabel=prelabel, batch_id=self.batch_id)
+        try:
+            base = Path.cwd()  # a path typed by hand is relative to where the app was started
+        except OSError:  # that folder was removed since
+            base = Path.home()
+        return self.backend.resolve(spec, base)
 
     def _can_upload(self) -> bool:
-        return self.backend.storage is not None and self.backend.storage.kind != "none"
+        return self.backend.can_upload
+
+    def _job_key(self, spec: JobSpec) -> str:
+        """What a verdict depends on: the payload, where it goes, and each local file's size and mtime."""
+        stats = []
+        for path in spec.local_paths():
+            try:
+                st = os.stat(path)
+                stats.append((path, st.st_size, st.st_mtime_ns))
+            except OSError:
+                stats.append((path, None, None))
+        journal = self.backend.journal
+        entry = journal.get(spec.reference_id) if journal is not None and spec.reference_id else None
+        return json.dumps([spec.to_payload(), stats, self.backend.base_url, self._can_upload(),
+                           str(journal.path) if journal is not None else None,
+                           [entry.state, entry.job_id] if entry is not None else None], sort_keys=True, default=str)
 
     def blockers(self, spec: JobSpec) -> list[str]:
-        problems = spec.validate(allow_local_paths=self._can_upload())
-        reasons = [str(p) for p in problems if p.severity == "error"]
-        if self.mask_state is not None:
-            reasons += [f"mask: {p.message}" for p in self.mask_state.report.problems if p.severity == "error"]
-        if self._busy - {"submit"}:
-            reasons.append("still loading: " + ", ".join(sorted(self._busy - {"submit"})))
+        """Why Submit is disabled: core's verdict on this very job (the same sentences `submit` and `bulk`
+        print), or that it is still being checked."""
+        reasons = [str(p) for p in spec.validate(allow_local_paths=self._can_upload()) if p.severity == "error"]
+        if self._verdict is not None and self._verdict_key == self._job_key(spec):
+            reasons += [str(p) for p in self._verdict.errors if str(p) not in reasons]
+        elif not reasons:
+            reasons.append(self.CHECKING)
+        if self._busy - {"submit", "check"}:
+            reasons.append("still loading: " + ", ".join(sorted(self._busy - {"submit", "check"})))
         return reasons
+
+    def _check_current_job(self, spec: JobSpec, key: str) -> None:
+        """Run core's check of the whole job (files decoded, mask checked, journal) off the GUI thread."""
+        if self._check_worker is not None:
+            self._check_worker.cancel()  # its result is dropped below: the key no longer matches
+        backend = self.backend
+        worker = start_worker(lambda: backend.check(spec, ask_server=True), owner=self)
+        worker.returned.connect(lambda verdict, k=key: self._on_check_returned(k, verdict))
+        worker.errored.connect(lambda e, k=key: self._on_check_errored(k, e))
+        worker.finished.connect(lambda w=worker: self._on_check_finished(w))
+        self._check_worker = worker
+        self._checking_key = key
+        self._set_busy("check", True)
+
+    def _on_check_returned(self, key: str, verdict) -> None:
+        if key == self._checking_key:  # an older check that finished late does not overwrite a newer one
+            self._verdict, self._verdict_key = verdict, key
+            self._schedule_refresh()
+
+    def _on_check_errored(self, key: str, error) -> None:
+        if key == self._checking_key:
+            self._verdict = Verdict(spec=self.current_spec(),
+                                    problems=[Problem("", f"The job could not be checked: {error}")])
+            self._verdict_key = key
+            self._schedule_refresh()
+
+    def _on_check_finished(self, worker) -> None:
+        if self._check_worker is worker:
+            self._check_worker = None
+            self._set_busy("check", False)
 
     def preview_payload(self, spec: JobSpec) -> dict:
         """The payload as it will be sent: local files shown at the URL storage will give them.
@@ -370,7 +438,8 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         spec = self.current_spec()
         problems = spec.validate(allow_local_paths=self._can_upload())
-        self.references.set_problems(problems)
+        self.references.set_problems(problems + (self._verdict.problems if self._verdict is not None
+                                                 and self._verdict_key == self._job_key(spec) else []))
         self.job.show_payload(json.dumps(self.preview_payload(spec), indent=2, ensure_ascii=False))
         ref = spec.reference_id
         entry = self.backend.journal.get(ref) if (ref and self.backend.journal is not None) else None
@@ -380,19 +449,23 @@ class MainWindow(QMainWindow):
         else:
             self.job.reference_note.setText("")
         self.job.reference_note.setVisible(bool(self.job.reference_note.text()))
+        key = self._job_key(spec)
+        if self._verdict_key != key and self._checking_key != key and self._submit_worker is None \
+                and not (self._busy - {"submit", "check"}):
+            self._check_current_job(spec, key)
         blockers = self.blockers(spec)
         self.job.set_blockers(blockers)
         self.submit_action.setEnabled(not blockers and self._submit_worker is None)
 
     def submit(self) -> None:
         spec = self.current_spec()
-        if self.blockers(spec) or self._submit_worker is not None:
+        # A check still running is no reason to wait: the submission checks the job itself, first.
+        if [r for r in self.blockers(spec) if r != self.CHECKING] or self._submit_worker is not None:
             return
         self._set_busy("submit", True)
         self.job.set_busy(True)
         self.statusBar().showMessage(f"Submitting \"{spec.reference_id}\"…")
-        backend = self.backend
-        worker = start_worker(self._submit_job, spec, backend.client, backend.storage, backend.journal, owner=self)
+        worker = start_worker(self._submit_job, self.backend, spec, owner=self)
         worker.progressed.connect(lambda p: self.job.show_progress(p["phase"], p["done"], p["total"], p["message"]))
         worker.returned.connect(self._on_submit_returned)
         worker.errored.connect(self._on_submit_errored)
@@ -400,9 +473,8 @@ class MainWindow(QMainWindow):
         self._submit_worker = worker
 
     @staticmethod
-    def _submit_job(spec, client, storage, journal, progress_callback, cancel_event):
-        return submit_job(spec, client, storage=storage, journal=journal, progress=progress_callback,
-                          cancel=cancel_event)
+    def _submit_job(backend, spec, progress_callback, cancel_event):
+        return backend.submit(spec, progress=progress_callback, cancel=cancel_event)
 
     def _on_submit_returned(self, created) -> None:
         self.job.show_success(created.job_id, created.status, created.reference_id)

@@ -88,10 +88,10 @@ def run_self_test() -> int:
     def window_and_sandbox() -> str:
         from playment_submit.core.journal import Journal
         from playment_submit.core.sandbox import SandboxServer
-        from playment_submit.gui.backend import Backend
+        from playment_submit.core.session import Session
         from playment_submit.gui.main_window import MainWindow
         # Its own journal: the self-test's job is not the user's history, and no profile is read.
-        backend = Backend.for_sandbox(SandboxServer().start(), journal=Journal(Path(tmp.name) / "journal.sqlite"))
+        backend = Session.for_sandbox(SandboxServer().start(), journal=Journal(Path(tmp.name) / "journal.sqlite"))
         state["backend"] = backend
         window = MainWindow(backend)
         window.show()
@@ -118,7 +118,7 @@ def run_self_test() -> int:
     def submit_and_read_back() -> str:
         import requests
         from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
-        from playment_submit.core.submit import submit_job
+        from playment_submit.core.pipeline import submit_job
         files, backend = state["files"], state["backend"]
         spec = JobSpec("self-test-" + str(int(time.time())), backend.workflow_id, str(files["primary"]),
                        [ReferenceImage(str(p), label) for label, p in files["references"]],

@@ -41,7 +41,8 @@ class MemoryKeyring(KeyringBackend):
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
-    for name in ("PLAYMENT_API_KEY", "PLAYMENT_PROJECT_ID", "PLAYMENT_WORKFLOW_ID", "PLAYMENT_BASE_URL"):
+    for name in ("PLAYMENT_API_KEY", "PLAYMENT_PROJECT_ID", "PLAYMENT_WORKFLOW_ID", "PLAYMENT_BASE_URL",
+                 "PLAYMENT_DEFAULT_BATCH_ID"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PLAYMENT_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("PLAYMENT_DATA_DIR", str(tmp_path / "data"))
@@ -81,3 +82,29 @@ def make_sandbox():
 
 
 __all__ = ["Faults", "MemoryKeyring"]
+
+
+# ----------------------------------------------------------------- real image files for job tests
+def png_bytes(seed: int = 0, size: tuple[int, int] = (8, 6)) -> bytes:
+    """A real RGB PNG (every seed gives other pixels, so other bytes and another storage address)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def mask_bytes(colour: str = "#ff0000", size: tuple[int, int] = (8, 6)) -> bytes:
+    """A real RGBA pre-label mask: the top half unlabelled, the bottom half ``colour``."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    rgba = np.zeros((size[1], size[0], 4), dtype=np.uint8)
+    rgba[size[1] // 2:] = [int(colour[i:i + 2], 16) for i in (1, 3, 5)] + [255]
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+    return buf.getvalue()

@@ -9,30 +9,31 @@
   exactly-once, resumable engine as ``playment-submit bulk``. Pause holds new starts, Cancel lets the
   jobs in flight finish and journals them.
 
-The backend (gui/backend.py) is read duck-typed: ``client`` (or ``make_client(pool_size=...)``),
+The backend (core/session.py) is read duck-typed: ``client`` (or ``make_client(pool_size=...)``),
 ``journal``, ``storage`` and ``connection.workflow_id`` when present.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPlainTextEdit,
                                QProgressBar, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from playment_submit.core.manifest import (DONE, RECONCILE, SENDABLE, SKIP_FAILED, Manifest, ManifestRow, check_manifest,
-                           load_manifest)
+from playment_submit.core.manifest import SENDABLE, Manifest, ManifestRow, check_manifest, load_manifest
+from playment_submit.core.results import apply_results, results_for_rows, write_results
+from playment_submit.gui.style import status_colour
 from playment_submit.gui.workers import start_worker
 
 COLUMNS = ("Row", "Reference ID", "Status", "Job ID", "Message")
-_STATUS_COLOURS = {"error": "#b00020", "invalid": "#b00020", "failed": "#b00020", "ambiguous": "#b26a00",
-                   "changed": "#b26a00", "warning": "#b26a00", "created": "#1b7f3b", "recovered": "#1b7f3b",
-                   "skipped": "#5f6368", "done": "#5f6368"}
+# the Status column's words -> gui/style.py's status (its colour); words not listed are not coloured
+_STATUS_STYLES = {"error": "error", "invalid": "error", "failed": "error", "ambiguous": "warning",
+                  "changed": "warning", "warning": "warning", "created": "ok", "recovered": "ok",
+                  "skipped": "muted", "done": "muted"}
 _ACTION_WORDS = {"send": "ready", "reconcile": "to reconcile", "retry": "to retry", "done": "done",
                  "skip_failed": "failed before", "changed": "changed", "invalid": "error"}
 
@@ -113,8 +114,8 @@ class BulkRowsModel(QAbstractTableModel):
                 return self._job[i]
             return self._message[i]
         if role == Qt.ForegroundRole and c == 2:
-            colour = _STATUS_COLOURS.get(self._status[i])
-            return QBrush(QColor(colour)) if colour else None
+            style = _STATUS_STYLES.get(self._status[i])
+            return QBrush(status_colour(style)) if style else None
         return None
 
 
@@ -399,12 +400,8 @@ class BulkPanel(QWidget):
             self._results[r.row] = r
             self.model.queue_result(r.row, r.status, r.job_id, r.message)
         self.model.flush()
-        # what the journal now says, without re-checking every row on the GUI thread
-        after = {"created": DONE, "recovered": DONE, "skipped": DONE, "failed": SKIP_FAILED, "ambiguous": RECONCILE}
-        for row, res in zip(self.model.rows, summary.results):
-            if res.status in after:
-                row.action = after[res.status]
-                row.job_id = res.job_id or row.job_id
+        # what the journal now says (core's rule), without re-checking every row on the GUI thread
+        apply_results(self.model.rows, summary.results)
         c = summary.counts()
         parts = [f"{c[k]} {k.replace('_', ' ')}" for k in ("created", "recovered", "skipped", "failed", "ambiguous",
                                                            "invalid", "changed", "not_sent") if c.get(k)]
@@ -435,6 +432,10 @@ class BulkPanel(QWidget):
     def is_sending(self) -> bool:
         return self._busy == "send"
 
+    def is_idle(self) -> bool:
+        """No manifest being loaded or checked and no rows being sent."""
+        return self._busy is None
+
     def cancel(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
@@ -451,17 +452,6 @@ class BulkPanel(QWidget):
                 QMessageBox.warning(self, "Export failed", f"The results cannot be written to {path}: {e.strerror}.")
 
     def export_results(self, path: str | Path) -> Path:
-        """Write row, reference_id, job_id, status, error code, message for every row."""
-        path = Path(path)
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["row", "reference_id", "job_id", "status", "error_code", "message"])
-            for i, r in enumerate(self.model.rows):
-                res = self._results.get(r.row)
-                if res is not None:
-                    w.writerow([r.row, r.reference_id or "", res.job_id or "", res.status, res.code or "", res.message])
-                else:
-                    first = r.errors[0] if r.errors else None
-                    w.writerow([r.row, r.reference_id or "", r.job_id or "", self.model.status(i),
-                                first.code if first else "", str(first) if first else ""])
-        return path
+        """Write the results CSV (core.results: row, reference_id, job_id, status, error_code, message; the
+        same file as ``playment-submit bulk --results``) for every row, sent or not. Raises OSError."""
+        return write_results(path, results_for_rows(self.model.rows, self._results))

@@ -12,6 +12,8 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
                                QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
+from playment_submit.gui.style import set_status
+
 
 class JobPanel(QWidget):
     reference_id_edited = Signal(str)
@@ -30,7 +32,7 @@ class JobPanel(QWidget):
         form.addRow("Reference ID", self.reference_id)
         self.reference_note = QLabel("")
         self.reference_note.setWordWrap(True)
-        self.reference_note.setStyleSheet("color: #8a6d00")
+        set_status(self.reference_note, "warning")
         self.reference_note.setVisible(False)
         form.addRow("", self.reference_note)
         batch_row = QHBoxLayout()
@@ -56,7 +58,7 @@ class JobPanel(QWidget):
 
         self.reasons = QLabel("")
         self.reasons.setWordWrap(True)
-        self.reasons.setStyleSheet("color: #b00020")
+        set_status(self.reasons, "error")
         lay.addWidget(self.reasons)
         actions = QHBoxLayout()
         self.progress = QProgressBar()
@@ -77,7 +79,8 @@ class JobPanel(QWidget):
         lay.addWidget(self.result)
         self.error = QLabel("")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020; font-weight: bold")
+        self.error.setObjectName("jobError")
+        set_status(self.error, "error")
         self.error.setVisible(False)
         lay.addWidget(self.error)
 

@@ -75,7 +75,7 @@ class PrimaryPanel(QWidget):
         self.preview = QLabel("No image")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumHeight(140)
-        self.preview.setStyleSheet("QLabel { background: #f3f3f3; border: 1px dashed #bbb; }")
+        self.preview.setObjectName("primaryPreview")  # framed by gui/style.py
         lay.addWidget(self.preview)
         self.info = QLabel("")
         self.info.setWordWrap(True)

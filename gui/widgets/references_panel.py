@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
@@ -17,6 +17,7 @@ from playment_submit.core.errors import Problem
 from playment_submit.core.job import IMAGES_PATH, is_local_path
 from playment_submit.gui.widgets.primary_panel import IMAGE_FILTER, load_image
 from playment_submit.gui.dialogs import open_files
+from playment_submit.gui.style import status_background, status_colour
 from playment_submit.gui.workers import alive, start_worker
 
 URL_ROLE = Qt.ItemDataRole.UserRole
@@ -130,8 +131,8 @@ class ReferencesPanel(QWidget):
         for i in range(self.list.count()):
             item = self.list.item(i)
             if i in marks:
-                item.setForeground(QColor("#b00020"))
-                item.setBackground(QColor("#fde7ea"))
+                item.setForeground(status_colour("error"))
+                item.setBackground(status_background("error"))
                 item.setToolTip("\n".join(marks[i]))
                 item.setStatusTip(marks[i][0])
                 if not item.text().strip():

@@ -81,12 +81,12 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     from playment_submit.core.journal import Journal
     from playment_submit.core.sandbox import SandboxServer
-    from playment_submit.gui.backend import Backend
+    from playment_submit.core.session import Session
     from playment_submit.gui.main_window import MainWindow
 
     mask, legend = make_mask(Path(tmp.name) / "big.png")
     sandbox = SandboxServer(latency_ms=20).start()
-    backend = Backend.for_sandbox(sandbox, journal=Journal(Path(tmp.name) / "j.sqlite"))
+    backend = Session.for_sandbox(sandbox, journal=Journal(Path(tmp.name) / "j.sqlite"))
     win = MainWindow(backend)
     win.resize(1280, 780)
     win.show()

@@ -16,6 +16,8 @@ import requests
 from playment_submit.core.cli import main
 from tests.core.test_storage_s3 import s3_endpoint  # noqa: F401  (module-scoped moto server fixture)
 
+from tests.conftest import mask_bytes, png_bytes
+
 
 def write(path, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,10 +27,10 @@ def write(path, data: bytes):
 
 def job_file(tmp_path, reference_id="cli-1", mask="masks/m.png"):
     """A job file naming local files relative to its own folder, plus the bytes each should have."""
-    write(tmp_path / "jobs" / "frames" / "f.png", b"frame-bytes")
-    write(tmp_path / "jobs" / "frames" / "cam.png", b"camera-bytes")
+    write(tmp_path / "jobs" / "frames" / "f.png", png_bytes(1))
+    write(tmp_path / "jobs" / "frames" / "cam.png", png_bytes(2))
     if mask:
-        write(tmp_path / "jobs" / mask, b"mask-bytes")
+        write(tmp_path / "jobs" / mask, mask_bytes())
     job = tmp_path / "jobs" / "job.json"
     job.write_text(json.dumps({"reference_id": reference_id, "data": {
         "image_url": "frames/f.png",
@@ -49,7 +51,7 @@ def point_at(monkeypatch, tmp_path):
 
 
 def test_cli_submit_with_local_files_uses_sandbox_storage(sandbox, tmp_path):
-    write(tmp_path / "frames" / "f.png", b"frame-bytes")
+    write(tmp_path / "frames" / "f.png", png_bytes(1))
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"reference_id": "cli-local", "data": {"image_url": "frames/f.png"}}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYMENT_")}
@@ -60,7 +62,7 @@ def test_cli_submit_with_local_files_uses_sandbox_storage(sandbox, tmp_path):
                          capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 0, res.stderr
     url = sandbox.jobs()[0]["payload"]["data"]["image_url"]
-    assert requests.get(url, timeout=5).content == b"frame-bytes"
+    assert requests.get(url, timeout=5).content == png_bytes(1)
     assert (tmp_path / "data" / "journals").is_dir()  # the submission was journalled
 
 
@@ -72,9 +74,9 @@ def test_in_process_sandbox_default_serves_the_same_bytes(sandbox, point_at, tmp
     stored = sandbox.jobs()[0]
     assert out["job_id"] == stored["job_id"] and out["status"] == "created"
     data = stored["payload"]["data"]
-    for url, body in ((data["image_url"], b"frame-bytes"),
-                      (data["reference_data"]["raster"]["images"][0]["image_url"], b"camera-bytes"),
-                      (data["maker_response"]["raster"]["data"]["url"], b"mask-bytes")):
+    for url, body in ((data["image_url"], png_bytes(1)),
+                      (data["reference_data"]["raster"]["images"][0]["image_url"], png_bytes(2)),
+                      (data["maker_response"]["raster"]["data"]["url"], mask_bytes())):
         assert url.startswith(sandbox.base_url + "/files/")
         assert requests.get(url, timeout=5).content == body
 
@@ -113,13 +115,13 @@ def test_upload_to_s3_then_submit(s3_endpoint, sandbox, point_at, tmp_path, caps
     import boto3
     obj = boto3.client("s3", endpoint_url=s3_endpoint).get_object(Bucket="frames",
                                                                    Key=data["image_url"][len("s3://frames/"):])
-    assert obj["Body"].read() == b"frame-bytes"
+    assert obj["Body"].read() == png_bytes(1)
     capsys.readouterr()
     presigned = ["submit", str(job_file(tmp_path, "cli-2")), "--upload-to", "s3://frames/cli",
                  "--s3-endpoint-url", s3_endpoint, "--url-style", "presigned", "--presign-expiry", "900"]
     assert main(presigned) == 0, capsys.readouterr().err
     url = sandbox.jobs()[-1]["payload"]["data"]["maker_response"]["raster"]["data"]["url"]
-    assert "X-Amz-Expires=900" in url and requests.get(url, timeout=5).content == b"mask-bytes"
+    assert "X-Amz-Expires=900" in url and requests.get(url, timeout=5).content == mask_bytes()
 
 
 def test_s3_missing_bucket_exits_1_and_endpoint_down_exits_2(s3_endpoint, sandbox, point_at, tmp_path,  # noqa: F811

@@ -98,7 +98,8 @@ def test_broken_rows_each_named_by_row(tmp_path):
     assert any("reference ID is missing" in e for e in errs[10])
     assert [r.action for r in man.rows if r.row == 2] == [SEND]
     assert all(r.action == INVALID for r in man.rows if r.row != 2)
-    assert any(e.startswith(f"{tmp_path / 'm.csv'} row 5, mask:") for e in man.errors)
+    assert any(e.startswith(f"{tmp_path / 'm.csv'} row 5, data.maker_response.raster.data.url: the mask bad_mask.png:")
+               for e in man.errors)
 
 
 def test_missing_columns_is_a_file_problem(tmp_path):

@@ -18,8 +18,10 @@ from playment_submit.core.client import PlaymentClient
 from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
 from playment_submit.core.settings import Profile
 from playment_submit.core.storage import (NoStorage, SandboxStorage, StorageError, add_storage_arguments, content_key,
-                          resolve_relative_paths, storage_from_args, storage_from_settings, upload_local_files)
-from playment_submit.core.submit import submit_job
+                          storage_from_args, storage_from_settings, upload_local_files)
+from playment_submit.core.pipeline import resolve_spec, submit_job
+
+from tests.conftest import mask_bytes, png_bytes
 
 
 def write(path, data: bytes):
@@ -29,9 +31,9 @@ def write(path, data: bytes):
 
 
 def local_job(tmp_path, wf):
-    prim = write(tmp_path / "frames" / "primary.png", b"\x89PNG primary bytes")
-    cam = write(tmp_path / "frames" / "cam1.png", b"\x89PNG camera bytes")
-    mask = write(tmp_path / "masks" / "primary.png", b"\x89PNG mask bytes")
+    prim = write(tmp_path / "frames" / "primary.png", png_bytes(1))
+    cam = write(tmp_path / "frames" / "cam1.png", png_bytes(2))
+    mask = write(tmp_path / "masks" / "primary.png", mask_bytes())
     spec = JobSpec("local-1", wf, str(prim), [ReferenceImage(str(cam), "camera 1"),
                                               ReferenceImage("https://cdn.example.com/c2.png", "camera 2")],
                    RasterPrelabel(str(mask), {"#ff0000": "cup"}))
@@ -54,7 +56,7 @@ def test_sandbox_storage_end_to_end(sandbox, tmp_path):
         assert requests.get(url, timeout=5).content == original
     assert data["reference_data"]["raster"]["images"][1]["image_url"] == "https://cdn.example.com/c2.png"
     assert created.job_id == sandbox.jobs()[0]["job_id"]
-    assert seen[0]["phase"] == "upload" and seen[-1]["phase"] == "send"
+    assert [s["phase"] for s in seen][:2] == ["check", "upload"] and seen[-1]["phase"] == "send"
     assert sandbox.stats()["PUT files"] == 3
     # The same files again: no PUT (content-addressed, HEAD finds them).
     spec.reference_id = "local-2"
@@ -182,9 +184,9 @@ def test_storage_from_args_order(sandbox):
 def test_relative_paths_resolve_against_the_job_folder(tmp_path):
     spec = JobSpec("r", "wf", "frames/a.png", [ReferenceImage("https://x.example.com/b.png", "b")],
                    RasterPrelabel("../m.png", {"#ff0000": "cup"}))
-    out = resolve_relative_paths(spec, tmp_path / "jobs")
+    out = resolve_spec(spec, tmp_path / "jobs")
     assert out.image_url == str(tmp_path / "jobs" / "frames" / "a.png")
-    assert out.prelabel.url == str(tmp_path / "jobs" / ".." / "m.png")
+    assert out.prelabel.url == str(tmp_path / "m.png")
     assert out.references[0].image_url == "https://x.example.com/b.png"
 
 

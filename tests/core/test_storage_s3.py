@@ -19,9 +19,11 @@ from playment_submit.core import errors as E
 from playment_submit.core.client import PlaymentClient
 from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
 from playment_submit.core.storage import S3Storage, StorageError, content_key, storage_from_settings, upload_local_files
-from playment_submit.core.submit import submit_job
+from playment_submit.core.pipeline import submit_job
 
 SECRET = "aws-secret-never-logged-9f3"
+
+from tests.conftest import mask_bytes, png_bytes
 
 
 def write(path, data: bytes):
@@ -31,9 +33,9 @@ def write(path, data: bytes):
 
 
 def local_job(tmp_path, wf):
-    prim = write(tmp_path / "frames" / "primary.png", b"\x89PNG primary bytes")
-    cam = write(tmp_path / "frames" / "cam1.png", b"\x89PNG camera bytes")
-    mask = write(tmp_path / "masks" / "primary.png", b"\x89PNG mask bytes")
+    prim = write(tmp_path / "frames" / "primary.png", png_bytes(1))
+    cam = write(tmp_path / "frames" / "cam1.png", png_bytes(2))
+    mask = write(tmp_path / "masks" / "primary.png", mask_bytes())
     return JobSpec("local-1", wf, str(prim), [ReferenceImage(str(cam), "camera 1")],
                    RasterPrelabel(str(mask), {"#ff0000": "cup"}))
 

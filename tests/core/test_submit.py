@@ -8,7 +8,7 @@ from playment_submit.core.client import PlaymentClient
 from playment_submit.core.errors import DuplicateReferenceError
 from playment_submit.core.job import JobSpec
 from playment_submit.core.journal import Journal
-from playment_submit.core.submit import submit_job
+from playment_submit.core.pipeline import submit_job
 
 
 def client_for(sb) -> PlaymentClient:

@@ -7,12 +7,15 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from PySide6.QtCore import Qt
 
 pytest.importorskip("pytestqt", reason="pytest-qt drives the widget tests")
 
 from playment_submit.core.client import PlaymentClient, RetryPolicy  # noqa: E402
 from playment_submit.core.journal import Journal  # noqa: E402
-from playment_submit.core.manifest import SEND, Manifest, ManifestRow  # noqa: E402
+from playment_submit.core.manifest import DONE, SEND, Manifest, ManifestRow  # noqa: E402
+from playment_submit.core.results import RESULT_COLUMNS  # noqa: E402
+from playment_submit.gui.style import status_colour  # noqa: E402
 from playment_submit.gui.widgets.bulk_panel import BulkPanel, BulkRowsModel  # noqa: E402
 
 
@@ -51,6 +54,9 @@ def test_open_preview_submit_export(qtbot, tmp_path, sandbox, backend):
     assert panel.model.status(4) == "error" and panel.model.status(0) == "ready"
     assert "30 rows, 29 to send, 1 with errors" in panel.counts.text()
     assert panel.submit_button.isEnabled()
+    before = list(csv.DictReader(open(panel.export_results(tmp_path / "before.csv"), encoding="utf-8")))
+    assert [r["status"] for r in before[3:6]] == ["not_sent", "invalid", "not_sent"]  # the CLI's words
+    assert "ftp" in before[4]["message"] and not (tmp_path / "before.csv.part").exists()
 
     panel.table.selectRow(4)
     assert "ftp" in panel.preview.toPlainText() and "Error:" in panel.preview.toPlainText()
@@ -63,11 +69,15 @@ def test_open_preview_submit_export(qtbot, tmp_path, sandbox, backend):
     assert finished.args[0] is panel.summary and panel.summary.ok is False  # one row was invalid
     assert len(sandbox.jobs()) == 29
     assert panel.model.status(0) == "created" and panel.model.status(4) == "invalid"
+    assert panel.model.data(panel.model.index(0, 2), Qt.ForegroundRole).color() == status_colour("ok")
+    assert panel.model.data(panel.model.index(4, 2), Qt.ForegroundRole).color() == status_colour("error")
+    assert panel.model.rows[0].action == DONE and panel.model.rows[0].job_id  # core.results' rule applied
     assert panel.progress.value() == 29
     assert "29 created" in panel.counts.text()
     assert not panel.submit_button.isEnabled()  # nothing left to send
 
     out = panel.export_results(tmp_path / "results.csv")
+    assert tuple(next(csv.reader(open(out, encoding="utf-8")))) == RESULT_COLUMNS
     rows = list(csv.DictReader(open(out, encoding="utf-8")))
     assert len(rows) == 30
     server = {j["reference_id"]: j["job_id"] for j in sandbox.jobs()}

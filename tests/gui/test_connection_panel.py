@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, QThreadPool
 
 from playment_submit.core.journal import Journal
 from playment_submit.core.settings import KEYRING_SERVICE, Profile, load_profiles, save_profiles
-from playment_submit.gui.backend import Backend
+from playment_submit.core.session import Session
 from playment_submit.gui.widgets.connection_panel import ConnectionPanel
 
 WF_PROD, WF_OTHER = "0c6b1e2a-1f0d-4c8e-9a3b-5d7e9f1a2b3c", "7f3e2d1c-0b9a-4876-8543-210fedcba987"
@@ -19,7 +19,7 @@ def test_pick_a_profile_save_its_key_and_test_it(qtbot, sandbox, memory_keyring,
     save_profiles({"prod": Profile("prod", sandbox.base_url, sandbox.project_id, WF_PROD,
                                    batches={"week 1": "b-1"}),
                    "other": Profile("other", "https://example.invalid", "p2", WF_OTHER)}, current="prod")
-    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    backend = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     backend.apply_connection(sandbox.base_url, sandbox.project_id, "wf", "an-old-key")
     panel = ConnectionPanel(backend)
     panel.connection_applied.connect(backend.apply_connection)  # as the main window wires it
@@ -61,7 +61,7 @@ def test_switching_profile_shows_its_history_and_batches(qtbot, sandbox, tmp_pat
     prod.close()
     save_profiles({"prod": Profile("prod", "http://127.0.0.1:9", "p-prod", WF_PROD,
                                    batches={"week 1": "b-1"})}, current="prod")
-    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "sandbox.sqlite"))
+    backend = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "sandbox.sqlite"))
     win = MainWindow(backend)
     assert "SANDBOX" in win.badge.text() and "Sandbox" in win.windowTitle()
     qtbot.addWidget(win)
@@ -92,7 +92,7 @@ def test_a_workflow_id_that_is_not_a_uuid_is_said_and_nothing_is_saved_or_applie
     default_batch = "11111111-1111-4111-8111-111111111111"
     save_profiles({"prod": Profile("prod", "https://api.example.com", "p-prod", WF_PROD,
                                    default_batch_id=default_batch, batches={"week 1": "b-1"})}, current="prod")
-    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    backend = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     panel = ConnectionPanel(backend)
     qtbot.addWidget(panel)
     panel.show()
@@ -126,7 +126,7 @@ def test_a_workflow_id_that_is_not_a_uuid_is_said_and_nothing_is_saved_or_applie
 def test_no_keyring_warning_stays_visible_in_the_status_bar(qtbot, sandbox, tmp_path):
     from playment_submit.gui.main_window import MainWindow
 
-    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    backend = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     backend.key_warning = ("No system keyring is available, so the API key is taken from PLAYMENT_API_KEY "
                            "and cannot be saved by this app.")
     win = MainWindow(backend)
@@ -147,7 +147,7 @@ def test_delete_a_profile_after_confirming_but_never_the_one_in_use(qtbot, sandb
 
     save_profiles({"old": Profile("old", "https://old.example.com", "p-old", "wf-old")}, current=None)
     set_api_key("old", "k-old")
-    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    backend = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     panel = ConnectionPanel(backend)
     qtbot.addWidget(panel)
     panel.show()

@@ -7,41 +7,21 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 import requests
 from PIL import Image
-from PySide6.QtCore import QPointF, Qt, QThreadPool
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from playment_submit.core.journal import Journal
-from playment_submit.gui.backend import Backend
-from playment_submit.gui.main_window import MainWindow
+from playment_submit.core.session import Session
 from playment_submit.gui.widgets import mask_panel as mask_panel_module
 from playment_submit.resources import sample_classes, sample_job_files
 
 SAMPLE = sample_job_files()
 
 
-@pytest.fixture
-def window(qtbot, sandbox, tmp_path):
-    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "journal.sqlite"))
-    win = MainWindow(backend)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()  # stops the window's timers before the journal they use is closed
-    QThreadPool.globalInstance().waitForDone(10000)
-    qtbot.wait(10)
-    backend.journal.close()
-    backend.sandbox = None  # the fixture stops the sandbox
-
-
-def settle(qtbot, win, timeout=20000):
-    qtbot.waitUntil(lambda: not win._busy and not win._refresh_timer.isActive(), timeout=timeout)
-
-
-def build_job_as_a_user(qtbot, win, monkeypatch):
+def build_job_as_a_user(qtbot, win, monkeypatch, wait_idle):
     """Browse for the primary, add two cameras at once, colour-code the sample index mask."""
     monkeypatch.setattr(QFileDialog, "getOpenFileName",
                         staticmethod(lambda *a, **k: (str(SAMPLE["primary"]), "")))
@@ -55,11 +35,11 @@ def build_job_as_a_user(qtbot, win, monkeypatch):
     monkeypatch.setattr(mask_panel_module.ClassNamesDialog, "names", lambda self: sample_classes())
     qtbot.mouseClick(win.mask_panel.code_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.mask_state is not None, timeout=20000)
-    settle(qtbot, win)
+    wait_idle(win)
 
 
-def test_build_and_submit_a_job_with_two_cameras_and_a_coded_mask(qtbot, window, sandbox, monkeypatch):
-    build_job_as_a_user(qtbot, window, monkeypatch)
+def test_build_and_submit_a_job_with_two_cameras_and_a_coded_mask(qtbot, window, sandbox, monkeypatch, wait_idle):
+    build_job_as_a_user(qtbot, window, monkeypatch, wait_idle)
     assert [label for label, _ in window.references.references()] == ["camera 1", "camera 2"]
     assert window.job.reference_id.text() == "primary"  # suggested from the file name
     assert window.job.submit.isEnabled(), window.job.reasons.text()
@@ -89,13 +69,13 @@ def _submit_and_fail(qtbot, win) -> str:
     return win.job.error.text()
 
 
-def _url_job(qtbot, win, sandbox):
+def _url_job(win, sandbox, wait_idle):
     """A job of URLs only (sandbox files), so refusals come from the API, not from storage."""
     win.primary.set_value(sandbox.add_file(SAMPLE["primary"]))
     for label, path in SAMPLE["references"]:
         win.references.add(sandbox.add_file(path), label)
     win.job.reference_id.setText("refusal-test")
-    settle(qtbot, win)
+    wait_idle(win)
     assert win.job.submit.isEnabled(), win.job.reasons.text()
 
 
@@ -105,27 +85,32 @@ def assert_form_kept(win, sandbox):
     assert [label for label, _ in win.references.references()] == ["camera 1", "camera 2"]
 
 
-def test_duplicate_reference_shows_fs_0001_and_keeps_the_form(qtbot, window, sandbox):
-    _url_job(qtbot, window, sandbox)
+def test_duplicate_reference_shows_fs_0001_and_keeps_the_form(qtbot, window, sandbox, wait_idle):
+    _url_job(window, sandbox, wait_idle)
     with qtbot.waitSignal(window.submit_succeeded, timeout=20000):
         qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
-    settle(qtbot, window)
+    wait_idle(window)
     assert "Already submitted" in window.job.reference_note.text()
     job_id = window.backend.journal.get("refusal-test").job_id
     posts = sandbox.stats()["POST jobs"]
-    message = _submit_and_fail(qtbot, window)  # the journal knows it: refused without a request
-    assert job_id in message and "Nothing was sent" in message
+    # The journal knows it: Submit is disabled before any click, with the sentence `submit` prints.
+    assert not window.job.submit.isEnabled()
+    reasons = window.job.reasons.text()
+    assert job_id in reasons and "Nothing was sent" in reasons and "already submitted" in reasons
+    window.submit()  # asked anyway (a shortcut, a script): refused without a request
     assert sandbox.stats()["POST jobs"] == posts and window.backend.journal.get("refusal-test").state == "created"
     assert_form_kept(window, sandbox)
     window.backend.journal.forget("refusal-test")  # as if submitted from elsewhere: the server must refuse
+    window.refresh()
+    wait_idle(window)
     message = _submit_and_fail(qtbot, window)
     assert "already exists" in message and "FS_0001" in message
     assert_form_kept(window, sandbox)
     assert sandbox.job_count() == 1
 
 
-def test_rejected_key_shows_the_message_and_keeps_the_form(qtbot, window, sandbox):
-    _url_job(qtbot, window, sandbox)
+def test_rejected_key_shows_the_message_and_keeps_the_form(qtbot, window, sandbox, wait_idle):
+    _url_job(window, sandbox, wait_idle)
     window.backend.apply_connection(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, "wrong-key")
     message = _submit_and_fail(qtbot, window)
     assert "rejected the API key" in message
@@ -133,8 +118,8 @@ def test_rejected_key_shows_the_message_and_keeps_the_form(qtbot, window, sandbo
     assert sandbox.job_count() == 0
 
 
-def test_server_down_shows_the_message_and_keeps_the_form(qtbot, window, sandbox):
-    _url_job(qtbot, window, sandbox)
+def test_server_down_shows_the_message_and_keeps_the_form(qtbot, window, sandbox, wait_idle):
+    _url_job(window, sandbox, wait_idle)
     window.backend.apply_connection("http://127.0.0.1:9", sandbox.project_id, sandbox.workflow_id, None)
     message = _submit_and_fail(qtbot, window)
     assert "Could not reach" in message
@@ -145,10 +130,10 @@ def _scene_to_view(win, x, y):
     return win.view.mapFromScene(QPointF(x + 0.5, y + 0.5))
 
 
-def test_overlay_shows_the_legend_colour_at_a_known_pixel_and_hover_names_it(qtbot, window):
+def test_overlay_shows_the_legend_colour_at_a_known_pixel_and_hover_names_it(qtbot, window, wait_idle):
     window.load_sample()
     qtbot.waitUntil(lambda: window.mask_state is not None and window.view.image_item is not None, timeout=20000)
-    settle(qtbot, window)
+    wait_idle(window)
     window.mask_panel.opacity.setValue(100)
     index = np.asarray(Image.open(SAMPLE["index_mask"]))
     x, y = 288, 144
@@ -174,7 +159,7 @@ def test_overlay_shows_the_legend_colour_at_a_known_pixel_and_hover_names_it(qtb
     assert f"x {x}, y {y}" in window.hover.text() and hexkey in window.hover.text()
 
 
-def test_invalid_legend_keeps_submit_disabled_with_the_reason(qtbot, window, tmp_path):
+def test_invalid_legend_keeps_submit_disabled_with_the_reason(qtbot, window, tmp_path, wait_idle):
     window.primary.set_value(str(SAMPLE["primary"]))
     mask = np.zeros((400, 600, 4), np.uint8)
     mask[10:50, 10:50] = (253, 255, 52, 255)
@@ -182,7 +167,7 @@ def test_invalid_legend_keeps_submit_disabled_with_the_reason(qtbot, window, tmp
     (tmp_path / "legend.json").write_text(json.dumps({"#fdffd34": "Person 1"}))
     window.mask_panel.load_files(str(tmp_path / "m.png"), str(tmp_path / "legend.json"))
     qtbot.waitUntil(lambda: window.mask_state is not None, timeout=20000)
-    settle(qtbot, window)
+    wait_idle(window)
     assert not window.job.submit.isEnabled()
     assert not window.submit_action.isEnabled()
     assert "#fdffd34" in window.job.reasons.text()
@@ -205,21 +190,21 @@ def test_file_dialogs_start_in_the_last_folder_used(qtbot, window, monkeypatch, 
     assert seen[1] == str(picked.parent)
 
 
-def test_storage_settings_switch_uploads_off_and_back(qtbot, window, sandbox):
+def test_storage_settings_switch_uploads_off_and_back(qtbot, window, sandbox, wait_idle):
     window.primary.set_value(str(SAMPLE["primary"]))
-    settle(qtbot, window)
+    wait_idle(window)
     assert window.job.submit.isEnabled(), window.job.reasons.text()
     panel = window.connection
     panel.storage_kind.setCurrentIndex(panel.storage_kind.findData("none"))
     qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
-    settle(qtbot, window)
+    wait_idle(window)
     assert not window.job.submit.isEnabled() and "local file" in window.job.reasons.text()
     panel.storage_kind.setCurrentIndex(panel.storage_kind.findData("s3"))
     qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)  # no bucket: said, old storage kept
     assert "bucket" in panel.result.text()
     panel.storage_kind.setCurrentIndex(panel.storage_kind.findData("sandbox"))
     qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
-    settle(qtbot, window)
+    wait_idle(window)
     assert window.job.submit.isEnabled()
     assert "api_key" not in (Path(os.environ["PLAYMENT_CONFIG_DIR"]) / "profiles.json").read_text()
 
@@ -234,14 +219,14 @@ def test_reference_rows_get_thumbnails_for_files_and_urls(qtbot, window, sandbox
     assert [label for label, _ in window.references.references()] == ["camera 1", "camera 2", "camera 3"]
 
 
-def test_new_batch_is_created_through_the_api_and_used(qtbot, window, sandbox, monkeypatch):
+def test_new_batch_is_created_through_the_api_and_used(qtbot, window, sandbox, monkeypatch, wait_idle):
     from PySide6.QtWidgets import QInputDialog
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("night drive", True)))
     qtbot.mouseClick(window.job.new_batch, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.job.batch.count() == 2, timeout=10000)
     batch_id = window.job.batch.currentData()
     assert window.backend.profile.batches == {"night drive": batch_id}
-    _url_job(qtbot, window, sandbox)
+    _url_job(window, sandbox, wait_idle)
     assert json.loads(window.job.preview.toPlainText())["batch_id"] == batch_id
     with qtbot.waitSignal(window.submit_succeeded, timeout=20000):
         qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
@@ -259,24 +244,22 @@ def test_profile_batches_are_offered_and_saved(tmp_path):
 def test_backend_remembers_batches_in_a_saved_profile_but_not_in_sandbox_mode(sandbox, tmp_path):
     from playment_submit.core.settings import Profile, load_profiles, save_profiles
     save_profiles({"work": Profile(name="work", project_id="p")}, current="work")
-    b = Backend("https://api.playment.io", "p", "wf", "key", profile=load_profiles()[0]["work"])
+    b = Session("https://api.playment.io", "p", "wf", "key", profile=load_profiles()[0]["work"])
     b.remember_batch("night", "00000000-0000-4000-8000-000000000002")
     assert load_profiles()[0]["work"].batches == {"night": "00000000-0000-4000-8000-000000000002"}
-    sb = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    sb = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     sb.remember_batch("temp", "00000000-0000-4000-8000-000000000003")
     assert "sandbox" not in load_profiles()[0] and sb.profile.batches == {"temp": "00000000-0000-4000-8000-000000000003"}
     sb.journal.close()
 
 
-def test_closing_during_a_bulk_run_finishes_what_is_in_flight_and_loses_nothing(qtbot, make_sandbox, tmp_path,
-                                                                                 monkeypatch):
+def test_closing_during_a_bulk_run_finishes_what_is_in_flight_and_loses_nothing(qtbot, make_sandbox, make_window,
+                                                                                 tmp_path, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     slow = make_sandbox(latency_ms=100)
-    backend = Backend.for_sandbox(slow, journal=Journal(tmp_path / "journal.sqlite"))
-    win = MainWindow(backend)
-    qtbot.addWidget(win)
-    win.show()
+    win = make_window(slow)
+    backend = win.backend
     manifest = tmp_path / "m.csv"
     manifest.write_text("reference_id,image\n" + "".join(f"r{i:03d},https://example.com/{i}.png\n"
                                                          for i in range(200)))
@@ -298,6 +281,15 @@ def test_closing_during_a_bulk_run_finishes_what_is_in_flight_and_loses_nothing(
     assert 0 < len(created) < 200  # it stopped early...
     journalled = {e.reference_id: e.job_id for e in backend.journal.entries() if e.state == "created"}
     assert journalled == created  # ...and every job the server holds is recorded with its job_id
-    QThreadPool.globalInstance().waitForDone(10000)
-    backend.journal.close()
-    backend.sandbox = None
+
+
+def test_is_idle_only_once_the_image_is_loaded_and_the_preview_refreshed(qtbot, window, wait_idle):
+    wait_idle(window)
+    assert window.is_idle()
+    window.primary.set_value(str(SAMPLE["primary"]))
+    assert not window.is_idle()  # loading the image
+    wait_idle(window)
+    assert window.view.image_item is not None
+    shown = json.loads(window.job.preview.toPlainText())  # final: the file's upload address, not its path
+    assert shown["reference_id"] == "primary" and shown["data"]["image_url"].endswith("/primary.png")
+    assert shown["data"]["image_url"] != window.primary.value()

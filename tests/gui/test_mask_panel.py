@@ -108,10 +108,10 @@ def test_clicking_a_legend_row_highlights_that_class_in_the_view(qtbot, sandbox,
     from PySide6.QtGui import qAlpha
 
     from playment_submit.core.journal import Journal
-    from playment_submit.gui.backend import Backend
+    from playment_submit.core.session import Session
     from playment_submit.gui.main_window import MainWindow
 
-    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    backend = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     win = MainWindow(backend)
     qtbot.addWidget(win)
     win.show()
@@ -139,10 +139,10 @@ def test_renaming_a_class_keeps_view_toggles_and_renames_it_everywhere(qtbot, sa
     from PySide6.QtCore import QPointF, Qt
 
     from playment_submit.core.journal import Journal
-    from playment_submit.gui.backend import Backend
+    from playment_submit.core.session import Session
     from playment_submit.gui.main_window import MainWindow
 
-    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    backend = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     win = MainWindow(backend)
     qtbot.addWidget(win)
     win.show()

@@ -34,22 +34,18 @@ def test_dropping_files_adds_camera_rows_with_thumbnails(qtbot, tmp_path):
     QThreadPool.globalInstance().waitForDone(5000)
 
 
-def test_duplicate_and_empty_labels_are_marked_on_their_rows_with_cores_message(qtbot, sandbox, tmp_path):
-    from playment_submit.core.journal import Journal
-    from playment_submit.gui.backend import Backend
-    from playment_submit.gui.main_window import MainWindow
+def test_duplicate_and_empty_labels_are_marked_on_their_rows_with_cores_message(qtbot, window):
+    from playment_submit.gui.style import status_colour
     from playment_submit.resources import sample_job_files
 
-    backend = Backend.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
-    win = MainWindow(backend)
-    qtbot.addWidget(win)
-    win.show()
+    win = window
     win.primary.set_value(str(sample_job_files()["primary"]))
     cams = [str(p) for _, p in sample_job_files()["references"]]
     win.references.add(cams[0], "front")
     win.references.add(cams[1], "Front")  # the same label, other case
     qtbot.waitUntil(lambda: "already used" in win.references.list.item(1).toolTip(), timeout=10000)
-    assert win.references.list.item(1).foreground().color().name() == "#b00020"
+    assert win.references.list.item(1).foreground().color() == status_colour("error")
+    assert win.references.list.item(0).foreground().color() != status_colour("error")
     assert "already used" not in win.references.list.item(0).toolTip()
     assert not win.job.submit.isEnabled() and "already used" in win.job.reasons.text()
     win.references.list.item(1).setText("   ")  # as if the user cleared the label in place
@@ -57,7 +53,4 @@ def test_duplicate_and_empty_labels_are_marked_on_their_rows_with_cores_message(
     win.references.list.item(1).setText("rear")
     qtbot.waitUntil(lambda: win.references.list.item(1).toolTip() == cams[1], timeout=10000)
     qtbot.waitUntil(lambda: win.job.submit.isEnabled(), timeout=10000)
-    win.close()
-    QThreadPool.globalInstance().waitForDone(5000)
-    backend.sandbox = None
-    backend.close()
+    assert win.references.list.item(1).foreground().color() != status_colour("error")

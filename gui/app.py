@@ -1,4 +1,5 @@
-"""QApplication bootstrap: ``playment-submit`` (no subcommand), ``--sandbox``, ``--self-test``.
+"""QApplication bootstrap: ``playment-submit`` (no subcommand) and ``--sandbox`` (``--self-test`` is
+:mod:`playment_submit.gui.self_test`, which uses :func:`make_app`; the launcher picks one).
 
 Hidden switches for tooling (documented here, not in --help):
 - ``PLAYMENT_SUBMIT_SCREENSHOT=path.png``: load the sample, wait until the mask is shown, save a
@@ -50,15 +51,7 @@ def _screenshot_when_ready(window, path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="playment-submit", add_help=False)
     parser.add_argument("--sandbox", action="store_true")
-    parser.add_argument("--self-test", action="store_true")
     args, rest = parser.parse_known_args(argv or [])
-    if args.self_test:
-        try:
-            from playment_submit.gui.self_test import run_self_test
-        except ImportError as e:
-            print(f"error: the self-test is not part of this build ({e}).", file=sys.stderr)
-            return 2
-        return run_self_test()
 
     if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):

@@ -19,13 +19,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "command", None):
         return cli.run(args)
-    try:
+    try:  # Qt's own libraries may be missing on a bare machine: say so, not a traceback
+        if args.self_test:
+            from playment_submit.gui.self_test import run_self_test
+            return run_self_test()
         from playment_submit.gui.app import main as gui_main
     except ImportError as e:
-        print(f"error: the window cannot start because {e.name or e} is missing; reinstall playment-submit "
-              f"(subcommands still work, see --help).", file=sys.stderr)
+        print(f"error: the window cannot start: {e}. The subcommands still work (see --help); on Linux, "
+              f"install Qt's system libraries (see the README).", file=sys.stderr)
         return 2
-    return gui_main((["--sandbox"] if args.sandbox else []) + (["--self-test"] if args.self_test else []))
+    return gui_main(["--sandbox"] if args.sandbox else [])
 
 
 def entry() -> None:  # pragma: no cover - console script shim

@@ -15,6 +15,7 @@ from playment_submit.core import __version__
 from playment_submit.core.errors import PlaymentError, Problem
 from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
 from playment_submit.core.pipeline import Verdict
+from playment_submit.gui.widgets.bulk_panel import BulkPanel
 from playment_submit.gui.widgets.connection_panel import ConnectionPanel
 from playment_submit.gui.widgets.history_panel import HistoryPanel
 from playment_submit.gui.widgets.job_panel import JobPanel
@@ -93,14 +94,9 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("tabs")
         self.tabs.addTab(split, "Job")
         self.history = HistoryPanel(backend.journal)
-        try:
-            from playment_submit.gui.widgets.bulk_panel import BulkPanel
-        except ImportError:
-            self.bulk = None
-        else:
-            self.bulk = BulkPanel(backend)
-            self.tabs.addTab(self.bulk, "Bulk")
-            self.bulk.submission_finished.connect(lambda _s: self._on_history_changed())
+        self.bulk = BulkPanel(backend)
+        self.tabs.addTab(self.bulk, "Bulk")
+        self.bulk.submission_finished.connect(lambda _s: self._on_history_changed())
         self.tabs.addTab(self.history, "History")
         self.tabs.currentChanged.connect(lambda _i: self._on_history_changed())
         self.setCentralWidget(self.tabs)
@@ -222,13 +218,13 @@ class MainWindow(QMainWindow):
 
     def is_sending(self) -> bool:
         """A job (Job tab) or a bulk run (Bulk tab) is on its way to the server."""
-        return self._submit_worker is not None or (self.bulk is not None and self.bulk.is_sending())
+        return self._submit_worker is not None or self.bulk.is_sending()
 
     def is_idle(self) -> bool:
         """Nothing loading (image, mask, file addresses, bulk manifest), no job or bulk run being sent,
         and no refresh of the preview pending: what is on screen is final until the user acts."""
         return (not self._busy and not self._refresh_timer.isActive() and not self.is_sending()
-                and (self.bulk is None or self.bulk.is_idle()))
+                and self.bulk.is_idle())
 
     def closeEvent(self, event) -> None:
         # Closing while jobs are on their way: stop starting new ones, let the requests in flight finish
@@ -245,8 +241,7 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 return
             self._on_cancel_requested()
-            if self.bulk is not None:
-                self.bulk.cancel()
+            self.bulk.cancel()
             self.statusBar().showMessage("Finishing the requests on their way, then closing…")
             self._close_when_idle.start()
             return

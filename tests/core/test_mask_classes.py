@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from playment_submit.core import cli_mask
+from playment_submit.core.cli import mask as cli_mask
 from playment_submit.core import mask as m
 
 

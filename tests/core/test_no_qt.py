@@ -9,7 +9,8 @@ import sys
 PROBE = """
 import importlib, json, pkgutil, sys
 from playment_submit import core
-names = sorted(m.name for m in pkgutil.walk_packages(core.__path__, "playment_submit.core."))
+names = sorted(m.name for m in pkgutil.walk_packages(core.__path__, "playment_submit.core.")
+               if not m.name.endswith(".__main__"))
 for n in names:
     importlib.import_module(n)
 from playment_submit.gui.launch import main

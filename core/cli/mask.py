@@ -18,8 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import Problem, UsageError, ValidationError
-from . import mask as engine
+from ..errors import Problem, UsageError, ValidationError
+from .. import mask as engine
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -278,18 +278,3 @@ def run_repair(args) -> int:
     print(f"Wrote {summary.out_path}: {summary.changed_pixels:,} pixels changed"
           + (", every pixel is now valid." if summary.ok else f", {summary.left_pixels:,} still invalid."))
     return code
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m core.cli_mask check ...``) for use before ``core/cli.py`` exists."""
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--json", action="store_true", help="print one JSON object")
-    parser = argparse.ArgumentParser(prog="playment-submit")
-    sub = parser.add_subparsers(dest="command")
-    add_parser(sub, parent)
-    args = parser.parse_args(["mask", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,7 +9,6 @@ run the same command again to continue).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import signal
@@ -18,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from .errors import UsageError
+from ..errors import UsageError
 
 DESCRIPTION = """\
 Create many jobs from a manifest: a CSV file, a JSONL file (one API payload per line) or a folder.
@@ -67,7 +66,7 @@ def add_parser(subparsers, common_parent) -> None:
     g.add_argument("--primary-dir", metavar="NAME", help="the primary images' sub-folder (default images)")
     g.add_argument("--masks-dir", metavar="NAME", default="masks", help="the masks' sub-folder (default masks)")
     g.add_argument("--write-manifest", metavar="OUT.csv", help="write the manifest built from the folder (for review)")
-    from .storage import add_storage_arguments
+    from ..storage import add_storage_arguments
     add_storage_arguments(p)
     p.set_defaults(func=run_bulk)
 
@@ -109,11 +108,11 @@ class _Bar:
 
 
 def run_bulk(args: argparse.Namespace) -> int:
-    from .bulk import BulkSubmitter, RowResult, _static_result
-    from .cli import session_from_args
-    from .journal import Journal, default_journal_path
-    from .manifest import INVALID, check_manifest, load_manifest, write_csv
-    from .results import write_results
+    from ..bulk import BulkSubmitter, RowResult, _static_result
+    from .common import session_from_args
+    from ..journal import Journal, default_journal_path
+    from ..manifest import INVALID, check_manifest, load_manifest, write_csv
+    from ..results import write_results
 
     if args.concurrency < 1 or args.concurrency > 256:
         raise UsageError("--concurrency must be between 1 and 256.")

@@ -1,0 +1,68 @@
+"""The command line: ``playment-submit [SUBCOMMAND] ...``.
+
+Every subcommand runs without a display and never
+imports Qt. Exit status: 0 success; 1 the input or the server said no (problems printed one per line,
+naming file, row or field); 2 usage or environment trouble. A user mistake never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import __version__
+from ..errors import PlaymentError, ValidationError
+from . import batch, bulk, mask, sandbox, submit
+from .common import EPILOG, _Parser, common_parent, print_problems
+
+SUBCOMMANDS = (submit, batch, sandbox, mask, bulk)  # each adds its own parser; its heavy imports are lazy
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parent = common_parent()
+    parser = _Parser(prog="playment-submit", epilog=EPILOG,
+                     description="Create Playment labelling jobs. Without a subcommand, opens the window.")
+    parser.add_argument("--version", action="version", version=f"playment-submit {__version__}")
+    parser.add_argument("--sandbox", action="store_true", help="open the window against a fresh local sandbox")
+    parser.add_argument("--self-test", action="store_true",
+                        help="run the sample job end to end offscreen against the sandbox and exit")
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
+    for module in SUBCOMMANDS:
+        module.add_parser(sub, parent)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line alone (``python -m playment_submit.core.cli``); the console script is
+    :mod:`playment_submit.gui.launch`, which opens the window when no subcommand is given."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        print("error: give a subcommand (see --help); the window opens with `playment-submit` alone.",
+              file=sys.stderr)
+        return 2
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand; the exception tree becomes a message and an exit status, never a traceback."""
+    try:
+        return args.func(args)
+    except ValidationError as e:
+        print_problems(e.problems)
+        if not e.problems:
+            print(f"error: {e}", file=sys.stderr)
+        return 1
+    except PlaymentError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0

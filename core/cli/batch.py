@@ -1,0 +1,34 @@
+"""``playment-submit batch create NAME``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..errors import PlaymentError
+from .common import emit, session_from_args
+
+
+def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
+    b = sub.add_parser("batch", help="batches")
+    bsub = b.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
+    bc = bsub.add_parser("create", parents=[parent], help="create a batch and print its ID")
+    bc.add_argument("name", metavar="NAME")
+    bc.add_argument("--description", default="")
+    bc.set_defaults(func=cmd_batch_create)
+
+
+
+def cmd_batch_create(args: argparse.Namespace) -> int:
+    session = session_from_args(args, with_journal=False)
+    try:
+        batch_id = session.client.create_batch(args.name, args.description or "")
+    except PlaymentError as e:
+        emit(args, {"name": args.name, "batch_id": None, "status": "failed", "code": e.code, "message": str(e)},
+             f"error: {e}", err=True)
+        return e.exit_code
+    finally:
+        session.close()
+    emit(args, {"name": args.name, "batch_id": batch_id, "status": "created"},
+         f"Created batch \"{args.name}\": {batch_id}")
+    return 0

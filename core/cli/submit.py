@@ -1,0 +1,74 @@
+"""``playment-submit submit JOB.json``: one job through the one pipeline."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+from pathlib import Path
+
+from ..errors import DuplicateReferenceError, PlaymentError, ValidationError
+from .common import EPILOG, emit, print_problems, read_json_file, session_from_args
+
+
+def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
+    s = sub.add_parser("submit", parents=[parent], help="submit one job from a JSON payload file",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Submit one job. JOB.json is the API payload exactly as documented "
+                                   "(work_flow_id may be left out when --workflow-id or PLAYMENT_WORKFLOW_ID "
+                                   "gives it). Local file paths may stand wherever a URL goes (relative to "
+                                   "JOB.json's folder); they are uploaded first (see --upload-to). Prints the "
+                                   "job ID; with --json, "
+                                   "{\"reference_id\", \"job_id\", \"status\": \"created\" | \"recovered\"}.",
+                       epilog=EPILOG)
+    s.add_argument("job", metavar="JOB.json")
+    s.add_argument("--batch-id", help="put the job in this batch (overrides the file's batch_id)")
+    s.add_argument("--default-batch-id", help="the batch where jobs without batch_id land; lets the tool "
+                                              "recover a job whose creation was interrupted")
+    s.add_argument("--journal", metavar="FILE", help="the submission journal (default: the profile's, in the "
+                                                    "user data folder); makes a re-submit after a crash safe, and "
+                                                    "refuses a reference ID it holds as created without a request")
+    from ..storage import add_storage_arguments
+    add_storage_arguments(s)
+    s.set_defaults(func=cmd_submit)
+
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from ..job import JobSpec
+    from ..pipeline import DUPLICATE_CODE
+    payload = read_json_file(args.job)
+    spec = JobSpec.from_payload(payload, source=args.job)
+    session = session_from_args(args, journal=args.journal, storage_args=args if spec.local_paths() else None)
+    try:
+        if not spec.work_flow_id and session.workflow_id:
+            spec.work_flow_id = session.workflow_id
+        if args.batch_id:
+            spec.batch_id = args.batch_id
+        # Local paths in the job file are relative to the file's folder, not to wherever the user stands.
+        spec = session.resolve(spec, Path(args.job).resolve().parent)
+        verdict = session.check(spec, ask_server=True)
+        print_problems(verdict.warnings, prefix=f"{args.job}: ")
+        errors = [p for p in verdict.errors if p.code != DUPLICATE_CODE or p.path != "reference_id"]
+        if errors:  # a reference ID already created alone is the server-style refusal below (FS_0001, its job)
+            print_problems(verdict.errors, prefix=f"{args.job}: ")
+            n = len(verdict.errors)
+            emit(args, {"reference_id": spec.reference_id, "job_id": None, "status": "invalid",
+                        "problems": [p.to_dict() for p in verdict.errors]},
+                 f"Not submitted: {n} problem{'s' if n != 1 else ''} in {args.job}.", err=True)
+            return 1
+        created = session.submit(spec)
+    except ValidationError:
+        raise
+    except DuplicateReferenceError as e:  # the journal's refusal: said as the window and `bulk` say it
+        emit(args, {"reference_id": spec.reference_id, "job_id": e.existing_job_id, "status": "failed",
+                    "code": e.code, "message": str(e)}, f"error: {args.job}: reference_id: {e}", err=True)
+        return e.exit_code
+    except PlaymentError as e:
+        emit(args, {"reference_id": spec.reference_id, "job_id": getattr(e, "existing_job_id", None),
+                    "status": "failed", "code": e.code, "message": str(e)}, f"error: {e}", err=True)
+        return e.exit_code
+    finally:
+        session.close()
+    verb = "Recovered" if created.recovered else "Created"
+    emit(args, created.to_dict(), f"{verb} job {created.job_id} for reference ID \"{created.reference_id}\".")
+    return 0

@@ -38,3 +38,22 @@ def test_version_has_one_source():
     spec = (ROOT / "packaging" / "playment-submit.spec").read_text(encoding="utf-8")
     assert "core\" / \"__init__.py" in spec and "__version__" in spec
     assert 'attr = "playment_submit.core.__version__"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_a_wheel_installs_one_import_root(tmp_path):
+    """`pip install .` adds exactly one top-level package, playment_submit (no core, gui or resources to
+    collide with other distributions), and carries the package data the app needs."""
+    import zipfile
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                          "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    [wheel] = tmp_path.glob("playment_submit-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
+    assert tops == {"playment_submit"}
+    for needed in ("playment_submit/core/cli/__main__.py", "playment_submit/core/mask/check.py",
+                   "playment_submit/gui/launch.py", "playment_submit/resources/icons/app.svg",
+                   "playment_submit/resources/sample/primary.png", "playment_submit/resources/examples/docs_example.json"):
+        assert needed in names
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "playment-submit = playment_submit.gui.launch:main" in zipfile.ZipFile(wheel).read(entry).decode()

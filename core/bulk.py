@@ -18,13 +18,17 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .client import CreatedJob, PlaymentClient, parse_retry_after
 from .errors import AmbiguousOutcomeError, AuthError, NotFoundError, PlaymentError
 from .manifest import CHANGED, DONE, INVALID, RECONCILE, SENDABLE, SKIP_FAILED, Manifest, ManifestRow
 from .pipeline import create_journalled
+
+if TYPE_CHECKING:
+    import requests
 
 DEFAULT_CONCURRENCY = 8
 
@@ -41,7 +45,7 @@ class RowResult:
     code: str | None = None
     message: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"row": self.row, "reference_id": self.reference_id, "job_id": self.job_id,
                 "status": self.status, "code": self.code, "message": self.message}
 
@@ -59,7 +63,7 @@ class BulkProgress:
     paused: bool = False
     cancelled: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"done": self.done, "failed": self.failed, "total": self.total, "in_flight": self.in_flight,
                 "rate": round(self.rate, 2), "eta": None if self.eta is None else round(self.eta, 1),
                 "elapsed": round(self.elapsed, 2)}
@@ -200,7 +204,7 @@ class BulkSubmitter:
         self._emit(result)
 
     # ----------------------------------------------------------------- run
-    def _hook(self, resp) -> None:
+    def _hook(self, resp: requests.Response) -> None:
         if resp.status_code == 429:
             ra = parse_retry_after(resp.headers.get("Retry-After"))
             self.gate.back_off(ra if ra is not None else 1.0)
@@ -219,7 +223,7 @@ class BulkSubmitter:
                 results[i] = _static_result(r)
         self._total = len(todo)
         self._t0 = time.monotonic()
-        q: queue.Queue = queue.Queue(maxsize=self.concurrency * 2)
+        q: queue.Queue[Any] = queue.Queue(maxsize=self.concurrency * 2)
         stop = object()
         self.client.add_response_hook(self._hook)
 
@@ -337,7 +341,7 @@ def _static_result(r: ManifestRow) -> RowResult:
     return RowResult(r.reference_id, r.row, "not_sent")
 
 
-def submit_manifest(manifest: Manifest, client: PlaymentClient, journal: Any = None, **kw) -> BulkSummary:
+def submit_manifest(manifest: Manifest, client: PlaymentClient, journal: Any = None, **kw: Any) -> BulkSummary:
     """Convenience: send a checked manifest's rows with :class:`BulkSubmitter` (keywords go to it)."""
     return BulkSubmitter(client, journal, **kw).run(manifest.rows)
 

@@ -80,7 +80,7 @@ class JobSpec:
         return json.dumps(self.to_payload(), indent=indent, ensure_ascii=False)
 
     @classmethod
-    def from_payload(cls, payload: Any, *, source: str = "") -> "JobSpec":
+    def from_payload(cls, payload: Any, *, source: str = "") -> JobSpec:
         """Read a documented payload. Structural problems (wrong types, unknown fields) raise
         :class:`ValidationError` listing all of them; content is checked later by :meth:`validate`."""
         problems: list[Problem] = []
@@ -116,13 +116,15 @@ class JobSpec:
         if ref_data is not None:
             images = _dig(ref_data, ("raster", "images"))
             if not isinstance(images, list):
-                bad("data.reference_data", "expected {\"raster\": {\"images\": [{\"image_url\": ..., \"label\": ...}]}}.")
+                bad("data.reference_data",
+                    "expected {\"raster\": {\"images\": [{\"image_url\": ..., \"label\": ...}]}}.")
             else:
                 for i, img in enumerate(images):
                     if not isinstance(img, dict):
                         bad(f"{IMAGES_PATH}[{i}]", "each reference image must be an object with image_url and label.")
                         continue
-                    refs.append(ReferenceImage(image_url=img.get("image_url"), label=img.get("label")))
+                    refs.append(ReferenceImage(image_url=as_given(img.get("image_url")),
+                                               label=as_given(img.get("label"))))
 
         prelabel = None
         maker = data.get("maker_response")
@@ -137,7 +139,7 @@ class JobSpec:
                 if not isinstance(legend, dict):
                     bad(f"{PRELABEL_PATH}.legend", "the legend must be an object mapping \"#rrggbb\" to names.")
                     legend = {}
-                prelabel = RasterPrelabel(url=raster.get("url"), legend=dict(legend))
+                prelabel = RasterPrelabel(url=as_given(raster.get("url")), legend=dict(legend))
 
         metadata = data.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
@@ -145,7 +147,8 @@ class JobSpec:
             metadata = None
         if problems:
             raise ValidationError(problems)
-        return cls(reference_id=payload.get("reference_id"), work_flow_id=wf, image_url=data.get("image_url"),
+        return cls(reference_id=as_given(payload.get("reference_id")), work_flow_id=as_given(wf),
+                   image_url=as_given(data.get("image_url")),
                    references=refs, prelabel=prelabel, batch_id=payload.get("batch_id"),
                    priority_weight=payload.get("priority_weight"), metadata=metadata)
 
@@ -231,8 +234,8 @@ class JobSpec:
             problems += legend_problems
         return problems
 
-    def errors(self, **kw) -> list[Problem]:
-        return [p for p in self.validate(**kw) if p.severity == "error"]
+    def errors(self, *, allow_local_paths: bool = False) -> list[Problem]:
+        return [p for p in self.validate(allow_local_paths=allow_local_paths) if p.severity == "error"]
 
     def local_paths(self) -> list[str]:
         """The local files this job names where URLs go (primary, references, mask), in that order."""
@@ -243,6 +246,12 @@ class JobSpec:
 
 
 # -------------------------------------------------------------------- helpers
+def as_given(value: Any) -> Any:
+    """An input value kept as the file gave it (maybe missing, maybe not a string) for a ``str`` field of
+    the model: :meth:`JobSpec.validate` is what reports it, with a field path and a sentence."""
+    return value
+
+
 def _dig(obj: Any, keys: tuple[str, ...]) -> Any:
     for k in keys:
         if not isinstance(obj, dict):

@@ -26,10 +26,11 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .errors import UsageError
 
@@ -93,21 +94,22 @@ class Entry:
     payload_json: str | None = None
 
     @property
-    def payload(self) -> dict | None:
+    def payload(self) -> dict[str, Any] | None:
         """The last payload sent (or recorded as pending) for this reference_id."""
         if not self.payload_json:
             return None
         try:
-            return json.loads(self.payload_json)
+            payload: dict[str, Any] = json.loads(self.payload_json)
         except ValueError:
             return None
+        return payload
 
     @property
     def maybe_sent(self) -> bool:
         """True when an earlier request may have reached the server (reconcile, do not trust a FS_0001)."""
         return self.state in ("sending", "ambiguous")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"reference_id": self.reference_id, "state": self.state, "status": self.status,
                 "job_id": self.job_id, "code": self.code, "message": self.message, "attempts": self.attempts,
                 "created_at": self.created_at, "updated_at": self.updated_at}
@@ -123,7 +125,7 @@ class Journal:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise UsageError(f"The journal's folder {self.path.parent} cannot be created: {e.strerror}.")
+                raise UsageError(f"The journal's folder {self.path.parent} cannot be created: {e.strerror}.") from e
             target = str(self.path)
         self._lock = threading.RLock()
         try:
@@ -137,36 +139,37 @@ class Journal:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as e:
             raise UsageError(f"The journal {path} cannot be opened ({e}); it may be damaged or not a journal. "
-                             f"Point --journal at another file, or move this one aside.")
+                             f"Point --journal at another file, or move this one aside.") from e
         self._closed = False
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path) if self.path else ':memory:'!r})"
 
     # ------------------------------------------------------------- plumbing
-    def _exec(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             if self._closed:
                 raise UsageError("The journal is closed.")
             return self._db.execute(sql, args).fetchall()
 
     @staticmethod
-    def _entry(row: tuple) -> Entry:
-        d = dict(zip(_COLUMNS, row))
+    def _entry(row: tuple[Any, ...]) -> Entry:
+        d = dict(zip(_COLUMNS, row, strict=True))  # every SELECT names _COLUMNS
         return Entry(reference_id=d["reference_id"], state=d["state"], job_id=d["job_id"], code=d["code"],
                      message=d["message"], attempts=d["attempts"] or 0, created_at=d["created_at"],
                      updated_at=d["updated_at"], payload_hash=d["payload_hash"], status=d["status"],
                      payload_json=d["payload"])
 
     # --------------------------------------------------------------- writes
-    def mark_pending(self, reference_id: str, payload: dict) -> None:
+    def mark_pending(self, reference_id: str, payload: dict[str, Any]) -> None:
         """Record a row as checked and queued (never sent). Does not touch a row that already exists."""
         now = _now()
         self._exec("INSERT OR IGNORE INTO entries (reference_id, payload_hash, payload, state, attempts, "
                    "created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)",
                    (reference_id, payload_hash(payload), json.dumps(payload, ensure_ascii=False), now, now))
 
-    def mark_sending(self, reference_id: str, payload: dict, *, hash_of: dict | None = None) -> None:
+    def mark_sending(self, reference_id: str, payload: dict[str, Any], *,
+                     hash_of: dict[str, Any] | None = None) -> None:
         """Call right before the POST: state "sending", attempts + 1, the payload and its hash.
         A job_id already recorded is kept (it is only replaced by :meth:`mark_created`).
 
@@ -227,6 +230,7 @@ class Journal:
 
     def history(self, limit: int = 500, *, states: Iterable[str] | None = None) -> list[Entry]:
         """The most recently updated entries, newest first."""
+        args: tuple[str, ...]
         where, args = "", ()
         if states:
             states = tuple(states)
@@ -248,7 +252,8 @@ class Journal:
         return out
 
     def __len__(self) -> int:
-        return self._exec("SELECT COUNT(*) FROM entries")[0][0]
+        n: int = self._exec("SELECT COUNT(*) FROM entries")[0][0]
+        return n
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -257,8 +262,8 @@ class Journal:
                 self._closed = True
                 self._db.close()
 
-    def __enter__(self) -> "Journal":
+    def __enter__(self) -> Journal:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

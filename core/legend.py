@@ -11,8 +11,13 @@ import functools
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import Problem
+
+if TYPE_CHECKING:  # numpy itself is imported where it is used (the command line starts without it)
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
 
 HEX_KEY = re.compile(r"#[0-9a-fA-F]{6}")
 UNLABELLED = "#000000"
@@ -142,7 +147,7 @@ _GREEDY_LIMIT = 1024     # colours picked one by one (farthest-point) before fal
 _GRID_LEVELS = 32        # candidate grid per channel for the farthest-point pick (32**3 = 32,768 colours)
 
 
-def srgb_to_oklab(rgb):
+def srgb_to_oklab(rgb: ArrayLike) -> NDArray[np.float64]:
     """sRGB (0..255, shape (..., 3)) -> OKLab, where Euclidean distance follows perceived difference.
 
     Used to pick palette colours that people (and annotators in Playment's tool) can tell apart, and
@@ -158,7 +163,8 @@ def srgb_to_oklab(rgb):
     m2 = np.array([[0.2104542553, 0.7936177850, -0.0040720468],
                    [1.9779984951, -2.4285922050, 0.4505937099],
                    [0.0259040371, 0.7827717662, -0.8086757660]])
-    return np.cbrt(c @ m1.T) @ m2.T
+    lab: NDArray[np.float64] = np.cbrt(c @ m1.T) @ m2.T
+    return lab
 
 
 def distinct_colours(n: int, exclude: tuple[str, ...] | list[str] | set[str] = ()) -> list[str]:
@@ -179,7 +185,7 @@ def distinct_colours(n: int, exclude: tuple[str, ...] | list[str] | set[str] = (
     return list(_distinct_colours(n, excl))
 
 
-def _pack(rgb) -> "object":
+def _pack(rgb: ArrayLike) -> NDArray[np.int64]:
     import numpy as np
 
     rgb = np.asarray(rgb, dtype=np.int64).reshape(-1, 3)

@@ -37,14 +37,14 @@ import io
 import json
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
-from urllib.parse import unquote, urlsplit
+from typing import Any
 
 from .errors import Problem, UsageError, ValidationError
-from .job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
+from .job import JobSpec, RasterPrelabel, ReferenceImage, as_given, is_local_path
 from .pipeline import check_job, duplicate_problem, resolve_location, resolve_spec
 
 COLUMNS = ("reference_id", "image", "references", "mask", "legend", "batch_id", "work_flow_id",
@@ -88,7 +88,7 @@ class ManifestRow:
     def add(self, fieldname: str, message: str, severity: str = "error", code: str = "FS_0003") -> None:
         self.problems.append(Problem(fieldname, message, severity=severity, code=code))
 
-    def payload(self) -> dict | None:
+    def payload(self) -> dict[str, Any] | None:
         return self.spec.to_payload() if self.spec is not None else None
 
     def describe(self, p: Problem, source: str = "") -> str:
@@ -158,7 +158,10 @@ def _parse_references(text: str, base_dir: Path, row: ManifestRow) -> list[Refer
     return refs
 
 
-def _parse_legend(text: str, base_dir: Path, row: ManifestRow, cache: dict) -> dict:
+_LegendCache = dict[str, tuple[object, list[Problem]]]  # legend file -> read_legend_data's answer
+
+
+def _parse_legend(text: str, base_dir: Path, row: ManifestRow, cache: _LegendCache) -> dict[str, str]:
     text = text.strip()
     if text.startswith("{"):
         try:
@@ -188,9 +191,12 @@ def _parse_legend(text: str, base_dir: Path, row: ManifestRow, cache: dict) -> d
 
 
 def _row_from_fields(rownum: int, rec: dict[str, str], base_dir: Path, *, workflow_id: str | None,
-                     batch_id: str | None, legend_cache: dict) -> ManifestRow:
+                     batch_id: str | None, legend_cache: _LegendCache) -> ManifestRow:
     row = ManifestRow(row=rownum)
-    get = lambda k: (rec.get(k) or "").strip()  # noqa: E731
+
+    def get(k: str) -> str:
+        return (rec.get(k) or "").strip()
+
     row.reference_id = get("reference_id") or None
     refs = _parse_references(get("references"), base_dir, row) if get("references") else []
     prelabel = None
@@ -208,8 +214,9 @@ def _row_from_fields(rownum: int, rec: dict[str, str], base_dir: Path, *, workfl
             pw = int(get("priority_weight"))
         except ValueError:
             pw = get("priority_weight")  # JobSpec.validate words the error
-    row.spec = JobSpec(reference_id=row.reference_id, work_flow_id=get("work_flow_id") or workflow_id,
-                       image_url=resolve_location(get("image"), base_dir) or None, references=refs,
+    row.spec = JobSpec(reference_id=as_given(row.reference_id),
+                       work_flow_id=as_given(get("work_flow_id") or workflow_id),
+                       image_url=as_given(resolve_location(get("image"), base_dir) or None), references=refs,
                        prelabel=prelabel, batch_id=get("batch_id") or batch_id, priority_weight=pw)
     return row
 
@@ -254,7 +261,7 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
             man.problems.append(Problem("header", f"column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
                                                   f"{'are' if len(unknown) > 1 else 'is'} not used; known columns: "
                                                   f"{', '.join(COLUMNS)}.", severity="warning"))
-        legend_cache: dict = {}
+        legend_cache: _LegendCache = {}
         while True:
             start = reader.line_num + 1
             try:
@@ -275,7 +282,8 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
                                  f"have been pasted into a cell or a line break is missing.")
                 man.rows.append(row)
                 continue
-            bad = next(((h, _has_surrogates(f)) for h, f in zip(header, fields) if _has_surrogates(f)), None)
+            bad = next(((h, _has_surrogates(f)) for h, f in zip(header, fields, strict=False)
+                        if _has_surrogates(f)), None)
             if bad:
                 row = ManifestRow(row=start)
                 row.reference_id = None
@@ -292,7 +300,7 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
                                  f"check for a missing or extra comma (quote cells that contain commas).")
                 man.rows.append(row)
                 continue
-            man.rows.append(_row_from_fields(start, dict(zip(header, fields)), man.base_dir,
+            man.rows.append(_row_from_fields(start, dict(zip(header, fields, strict=True)), man.base_dir,
                                              workflow_id=workflow_id, batch_id=batch_id, legend_cache=legend_cache))
         if missing:  # one file-level sentence is enough; drop the empty placeholders
             man.rows = [r for r in man.rows if r.problems]
@@ -307,7 +315,7 @@ def read_jsonl(path: str | Path, *, workflow_id: str | None = None, batch_id: st
     path = Path(path)
     man = Manifest(source=str(path), base_dir=path.resolve().parent, kind="jsonl")
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 (the `with fh:` below; opened alone to tell open errors apart)
     except OSError as e:
         raise _unreadable(path, e) from None
     with fh:
@@ -376,7 +384,7 @@ def from_folder(folder: str | Path, *, primary: str | None = None, masks: str = 
         mask_by_stem = {p.stem: p for p in sorted(mdir.iterdir()) if p.is_file() and not p.name.startswith(".")}
     cam_files = {d.name: {p.name: p for p in d.iterdir() if p.is_file()} for d in cams}
     images = sorted(p for p in pdir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    legend_cache: dict = {}
+    legend_cache: _LegendCache = {}
     for n, img in enumerate(images, start=2):  # row numbers as in the CSV it would write
         rec = {"reference_id": img.stem, "image": str(img.resolve())}
         refs = [f"{d.name}={cam_files[d.name][img.name].resolve()}" for d in cams if img.name in cam_files[d.name]]

@@ -25,6 +25,7 @@ being reported as a duplicate.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import threading
@@ -36,8 +37,14 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .client import CreatedJob, PlaymentClient
-from .errors import (AmbiguousOutcomeError, DuplicateReferenceError, NotFoundError, PlaymentError, Problem,
-                     ValidationError)
+from .errors import (
+    AmbiguousOutcomeError,
+    DuplicateReferenceError,
+    NotFoundError,
+    PlaymentError,
+    Problem,
+    ValidationError,
+)
 from .job import IMAGES_PATH, PRELABEL_PATH, JobSpec, is_local_path
 from .journal import Journal
 
@@ -178,7 +185,7 @@ def check_files(spec: JobSpec, *, check_masks: bool = True) -> tuple[list[Proble
     for fieldname, _what, path in local_files(spec):
         if fieldname == MASK_FIELD:
             continue
-        size, found = file_checks.get(("image", *_stat_key(path)), lambda p=path: _probe(p))
+        size, found = file_checks.get(("image", *_stat_key(path)), functools.partial(_probe, path))
         problems += _refield(fieldname, found)
         if fieldname == PRIMARY_FIELD:
             primary_size = size

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from .bulk import RowResult, _static_result
 from .manifest import DONE, RECONCILE, RETRY, SENDABLE, SKIP_FAILED, ManifestRow
@@ -92,7 +92,7 @@ def apply_results(rows: Sequence[ManifestRow], results: Sequence[RowResult], *, 
     different count raises ``ValueError`` (nothing is changed)."""
     if len(rows) != len(results):
         raise ValueError(f"{len(results)} results for {len(rows)} rows")
-    for row, res in zip(rows, results):
+    for row, res in zip(rows, results, strict=True):
         row.action = next_action(res.status, row.action, retry_failed=retry_failed)
         row.job_id = res.job_id or row.job_id
 

@@ -9,9 +9,8 @@ which are :mod:`core.pipeline`'s, so the same job gets the same verdict wherever
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +57,7 @@ class Session:
                           "sandbox" if self.sandbox_mode else "profile", self.default_batch_id, self.profile)
 
     @classmethod
-    def for_sandbox(cls, sandbox: SandboxServer, *, journal: Journal | None = None) -> "Session":
+    def for_sandbox(cls, sandbox: SandboxServer, *, journal: Journal | None = None) -> Session:
         b = cls(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, sandbox.api_key,
                 profile=Profile(name="sandbox", base_url=sandbox.base_url, project_id=sandbox.project_id,
                                 workflow_id=sandbox.workflow_id, default_batch_id=sandbox.default_batch_id,
@@ -71,7 +70,7 @@ class Session:
         return b
 
     @classmethod
-    def from_settings(cls, *, force_sandbox: bool = False) -> "Session":
+    def from_settings(cls, *, force_sandbox: bool = False) -> Session:
         """The configured profile, or an embedded sandbox when no API key is configured (or asked for)."""
         conn = resolve_connection()
         if force_sandbox or not conn.api_key:
@@ -117,7 +116,7 @@ class Session:
             self._old_journals.append(self.journal)
         self.journal = Journal(default_journal_path(profile.name))
 
-    def apply_storage(self, settings: dict) -> None:
+    def apply_storage(self, settings: dict[str, Any]) -> None:
         """Storage from the profile's settings; raises a core error (kept storage) when unusable."""
         self.storage = storage_from_settings(settings, sandbox_base_url=self.base_url if self.sandbox_mode else None,
                                              api_key=self.api_key)

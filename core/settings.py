@@ -18,9 +18,10 @@ import copy
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import keyring
@@ -57,11 +58,11 @@ class Profile:
     storage: dict[str, Any] = field(default_factory=dict)  # see core.storage; {} means URLs only
     batches: dict[str, str] = field(default_factory=dict)  # batches made from this app: name -> batch_id
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, name: str, d: Mapping[str, Any]) -> "Profile":
+    def from_dict(cls, name: str, d: Mapping[str, Any]) -> Profile:
         if "api_key" in d:
             raise UsageError(f"Profile \"{name}\" in {profiles_path()} contains an api_key; keys belong in the "
                              f"OS keyring. Remove that line and store the key with the app or PLAYMENT_API_KEY.")
@@ -82,7 +83,7 @@ def load_profiles() -> tuple[dict[str, Profile], str | None]:
     except FileNotFoundError:
         return {}, None
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise UsageError(f"The profiles file {path} cannot be read ({e}); fix or delete it.")
+        raise UsageError(f"The profiles file {path} cannot be read ({e}); fix or delete it.") from e
     if not isinstance(data, dict) or not isinstance(data.get("profiles", {}), dict):
         raise UsageError(f"The profiles file {path} is not in the expected form; fix or delete it.")
     profiles = {name: Profile.from_dict(name, p) for name, p in data.get("profiles", {}).items() if isinstance(p, dict)}
@@ -145,9 +146,9 @@ def set_api_key(profile: str, key: str) -> None:
                 keyring.delete_password(KEYRING_SERVICE, profile)
             except PasswordDeleteError:
                 pass
-    except KeyringError:
+    except KeyringError as e:
         raise SecretStoreUnavailable("No system keyring is available to store the API key; set "
-                                     "PLAYMENT_API_KEY in the environment instead.")
+                                     "PLAYMENT_API_KEY in the environment instead.") from e
 
 
 # --------------------------------------------------------------- resolution

@@ -27,14 +27,20 @@ import mimetypes
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
 from .errors import ConnectionFailedError, PlaymentError, UsageError
-from .job import JobSpec, is_local_path, is_loopback_host
+from .job import JobSpec, is_loopback_host
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .settings import Connection
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +132,10 @@ class NoStorage(Storage):
         return StorageError(f"{path} is a local file, and no storage is configured to upload it. Configure "
                             f"storage (S3 in the profile, or --upload-to s3://bucket/prefix) or give its URL.")
 
-    def put(self, path, progress=None) -> str:
+    def put(self, path: str | Path, progress: Progress | None = None) -> str:
         raise self._refuse(path)
 
-    def destination(self, path) -> str:
+    def destination(self, path: str | Path) -> str:
         return "not uploaded: no storage configured"
 
     def describe(self) -> str:
@@ -139,7 +145,7 @@ class NoStorage(Storage):
 class _ProgressReader:
     """File wrapper for streaming PUTs that reports bytes sent."""
 
-    def __init__(self, fh, total: int, progress: Progress | None, cancel: threading.Event | None = None):
+    def __init__(self, fh: BinaryIO, total: int, progress: Progress | None, cancel: threading.Event | None = None):
         self._fh, self._total, self._progress, self._cancel, self._done = fh, total, progress, cancel, 0
 
     def __len__(self) -> int:
@@ -160,7 +166,8 @@ class SandboxStorage(Storage):
 
     kind = "sandbox"
 
-    def __init__(self, base_url: str, api_key: str, *, prefix: str = "uploads", timeout=(5.0, 120.0)):
+    def __init__(self, base_url: str, api_key: str, *, prefix: str = "uploads",
+                 timeout: tuple[float, float] = (5.0, 120.0)):
         parts = urlsplit(base_url)
         if parts.scheme != "http" or not is_loopback_host(parts.hostname):
             raise UsageError(f"Sandbox storage only works with a local sandbox (http on this machine), not "
@@ -177,12 +184,13 @@ class SandboxStorage(Storage):
     def _url(self, path: Path) -> str:
         return f"{self.base_url}/files/{quote(content_key(path, self.prefix))}"
 
-    def destination(self, path) -> str:
+    def destination(self, path: str | Path) -> str:
         p = local_file(str(path))
         _check_readable(p)
         return self._url(p)
 
-    def put(self, path, progress=None, cancel: threading.Event | None = None) -> str:
+    def put(self, path: str | Path, progress: Progress | None = None,
+            cancel: threading.Event | None = None) -> str:
         p = local_file(str(path))
         _check_readable(p)
         url = self._url(p)
@@ -197,8 +205,9 @@ class SandboxStorage(Storage):
                                          headers={"Content-Length": str(size),
                                                   "Content-Type": mimetypes.guess_type(p.name)[0]
                                                   or "application/octet-stream"})
-        except requests.exceptions.RequestException:
-            raise ConnectionFailedError(f"Could not upload {p.name} to the sandbox at {self.base_url}; is it running?")
+        except requests.exceptions.RequestException as e:
+            raise ConnectionFailedError(
+                f"Could not upload {p.name} to the sandbox at {self.base_url}; is it running?") from e
         if resp.status_code in (401, 403):
             raise StorageError(f"The sandbox refused the upload of {p.name} (the API key does not match).")
         if resp.status_code >= 300:
@@ -227,9 +236,9 @@ class S3Storage(Storage):
         try:
             import boto3
             from botocore.config import Config
-        except ImportError:
+        except ImportError as e:
             raise UsageError("S3 storage is configured but boto3 is not installed; install it with "
-                             "`pip install 'playment-submit[s3]'` (the packaged app includes it).")
+                             "`pip install 'playment-submit[s3]'` (the packaged app includes it).") from e
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.region, self.endpoint_url, self.aws_profile = region, endpoint_url, aws_profile
         self.url_style, self.presign_expiry, self.public_acl = url_style, int(presign_expiry), public_acl
@@ -238,7 +247,7 @@ class S3Storage(Storage):
             session = boto3.Session(profile_name=aws_profile) if aws_profile else boto3.Session()
         except Exception as e:  # botocore.exceptions.ProfileNotFound and friends
             raise UsageError(f"The AWS profile \"{aws_profile}\" cannot be used: {type(e).__name__}. Check "
-                             f"~/.aws/config.")
+                             f"~/.aws/config.") from e
         self._client = session.client(
             "s3", region_name=region, endpoint_url=endpoint_url,
             # SigV4 everywhere: presigned URLs then carry X-Amz-Expires and work in every region and on MinIO.
@@ -259,14 +268,15 @@ class S3Storage(Storage):
         if self.url_style == "s3":
             return f"s3://{self.bucket}/{key}"
         if self.url_style == "presigned":
-            return self._client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                        ExpiresIn=self.presign_expiry)
+            url: str = self._client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                            ExpiresIn=self.presign_expiry)
+            return url
         if self.endpoint_url:
             return f"{self.endpoint_url.rstrip('/')}/{self.bucket}/{quote(key)}"
         region = self.region or "us-east-1"
         return f"https://{self.bucket}.s3.{region}.amazonaws.com/{quote(key)}"
 
-    def destination(self, path) -> str:
+    def destination(self, path: str | Path) -> str:
         p = local_file(str(path))
         _check_readable(p)
         key = self._key(p)
@@ -275,8 +285,12 @@ class S3Storage(Storage):
         return self._url(key)
 
     def _explain(self, exc: Exception, name: str) -> PlaymentError:
-        from botocore.exceptions import (ClientError, EndpointConnectionError, NoCredentialsError,
-                                         PartialCredentialsError)
+        from botocore.exceptions import (
+            ClientError,
+            EndpointConnectionError,
+            NoCredentialsError,
+            PartialCredentialsError,
+        )
         inner = exc.__cause__ or exc.__context__
         if type(exc).__name__ == "S3UploadFailedError" and isinstance(inner, Exception):
             exc = inner  # boto3's transfer manager wraps the ClientError that says what went wrong
@@ -317,7 +331,8 @@ class S3Storage(Storage):
                 return False
             raise
 
-    def put(self, path, progress=None, cancel: threading.Event | None = None) -> str:
+    def put(self, path: str | Path, progress: Progress | None = None,
+            cancel: threading.Event | None = None) -> str:
         from boto3.s3.transfer import TransferConfig
         p = local_file(str(path))
         _check_readable(p)
@@ -352,7 +367,7 @@ class S3Storage(Storage):
 
 
 # ---------------------------------------------------------------- factories
-def storage_from_settings(settings: dict | None, *, sandbox_base_url: str | None = None,
+def storage_from_settings(settings: dict[str, Any] | None, *, sandbox_base_url: str | None = None,
                           api_key: str | None = None) -> Storage:
     """A Storage from a profile's storage dict (see module docstring)."""
     s = dict(settings or {})
@@ -373,7 +388,7 @@ def storage_from_settings(settings: dict | None, *, sandbox_base_url: str | None
     raise UsageError(f"Unknown storage kind \"{kind}\" in the profile; use none, sandbox or s3.")
 
 
-def add_storage_arguments(parser) -> None:
+def add_storage_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("uploading local files")
     g.add_argument("--upload-to", metavar="DEST",
                    help="where local files go before the job is sent: s3://bucket/prefix, \"sandbox\", or \"none\" "
@@ -390,7 +405,7 @@ _S3_OPTIONS = (("s3_endpoint_url", "endpoint_url", "--s3-endpoint-url"), ("s3_re
                ("presign_expiry", "presign_expiry", "--presign-expiry"))
 
 
-def storage_from_args(args, conn, *, sandbox_files: bool = False) -> Storage:
+def storage_from_args(args: argparse.Namespace, conn: Connection, *, sandbox_files: bool = False) -> Storage:
     """The storage for a command: ``--upload-to`` and the S3 options > the profile's storage > the sandbox's
     own /files/ when the connection is a loopback sandbox (or ``sandbox_files`` is true: the caller knows
     it talks to an embedded sandbox) > none. ``conn`` is a core.settings.Connection. S3 options without
@@ -399,7 +414,7 @@ def storage_from_args(args, conn, *, sandbox_files: bool = False) -> Storage:
     sandbox_here = sandbox_files or is_loopback_host(urlsplit(conn.base_url).hostname)
     if dest:
         if dest in ("none", "sandbox"):
-            settings: dict = {"kind": dest}
+            settings: dict[str, Any] = {"kind": dest}
         else:
             parts = urlsplit(dest)
             if parts.scheme != "s3" or not parts.netloc:
@@ -435,7 +450,7 @@ def upload_local_files(spec: JobSpec, storage: Storage | None, progress: Progres
     if storage is None:
         storage = NoStorage()
     files = {v: local_file(v) for v in paths}
-    for v, p in files.items():
+    for p in files.values():
         _check_readable(p)
     sizes = {v: p.stat().st_size for v, p in files.items()}
     total = sum(sizes.values())
@@ -446,7 +461,7 @@ def upload_local_files(spec: JobSpec, storage: Storage | None, progress: Progres
             raise StorageError("Upload cancelled; nothing was submitted.")
         offset = base
 
-        def each(done: int, _total: int, offset=offset) -> None:
+        def each(done: int, _total: int, offset: int = offset) -> None:
             if progress:
                 progress(offset + done, total)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import cast
 
 from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QIcon
@@ -22,7 +23,7 @@ from playment_submit.gui.style import apply_stylesheet
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
-    app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
+    app = cast(QApplication, QApplication.instance() or QApplication([sys.argv[0], *(argv or [])]))
     app.setApplicationName("playment-submit")
     app.setOrganizationName("playment-submit")
     app.setApplicationVersion(__version__)
@@ -38,7 +39,9 @@ def _screenshot_when_ready(window, path: str) -> None:
     def ready() -> bool:
         return window.mask_state is not None and window.view.image_item is not None and window.is_idle()
 
-    def poll(tries=[0]) -> None:
+    tries = [0]
+
+    def poll() -> None:
         tries[0] += 1
         if ready() or tries[0] > 100:
             QTimer.singleShot(300, lambda: (window.grab().save(path), QApplication.quit()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog
@@ -44,7 +45,7 @@ MAX_RECENT = 8
 def recent_files() -> list[str]:
     """Primary images opened lately, newest first, only those still on disk."""
     value = QSettings().value(RECENT_KEY, []) or []
-    paths = [value] if isinstance(value, str) else list(value)
+    paths = [value] if isinstance(value, str) else list(cast("list[str]", value))  # what remember_recent stored
     return [p for p in paths if Path(p).is_file()]
 
 

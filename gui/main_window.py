@@ -9,12 +9,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from playment_submit.core import __version__
 from playment_submit.core.errors import PlaymentError, Problem
 from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage, is_local_path
 from playment_submit.core.pipeline import Verdict
+from playment_submit.gui.addresses import FileAddresses
+from playment_submit.gui.dialogs import recent_files, remember_recent
+from playment_submit.gui.style import set_status
 from playment_submit.gui.widgets.bulk_panel import BulkPanel
 from playment_submit.gui.widgets.connection_panel import ConnectionPanel
 from playment_submit.gui.widgets.history_panel import HistoryPanel
@@ -23,9 +26,6 @@ from playment_submit.gui.widgets.mask_panel import MaskPanel
 from playment_submit.gui.widgets.mask_view import MaskView
 from playment_submit.gui.widgets.primary_panel import PrimaryPanel
 from playment_submit.gui.widgets.references_panel import ReferencesPanel
-from playment_submit.gui.addresses import FileAddresses
-from playment_submit.gui.dialogs import recent_files, remember_recent
-from playment_submit.gui.style import set_status
 from playment_submit.gui.workers import start_worker
 from playment_submit.resources import resource_path, sample_classes, sample_job_files
 
@@ -150,7 +150,8 @@ class MainWindow(QMainWindow):
                                     "Fill in a complete sample job (photo, two cameras, colour-coded mask)")
         self.submit_action = action("&Submit job", "submit", "Ctrl+Return", self.submit, "Create the job on Playment")
         zin = action("Zoom &in", "zoom-in", QKeySequence.StandardKey.ZoomIn, lambda: self.view.zoom(1.25), "Zoom in")
-        zout = action("Zoom &out", "zoom-out", QKeySequence.StandardKey.ZoomOut, lambda: self.view.zoom(0.8), "Zoom out")
+        zout = action("Zoom &out", "zoom-out", QKeySequence.StandardKey.ZoomOut, lambda: self.view.zoom(0.8),
+                      "Zoom out")
         zfit = action("&Fit to window", "zoom-fit", "Ctrl+0", self.view.fit, "Show the whole image")
         quit_action = action("&Quit", None, QKeySequence.StandardKey.Quit, self.close, "Quit")
         about = action("&About", None, None, self._on_about, "Version and credits")
@@ -358,7 +359,7 @@ class MainWindow(QMainWindow):
 
     def _job_key(self, spec: JobSpec) -> str:
         """What a verdict depends on: the payload, where it goes, and each local file's size and mtime."""
-        stats = []
+        stats: list[tuple[str, int | None, int | None]] = []
         for path in spec.local_paths():
             try:
                 st = os.stat(path)

@@ -14,8 +14,8 @@ import ssl
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def run_self_test() -> int:
@@ -54,12 +54,13 @@ def run_self_test() -> int:
         from PySide6.QtGui import QImage, QImageReader, QPainter
         from PySide6.QtSvg import QSvgRenderer
         from PySide6.QtWidgets import QApplication
+
         from playment_submit.gui.app import make_app
         state["app"] = make_app([])
         from PySide6.QtCore import QSettings  # window geometry and recent files go to the temp folder too
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(tmp.name) / "qsettings"))
-        formats = {bytes(f).decode() for f in QImageReader.supportedImageFormats()}
+        formats = {bytes(f.data()).decode() for f in QImageReader.supportedImageFormats()}
         needed = {"png", "jpg", "svg", "tiff", "webp"}  # what the primary image picker offers
         if not needed <= formats:
             raise RuntimeError(f"image formats missing: {sorted(needed - formats)}")
@@ -100,7 +101,8 @@ def run_self_test() -> int:
         return f"main window {window.width()}x{window.height()}, sandbox at {backend.base_url}"
 
     def colour_code() -> str:
-        from playment_submit.core.mask import check as check_mask, encode, save_png
+        from playment_submit.core.mask import check as check_mask
+        from playment_submit.core.mask import encode, save_png
         from playment_submit.resources import sample_classes
         files = state["files"]
         rgba, legend = encode(str(files["index_mask"]), sample_classes())
@@ -117,6 +119,7 @@ def run_self_test() -> int:
 
     def submit_and_read_back() -> str:
         import requests
+
         from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
         from playment_submit.core.pipeline import submit_job
         files, backend = state["files"], state["backend"]

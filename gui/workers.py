@@ -19,13 +19,14 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 log = logging.getLogger(__name__)
-_alive: set["Worker"] = set()
+_alive: set[Worker] = set()
 
 
 class WorkerSignals(QObject):

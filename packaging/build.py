@@ -114,7 +114,8 @@ def main() -> int:
         target = ROOT / "dist" / "playment-submit.app"
     saved = strip_libraries(target) if not args.onefile else 0
     mib = size_mb(target)
-    print(f"built {target} ({mib * 2**20 / 1e6:.1f} MB = {mib:.1f} MiB{f', {saved / 2**20:.0f} MiB of symbols stripped' if saved else ''}) "
+    stripped = f", {saved / 2**20:.0f} MiB of symbols stripped" if saved else ""
+    print(f"built {target} ({mib * 2**20 / 1e6:.1f} MB = {mib:.1f} MiB{stripped}) "
           f"in {time.perf_counter() - t0:.0f} s")
     return 0
 

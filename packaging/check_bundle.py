@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 # Provided by the system the bundle runs on: the C library, and Wayland's client libraries, which only
 # the Wayland platform plugin loads and only on a Wayland desktop (where they always exist).
 SYSTEM_PROVIDED = ("ld-linux", "libc.so", "libm.so", "libwayland-")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from importlib import resources as _ir
 from pathlib import Path
+from typing import Any
 
 
 def resource_path(*parts: str) -> Path:
@@ -16,7 +17,7 @@ def resource_path(*parts: str) -> Path:
     return Path(str(_ir.files(__name__).joinpath(*parts)))
 
 
-def sample_job_files() -> dict:
+def sample_job_files() -> dict[str, Any]:
     """The sample job: a photo, two reference camera views, a class-index mask and its class names."""
     sample = resource_path("sample")
     return {
@@ -28,4 +29,5 @@ def sample_job_files() -> dict:
 
 
 def sample_classes() -> list[str]:
-    return json.loads(sample_job_files()["classes"].read_text(encoding="utf-8"))
+    names: list[str] = json.loads(sample_job_files()["classes"].read_text(encoding="utf-8"))
+    return names

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from playment_submit import core
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -16,11 +17,11 @@ def test_self_test_passes_from_source(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PLAYMENT_CONFIG_DIR": str(tmp_path / "c"),
            "PLAYMENT_DATA_DIR": str(tmp_path / "d"), "XDG_CONFIG_HOME": str(tmp_path)}
     env.pop("PLAYMENT_API_KEY", None)
-    res = subprocess.run([sys.executable, "-m", "playment_submit.gui.launch", "--self-test"], capture_output=True, text=True,
-                         env=env, timeout=120, cwd=tmp_path)
+    res = subprocess.run([sys.executable, "-m", "playment_submit.gui.launch", "--self-test"], capture_output=True,
+                         text=True, env=env, timeout=120, cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
-    lines = [l for l in res.stdout.splitlines() if l.startswith(("ok ", "FAIL"))]
-    assert len(lines) == 6 and all(l.startswith("ok ") for l in lines)
+    lines = [line for line in res.stdout.splitlines() if line.startswith(("ok ", "FAIL"))]
+    assert len(lines) == 6 and all(line.startswith("ok ") for line in lines)
     assert "self-test passed" in res.stdout
     assert not (tmp_path / "d").exists(), "the self-test wrote into the user's data folder (history)"
     assert not (tmp_path / "playment-submit").exists(), "the self-test wrote the user's window settings"
@@ -53,7 +54,8 @@ def test_a_wheel_installs_one_import_root(tmp_path):
     assert tops == {"playment_submit"}
     for needed in ("playment_submit/core/cli/__main__.py", "playment_submit/core/mask/check.py",
                    "playment_submit/gui/launch.py", "playment_submit/resources/icons/app.svg",
-                   "playment_submit/resources/sample/primary.png", "playment_submit/resources/examples/docs_example.json"):
+                   "playment_submit/resources/sample/primary.png",
+                   "playment_submit/resources/examples/docs_example.json"):
         assert needed in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "playment-submit = playment_submit.gui.launch:main" in zipfile.ZipFile(wheel).read(entry).decode()

@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run a parsed subcommand; the exception tree becomes a message and an exit status, never a traceback."""
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except ValidationError as e:
         print_problems(e.problems)
         if not e.problems:
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     except BrokenPipeError:
         try:
-            sys.stdout = open(os.devnull, "w")
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (stays open: replaces a closed pipe for good)
         except OSError:
             pass
         return 0

@@ -16,8 +16,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..bulk import BulkProgress
 
 DESCRIPTION = """\
 Create many jobs from a manifest: a CSV file, a JSONL file (one API payload per line) or a folder.
@@ -44,7 +49,7 @@ exit status: 0 all rows created, 1 rows with errors or refused, 2 usage or envir
 """
 
 
-def add_parser(subparsers, common_parent) -> None:
+def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -> None:
     parents = [common_parent] if common_parent is not None else []
     p = subparsers.add_parser("bulk", parents=parents, help="create many jobs from a CSV/JSONL manifest or a folder",
                               description=DESCRIPTION, epilog=EPILOG,
@@ -85,7 +90,7 @@ class _Bar:
         self._lock = threading.Lock()
         self._last = ""
 
-    def draw(self, p) -> None:
+    def draw(self, p: BulkProgress) -> None:
         if not self.enabled:
             return
         width = 30
@@ -109,10 +114,10 @@ class _Bar:
 
 def run_bulk(args: argparse.Namespace) -> int:
     from ..bulk import BulkSubmitter, RowResult, _static_result
-    from .common import session_from_args
     from ..journal import Journal, default_journal_path
     from ..manifest import INVALID, check_manifest, load_manifest, write_csv
     from ..results import write_results
+    from .common import session_from_args
 
     if args.concurrency < 1 or args.concurrency > 256:
         raise UsageError("--concurrency must be between 1 and 256.")
@@ -170,6 +175,7 @@ def run_bulk(args: argparse.Namespace) -> int:
                   f"{len(sendable)} valid row(s).", file=sys.stderr)
             return 1
 
+        assert client is not None  # only a dry run has none, and it returned above
         if counts.get("done"):
             print(f"{counts['done']} row(s) were created in an earlier run (journal {journal_path}); they are "
                   f"skipped.", file=sys.stderr)
@@ -184,7 +190,7 @@ def run_bulk(args: argparse.Namespace) -> int:
 
         bar = _Bar(sys.stderr.isatty() and not as_json)
 
-        def on_result(r) -> None:
+        def on_result(r: RowResult) -> None:
             if as_json:
                 with out_lock:
                     print(json.dumps(r.to_dict(), ensure_ascii=False), flush=True)
@@ -193,7 +199,7 @@ def run_bulk(args: argparse.Namespace) -> int:
                                   progress=bar.draw, on_result=on_result)
         interrupts = {"n": 0}
 
-        def on_sigint(signum, frame) -> None:
+        def on_sigint(signum: int, frame: FrameType | None) -> None:
             interrupts["n"] += 1
             if interrupts["n"] == 1:
                 submitter.cancel()
@@ -203,7 +209,8 @@ def run_bulk(args: argparse.Namespace) -> int:
             else:
                 raise KeyboardInterrupt
 
-        previous = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, on_sigint) if on_main_thread else None
         try:
             summary = submitter.run(manifest.rows)
         finally:
@@ -212,7 +219,7 @@ def run_bulk(args: argparse.Namespace) -> int:
             bar.end()
         if as_json:  # the rows that were not sent this run (skipped, invalid ...) get their line too
             sent = {id(r) for r in manifest.rows if r.action in ("send", "reconcile", "retry")}
-            for row, res in zip(manifest.rows, summary.results):
+            for row, res in zip(manifest.rows, summary.results, strict=True):  # one result per row
                 if id(row) not in sent:
                     print(json.dumps(res.to_dict(), ensure_ascii=False))
         if args.results:

@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem, UsageError, ValidationError
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 EPILOG = """\
 environment:
@@ -23,7 +26,7 @@ exit status: 0 success, 1 input or server refused (one problem per line), 2 usag
 
 
 # ------------------------------------------------------------------ output
-def emit(args: argparse.Namespace, obj: dict, human: str, *, err: bool = False) -> None:
+def emit(args: argparse.Namespace, obj: dict[str, Any], human: str, *, err: bool = False) -> None:
     """One result: a JSON object on stdout with --json, else a human line (stderr for failures)."""
     if getattr(args, "json", False):
         print(json.dumps(obj, ensure_ascii=False), flush=True)
@@ -44,22 +47,22 @@ def read_json_file(path: str, what: str = "job file") -> Any:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"The {what} {p} does not exist.")
-    except IsADirectoryError:
-        raise UsageError(f"The {what} {p} is a folder, not a file.")
+    except FileNotFoundError as e:
+        raise UsageError(f"The {what} {p} does not exist.") from e
+    except IsADirectoryError as e:
+        raise UsageError(f"The {what} {p} is a folder, not a file.") from e
     except UnicodeDecodeError as e:
-        raise ValidationError([Problem(str(p), f"the {what} is not UTF-8 text (bad byte at offset {e.start}).")])
+        raise ValidationError([Problem(str(p), f"the {what} is not UTF-8 text (bad byte at offset {e.start}).")]) from e
     except OSError as e:
-        raise UsageError(f"The {what} {p} cannot be read: {e.strerror}.")
+        raise UsageError(f"The {what} {p} cannot be read: {e.strerror}.") from e
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise ValidationError([Problem(f"{p}:{e.lineno}:{e.colno}", f"the {what} is not valid JSON: {e.msg}.")])
+        raise ValidationError([Problem(f"{p}:{e.lineno}:{e.colno}", f"the {what} is not valid JSON: {e.msg}.")]) from e
 
 
 # ------------------------------------------------------------------ session
-def session_from_args(args: argparse.Namespace, **kw: Any) -> Any:
+def session_from_args(args: argparse.Namespace, **kw: Any) -> Session:
     """The command's :class:`core.session.Session`: options > environment > profile; warnings to stderr."""
     from ..session import from_options
     return from_options(profile=getattr(args, "profile", None), base_url=getattr(args, "base_url", None),
@@ -71,20 +74,9 @@ def session_from_args(args: argparse.Namespace, **kw: Any) -> Any:
 class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with one sentence (its default), and keeps our epilog formatting."""
 
-    def __init__(self, *a, **kw):
+    def __init__(self, *a: Any, **kw: Any) -> None:
         kw.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*a, **kw)
-
-
-def common_parent() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("connection and output")
-    g.add_argument("--base-url", help="API base URL (env PLAYMENT_BASE_URL; default https://api.playment.io)")
-    g.add_argument("--project-id", help="project ID (env PLAYMENT_PROJECT_ID)")
-    g.add_argument("--workflow-id", help="workflow ID for jobs that do not name one (env PLAYMENT_WORKFLOW_ID)")
-    g.add_argument("--profile", help="a saved profile (made in the app); default: the current one")
-    g.add_argument("--json", action="store_true", help="print one JSON object per result on stdout")
-    return p
 
 
 def common_parent() -> argparse.ArgumentParser:

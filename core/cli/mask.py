@@ -16,15 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from ..errors import Problem, UsageError, ValidationError
 from .. import mask as engine
+from ..errors import Problem, UsageError, ValidationError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
-def add_parser(subparsers, common_parent) -> None:
+def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -> None:
     """Add ``mask`` with its ``check``, ``encode`` and ``repair`` subcommands to ``subparsers``."""
     parents = [common_parent] if common_parent is not None else []
     p = subparsers.add_parser(
@@ -74,16 +76,16 @@ def add_parser(subparsers, common_parent) -> None:
 # Output helpers
 # --------------------------------------------------------------------------------------------------
 
-def _json(args) -> bool:
+def _json(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "json", False))
 
 
-def _say(problems: list[Problem]) -> None:
+def _say(problems: Sequence[Problem]) -> None:
     for p in problems:
         print(f"{p.severity}: {p}", file=sys.stderr)
 
 
-def _fail(args, exit_code: int, problems: list[Problem] | str) -> int:
+def _fail(args: argparse.Namespace, exit_code: int, problems: Sequence[Problem] | str) -> int:
     """Report problems that stop a command (one sentence each on stderr; one JSON object with --json)."""
     if isinstance(problems, str):
         problems = [Problem("", problems)]
@@ -94,7 +96,7 @@ def _fail(args, exit_code: int, problems: list[Problem] | str) -> int:
     return exit_code
 
 
-def _table(rows: list[tuple[str, ...]], right: set[int]) -> str:
+def _table(rows: Sequence[tuple[str, ...]], right: set[int]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i])
                                for i, c in enumerate(r)).rstrip() for r in rows)
@@ -104,7 +106,7 @@ def _share(x: float) -> str:
     return f"{100 * x:.2f}%" if x else "0%"
 
 
-def _max_pixels(args) -> int | None:
+def _max_pixels(args: argparse.Namespace) -> int | None:
     mp = getattr(args, "max_megapixels", None)
     if mp is None:
         return engine.DEFAULT_MAX_PIXELS
@@ -117,7 +119,7 @@ def _max_pixels(args) -> int | None:
 # check
 # --------------------------------------------------------------------------------------------------
 
-def run_check(args) -> int:
+def run_check(args: argparse.Namespace) -> int:
     """``mask check MASK --legend LEGEND.json [--image PRIMARY] [--max-megapixels N]``."""
     max_pixels = _max_pixels(args)
     if max_pixels is None:
@@ -167,7 +169,7 @@ def run_check(args) -> int:
 # encode
 # --------------------------------------------------------------------------------------------------
 
-def run_encode(args) -> int:
+def run_encode(args: argparse.Namespace) -> int:
     """``mask encode INDEX --classes FILE -o OUT.png --legend-out LEGEND.json [--instance-of NAME]``."""
     index, out, legend_out = Path(args.index), Path(args.output), Path(args.legend_out)
     instance_of = getattr(args, "instance_of", None)
@@ -234,7 +236,7 @@ _KIND_WORDS = {
 }
 
 
-def run_repair(args) -> int:
+def run_repair(args: argparse.Namespace) -> int:
     """``mask repair MASK --legend LEGEND.json -o OUT.png [--tolerance T]``."""
     max_pixels = _max_pixels(args)
     if max_pixels is None:
@@ -257,7 +259,8 @@ def run_repair(args) -> int:
         return _fail(args, EXIT_USAGE, f"{e.filename or args.output}: cannot write the output ({e.strerror}).")
     left_problem = []
     if summary.left:
-        shown = ", ".join(f"{x['hex']} alpha {x['alpha']} ({x['pixels']:,} pixels)" for x in summary.left[:engine.MAX_LISTED])
+        shown = ", ".join(f"{x['hex']} alpha {x['alpha']} ({x['pixels']:,} pixels)"
+                          for x in summary.left[:engine.MAX_LISTED])
         more = len(summary.left) - engine.MAX_LISTED
         left_problem.append(Problem(str(summary.out_path),
                                     f"{summary.left_pixels:,} pixels kept colours too far from every legend colour "

@@ -38,7 +38,8 @@ def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from ..sandbox import Faults, SandboxServer
-    faults = Faults.spread(args.fault_rate, args.retry_after) if args.fault_rate else Faults(retry_after=args.retry_after)
+    faults = (Faults.spread(args.fault_rate, args.retry_after) if args.fault_rate
+              else Faults(retry_after=args.retry_after))
     for kind in ("html_500", "html_502", "rate_limit", "drop_before", "drop_after"):
         value = getattr(args, kind)
         if value is not None:
@@ -50,9 +51,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
                                store=args.store or ":memory:", files_dir=args.files_dir,
                                latency_ms=args.latency_ms, faults=faults, seed=args.seed, quiet=not args.verbose)
     except OSError as e:
-        raise UsageError(f"The sandbox cannot listen on {args.host}:{args.port}: {e.strerror}.")
+        raise UsageError(f"The sandbox cannot listen on {args.host}:{args.port}: {e.strerror}.") from e
     except ValueError as e:
-        raise UsageError(f"The sandbox cannot start: {e}.")
+        raise UsageError(f"The sandbox cannot start: {e}.") from e
     info = {"base_url": server.base_url, "api_key": server.api_key, "project_id": server.project_id,
             "workflow_id": server.workflow_id, "default_batch_id": server.default_batch_id,
             "files_dir": str(server.files_dir)}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from ..errors import DuplicateReferenceError, PlaymentError, ValidationError
 from .common import EPILOG, emit, print_problems, read_json_file, session_from_args

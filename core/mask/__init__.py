@@ -25,14 +25,46 @@ No Qt here: the GUI and the command line both call these functions.
 from __future__ import annotations
 
 from ._base import DEFAULT_ALPHA_THRESHOLD, DEFAULT_TOLERANCE, MAX_LISTED, STRIP_PIXELS, MaskProblem
-from ._base import _hex_key as _hex_key   # tests written against the single-module engine use it
-from .io import (DEFAULT_MAX_PIXELS, PNG_SIGNATURE, PROBE_FORMATS, image_size, load_index_mask, probe_image,
-                 save_png, write_legend)
-from .check import (BLACK_ALPHA, HIDDEN, MAX_COLOURS, MAX_EXAMPLES, NEAR_MIN_COLOURS, REPAIRABLE_CODES, SOFT,
-                    UNKNOWN, UNLABELLED, UNUSABLE_CODES, VALID, LegendRow, MaskReport, legend_problems, load_legend)
-from .encode import (CLASSES_HELP, EncodeResult, class_colours, classes_from_text, classes_to_text, load_classes,
-                     parse_classes)
+from ._base import _hex_key as _hex_key  # tests written against the single-module engine use it
+from .check import (
+    BLACK_ALPHA,
+    HIDDEN,
+    MAX_COLOURS,
+    MAX_EXAMPLES,
+    NEAR_MIN_COLOURS,
+    REPAIRABLE_CODES,
+    SOFT,
+    UNKNOWN,
+    UNLABELLED,
+    UNUSABLE_CODES,
+    VALID,
+    LegendRow,
+    MaskReport,
+    legend_problems,
+    load_legend,
+)
+from .encode import (
+    CLASSES_HELP,
+    EncodeResult,
+    class_colours,
+    classes_from_text,
+    classes_to_text,
+    load_classes,
+    parse_classes,
+)
+from .io import (
+    DEFAULT_MAX_PIXELS,
+    PNG_SIGNATURE,
+    PROBE_FORMATS,
+    image_size,
+    load_index_mask,
+    probe_image,
+    save_png,
+    write_legend,
+)
 from .repair import RepairSummary
+
+# isort: split
 # The verbs last: importing a submodule sets the package attribute of its name to the module, and these
 # rebind check, encode and repair to the functions, as callers of the single-module engine expect.
 from .check import check

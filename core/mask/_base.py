@@ -3,10 +3,12 @@ packing of RGBA pixels into one uint32 each. Private to :mod:`core.mask`; import
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ..errors import Problem
 from ..legend import rgb_to_hex
@@ -33,9 +35,9 @@ class MaskProblem(Problem):
 
     count: int = 0
     examples: tuple[tuple[int, int], ...] = ()
-    details: tuple = field(default=(), hash=False)    # rows are dicts: keep the problem hashable
+    details: tuple[dict[str, Any], ...] = field(default=(), hash=False)  # rows are dicts: keep the problem hashable
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
         d.update(count=self.count, examples=[list(e) for e in self.examples],
                  details=[dict(x) for x in self.details])
@@ -43,7 +45,7 @@ class MaskProblem(Problem):
 
 
 def _problem(code: str, path: str, message: str, severity: str = "error", count: int = 0,
-             examples: Iterable[tuple[int, int]] = (), details: Iterable[dict] = ()) -> MaskProblem:
+             examples: Iterable[tuple[int, int]] = (), details: Iterable[dict[str, Any]] = ()) -> MaskProblem:
     return MaskProblem(path, message, severity, code, count,
                        tuple((int(x), int(y)) for x, y in examples), tuple(details))
 
@@ -64,7 +66,7 @@ def _at(xy: tuple[int, int] | None) -> str:
 # Packing: one uint32 per RGBA pixel, as the bytes lie in memory (little-endian view)
 # --------------------------------------------------------------------------------------------------
 
-def _pack(r, g, b, a=255):
+def _pack(r: ArrayLike, g: ArrayLike, b: ArrayLike, a: ArrayLike = 255) -> NDArray[np.integer[Any]]:
     """RGBA -> the uint32 that a little-endian ``view('<u4')`` of the pixel bytes gives."""
     return (np.asarray(r, np.uint32) | (np.asarray(g, np.uint32) << 8) | (np.asarray(b, np.uint32) << 16)
             | (np.asarray(a, np.uint32) << 24))

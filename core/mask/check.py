@@ -10,18 +10,32 @@ exists and example coordinates are wanted.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from ..errors import Problem
 from ..legend import check_legend, key_problem, read_legend_data
-from ._base import (DEFAULT_ALPHA_THRESHOLD, DEFAULT_TOLERANCE, MAX_LISTED, STRIP_PIXELS, MaskProblem, _at,
-                    _hex_key, _key_hex, _n, _pack, _problem, _px, _unpack)
-from .io import DEFAULT_MAX_PIXELS, _load, _open_image
+from ._base import (
+    DEFAULT_ALPHA_THRESHOLD,
+    DEFAULT_TOLERANCE,
+    MAX_LISTED,
+    STRIP_PIXELS,
+    MaskProblem,
+    _at,
+    _hex_key,
+    _key_hex,
+    _n,
+    _pack,
+    _problem,
+    _px,
+    _unpack,
+)
+from .io import DEFAULT_MAX_PIXELS, PngHeader, _load, _open_image
 
 MAX_EXAMPLES = 5                  # example pixel coordinates kept per problem
 NEAR_MIN_COLOURS = 4              # this many near colours look like resizing, not a forgotten class
@@ -49,7 +63,7 @@ class LegendRow:
     pixels: int = 0
     share: float = 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"hex": self.hex, "name": self.name, "pixels": self.pixels, "share": self.share}
 
 
@@ -107,7 +121,7 @@ class MaskReport:
     def codes(self) -> list[str]:
         return [p.code for p in self.problems]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "ok": self.ok, "width": self.width, "height": self.height,
                 "format": self.format, "mode": self.mode, "pixels": self.pixels,
                 "unlabelled": self.unlabelled,
@@ -176,11 +190,11 @@ class _Colours:
     overflow_colours: int = 0
 
 
-def _getcolors_sliced(img: Image.Image, limit: int) -> list | None:
+def _getcolors_sliced(img: Image.Image, limit: int) -> list[tuple[int, tuple[int, ...] | float]] | None:
     """``getcolors`` strip by strip (the GIL is free between strips); None past ``limit`` colours."""
     w, h = img.size
     rows = max(1, STRIP_PIXELS // max(1, w))
-    merged: dict[tuple, int] = {}
+    merged: dict[tuple[int, ...] | float, int] = {}
     for y0 in range(0, h, rows):
         part = img.crop((0, y0, w, min(h, y0 + rows))).getcolors(limit)
         if part is None:
@@ -291,7 +305,7 @@ def _locate(img: Image.Image, bad_keys: np.ndarray, bad_cats: np.ndarray, want_f
                 found.extend((int(p % w), int(y0 + p // w)) for p in sel)
         if want_first:
             u, i = np.unique(hidx, return_index=True)
-            for k, p in zip(skeys[u].tolist(), hits[i].tolist()):
+            for k, p in zip(skeys[u].tolist(), hits[i].tolist(), strict=True):
                 if k in want_first:
                     first[k] = (int(p % w), int(y0 + p // w))
                     want_first.discard(k)
@@ -356,7 +370,7 @@ def _snap_targets(rgb: np.ndarray, counts: np.ndarray, legend_rgb: np.ndarray, t
 # check
 # --------------------------------------------------------------------------------------------------
 
-def check(mask: str | Path | Image.Image, legend: dict | str | Path,
+def check(mask: str | Path | Image.Image, legend: dict[str, str] | str | Path,
           primary_size: tuple[int, int] | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
           tolerance: float = DEFAULT_TOLERANCE, interactive: bool = False) -> MaskReport:
     """Check a pre-label mask against its legend (and the primary image's size); never raises for a
@@ -388,7 +402,7 @@ def check(mask: str | Path | Image.Image, legend: dict | str | Path,
     return report
 
 
-def _mode_problem(img: Image.Image, header: tuple | None, where: str) -> MaskProblem | None:
+def _mode_problem(img: Image.Image, header: PngHeader | None, where: str) -> MaskProblem | None:
     """Why the pixel layout is not 4 x 8-bit RGBA (and the fix), or None."""
     mode = img.mode
     if header is not None and img.format == "PNG":
@@ -411,7 +425,7 @@ def _mode_problem(img: Image.Image, header: tuple | None, where: str) -> MaskPro
     return _problem("not_rgba", where, f"the mask is {found}, but Playment needs 8-bit RGBA (4 channels); {fix}.")
 
 
-def _check_image(img: Image.Image, header: tuple | None, legend: dict[str, str],
+def _check_image(img: Image.Image, header: PngHeader | None, legend: dict[str, str],
                  primary_size: tuple[int, int] | None, tolerance: float, report: MaskReport,
                  interactive: bool = False) -> None:
     where = report.path
@@ -442,7 +456,7 @@ def _check_image(img: Image.Image, header: tuple | None, legend: dict[str, str],
     stats = _colour_stats(img, np.append(legend_keys, np.uint32(0)), sliced=interactive)
     total = img.size[0] * img.size[1]
     cats = _categorise(stats.keys, legend_keys)
-    by_key = dict(zip(stats.keys.tolist(), stats.counts.tolist()))
+    by_key = dict(zip(stats.keys.tolist(), stats.counts.tolist(), strict=True))
     for row in report.rows:
         row.pixels = int(by_key.get(_hex_key(row.hex), 0))
         row.share = row.pixels / total if total else 0.0
@@ -458,8 +472,8 @@ def _check_image(img: Image.Image, header: tuple | None, legend: dict[str, str],
         examples, first = _locate(img, stats.keys[bad], cats[bad].astype(np.int8),
                                   set(stats.keys[listed].tolist()), want_cats)
         if totals[UNKNOWN]:
-            rows = [{"hex": _key_hex(k), "pixels": int(c), "first": list(first.get(int(k), ()))}
-                    for k, c in zip(stats.keys[listed].tolist(), stats.counts[listed].tolist())]
+            rows: list[dict[str, Any]] = [{"hex": _key_hex(k), "pixels": int(c), "first": list(first.get(int(k), ()))}
+                    for k, c in zip(stats.keys[listed].tolist(), stats.counts[listed].tolist(), strict=True)]
             parts = [f"{r['hex']} ({_px(r['pixels'])}, first at {_at(tuple(r['first']) or None)})" for r in rows]
             n_col = len(unknown) + stats.overflow_colours
             more = n_col - len(listed)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,9 @@ CLASSES_HELP = ("Class names, one per line: line n names index n, so line 1 is i
                 "or write \"n: name\" on every line to give the indices yourself. A .json classes file holds a "
                 "list (first = index 1), {\"3\": \"car\"} (index -> name) or {\"car\": \"#rrggbb\"}.")
 """The classes rule in one sentence: ``mask encode --help`` and the window's colour-code dialog both show it."""
+
+# Classes in any accepted form: a list of names, {index: name}, {name: "#rrggbb"} (see parse_classes).
+ClassesIn = Sequence[Any] | dict[Any, Any] | None
 
 _INDEXED_LINE = re.compile(r"\s*(\d+)\s*:(.*)", re.DOTALL)
 
@@ -48,10 +52,10 @@ def _class_lines(text: str, where: str, empty: str) -> tuple[list[str] | dict[in
 
     indexed = [(i, _INDEXED_LINE.fullmatch(line)) for i, line in enumerate(lines, 1) if line.strip()]
     if not any(m for _, m in indexed):
-        problems = [Problem(at(i), f"line {i} is empty; every line names the class whose index is "
-                                   f"its line number, so remove the blank line or name the class.")
-                    for i, line in enumerate(lines, 1) if not line.strip()]
-        return [line.strip() for line in lines], problems
+        blank = [Problem(at(i), f"line {i} is empty; every line names the class whose index is "
+                                f"its line number, so remove the blank line or name the class.")
+                 for i, line in enumerate(lines, 1) if not line.strip()]
+        return [line.strip() for line in lines], blank
     problems: list[Problem] = []
     names: dict[int, str] = {}
     line_of: dict[int, int] = {}
@@ -92,7 +96,7 @@ def classes_from_text(text: str, where: str = "") -> tuple[dict[int, str], list[
     return names, problems or more
 
 
-def classes_to_text(classes: Sequence | dict | None) -> str:
+def classes_to_text(classes: ClassesIn) -> str:
     """Classes in any accepted form as text that :func:`classes_from_text` reads back to the same
     {index: name}: plain lines when the indices run 1..n, ``n: name`` lines otherwise. Pinned colours
     (``{"car": "#rrggbb"}``) have no text form and are left out."""
@@ -105,7 +109,7 @@ def classes_to_text(classes: Sequence | dict | None) -> str:
     return "\n".join(f"{i}: {names[i]}" for i in order)
 
 
-def load_classes(path: str | Path) -> tuple[list | dict | None, list[Problem]]:
+def load_classes(path: str | Path) -> tuple[list[Any] | dict[Any, Any] | None, list[Problem]]:
     """Read a classes file: ``.json`` (a list of names, ``{"1": "car"}``, or ``{"car": "#rrggbb"}``) or
     ``.txt`` (one name per line; line n names index n; or ``n: name`` on every line), see ``CLASSES_HELP``.
 
@@ -143,7 +147,8 @@ def load_classes(path: str | Path) -> tuple[list | dict | None, list[Problem]]:
                                  f"(one class name per line).")]
 
 
-def parse_classes(classes: Sequence | dict | None, where: str = "classes") -> tuple[dict[int, str], dict[int, str], list[Problem]]:
+def parse_classes(classes: ClassesIn,
+                  where: str = "classes") -> tuple[dict[int, str], dict[int, str], list[Problem]]:
     """Classes in any accepted form -> ({index: name}, {index: pinned "#rrggbb"}, problems)."""
     names: dict[int, str] = {}
     pinned: dict[int, str] = {}
@@ -154,7 +159,7 @@ def parse_classes(classes: Sequence | dict | None, where: str = "classes") -> tu
         items = [(i + 1, n) for i, n in enumerate(classes)]
     elif isinstance(classes, dict):
         keys = list(classes)
-        if all(isinstance(k, int) and not isinstance(k, bool) or (isinstance(k, str) and k.strip().isdigit())
+        if all((isinstance(k, int) and not isinstance(k, bool)) or (isinstance(k, str) and k.strip().isdigit())
                for k in keys):
             items = [(int(k), v) for k, v in classes.items()]
         else:
@@ -219,7 +224,7 @@ def _colours_for(names: dict[int, str], pinned: dict[int, str]) -> dict[int, str
     return {i: pinned.get(i) or auto[i - 1] for i in sorted(names)}
 
 
-def class_colours(classes: Sequence | dict | None) -> list[tuple[int, str, str]]:
+def class_colours(classes: ClassesIn) -> list[tuple[int, str, str]]:
     """(index, "#rrggbb", name) for each class, in index order: exactly the legend :func:`encode` makes
     for these classes. Raises ValidationError when the classes have problems (see :func:`parse_classes`)."""
     names, pinned, problems = parse_classes(classes)
@@ -228,7 +233,7 @@ def class_colours(classes: Sequence | dict | None) -> list[tuple[int, str, str]]
     return [(i, colour, names[i]) for i, colour in _colours_for(names, pinned).items()]
 
 
-def encode(index_mask: str | Path | np.ndarray, classes: Sequence | dict | None, *,
+def encode(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
            instance_of: str | None = None) -> tuple[np.ndarray, dict[str, str]]:
     """Colour-code a class- or instance-index mask into an RGBA mask valid for Playment, and its legend.
 
@@ -241,7 +246,7 @@ def encode(index_mask: str | Path | np.ndarray, classes: Sequence | dict | None,
     return res.rgba, res.legend
 
 
-def encode_full(index_mask: str | Path | np.ndarray, classes: Sequence | dict | None, *,
+def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
                 instance_of: str | None = None, count: bool = False) -> EncodeResult:
     """:func:`encode`, also returning pixel counts per colour when ``count`` is set."""
     where = "index mask" if isinstance(index_mask, np.ndarray) else str(index_mask)
@@ -272,7 +277,7 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: Sequence | dict | 
         present = np.flatnonzero(counts_by_index[:len(named)])
         missing = [int(v) for v in present if v and not named[v]]
         if missing:
-            rows = []
+            rows: list[dict[str, Any]] = []
             for v in missing[:MAX_LISTED]:
                 y, x = divmod(int(np.argmax(idx.ravel() == v)), w)
                 rows.append({"value": v, "pixels": int(counts_by_index[v]), "first": [x, y]})
@@ -293,13 +298,13 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: Sequence | dict | 
         legend[colour] = names[i]
         pal[i] = _hex_key(colour)
     out = np.empty((h, w), "<u4")
-    rows = _strip_rows(w)
-    for y in range(0, h, rows):
-        np.take(pal, idx[y:y + rows], out=out[y:y + rows])
+    strip = _strip_rows(w)
+    for y in range(0, h, strip):
+        np.take(pal, idx[y:y + strip], out=out[y:y + strip])
     counts: dict[str, int] = {}
     if count or counts_by_index is not None:
         if counts_by_index is None:
             counts_by_index = _index_counts(idx)
         counts = {c: int(counts_by_index[i]) if i < len(counts_by_index) else 0
-                  for c, i in zip(legend, sorted(names))}
+                  for c, i in zip(legend, sorted(names), strict=False)}
     return EncodeResult(out.view(np.uint8).reshape(h, w, 4), legend, counts)

@@ -11,6 +11,7 @@ import struct
 import tempfile
 import warnings
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # --------------------------------------------------------------------------------------------------
 
 
-def _png_header(path: Path) -> tuple[int, int, int, int] | None:
+PngHeader = tuple[int, int, int, int]  # width, height, bit depth, colour type
+
+
+def _png_header(path: Path) -> PngHeader | None:
     """(width, height, bit depth, colour type) from a PNG's IHDR, or None if not a PNG.
 
     Read by hand so that a size can be refused before Pillow is involved at all, and so that
@@ -54,7 +58,7 @@ def _too_large(path: str, w: int, h: int, max_pixels: int) -> MaskProblem:
 
 
 def _open_image(source: str | Path | Image.Image, where: str, max_pixels: int,
-                problems: list[Problem]) -> tuple[Image.Image | None, tuple | None]:
+                problems: list[Problem]) -> tuple[Image.Image | None, PngHeader | None]:
     """Open lazily (header only), refusing missing files, non-images and oversized images.
 
     Returns (image, png_header) or (None, None) after appending the reason to ``problems``.
@@ -152,11 +156,11 @@ def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tu
     p = Path(path)
     try:
         st = p.stat()
-    except FileNotFoundError:
-        raise _probe_refused(p, f"The image {p} does not exist; check the path, or choose the file again.")
+    except FileNotFoundError as e:
+        raise _probe_refused(p, f"The image {p} does not exist; check the path, or choose the file again.") from e
     except OSError as e:
         raise _probe_refused(p, f"The image {p} cannot be read ({e.strerror or _reason(e)}); check that the "
-                                f"file is there and readable.")
+                                f"file is there and readable.") from e
     if p.is_dir():
         raise _probe_refused(p, f"{p} is a folder, not an image; choose an image file inside it.")
     if st.st_size == 0:
@@ -179,7 +183,7 @@ def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tu
             head = f.read(16)
     except OSError as e:
         raise _probe_refused(p, f"The image {p} cannot be read ({e.strerror or _reason(e)}); check that the "
-                                f"file is readable.")
+                                f"file is readable.") from e
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # our own cap decides
@@ -188,14 +192,14 @@ def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tu
         found = re.search(r"(\d+) pixels", str(e))        # "Image size (N pixels) exceeds limit of ..."
         size = f" ({_pixels(int(found.group(1)))})" if found else ""
         raise _probe_refused(p, f"The image {p} is too large to decode safely{size}, over Pillow's safety limit; "
-                                f"it was not decoded. Scale it down, or check that the file is not damaged.")
-    except UnidentifiedImageError:
+                                f"it was not decoded. Scale it down, or check that the file is not damaged.") from e
+    except UnidentifiedImageError as e:
         if head.startswith(_IMAGE_SIGNATURES):
-            raise damaged("its header cannot be read")
+            raise damaged("its header cannot be read") from e
         raise _probe_refused(p, f"{p} is not an image that can be read (damaged, or not an image at all, "
-                                f"whatever its name says); use a {PROBE_FORMATS} file.")
+                                f"whatever its name says); use a {PROBE_FORMATS} file.") from e
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
-        raise damaged(_reason(e))
+        raise damaged(_reason(e)) from e
     with img:
         w, h = img.size
         if w * h > max_pixels:
@@ -206,11 +210,11 @@ def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tu
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 img.load()
-        except MemoryError:
+        except MemoryError as e:
             raise _probe_refused(p, f"There is not enough memory to decode the image {p} ({w:,} x {h:,} "
-                                    f"pixels); close other programs, or scale the image down.")
+                                    f"pixels); close other programs, or scale the image down.") from e
         except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
-            raise damaged(_reason(e))
+            raise damaged(_reason(e)) from e
     return w, h
 
 
@@ -235,7 +239,8 @@ def load_index_mask(source: str | Path | np.ndarray, *, max_pixels: int = DEFAUL
             try:
                 arr = np.load(path, allow_pickle=False, mmap_mode="r")
             except (OSError, ValueError, EOFError) as e:
-                raise ValidationError([_problem("corrupt", where, f"the .npy file cannot be read ({_reason(e)}).")])
+                raise ValidationError(
+                    [_problem("corrupt", where, f"the .npy file cannot be read ({_reason(e)}).")]) from e
         else:
             problems: list[Problem] = []
             img, _ = _open_image(path, where, max_pixels, problems)
@@ -281,7 +286,7 @@ def load_index_mask(source: str | Path | np.ndarray, *, max_pixels: int = DEFAUL
 # Writing
 # --------------------------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, write) -> None:
+def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
     """Write through a temporary file in the same folder and rename, so that an interrupted run never
     leaves a half-written mask that looks complete."""
     path = Path(path)

@@ -6,13 +6,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import Problem, UsageError, ValidationError
 from ._base import DEFAULT_ALPHA_THRESHOLD, DEFAULT_TOLERANCE, STRIP_PIXELS, _hex_key, _key_hex, _problem, _unpack
-from .check import (_CAT_CODE, BLACK_ALPHA, HIDDEN, SOFT, UNKNOWN, _categorise, _colour_stats, _snap_targets,
-                    legend_problems, load_legend)
+from .check import (
+    _CAT_CODE,
+    BLACK_ALPHA,
+    HIDDEN,
+    SOFT,
+    UNKNOWN,
+    _categorise,
+    _colour_stats,
+    _snap_targets,
+    legend_problems,
+    load_legend,
+)
 from .io import DEFAULT_MAX_PIXELS, _load, _open_image, save_png
 
 
@@ -29,7 +40,7 @@ class RepairSummary:
     width: int
     height: int
     changed: dict[str, int] = field(default_factory=dict)
-    left: list[dict] = field(default_factory=list)   # colours left as they were: hex, alpha, pixels
+    left: list[dict[str, Any]] = field(default_factory=list)   # colours left as they were: hex, alpha, pixels
     left_pixels: int = 0
 
     @property
@@ -41,7 +52,7 @@ class RepairSummary:
     def changed_pixels(self) -> int:
         return self.changed.get("total", 0)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"input": self.input_path, "output": self.out_path, "width": self.width,
                 "height": self.height, "ok": self.ok, "changed": dict(self.changed),
                 "left_pixels": self.left_pixels, "left": list(self.left)}
@@ -60,7 +71,7 @@ def _same_file(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
-def repair(mask: str | Path, legend: dict | str | Path, out_path: str | Path, *,
+def repair(mask: str | Path, legend: dict[str, str] | str | Path, out_path: str | Path, *,
            tolerance: float = DEFAULT_TOLERANCE, alpha_threshold: int = DEFAULT_ALPHA_THRESHOLD,
            max_pixels: int = DEFAULT_MAX_PIXELS) -> RepairSummary:
     """Write a repaired copy of a mask: snap near colours to the legend, harden soft alpha, clear
@@ -125,7 +136,7 @@ def repair(mask: str | Path, legend: dict | str | Path, out_path: str | Path, *,
     legend_rgb = np.stack([lr, lg, lb], 1)
     colour_fix = [i for i in todo if cats[i] in (UNKNOWN, SOFT) and a[i] >= alpha_threshold]
     targets = dict(zip(colour_fix, _snap_targets(np.stack([r, g, b], 1)[colour_fix], stats.counts[colour_fix],
-                                                 legend_rgb, tolerance, w * h).tolist()))
+                                                 legend_rgb, tolerance, w * h).tolist(), strict=True))
     in_legend = np.isin(stats.keys | np.uint32(0xFF000000), legend_keys)
     for i in todo.tolist():
         n = int(stats.counts[i])

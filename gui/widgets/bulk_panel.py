@@ -21,13 +21,26 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QFont
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPlainTextEdit,
-                               QProgressBar, QPushButton, QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from playment_submit.core.manifest import SENDABLE, Manifest, ManifestRow, check_manifest, load_manifest
 from playment_submit.core.results import apply_results, results_for_rows, write_results
 from playment_submit.gui.style import status_colour
-from playment_submit.gui.workers import start_worker
+from playment_submit.gui.workers import Worker, start_worker
 
 COLUMNS = ("Row", "Reference ID", "Status", "Job ID", "Message")
 # the Status column's words -> gui/style.py's status (its colour); words not listed are not coloured
@@ -103,7 +116,7 @@ class BulkRowsModel(QAbstractTableModel):
         if not index.isValid():
             return None
         i, c = index.row(), index.column()
-        if role == Qt.DisplayRole or role == Qt.ToolTipRole and c == 4:
+        if role == Qt.DisplayRole or (role == Qt.ToolTipRole and c == 4):
             if c == 0:
                 return self.rows[i].row
             if c == 1:
@@ -159,7 +172,7 @@ class BulkPanel(QWidget):
         self.manifest: Manifest | None = None
         self.summary = None
         self.submitter = None
-        self._worker = None
+        self._worker: Worker | None = None
         self._results: dict[int, Any] = {}
 
         self.open_button = QPushButton("Open manifest…")
@@ -185,12 +198,12 @@ class BulkPanel(QWidget):
         self.table = QTableView()
         self.table.setObjectName("bulkTable")
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QTableView.SelectRows)
-        self.table.setSelectionMode(QTableView.SingleSelection)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.Interactive)  # never ResizeToContents: it measures every row
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never ResizeToContents: it measures every row
         hh.setStretchLastSection(True)
         # Fixed widths (a job ID is 36 characters); the message, what matters on an error row, takes the rest.
         digit = self.table.fontMetrics().horizontalAdvance("0")
@@ -202,7 +215,7 @@ class BulkPanel(QWidget):
         self.preview.setObjectName("bulkPreview")
         self.preview.setReadOnly(True)
         self.preview.setPlaceholderText("Select a row to see the job it will create and its problems.")
-        split = QSplitter(Qt.Horizontal)
+        split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(self.preview)
         split.setStretchFactor(0, 2)
@@ -311,7 +324,12 @@ class BulkPanel(QWidget):
         w.progressed.connect(self._on_check_progress)
         w.returned.connect(self._on_checked)
         w.errored.connect(self._on_error)
-        w.finished.connect(lambda: self._worker is w and self._busy == "check" and self._set_busy(None))
+
+        def finished() -> None:
+            if self._worker is w and self._busy == "check":
+                self._set_busy(None)
+
+        w.finished.connect(finished)
         self._worker = w
         return w
 

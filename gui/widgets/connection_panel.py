@@ -7,13 +7,30 @@ backend the panel says so and the key comes from PLAYMENT_API_KEY. "Test connect
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from playment_submit.core.client import PlaymentClient
 from playment_submit.core.errors import PlaymentError, ValidationError
-from playment_submit.core.settings import (SecretStoreUnavailable, delete_profile, get_api_key, load_profiles,
-                                           merged_profile, save_profiles, set_api_key)
+from playment_submit.core.settings import (
+    SecretStoreUnavailable,
+    delete_profile,
+    get_api_key,
+    load_profiles,
+    merged_profile,
+    save_profiles,
+    set_api_key,
+)
 from playment_submit.gui.workers import start_worker
 
 
@@ -40,7 +57,7 @@ class ConnectionPanel(QWidget):
         self.workflow_id = QLineEdit(backend.workflow_id)
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.api_key.setPlaceholderText("stored in the OS keyring" if not backend.sandbox_mode else "sandbox key in use")
+        self.api_key.setPlaceholderText("sandbox key in use" if backend.sandbox_mode else "stored in the OS keyring")
         self.api_key.setToolTip("Kept in the operating system's keyring, never in a file or a log.")
         form.addRow("Profile", self.profile)
         form.addRow("Base URL", self.base_url)
@@ -222,8 +239,9 @@ class ConnectionPanel(QWidget):
             try:
                 profiles[name] = profile
                 save_profiles(profiles, current=name)
-                if self._key():
-                    set_api_key(name, self._key())
+                key = self._key()
+                if key:
+                    set_api_key(name, key)
                 self.result.setText(f"Saved profile \"{name}\".")
             except SecretStoreUnavailable as e:
                 self.warning.setText(str(e))

@@ -66,8 +66,13 @@ class LegendTable(QTableWidget):
                 self.setItem(r, c, item)
         self._loading = False
 
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        item = self.item(row, column)
+        assert item is not None  # every row is filled when it is added
+        return item
+
     def legend(self) -> dict[str, str]:
-        return {self.item(r, 1).data(Qt.ItemDataRole.UserRole): self.item(r, 2).text()
+        return {self._cell(r, 1).data(Qt.ItemDataRole.UserRole): self._cell(r, 2).text()
                 for r in range(self.rowCount())}
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
@@ -76,7 +81,7 @@ class LegendTable(QTableWidget):
         if item.column() == 0:
             self.visibility_changed.emit(item.row(), item.checkState() == Qt.CheckState.Checked)
         elif item.column() == 2:
-            self.name_edited.emit(self.item(item.row(), 1).data(Qt.ItemDataRole.UserRole), item.text())
+            self.name_edited.emit(self._cell(item.row(), 1).data(Qt.ItemDataRole.UserRole), item.text())
 
     def _on_selection_changed(self) -> None:
         rows = {i.row() for i in self.selectedIndexes()}

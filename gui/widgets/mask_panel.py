@@ -10,22 +10,46 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPlainTextEdit, QPushButton, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from playment_submit.core.legend import check_legend, read_legend_data
-from playment_submit.core.mask import (CLASSES_HELP, MaskReport, check, class_colours, classes_from_text,
-                                       classes_to_text, encode, load_classes, parse_classes, repair, save_png,
-                                       write_legend)
+from playment_submit.core.mask import (
+    CLASSES_HELP,
+    MaskReport,
+    check,
+    class_colours,
+    classes_from_text,
+    classes_to_text,
+    encode,
+    load_classes,
+    parse_classes,
+    repair,
+    save_png,
+    write_legend,
+)
 from playment_submit.core.settings import data_dir
+from playment_submit.gui.dialogs import open_file, save_file
 from playment_submit.gui.overlay import Overlay, build_overlay
 from playment_submit.gui.widgets.legend_table import LegendTable, swatch
-from playment_submit.gui.dialogs import open_file, save_file
 from playment_submit.gui.workers import start_worker
 
 
@@ -97,7 +121,7 @@ class ClassNamesDialog(QDialog):
         self.help.setWordWrap(True)
         lay.addWidget(self.help)
         cols = QHBoxLayout()
-        self._loaded: tuple[str, object] | None = None   # (text as loaded, the file's classes)
+        self._loaded: tuple[str, Any] | None = None   # (text as loaded, the file's classes)
         self.editor = QPlainTextEdit(classes_to_text(names) if names else "")
         self.editor.setToolTip("One class name per line (line n is index n), or \"n: name\" on every line")
         cols.addWidget(self.editor, 1)
@@ -193,7 +217,7 @@ class ClassNamesDialog(QDialog):
         return parse_classes(self.names())[0]
 
     def problems(self) -> list:
-        if self._as_loaded():
+        if self._loaded is not None and self._as_loaded():
             return parse_classes(self._loaded[1])[2]
         return classes_from_text(self.editor.toPlainText())[1]
 
@@ -401,7 +425,7 @@ class MaskPanel(QWidget):
 
     def _update_buttons(self, enabled: bool = True) -> None:
         has = self.state is not None
-        fixable = has and self.state.report.repairable
+        fixable = self.state is not None and self.state.report.repairable
         self.repair_button.setEnabled(enabled and fixable)
         self.export_button.setEnabled(enabled and has)
         self.clear_button.setEnabled(enabled and has)

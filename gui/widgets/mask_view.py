@@ -70,8 +70,8 @@ class OverlayItem(QGraphicsItem):
             if 1.0 / s >= lod:
                 step, img = s, candidate
         exposed = option.exposedRect.intersected(self.boundingRect())
-        src = QRectF(exposed.x() / step, exposed.y() / step, exposed.width() / step, exposed.height() / step)
-        src = src.toAlignedRect().intersected(img.rect())
+        src_f = QRectF(exposed.x() / step, exposed.y() / step, exposed.width() / step, exposed.height() / step)
+        src = src_f.toAlignedRect().intersected(img.rect())
         if src.isEmpty():
             return
         target = QRectF(src.x() * step, src.y() * step, src.width() * step, src.height() * step)

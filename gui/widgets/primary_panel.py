@@ -47,7 +47,7 @@ def load_image(value: str) -> QImage:
                 if len(data) > MAX_PREVIEW_BYTES:
                     raise ValueError(f"The image is larger than {MAX_PREVIEW_BYTES >> 20} MB; not previewed.")
     except requests.exceptions.RequestException as e:
-        raise ValueError(f"The preview could not be fetched ({type(e).__name__}); check the URL.")
+        raise ValueError(f"The preview could not be fetched ({type(e).__name__}); check the URL.") from e
     image = QImage.fromData(bytes(data))
     if image.isNull():
         raise ValueError("The URL did not return an image this app can decode.")

@@ -10,14 +10,22 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QListWidget,
-                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QInputDialog,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from playment_submit.core.errors import Problem
 from playment_submit.core.job import IMAGES_PATH, is_local_path
-from playment_submit.gui.widgets.primary_panel import IMAGE_FILTER, load_image
 from playment_submit.gui.dialogs import open_files
 from playment_submit.gui.style import status_background, status_colour
+from playment_submit.gui.widgets.primary_panel import IMAGE_FILTER, load_image
 from playment_submit.gui.workers import alive, start_worker
 
 URL_ROLE = Qt.ItemDataRole.UserRole

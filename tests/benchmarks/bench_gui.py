@@ -20,10 +20,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
 
 class Heartbeat:
@@ -94,7 +94,7 @@ def main() -> int:
     rows = []
 
     hb.start()
-    run_until(app, lambda: False if len(hb.gaps) < 200 else True)
+    run_until(app, lambda: len(hb.gaps) >= 200)
     rows.append(("idle (baseline)", 2.0, *hb.stop()))
 
     hb.start()
@@ -120,7 +120,8 @@ def main() -> int:
     rows.append(("drag opacity 0-100-0 (202 frames)", time.perf_counter() - t0, *hb.stop()))
 
     win.mask_panel.clear()
-    win.primary.set_value(sandbox.add_file(Path(__file__).resolve().parents[2] / "resources" / "sample" / "primary.png"))
+    sample = Path(__file__).resolve().parents[2] / "resources" / "sample"
+    win.primary.set_value(sandbox.add_file(sample / "primary.png"))
     run_until(app, lambda: not win._busy)
     hb.start()
     t0 = time.perf_counter()

@@ -114,7 +114,7 @@ def measure(kind: str, work: Path) -> dict:
         elif kind == "png":
             Image.fromarray(data).save(work / "out_png.png", compress_level=1)
         elif kind == "encode":
-            rgba, leg = m.encode(data, classes)
+            rgba, _ = m.encode(data, classes)
             m.save_png(rgba, work / "out_enc.png")
             del rgba
         gc.collect()

@@ -159,7 +159,7 @@ def test_pause_and_resume(tmp_path, sandbox, journal):
 
 def test_invalid_rows_are_not_sent(tmp_path, sandbox, journal):
     path = tmp_path / "m.csv"
-    path.write_text(f"reference_id,image\nok,https://x.io/a.png\nbad,ftp://x.io/b.png\n")
+    path.write_text("reference_id,image\nok,https://x.io/a.png\nbad,ftp://x.io/b.png\n")
     man = check_manifest(read_csv(path, workflow_id=sandbox.workflow_id), journal=journal)
     with _client(sandbox) as client:
         summary = BulkSubmitter(client, journal).run(man.rows)

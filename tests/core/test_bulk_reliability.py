@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from playment_submit.core.bulk import BulkSubmitter
 from playment_submit.core.client import PlaymentClient, RetryPolicy
 from playment_submit.core.journal import Journal

@@ -117,5 +117,6 @@ def test_help_is_true_to_the_commands():
 
 def test_no_display_gives_a_sentence_not_a_crash(tmp_path):
     env = {"PATH": os.environ.get("PATH", ""), "PLAYMENT_CONFIG_DIR": str(tmp_path), "HOME": str(tmp_path)}
-    res = subprocess.run([sys.executable, "-m", "playment_submit.gui.launch"], capture_output=True, text=True, env=env, timeout=60)
+    res = subprocess.run([sys.executable, "-m", "playment_submit.gui.launch"], capture_output=True, text=True, env=env,
+                         timeout=60)
     assert res.returncode == 2 and "no display" in res.stderr and "Traceback" not in res.stderr

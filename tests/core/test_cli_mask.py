@@ -52,7 +52,7 @@ def test_check_valid_prints_table_and_exits_0(files, capsys):
 
 
 def test_check_problem_exits_1_one_sentence_per_problem(files, capsys):
-    code, out, err = run(["check", files / "bad.png", "--legend", files / "legend.json"], capsys)
+    code, _, err = run(["check", files / "bad.png", "--legend", files / "legend.json"], capsys)
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and str(files / "bad.png") in lines[0]
@@ -79,7 +79,7 @@ def test_check_unreadable_arguments_exit_2(files, capsys, what):
         argv[3] = files / "broken.json"
     else:
         argv += ["--image", files / "missing.jpg"]
-    code, out, err = run(argv, capsys)
+    code, _, err = run(argv, capsys)
     assert code == 2 and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert ("broken.json:1:2" in err) if what == "bad_json" else ("missing" in err and "does not exist" in err)

@@ -14,9 +14,8 @@ import pytest
 import requests
 
 from playment_submit.core.cli import main
-from tests.core.test_storage_s3 import s3_endpoint  # noqa: F401  (module-scoped moto server fixture)
-
 from tests.conftest import mask_bytes, png_bytes
+from tests.core.test_storage_s3 import s3_endpoint  # noqa: F401  (module-scoped moto server fixture)
 
 
 def write(path, data: bytes):

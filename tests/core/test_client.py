@@ -243,7 +243,7 @@ def test_200_jobs_with_30_percent_mixed_faults_created_exactly_once(make_sandbox
     c = client_for(sb, pool_size=8, retry=RetryPolicy(max_attempts=8, backoff_base=0.005, backoff_cap=0.05))
     refs = [f"mix-{i:03d}" for i in range(200)]
     with ThreadPoolExecutor(8) as pool:
-        results = dict(zip(refs, pool.map(lambda r: c.create_job(job(r, sb.workflow_id)), refs)))
+        results = dict(zip(refs, pool.map(lambda r: c.create_job(job(r, sb.workflow_id)), refs), strict=True))
     jobs = sb.jobs()
     assert sorted(j["reference_id"] for j in jobs) == refs
     assert {j["reference_id"]: j["job_id"] for j in jobs} == {r: v.job_id for r, v in results.items()}

@@ -104,7 +104,7 @@ def test_url_rules(url, ok):
 
 def test_local_paths_need_storage():
     spec = JobSpec("r", WF, "frames/001.png", prelabel=RasterPrelabel("/tmp/m.png", {"#ff0000": "car"}))
-    [a, b] = spec.validate()
+    [a, _] = spec.validate()
     assert "local file" in a.message and "--upload-to" in a.message
     assert spec.validate(allow_local_paths=True) == []
     assert spec.local_paths() == ["frames/001.png", "/tmp/m.png"]

@@ -7,8 +7,17 @@ import json
 import numpy as np
 import pytest
 
-from playment_submit.core.legend import (check_legend, distinct_colours, hex_to_rgb, key_problem, load_legend_file,
-                         normalise_key, read_legend_data, rgb_to_hex, srgb_to_oklab)
+from playment_submit.core.legend import (
+    check_legend,
+    distinct_colours,
+    hex_to_rgb,
+    key_problem,
+    load_legend_file,
+    normalise_key,
+    read_legend_data,
+    rgb_to_hex,
+    srgb_to_oklab,
+)
 
 
 def test_keys_parse_and_normalise():

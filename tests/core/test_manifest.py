@@ -11,8 +11,21 @@ from PIL import Image
 
 from playment_submit.core.errors import UsageError
 from playment_submit.core.journal import Journal
-from playment_submit.core.manifest import (CHANGED, DONE, INVALID, RECONCILE, RETRY, SEND, SKIP_FAILED, check_manifest,
-                           from_folder, load_manifest, read_csv, read_jsonl, write_csv)
+from playment_submit.core.manifest import (
+    CHANGED,
+    DONE,
+    INVALID,
+    RECONCILE,
+    RETRY,
+    SEND,
+    SKIP_FAILED,
+    check_manifest,
+    from_folder,
+    load_manifest,
+    read_csv,
+    read_jsonl,
+    write_csv,
+)
 
 WF = "2aae1234-acac-1234-eeff-12a22a237bbc"
 BATCH = "3bbe1234-acac-1234-eeff-12a22a237bbc"
@@ -111,7 +124,7 @@ def test_missing_columns_is_a_file_problem(tmp_path):
 def test_unreadable_manifest_is_usage_error(tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
         load_manifest(tmp_path / "nope.csv")
-    with pytest.raises(UsageError, match="nope.jsonl does not exist"):
+    with pytest.raises(UsageError, match=r"nope\.jsonl does not exist"):
         read_jsonl(tmp_path / "nope.jsonl")
     for reader in (read_csv, read_jsonl):
         with pytest.raises(UsageError, match="is a folder; pass a CSV or JSONL file"):

@@ -19,7 +19,6 @@ from PIL import Image, ImageDraw
 
 from playment_submit.core import mask as m
 from playment_submit.core.errors import UsageError, ValidationError
-from playment_submit.core.legend import distinct_colours, hex_to_rgb
 
 LEGEND = {"#ff0000": "car", "#00ff00": "person", "#0000ff": "road"}
 RED, GREEN, BLUE = (255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from playment_submit.core.cli import mask as cli_mask
 from playment_submit.core import mask as m
+from playment_submit.core.cli import mask as cli_mask
 
 
 def cli_names(path) -> dict[int, str]:
@@ -71,11 +71,12 @@ def test_explicit_indices_in_a_txt_file_through_mask_encode(tmp_path, capsys):
     assert args.func(args) == 0, capsys.readouterr().err
     legend = json.loads((tmp_path / "legend.json").read_text())
     assert list(legend.values()) == ["car", "bus"]
+    items = list(legend.items())
     assert [(i, c, n) for i, c, n in m.class_colours(dialog_names("3: car\n7: bus"))] == \
-        [(3, *list(legend.items())[0]), (7, *list(legend.items())[1])]
+        [(3, *items[0]), (7, *items[1])]
     rgba = np.asarray(Image.open(tmp_path / "out.png"))
-    assert "#%02x%02x%02x" % tuple(rgba[0, 0, :3]) == list(legend)[0]
-    assert "#%02x%02x%02x" % tuple(rgba[1, 1, :3]) == list(legend)[1]
+    assert "#" + bytes(rgba[0, 0, :3].tolist()).hex() == items[0][0]
+    assert "#" + bytes(rgba[1, 1, :3].tolist()).hex() == items[1][0]
 
 
 @pytest.mark.parametrize("text, sentence", [

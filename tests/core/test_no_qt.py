@@ -19,8 +19,11 @@ for argv in {argvs!r}:
         main(argv)
     except SystemExit:
         pass
-print(json.dumps({{"modules": names, "qt": sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "PyQt5", "PyQt6")),
-                  "gui": sorted(m for m in sys.modules if m.startswith("playment_submit.gui") and m not in ("playment_submit.gui", "playment_submit.gui.launch"))}}))
+print(json.dumps({{"modules": names,
+                  "qt": sorted(m for m in sys.modules
+                               if m.split(".")[0] in ("PySide6", "shiboken6", "PyQt5", "PyQt6")),
+                  "gui": sorted(m for m in sys.modules if m.startswith("playment_submit.gui")
+                                and m not in ("playment_submit.gui", "playment_submit.gui.launch"))}}))
 """
 
 

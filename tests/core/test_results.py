@@ -9,10 +9,27 @@ import pytest
 from playment_submit.core.bulk import BulkSubmitter, RowResult
 from playment_submit.core.client import PlaymentClient, RetryPolicy
 from playment_submit.core.journal import Journal
-from playment_submit.core.manifest import (CHANGED, DONE, INVALID, RECONCILE, RETRY, SEND, SENDABLE, SKIP_FAILED,
-                                           ManifestRow, check_manifest, read_csv)
-from playment_submit.core.results import (RESULT_COLUMNS, apply_results, can_send_again, next_action,
-                                          results_for_rows, write_results)
+from playment_submit.core.manifest import (
+    CHANGED,
+    DONE,
+    INVALID,
+    RECONCILE,
+    RETRY,
+    SEND,
+    SENDABLE,
+    SKIP_FAILED,
+    ManifestRow,
+    check_manifest,
+    read_csv,
+)
+from playment_submit.core.results import (
+    RESULT_COLUMNS,
+    apply_results,
+    can_send_again,
+    next_action,
+    results_for_rows,
+    write_results,
+)
 
 
 def _read(path):
@@ -63,7 +80,7 @@ def test_write_results_is_utf8(tmp_path):
     path = write_results(tmp_path / "r.csv", [RowResult("café-δ", 2, "failed", message="Ünïcode — ok")])
     assert _read(path)[1][1:] == ["café-δ", "", "failed", "", "Ünïcode — ok"]
     raw = path.read_bytes()
-    assert not raw.startswith(b"\xef\xbb\xbf") and "café-δ".encode("utf-8") in raw  # UTF-8, no BOM
+    assert not raw.startswith(b"\xef\xbb\xbf") and "café-δ".encode() in raw  # UTF-8, no BOM
 
 
 # ------------------------------------------------------------------------------------ next action

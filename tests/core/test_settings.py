@@ -10,9 +10,19 @@ from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError
 
 from playment_submit.core.errors import UsageError, ValidationError
-from playment_submit.core.settings import (DEFAULT_BASE_URL, KEYRING_SERVICE, Profile, delete_profile, get_api_key,
-                                           load_profiles, merged_profile, profiles_path, resolve_connection,
-                                           save_profiles, set_api_key)
+from playment_submit.core.settings import (
+    DEFAULT_BASE_URL,
+    KEYRING_SERVICE,
+    Profile,
+    delete_profile,
+    get_api_key,
+    load_profiles,
+    merged_profile,
+    profiles_path,
+    resolve_connection,
+    save_profiles,
+    set_api_key,
+)
 
 WF = "2aae1234-acac-1234-eeff-12a22a237bbc"
 BATCH_PROFILE, BATCH_ENV, BATCH_OPTION = ("11111111-1111-4111-8111-111111111111",

@@ -16,11 +16,18 @@ import requests
 from playment_submit.core import errors as E
 from playment_submit.core.client import PlaymentClient
 from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
-from playment_submit.core.settings import Profile
-from playment_submit.core.storage import (NoStorage, SandboxStorage, StorageError, add_storage_arguments, content_key,
-                          storage_from_args, storage_from_settings, upload_local_files)
 from playment_submit.core.pipeline import resolve_spec, submit_job
-
+from playment_submit.core.settings import Profile
+from playment_submit.core.storage import (
+    NoStorage,
+    SandboxStorage,
+    StorageError,
+    add_storage_arguments,
+    content_key,
+    storage_from_args,
+    storage_from_settings,
+    upload_local_files,
+)
 from tests.conftest import mask_bytes, png_bytes
 
 
@@ -51,7 +58,7 @@ def test_sandbox_storage_end_to_end(sandbox, tmp_path):
     data = stored["data"]
     urls = [data["image_url"], data["reference_data"]["raster"]["images"][0]["image_url"],
             data["maker_response"]["raster"]["data"]["url"]]
-    for url, original in zip(urls, contents.values()):
+    for url, original in zip(urls, contents.values(), strict=True):
         assert url.startswith(sandbox.base_url + "/files/uploads/")
         assert requests.get(url, timeout=5).content == original
     assert data["reference_data"]["raster"]["images"][1]["image_url"] == "https://cdn.example.com/c2.png"

@@ -18,12 +18,11 @@ import requests
 from playment_submit.core import errors as E
 from playment_submit.core.client import PlaymentClient
 from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
-from playment_submit.core.storage import S3Storage, StorageError, content_key, storage_from_settings, upload_local_files
 from playment_submit.core.pipeline import submit_job
+from playment_submit.core.storage import S3Storage, StorageError, content_key, storage_from_settings, upload_local_files
+from tests.conftest import mask_bytes, png_bytes
 
 SECRET = "aws-secret-never-logged-9f3"
-
-from tests.conftest import mask_bytes, png_bytes
 
 
 def write(path, data: bytes):
@@ -187,7 +186,8 @@ def test_s3_job_end_to_end_through_submit(s3_endpoint, sandbox, tmp_path):
                        (data["reference_data"]["raster"]["images"][0]["image_url"], spec.references[0].image_url),
                        (data["maker_response"]["raster"]["data"]["url"], spec.prelabel.url)):
         assert url.startswith("s3://frames/jobs/")
-        assert s3.get_object(Bucket="frames", Key=url[len("s3://frames/"):])["Body"].read() == open(local, "rb").read()
+        with open(local, "rb") as f:
+            assert s3.get_object(Bucket="frames", Key=url[len("s3://frames/"):])["Body"].read() == f.read()
 
 
 def test_s3_cancel_during_upload(s3_endpoint, tmp_path):

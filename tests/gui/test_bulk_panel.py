@@ -11,12 +11,17 @@ from PySide6.QtCore import Qt
 
 pytest.importorskip("pytestqt", reason="pytest-qt drives the widget tests")
 
-from playment_submit.core.client import PlaymentClient, RetryPolicy  # noqa: E402
-from playment_submit.core.journal import Journal  # noqa: E402
-from playment_submit.core.manifest import DONE, SEND, Manifest, ManifestRow  # noqa: E402
-from playment_submit.core.results import RESULT_COLUMNS  # noqa: E402
-from playment_submit.gui.style import status_colour  # noqa: E402
-from playment_submit.gui.widgets.bulk_panel import BulkPanel, BulkRowsModel  # noqa: E402
+from playment_submit.core.client import PlaymentClient, RetryPolicy
+from playment_submit.core.journal import Journal
+from playment_submit.core.manifest import DONE, SEND, Manifest, ManifestRow
+from playment_submit.core.results import RESULT_COLUMNS
+from playment_submit.gui.style import status_colour
+from playment_submit.gui.widgets.bulk_panel import BulkPanel, BulkRowsModel
+
+
+def _csv_dicts(path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8") as f:
+        return list(csv.DictReader(f))
 
 
 @pytest.fixture
@@ -54,7 +59,7 @@ def test_open_preview_submit_export(qtbot, tmp_path, sandbox, backend):
     assert panel.model.status(4) == "error" and panel.model.status(0) == "ready"
     assert "30 rows, 29 to send, 1 with errors" in panel.counts.text()
     assert panel.submit_button.isEnabled()
-    before = list(csv.DictReader(open(panel.export_results(tmp_path / "before.csv"), encoding="utf-8")))
+    before = _csv_dicts(panel.export_results(tmp_path / "before.csv"))
     assert [r["status"] for r in before[3:6]] == ["not_sent", "invalid", "not_sent"]  # the CLI's words
     assert "ftp" in before[4]["message"] and not (tmp_path / "before.csv.part").exists()
 
@@ -77,8 +82,9 @@ def test_open_preview_submit_export(qtbot, tmp_path, sandbox, backend):
     assert not panel.submit_button.isEnabled()  # nothing left to send
 
     out = panel.export_results(tmp_path / "results.csv")
-    assert tuple(next(csv.reader(open(out, encoding="utf-8")))) == RESULT_COLUMNS
-    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    with open(out, encoding="utf-8") as f:
+        assert tuple(next(csv.reader(f))) == RESULT_COLUMNS
+    rows = _csv_dicts(out)
     assert len(rows) == 30
     server = {j["reference_id"]: j["job_id"] for j in sandbox.jobs()}
     assert all(r["job_id"] == server[r["reference_id"]] for r in rows if r["status"] == "created")

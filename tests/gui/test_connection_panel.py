@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QThreadPool
 
 from playment_submit.core.journal import Journal
-from playment_submit.core.settings import KEYRING_SERVICE, Profile, load_profiles, save_profiles
 from playment_submit.core.session import Session
+from playment_submit.core.settings import KEYRING_SERVICE, Profile, load_profiles, save_profiles
 from playment_submit.gui.widgets.connection_panel import ConnectionPanel
 
 WF_PROD, WF_OTHER = "0c6b1e2a-1f0d-4c8e-9a3b-5d7e9f1a2b3c", "7f3e2d1c-0b9a-4876-8543-210fedcba987"

@@ -8,7 +8,6 @@ import shutil
 import threading
 
 import playment_submit.core.storage  # noqa: F401  (loads core.storage, patched below)
-
 from playment_submit import core
 from playment_submit.resources import sample_job_files
 

@@ -52,7 +52,7 @@ def test_build_and_submit_a_job_with_two_cameras_and_a_coded_mask(qtbot, window,
     assert stored["job_id"] == created.job_id and created.job_id in window.job.result.text()
     data = stored["payload"]["data"]
     assert requests.get(data["image_url"], timeout=5).content == SAMPLE["primary"].read_bytes()
-    for img, (_, path) in zip(data["reference_data"]["raster"]["images"], SAMPLE["references"]):
+    for img, (_, path) in zip(data["reference_data"]["raster"]["images"], SAMPLE["references"], strict=True):
         assert requests.get(img["image_url"], timeout=5).content == path.read_bytes()
     mask_bytes = requests.get(data["maker_response"]["raster"]["data"]["url"], timeout=5).content
     assert mask_bytes == window.mask_state.path.read_bytes()
@@ -148,7 +148,7 @@ def test_overlay_shows_the_legend_colour_at_a_known_pixel_and_hover_names_it(qtb
     shot = window.view.viewport().grab().toImage()
     p = _scene_to_view(window, x, y)
     c = shot.pixelColor(p)
-    assert max(abs(a - b) for a, b in zip((c.red(), c.green(), c.blue()), expected)) <= 3
+    assert max(abs(a - b) for a, b in zip((c.red(), c.green(), c.blue()), expected, strict=True)) <= 3
     # Hiding the class shows the photo again (a colour-table change, no recompositing).
     window.mask_panel.legend_table.item(sample_classes().index(name), 0).setCheckState(Qt.CheckState.Unchecked)
     qtbot.wait(50)
@@ -249,7 +249,8 @@ def test_backend_remembers_batches_in_a_saved_profile_but_not_in_sandbox_mode(sa
     assert load_profiles()[0]["work"].batches == {"night": "00000000-0000-4000-8000-000000000002"}
     sb = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
     sb.remember_batch("temp", "00000000-0000-4000-8000-000000000003")
-    assert "sandbox" not in load_profiles()[0] and sb.profile.batches == {"temp": "00000000-0000-4000-8000-000000000003"}
+    assert "sandbox" not in load_profiles()[0]
+    assert sb.profile.batches == {"temp": "00000000-0000-4000-8000-000000000003"}
     sb.journal.close()
 
 

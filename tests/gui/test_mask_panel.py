@@ -3,6 +3,7 @@ and follows the same classes rule as ``mask encode --classes``."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
@@ -45,7 +46,7 @@ def test_a_json_file_with_explicit_indices_keeps_them(qtbot, tmp_path):
     assert dialog.editor.toPlainText() == "3: car\n7: bus"
     assert dialog.index_names() == {3: "car", 7: "bus"}
     _, legend = encode(np.array([[0, 3, 7]], np.uint8), {"3": "car", "7": "bus"})
-    expected = [f"{i}  {k}  {v}" for i, (k, v) in zip((3, 7), legend.items())]
+    expected = [f"{i}  {k}  {v}" for i, (k, v) in zip((3, 7), legend.items(), strict=True)]
     qtbot.waitUntil(lambda: rows(dialog) == expected, timeout=10000)
     assert dialog.error.text() == ""
     # Edited, the text still keeps the indices it shows.
@@ -94,8 +95,8 @@ def test_the_dialog_and_mask_encode_show_the_same_help(qtbot):
     dialog = ClassNamesDialog([])
     qtbot.addWidget(dialog)
     assert dialog.help.text() == CLASSES_HELP
-    parent = cli_mask.argparse.ArgumentParser(add_help=False)
-    parser = cli_mask.argparse.ArgumentParser()
+    parent = argparse.ArgumentParser(add_help=False)
+    parser = argparse.ArgumentParser()
     cli_mask.add_parser(parser.add_subparsers(), parent)
     encode_parser = parser._subparsers._group_actions[0].choices["mask"]._subparsers._group_actions[0].choices["encode"]
     [classes] = [a for a in encode_parser._actions if "--classes" in a.option_strings]

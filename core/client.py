@@ -2,8 +2,15 @@
 
 Transport rules (what the official SDK gets wrong, done right):
 - one long-lived ``requests.Session`` whose connection pool is sized for concurrent use (bulk shares it);
-- explicit (connect, read) timeouts on every request; ``x-api-key``; a User-Agent with our version;
-- plain http refused except to loopback (the sandbox);
+- a total deadline on every request, connect to last byte (``timeout``, default 30 s): a watchdog shuts the
+  socket when it passes, so a server that trickles one byte every few seconds cannot hold a request;
+  ``Retry-After`` is capped on every request, and one job gives up after at most :func:`give_up_after`;
+- redirects are never followed: the ``x-api-key`` header goes to the configured API host only; a 3xx is
+  refused with a sentence naming the other host;
+- plain http refused except to loopback (the sandbox); a base URL with credentials in it is refused;
+- failures are classified by what was sent: a certificate problem, a name that does not resolve or a
+  refused connection sent nothing (not retried, not ambiguous); a drop after sending is ambiguous;
+- server text is sanitised (:mod:`core.sanitise`) before it reaches a message, a log line or the journal;
 - GETs are idempotent: urllib3's ``Retry`` (mounted through requests' ``HTTPAdapter``) retries them on
   429/5xx and dropped connections, honouring ``Retry-After``;
 - ``create_job`` is not idempotent, so it has its own loop: it retries 429, 5xx, timeouts and dropped
@@ -23,6 +30,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,9 +44,11 @@ from urllib3.util.retry import Retry
 
 from . import __version__
 from .errors import (AmbiguousOutcomeError, AuthError, ConnectionFailedError, DuplicateReferenceError,
-                     NotFoundError, PlaymentError, RateLimitedError, RequestTimeoutError, ServerFaultError,
+                     NotFoundError, PlaymentError, RateLimitedError, RedirectRefusedError, RequestTimeoutError,
+                     ServerFaultError,
                      UsageError, ValidationError, error_for_code)
 from .job import JobSpec, is_loopback_host
+from .sanitise import one_line, register_secret, server_text, url_for_display
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +60,84 @@ DEFAULT_PATHS = {
     "batch": "/v1/projects/{project_id}/batch/{batch_id}",
 }
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
+DEFAULT_TIMEOUT = 30.0        # seconds for one request, connect to last byte
+CONNECT_TIMEOUT = 5.0
+MAX_TIMEOUT = 600.0
+RETRY_AFTER_CAP = 30.0        # the longest a GET waits for a server's Retry-After
+JOB_ID_MAX = 200
+MAX_ANSWER_BYTES = 8 * 2**20  # the API's answers are small JSON; nothing legitimate comes near this
+
+
+def give_up_after(timeout: float = DEFAULT_TIMEOUT) -> float:
+    """The longest one job can take before the client gives up: its attempts and the waits between them
+    share 5 x ``timeout``; reconciling an unknown outcome gets one more ``timeout``."""
+    return 6 * timeout
+
+
+# ----------------------------------------------------------------------------- the deadline watchdog
+# Each request runs in one thread; the connections it uses put their sockets in that thread's list, and a
+# timer shuts them down when the request's deadline passes (a per-read timeout never fires for a server
+# that sends one byte every few seconds). urllib3's own GET retries read the deadline too.
+_local = threading.local()
+
+
+class _DeadlineExceeded(Exception):
+    """A retry wait would end after the request's deadline (raised inside urllib3's retry loop)."""
+
+
+def _track(sock: Any) -> None:
+    socks = getattr(_local, "socks", None)
+    if socks is not None and sock is not None:
+        socks.append(sock)
+
+
+class _HTTPConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _track(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # a connection reused from the pool
+        _track(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _track(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _track(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _Adapter(HTTPAdapter):
+    """requests' HTTPAdapter whose connections report their sockets to the deadline watchdog."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Retry(Retry):
+    """urllib3's Retry for GETs, with Retry-After capped and never a wait past the request's deadline."""
+
+    def sleep(self, response: Any = None) -> None:
+        wait = self.get_retry_after(response) if (response is not None and self.respect_retry_after_header) else None
+        wait = min(RETRY_AFTER_CAP, self.get_backoff_time() if wait is None else wait)
+        deadline = getattr(_local, "deadline", None)
+        if deadline is not None and time.monotonic() + wait >= deadline:
+            raise _DeadlineExceeded()
+        if wait > 0:
+            time.sleep(wait)
 
 
 @dataclass(frozen=True)
@@ -130,6 +218,28 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def check_base_url(base_url: str) -> None:
+    """Refuse a base URL that cannot work or would leak the key: not http(s), no host, a bad port,
+    credentials in it, or plain http to another machine. The sentence never repeats the credentials."""
+    shown = url_for_display(one_line(base_url, 200))
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"The base URL \"{shown}\" has a port that is not a number from 1 to 65535.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"The base URL \"{shown}\" is not an http(s) URL; use {DEFAULT_BASE_URL} "
+                         f"or the sandbox's address.")
+    if port == 0:
+        raise UsageError(f"The base URL \"{shown}\" has port 0; give the server's real port.")
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(f"The base URL \"{shown}\" holds a user name or password; remove them (the API key "
+                         f"is the only credential, set in the profile or PLAYMENT_API_KEY).")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise UsageError(f"The base URL \"{shown}\" uses plain http, which would send the API key "
+                         f"unencrypted; use https (plain http is only allowed to this machine).")
+
+
 def _was_not_sent(exc: requests.exceptions.ConnectionError) -> bool:
     """True when the connection failed before the request could reach the server."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -145,27 +255,25 @@ class PlaymentClient:
     """Typed access to the four endpoints of the job API. Thread-safe for concurrent create_job calls."""
 
     def __init__(self, base_url: str, project_id: str, api_key: str, *,
-                 timeout: tuple[float, float] = (5.0, 30.0), pool_size: int = 10,
+                 timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, pool_size: int = 10,
                  retry: RetryPolicy | None = None, default_batch_id: str | None = None,
                  paths: dict[str, str] | None = None, get_retries: int = 4,
                  sleep: Callable[[float], Any] | None = None, rng: Callable[[], float] = random.random):
         base_url = (base_url or "").strip().rstrip("/")
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"The base URL \"{base_url}\" is not an http(s) URL; use {DEFAULT_BASE_URL} "
-                             f"or the sandbox's address.")
-        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-            raise UsageError(f"The base URL \"{base_url}\" uses plain http, which would send the API key "
-                             f"unencrypted; use https (plain http is only allowed to this machine).")
+        check_base_url(base_url)
         if not project_id or not str(project_id).strip():
             raise UsageError("No project ID is configured; set it in the profile, with --project-id or "
                              "PLAYMENT_PROJECT_ID.")
         if not api_key:
             raise UsageError("No API key is configured; store it in the profile (keyring) or set PLAYMENT_API_KEY.")
+        register_secret(api_key)  # redacted from any text sanitised from now on, even a server's echo
         self.base_url = base_url
         self.project_id = str(project_id).strip()
         self.default_batch_id = default_batch_id
-        self.timeout = timeout
+        total = max(timeout) if isinstance(timeout, tuple) else float(timeout)
+        if not 0 < total <= MAX_TIMEOUT:
+            raise UsageError(f"The timeout must be between 0 and {MAX_TIMEOUT:g} seconds, not {total:g}.")
+        self.timeout = total
         self.retry = retry or RetryPolicy()
         self.paths = {**DEFAULT_PATHS, **(paths or {})}
         self._rng = rng
@@ -178,14 +286,16 @@ class PlaymentClient:
             "User-Agent": f"playment-submit/{__version__} python-requests/{requests.__version__}",
             "Accept": "application/json",
         })
-        get_retry = Retry(total=get_retries, connect=2, read=get_retries, status=get_retries, other=0,
+        get_retry = _Retry(total=get_retries, connect=0, read=get_retries, status=get_retries, other=0,
                           backoff_factor=0.5, backoff_max=self.retry.backoff_cap,
                           status_forcelist=(429, 500, 502, 503, 504), allowed_methods=frozenset({"GET"}),
-                          respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False)
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(1, pool_size), pool_block=True,
+                          respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
+                          redirect=0)
+        adapter = _Adapter(pool_connections=2, pool_maxsize=max(1, pool_size), pool_block=True,
                               max_retries=get_retry)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
+        self._session.trust_env = False  # no proxy or .netrc credentials picked up from the environment
 
     def __repr__(self) -> str:  # never the key
         return f"PlaymentClient(base_url={self.base_url!r}, project_id={self.project_id!r})"
@@ -225,15 +335,94 @@ class PlaymentClient:
         else:
             time.sleep(seconds)
 
-    def _get(self, url: str, params: dict | None = None) -> dict:
+    def _send(self, method: str, url: str, *, limit: float | None = None, **kwargs: Any) -> requests.Response:
+        """One HTTP exchange within a total deadline (``self.timeout``, or ``limit`` when shorter), never
+        following a redirect. Raises requests' exceptions (a passed deadline as ReadTimeout), or
+        :class:`RedirectRefusedError`."""
+        total = self.timeout if limit is None else max(0.2, min(self.timeout, limit))
+        socks: list[Any] = []
+        fired = threading.Event()
+
+        def expire() -> None:
+            fired.set()
+            for sock in list(socks):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        outer = getattr(_local, "socks", None), getattr(_local, "deadline", None)
+        _local.socks, _local.deadline = socks, time.monotonic() + total
+        timer = threading.Timer(total, expire)
+        timer.daemon = True
+        timer.start()
         try:
-            resp = self._session.get(url, params=params, timeout=self.timeout)
-        except requests.exceptions.Timeout:
-            raise RequestTimeoutError(f"Playment did not answer within {self.timeout[1]:g} s ({_short(url)}).")
+            resp = self._session.request(method, url, timeout=(min(CONNECT_TIMEOUT, total), total),
+                                         allow_redirects=False, stream=True, **kwargs)
+            body = bytearray()
+            for chunk in resp.iter_content(65536):  # bounded: a server cannot fill the memory
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    resp.close()
+                    raise ServerFaultError(f"{urlsplit(self.base_url).hostname} sent an answer larger than "
+                                           f"{MAX_ANSWER_BYTES // 2**20} MiB; it was not read.",
+                                           status=resp.status_code)
+            resp._content = bytes(body)
+        except _DeadlineExceeded:
+            raise requests.exceptions.ReadTimeout(f"no complete answer within {total:g} s") from None
         except requests.exceptions.RequestException as e:
-            raise ConnectionFailedError(f"Could not reach {self.base_url}: {_reason(e)}. Check the base URL "
-                                        f"and your network connection.")
+            if fired.is_set() and not isinstance(e, requests.exceptions.ConnectTimeout):
+                raise requests.exceptions.ReadTimeout(f"no complete answer within {total:g} s") from None
+            raise
+        finally:
+            timer.cancel()
+            _local.socks, _local.deadline = outer
+        if fired.is_set():  # the body was cut by the watchdog at the last moment
+            raise requests.exceptions.ReadTimeout(f"no complete answer within {total:g} s")
+        if 300 <= resp.status_code < 400:
+            raise RedirectRefusedError(self.base_url, resp.headers.get("Location"), resp.status_code)
+        return resp
+
+    def _get(self, url: str, params: dict | None = None, *, limit: float | None = None) -> dict:
+        budget = getattr(_local, "budget", None)
+        if budget is not None:
+            left = budget - time.monotonic()
+            if left < 0.2:
+                raise RequestTimeoutError(f"No time is left to ask {urlsplit(self.base_url).hostname}: this job "
+                                          f"has used its {give_up_after(self.timeout):g} s.")
+            limit = left if limit is None else min(limit, left)
+        try:
+            resp = self._send("GET", url, params=params, limit=limit)
+        except requests.exceptions.RequestException as e:
+            raise self._transport_error(e, sent=False) from None
         return self._parse(resp)
+
+    def _transport_error(self, exc: BaseException, *, sent: bool) -> PlaymentError:
+        """The error for a request that got no usable answer. ``sent``: the request may have reached the
+        server (for a POST that makes the outcome unknown); failures that prove nothing was sent say so."""
+        host = urlsplit(self.base_url).hostname or self.base_url
+        if isinstance(exc, requests.exceptions.SSLError):
+            return ConnectionFailedError(f"The TLS certificate of {host} could not be verified ({_reason(exc)}); "
+                                         f"nothing was sent. Check the base URL, or the machine's certificate "
+                                         f"store if a proxy inspects TLS.")
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return ConnectionFailedError(f"Could not connect to {host} within {min(CONNECT_TIMEOUT, self.timeout):g} "
+                                         f"s; nothing was sent. Check the base URL and your network connection.")
+        if isinstance(exc, requests.exceptions.Timeout):
+            what = "the job may or may not have been created" if sent else "nothing was changed"
+            return RequestTimeoutError(f"{host} gave no complete answer within {self.timeout:g} s ({what}).")
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            reason = _reason(exc)
+            if reason == "name or service not known":
+                return ConnectionFailedError(f"The host name {host} does not resolve; nothing was sent. Check the "
+                                             f"base URL and your network connection.")
+            if _was_not_sent(exc):
+                return ConnectionFailedError(f"Could not reach {url_for_display(self.base_url)}: {reason}; nothing "
+                                             f"was sent. Check the base URL and that the server is running.")
+            if sent:
+                return ConnectionFailedError("The connection dropped after the job was sent; its outcome is unknown.")
+            return ConnectionFailedError(f"The connection to {host} dropped before an answer came ({reason}).")
+        return ConnectionFailedError(f"The request to {host} could not be made ({_reason(exc)}); nothing was sent.")
 
     @staticmethod
     def _parse(resp: requests.Response) -> dict:
@@ -241,13 +430,13 @@ class PlaymentClient:
         status = resp.status_code
         try:
             body = resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, a 5000-digit number, nesting deeper than Python's stack
             body = None
         err = body.get("error") if isinstance(body, dict) else None
         code = err.get("code") if isinstance(err, dict) else None
         message = err.get("message") if isinstance(err, dict) else (err if isinstance(err, str) else None)
-        code = str(code) if code is not None else None
-        message = str(message) if message is not None else None
+        code = one_line(code, 60) if isinstance(code, (str, int)) and not isinstance(code, bool) else None
+        message = server_text(message) if message is not None else None
         if status in (401, 403):
             raise AuthError(code=code, server_message=message, status=status)
         if status == 429:
@@ -269,8 +458,8 @@ class PlaymentClient:
         if status >= 500:
             kind = "a non-JSON" if body is None else "an unexpected"
             raise ServerFaultError(f"Playment (or a gateway in front of it) answered HTTP {status} "
-                                   f"{resp.reason or ''} with {kind} body; this is a server-side fault and "
-                                   f"usually passes.".replace("  ", " "), status=status)
+                                   f"{one_line(resp.reason or '', 60)} with {kind} body; this is a server-side "
+                                   f"fault and usually passes.".replace("  ", " "), status=status)
         raise ServerFaultError(f"Playment answered HTTP {status} with a body this tool does not understand "
                                f"(no \"success\" field); treat the outcome as unknown.", status=status)
 
@@ -289,27 +478,41 @@ class PlaymentClient:
         if errors:
             raise ValidationError(errors)
         payload = spec.to_payload()
+        ambiguous = prior_attempt_ambiguous
+        url = self._url("jobs")
+        # Attempts and the waits between them share 5 x timeout; reconciling gets one timeout more
+        # (give_up_after()). A wait that would not fit is not started.
+        budget_end = time.monotonic() + give_up_after(self.timeout) - self.timeout
+        _local.budget = budget_end + self.timeout  # look-ups (recovery) end within give_up_after() too
+        try:
+            return self._create(spec, payload, url, budget_end, ambiguous, cancel, on_attempt)
+        finally:
+            _local.budget = None
+
+    def _create(self, spec: JobSpec, payload: dict, url: str, budget_end: float, ambiguous: bool,
+                cancel: threading.Event | None, on_attempt: Callable[[int, str], Any] | None) -> CreatedJob:
         ref = spec.reference_id
         batch_for_lookup = spec.batch_id or self.default_batch_id
-        ambiguous = prior_attempt_ambiguous
         last: PlaymentError | None = None
-        url = self._url("jobs")
-        for attempt in range(1, self.retry.max_attempts + 1):
-            if cancel is not None and cancel.is_set() and attempt > 1:
+        attempt = 0
+        while attempt < self.retry.max_attempts:
+            attempt += 1
+            left = budget_end - time.monotonic()
+            if (cancel is not None and cancel.is_set() and attempt > 1) or left < 0.2:
                 break
             if on_attempt:
                 on_attempt(attempt, "retrying" if attempt > 1 else "sending")
             delay: float | None = None
             try:
-                resp = self._session.post(url, json=payload, timeout=self.timeout)
+                resp = self._send("POST", url, json=payload, limit=left)
                 data = self._parse(resp)
                 job_id = data.get("job_id")
-                if not job_id:
-                    raise ServerFaultError("Playment answered success without a job_id; treat the outcome "
+                if not _is_id(job_id):
+                    raise ServerFaultError("Playment answered success without a usable job_id; treat the outcome "
                                            "as unknown.", status=resp.status_code)
-                return CreatedJob(job_id=str(job_id), reference_id=str(data.get("reference_id", ref)),
-                                  work_flow_id=data.get("work_flow_id", spec.work_flow_id),
-                                  recovered=False, attempts=attempt)
+                echoed = data.get("reference_id")
+                return CreatedJob(job_id=job_id, reference_id=echoed if isinstance(echoed, str) else ref,
+                                  work_flow_id=spec.work_flow_id, recovered=False, attempts=attempt)
             except DuplicateReferenceError as e:
                 if ambiguous:
                     return self._recover(ref, batch_for_lookup, attempt, e)
@@ -329,36 +532,35 @@ class PlaymentClient:
                     delay = e.retry_after
             except ServerFaultError as e:
                 last, ambiguous = e, True
-            except requests.exceptions.Timeout as e:
-                if isinstance(e, requests.exceptions.ConnectTimeout):
-                    last = ConnectionFailedError(f"Could not connect to {self.base_url} within "
-                                                 f"{self.timeout[0]:g} s.")
-                else:
-                    last, ambiguous = RequestTimeoutError(
-                        f"Playment did not answer within {self.timeout[1]:g} s."), True
-            except requests.exceptions.ConnectionError as e:
-                if _was_not_sent(e):
-                    last = ConnectionFailedError(f"Could not reach {self.base_url}: {_reason(e)}. Check the "
-                                                 f"base URL and your network connection.")
-                else:
-                    last, ambiguous = ConnectionFailedError(
-                        "The connection dropped after the job was sent; its outcome is unknown."), True
             except requests.exceptions.RequestException as e:
-                last, ambiguous = ConnectionFailedError(f"The request failed: {_reason(e)}."), True
+                last = self._transport_error(e, sent=True)
+                if not _nothing_sent(e):
+                    ambiguous = True
+                elif not isinstance(e, requests.exceptions.ConnectTimeout):
+                    break  # a certificate, a name or a refused connection: trying again changes nothing
             log.info("create_job %s: attempt %d failed: %s", ref, attempt, last)
             if attempt < self.retry.max_attempts:
-                self._wait(delay if delay is not None else self.retry.backoff(attempt, self._rng), cancel)
-        assert last is not None or (cancel is not None and cancel.is_set())
+                wait = delay if delay is not None else self.retry.backoff(attempt, self._rng)
+                if time.monotonic() + wait >= budget_end:
+                    break
+                self._wait(wait, cancel)
         if ambiguous:
-            found = self._lookup_quietly(ref, batch_for_lookup)
+            # The outcome is unknown: look the job up (one more timeout). Listed: recovered. Not listed in
+            # a batch that could be read: it was not created (the last error stands, and a later send is
+            # safe). Anything else stays unknown, never "failed".
+            found, known = self._lookup(ref, batch_for_lookup)
             if found:
                 return CreatedJob(job_id=found, reference_id=ref, work_flow_id=spec.work_flow_id,
-                                  recovered=True, attempts=self.retry.max_attempts)
-            if batch_for_lookup is None:
-                raise AmbiguousOutcomeError(
-                    f"Playment may or may not have created job \"{ref}\": {last} The tool cannot check because "
-                    f"the job has no batch_id (set one, or a default batch in the profile, to let it reconcile). "
-                    f"Resubmitting is safe: a duplicate is refused with FS_0001.", reference_id=ref)
+                                  recovered=True, attempts=attempt)
+            if known and last is not None:
+                raise last
+            why = ("the job has no batch_id (set one, or the project's default batch in the profile or "
+                   "PLAYMENT_DEFAULT_BATCH_ID, to let it reconcile)" if batch_for_lookup is None
+                   else f"its batch {batch_for_lookup} could not be read")
+            raise AmbiguousOutcomeError(
+                f"Playment may or may not have created job \"{ref}\": {last} The tool cannot tell because {why}. "
+                f"Sending it again is safe: a duplicate is refused (FS_0001) and then recovered.",
+                reference_id=ref)
         if last is None:
             raise PlaymentError("Cancelled before the job was sent.")
         raise last
@@ -382,6 +584,16 @@ class PlaymentClient:
                 code=dup.code)
         return CreatedJob(job_id=found, reference_id=ref, work_flow_id=None, recovered=True, attempts=attempts)
 
+    def _lookup(self, ref: str, batch_id: str | None) -> tuple[str | None, bool]:
+        """(job_id or None, whether the answer is known): False when there is no batch to look in or it
+        could not be read."""
+        if batch_id is None:
+            return None, False
+        try:
+            return self.find_job_by_reference(ref, batch_id), True
+        except PlaymentError:
+            return None, False
+
     def _lookup_quietly(self, ref: str, batch_id: str | None) -> str | None:
         if batch_id is None:
             return None
@@ -404,17 +616,18 @@ class PlaymentClient:
         if not name or not name.strip():
             raise ValidationError([_problem("name", "the batch needs a name.")])
         try:
-            resp = self._session.post(self._url("batches"), json={"name": name, "description": description},
-                                      timeout=self.timeout)
+            resp = self._send("POST", self._url("batches"), json={"name": name, "description": description})
         except requests.exceptions.Timeout:
-            raise RequestTimeoutError("Playment did not answer in time; the batch may or may not exist now.")
+            raise RequestTimeoutError(f"Playment gave no complete answer within {self.timeout:g} s; the batch "
+                                      f"may or may not exist now.") from None
         except requests.exceptions.RequestException as e:
-            raise ConnectionFailedError(f"Could not reach {self.base_url}: {_reason(e)}.")
+            raise self._transport_error(e, sent=not _nothing_sent(e)) from None
         data = self._parse(resp)
         batch_id = data.get("batch_id")
-        if not batch_id:
-            raise ServerFaultError("Playment answered success without a batch_id.", status=resp.status_code)
-        return str(batch_id)
+        if not _is_id(batch_id):
+            raise ServerFaultError("Playment answered success without a usable batch_id; the batch may or may "
+                                   "not exist now.", status=resp.status_code)
+        return batch_id
 
     def get_batch_page(self, batch_id: str, page_token: str | None = None) -> tuple[list[BatchJob], str | None, dict]:
         params = {"page_token": page_token} if page_token else None
@@ -499,6 +712,21 @@ class PlaymentClient:
                 return ConnectionReport(False, "error", str(e))
             return ConnectionReport(True, "reachable", f"Connected to {self.base_url}; the key is accepted.")
         return ConnectionReport(True, "reachable", f"Connected to {self.base_url}; the key is accepted.")
+
+
+def _is_id(value: Any) -> bool:
+    """A job or batch ID as Playment gives them: a short printable string (a UUID in practice)."""
+    return (isinstance(value, str) and 0 < len(value) <= JOB_ID_MAX and value.isprintable()
+            and not any(c.isspace() for c in value))
+
+
+def _nothing_sent(exc: BaseException) -> bool:
+    """The request provably never reached the server: TLS, name resolution, a refused or timed-out connect."""
+    if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ConnectTimeout)):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return _was_not_sent(exc)
+    return not isinstance(exc, (requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError))
 
 
 def _problem(path: str, message: str):

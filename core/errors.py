@@ -14,6 +14,7 @@ messages are built from server bodies and our own words, never from request head
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "message": self.message, "severity": self.severity, "code": self.code}
 
 
@@ -45,10 +46,12 @@ class PlaymentError(Exception):
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
                  server_message: str | None = None, status: int | None = None):
-        self.code = code
-        self.server_message = server_message
+        from .sanitise import one_line, redact, server_text
+        # What a server sent is cleaned (escapes, controls, secrets) before it is kept or shown.
+        self.code = one_line(code, 60) if code is not None else None
+        self.server_message = server_text(server_message) if server_message is not None else None
         self.status = status
-        self.user_message = message or self._compose()
+        self.user_message = redact(message) if message else self._compose()
         super().__init__(self.user_message)
 
     def _compose(self) -> str:
@@ -59,7 +62,7 @@ class PlaymentError(Exception):
             text += f" (code {self.code})"
         return text
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"error": type(self).__name__, "code": self.code, "status": self.status,
                 "message": self.user_message, "server_message": self.server_message}
 
@@ -99,7 +102,7 @@ class DuplicateReferenceError(PlaymentError):
     default_message = ("A job with this reference ID already exists in the project. Choose another "
                        "reference ID, or look the existing job up instead of creating it again.")
 
-    def __init__(self, message: str | None = None, *, existing_job_id: str | None = None, **kw):
+    def __init__(self, message: str | None = None, *, existing_job_id: str | None = None, **kw: Any):
         self.existing_job_id = existing_job_id
         super().__init__(message, **kw)
 
@@ -125,7 +128,7 @@ class ServerFaultError(PlaymentError):
 class RateLimitedError(ServerFaultError):
     default_message = "Playment is rate-limiting requests; slow down and try again."
 
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kw):
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kw: Any):
         self.retry_after = retry_after
         super().__init__(message, **kw)
 
@@ -145,13 +148,30 @@ class ConnectionFailedError(TransportError):
     default_message = "Could not reach Playment. Check the base URL and your network connection."
 
 
+class RedirectRefusedError(UsageError):
+    """The API answered with a redirect: never followed (the API key would go with it)."""
+
+    def __init__(self, base_url: str, location: str | None, status: int):
+        from urllib.parse import urljoin, urlsplit
+
+        from .sanitise import one_line, url_for_display
+        target = urlsplit(urljoin(base_url + "/", location or ""))
+        where = "another address"
+        if target.netloc:
+            where = one_line(url_for_display(f"{target.scheme}://{target.netloc}"), 120)
+        super().__init__(f"{url_for_display(base_url)} answered with a redirect (HTTP {status}) to {where}; the tool "
+                         f"does not follow redirects, so the API key is only ever sent to the configured API host. "
+                         f"Check the base URL (the API's own address, e.g. https://api.playment.io).",
+                         status=status)
+
+
 class AmbiguousOutcomeError(PlaymentError):
     """A create request may or may not have taken effect and we could not find out which."""
 
     default_message = ("Playment may or may not have created this job: the connection failed after "
                        "the request was sent and the job could not be found afterwards.")
 
-    def __init__(self, message: str | None = None, *, reference_id: str | None = None, **kw):
+    def __init__(self, message: str | None = None, *, reference_id: str | None = None, **kw: Any):
         self.reference_id = reference_id
         super().__init__(message, **kw)
 

@@ -31,6 +31,7 @@ from playment_submit.core.settings import (
     save_profiles,
     set_api_key,
 )
+from playment_submit.gui.style import set_status
 from playment_submit.gui.workers import start_worker
 
 
@@ -68,7 +69,7 @@ class ConnectionPanel(QWidget):
         lay.addWidget(self._build_storage_group(backend.profile.storage, backend.sandbox_mode))
         self.warning = QLabel(backend.key_warning or "")
         self.warning.setWordWrap(True)
-        self.warning.setStyleSheet("color: #8a6d00")
+        set_status(self.warning, "warning")
         self.warning.setVisible(bool(backend.key_warning))
         lay.addWidget(self.warning)
         row = QHBoxLayout()

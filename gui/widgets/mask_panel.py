@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -49,6 +48,7 @@ from playment_submit.core.mask import (
 from playment_submit.core.settings import data_dir
 from playment_submit.gui.dialogs import open_file, save_file
 from playment_submit.gui.overlay import Overlay, build_overlay
+from playment_submit.gui.style import set_status, status_colour
 from playment_submit.gui.widgets.legend_table import LegendTable, swatch
 from playment_submit.gui.workers import start_worker
 
@@ -145,7 +145,7 @@ class ClassNamesDialog(QDialog):
         lay.addLayout(row)
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020")
+        set_status(self.error, "error")
         lay.addWidget(self.error)
         self._worker = None
         self._preview_timer = QTimer(self)
@@ -401,7 +401,7 @@ class MaskPanel(QWidget):
         self.problems.clear()
         for p in report.problems:
             item = QListWidgetItem(f"{p.severity}: {p.message}")
-            item.setForeground(QColor("#b00020" if p.severity == "error" else "#8a6d00"))
+            item.setForeground(status_colour("error" if p.severity == "error" else "warning"))
             item.setData(Qt.ItemDataRole.UserRole, p.code)
             self.problems.addItem(item)
         if not report.problems:
@@ -415,10 +415,10 @@ class MaskPanel(QWidget):
 
     def _show_error(self, text: str) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet("color: #b00020")
+        set_status(self.status, "error")
 
     def _set_enabled(self, enabled: bool) -> None:
-        self.status.setStyleSheet("")
+        set_status(self.status, None)
         for b in (self.load_button, self.code_button):
             b.setEnabled(enabled)
         self._update_buttons(enabled)

@@ -76,7 +76,7 @@ def test_badge_says_sandbox_by_property_and_drops_it_for_a_real_server(window, s
 
 @pytest.mark.parametrize("name", ["main_window.py", "app.py", "widgets/job_panel.py", "widgets/bulk_panel.py",
                                   "widgets/primary_panel.py", "widgets/references_panel.py",
-                                  "widgets/history_panel.py"])
+                                  "widgets/history_panel.py", "widgets/mask_panel.py", "widgets/connection_panel.py"])
 def test_no_inline_status_colours(name):
     text = (GUI / name).read_text(encoding="utf-8")
     assert "setStyleSheet(" not in text

@@ -48,6 +48,9 @@ class JobPanel(QWidget):
         form.addRow("", self.reference_note)
         batch_row = QHBoxLayout()
         self.batch = QComboBox()
+        # Long batch names must not widen the panel (the window fits 1024 px); the list shows them whole.
+        self.batch.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.batch.setMinimumContentsLength(12)
         self.batch.addItem("Project's default batch", None)
         self.new_batch = QPushButton("New batch…")
         batch_row.addWidget(self.batch, 1)

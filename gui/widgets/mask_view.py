@@ -92,7 +92,7 @@ class MaskView(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         self.setBackgroundBrush(QColor("#2b2b2b"))
         self.setMouseTracking(True)
-        self.setMinimumSize(320, 240)
+        self.setMinimumSize(200, 160)
         self.image_item: QGraphicsPixmapItem | None = None
         self.overlay_item: OverlayItem | None = None
         self._opacity = 0.6

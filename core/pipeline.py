@@ -229,8 +229,8 @@ def duplicate_problem(journal: Journal | None, ref: Any, client: PlaymentClient 
             pass  # cannot ask the server; the journal's record stands
     when = entry.updated_at[:16].replace("T", " ") + " UTC" if entry.updated_at else "earlier"
     return Problem("reference_id", f"Reference ID \"{ref}\" was already submitted from this profile ({when}): it "
-                                   f"is job {entry.job_id}. Nothing was sent; choose another reference ID for a "
-                                   f"new job.", code=DUPLICATE_CODE)
+                                   f"is job {entry.job_id}, and it is not sent again. Choose another reference ID "
+                                   f"for a new job.", code=DUPLICATE_CODE)
 
 
 def sent_payload_problems(spec: JobSpec, destinations: dict[str, str]) -> list[Problem]:

@@ -439,7 +439,9 @@ class MainWindow(QMainWindow):
         self.job.show_payload(json.dumps(self.preview_payload(spec), indent=2, ensure_ascii=False))
         ref = spec.reference_id
         entry = self.backend.journal.get(ref) if (ref and self.backend.journal is not None) else None
-        if entry is not None and entry.job_id:
+        refused = self._verdict is not None and self._verdict_key == self._job_key(spec) and any(
+            p.path == "reference_id" for p in self._verdict.errors)
+        if entry is not None and entry.job_id and not refused:  # core's refusal below says it already
             self.job.reference_note.setText(f"Already submitted as job {entry.job_id} ({entry.state}); "
                                             f"submitting again will be refused as a duplicate.")
         else:

@@ -24,7 +24,7 @@ def test_a_second_submit_of_a_created_reference_sends_nothing_and_keeps_the_reco
             submit_job(spec, client, journal=journal)
         assert sandbox.stats().get("POST jobs", 0) == posts  # refused before any POST
         assert e.value.existing_job_id == first.job_id and e.value.code == "FS_0001"
-        assert first.job_id in str(e.value) and '"frame-0001"' in str(e.value) and "Nothing was sent" in str(e.value)
+        assert first.job_id in str(e.value) and '"frame-0001"' in str(e.value) and "not sent again" in str(e.value)
         entry = journal.get("frame-0001")
         assert (entry.state, entry.job_id) == ("created", first.job_id)  # the record of the job survives
     assert sandbox.job_count() == 1

@@ -90,13 +90,14 @@ def test_duplicate_reference_shows_fs_0001_and_keeps_the_form(qtbot, window, san
     with qtbot.waitSignal(window.submit_succeeded, timeout=20000):
         qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
     wait_idle(window)
-    assert "Already submitted" in window.job.reference_note.text()
+    # Said once: core's refusal under Submit, not also the note beside the reference ID.
+    assert not window.job.reference_note.isVisibleTo(window)
     job_id = window.backend.journal.get("refusal-test").job_id
     posts = sandbox.stats()["POST jobs"]
     # The journal knows it: Submit is disabled before any click, with the sentence `submit` prints.
     assert not window.job.submit.isEnabled()
     reasons = window.job.reasons.text()
-    assert job_id in reasons and "Nothing was sent" in reasons and "already submitted" in reasons
+    assert job_id in reasons and "not sent again" in reasons and "already submitted" in reasons
     window.submit()  # asked anyway (a shortcut, a script): refused without a request
     assert sandbox.stats()["POST jobs"] == posts and window.backend.journal.get("refusal-test").state == "created"
     assert_form_kept(window, sandbox)

@@ -23,13 +23,37 @@ Fault injection (per job POST, one roll each): ``html_500`` (before storing), ``
 storing: a gateway that lost the upstream answer), ``rate_limit`` (429 with Retry-After), ``drop_before``
 (connection closed before the job is stored) and ``drop_after`` (closed after it is stored); plus
 ``latency_ms`` on every request.
+
+It trusts no client either (every refusal below closes the connection and prints no traceback):
+
+- The key is checked before a body is read: a request without it gets its 401 at once, unread.
+- A POST or PUT needs a Content-Length (411 without one; a Transfer-Encoding beside one is ignored and the
+  connection closed after the answer) that is one non-negative decimal number (else 400) within the
+  route's bound: ``MAX_JSON_BODY`` for job and batch JSON, ``MAX_UPLOAD`` for a /files/ PUT (else 413).
+  Bodies are read in ``CHUNK``-sized pieces, so memory follows what actually arrived, not what was
+  announced. ``Expect: 100-continue`` is answered only once the request has passed those checks.
+- A request line that is not ``METHOD /target HTTP/1.x`` (HTTP/0.9 included), a header line without a
+  colon, a path that is not UTF-8 once decoded: 400. JSON that is not strict JSON (NaN, Infinity), nests
+  deeper than ``MAX_JSON_DEPTH``, holds an integer of more than ``MAX_JSON_INT_DIGITS`` digits or a lone
+  surrogate: 400 FS_0003.
+- A /files/ name is percent-decoded once and stored as sent; it is refused (PUT: 400 GE_0001; GET: 404,
+  or 400 when it holds control characters) when it is absolute, has an empty, ``.`` or ``..`` part, a
+  backslash or a control character, a part longer than the file system's ``NAME_MAX`` (255 bytes) or more
+  than ``MAX_NAME_BYTES`` in all. Uploads land in a short-named temporary file first, so a name of up to
+  255 bytes is stored as it is.
+
+Protocol-level refusals carry the API's error shape with the status's name as the code (BAD_REQUEST,
+LENGTH_REQUIRED, REQUEST_URI_TOO_LONG, NOT_IMPLEMENTED, ...); a body the sandbox cannot take is FS_0003,
+a file name it cannot store GE_0001 (409 when a folder and a file would share it).
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
+import os
 import random
+import re
 import secrets
 import shlex
 import shutil
@@ -53,8 +77,13 @@ from .job import JobSpec, is_loopback_host
 from .settings import ENV_BASE, ENV_DEFAULT_BATCH, ENV_KEY, ENV_PROJECT, ENV_WORKFLOW
 
 _NS = uuid.UUID("6f1c2a40-9d1e-4c51-9a55-5b1d6a0c7e11")
-MAX_BODY = 16 * 1024 * 1024
-MAX_UPLOAD = 2 * 1024 ** 3
+MAX_JSON_BODY = 1024 * 1024  # a job or batch body: real ones are a few KiB
+MAX_UPLOAD = 2 * 1024 ** 3  # one /files/ PUT
+CHUNK = 64 * 1024  # bodies are read at most this much at a time
+MAX_JSON_DEPTH = 64  # nesting of arrays and objects in a JSON body
+MAX_JSON_INT_DIGITS = 100  # digits of one JSON integer (int() of a long one is quadratic)
+NAME_MAX = 255  # bytes in one part of a /files/ name (ext4, xfs, btrfs, tmpfs)
+MAX_NAME_BYTES = 1024  # bytes in a whole /files/ name
 
 
 @dataclass
@@ -266,21 +295,30 @@ class SandboxServer:
             return self._rng.random()
 
     def _safe_path(self, name: str) -> Path:
-        target = (self.files_dir / unquote(name).lstrip("/")).resolve()
+        """Where the /files/ name ``name`` (already decoded: no further ``%`` decoding) lives; PermissionError
+        when it is not a name the sandbox stores (see _name_problem) or leads outside ``files_dir``."""
+        problem = _name_problem(name)
+        if problem:
+            raise PermissionError(problem)
+        target = (self.files_dir / name).resolve()
         if self.files_dir not in target.parents:
-            raise PermissionError(name)
+            raise PermissionError("The file name leads outside the sandbox's files.")
         return target
 
     def own_file_missing(self, url: str) -> bool:
         """True when ``url`` points into this sandbox's /files/ and no such file exists."""
         parts = urlsplit(url)
-        if parts.scheme != "http" or parts.port != self.port or not is_loopback_host(parts.hostname):
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.scheme != "http" or port != self.port or not is_loopback_host(parts.hostname):
             return False
         if not parts.path.startswith("/files/"):
             return True
         try:
-            return not self._safe_path(parts.path[len("/files/"):]).is_file()
-        except PermissionError:
+            return not self._safe_path(_decode(parts.path[len("/files/"):])).is_file()
+        except (PermissionError, UnicodeDecodeError, OSError):
             return True
 
     # ------------------------------------------------------------ handlers
@@ -363,6 +401,91 @@ def _err(code: str, message: str) -> dict:
     return {"success": False, "error": {"code": code, "message": message}}
 
 
+def _decode(text: str) -> str:
+    """One round of percent-decoding; UnicodeDecodeError when the bytes are not UTF-8."""
+    return unquote(text, errors="strict")
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+
+
+def _name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a /files/ name, or None. Names are stored as sent or not at all."""
+    if not name:
+        return "The file name is empty."
+    if _has_control(name):
+        return "The file name holds a control character."
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "The file name is not valid Unicode."
+    if size > MAX_NAME_BYTES:
+        return f"The file name is longer than {MAX_NAME_BYTES} bytes."
+    if "\\" in name:
+        return "The file name holds a backslash."
+    if name.startswith("/"):
+        return "The file name is an absolute path."
+    for part in name.split("/"):
+        if part in ("", ".", ".."):
+            return "The file name has an empty, \".\" or \"..\" part."
+        if len(part.encode("utf-8")) > NAME_MAX:
+            return f"A part of the file name is longer than {NAME_MAX} bytes."
+    return None
+
+
+def _strict_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise ValueError(f"an integer has more than {MAX_JSON_INT_DIGITS} digits")
+    return int(text)
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _json_problem(value: Any) -> str | None:
+    """What makes an already parsed body unfit to store (walked without recursion), or None."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return f"it nests deeper than {MAX_JSON_DEPTH} levels"
+            if isinstance(item, dict):
+                stack.extend((k, depth) for k in item)
+                stack.extend((v, depth + 1) for v in item.values())
+            else:
+                stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "a string holds a lone surrogate"
+    return None
+
+
+def _parse_json(raw: bytes) -> tuple[Any, str | None]:
+    """(value, None) for an acceptable body, else (None, the reason in a sentence)."""
+    try:
+        value = json.loads(raw, parse_int=_strict_int, parse_constant=_no_constant)
+    except RecursionError:
+        return None, f"Request body is not acceptable JSON: it nests deeper than {MAX_JSON_DEPTH} levels."
+    except (ValueError, UnicodeDecodeError) as e:
+        reason = str(e) if "digits" in str(e) else "it does not parse"
+        return None, f"Request body is not valid JSON: {reason}."
+    problem = _json_problem(value)
+    if problem:
+        return None, f"Request body is not acceptable JSON: {problem}."
+    return value, None
+
+
+# An HTTP/1.x request line, strictly: token SP origin-form-or-absolute-URI SP version (RFC 9112 3).
+_METHOD = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_TARGET = re.compile(r"(?:/|[Hh][Tt][Tt][Pp][Ss]?://)[\x21-\x7e]*")
+_VERSION = re.compile(r"HTTP/([0-9])\.([0-9])")
+
+
 _HTML = "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reason}</h1><hr>nginx</body></html>"
 
 
@@ -372,7 +495,10 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "PlaymentSandbox/1"
+    # A request refused before its version is known still gets a status line and headers (0.9 gets neither).
+    default_request_version = "HTTP/1.0"
     server: "_SandboxHTTPServer"
+    _expect_continue = False
 
     @property
     def sb(self) -> SandboxServer:
@@ -387,6 +513,47 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         if not self.sb.quiet:
             super().log_message(fmt, *args)
 
+    # ------------------------------------------------------------- parsing
+    def parse_request(self) -> bool:
+        """BaseHTTPRequestHandler's parse, stricter: the request line must be ``METHOD /target HTTP/1.x``
+        (checked before any header is read, so an HTTP/0.9 line is refused at once) and every header line
+        must be ``name: value``. False once a refusal has been sent (or the line was empty: hang up)."""
+        self._expect_continue = False
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.command, self.request_version, self.requestline = None, self.default_request_version, line
+        if not line.strip():
+            self.close_connection = True
+            return False
+        words = line.split(" ")
+        version = _VERSION.fullmatch(words[2]) if len(words) == 3 else None
+        if version is None or not _METHOD.fullmatch(words[0]) or not _TARGET.fullmatch(words[1]):
+            self.send_error(400, "The request line is not \"METHOD /path HTTP/1.1\".")
+            return False
+        if version.group(1) != "1":
+            if version.group(1) == "0":
+                self.send_error(400, "HTTP/0.x is not supported; use HTTP/1.1.")
+            else:
+                self.send_error(505, "Only HTTP/1.0 and HTTP/1.1 are supported.")
+            return False
+        if not super().parse_request():
+            return False
+        if self.headers.defects or self.headers.get_payload():
+            self.send_error(400, "A header line is not \"name: value\".")
+            return False
+        return True
+
+    def handle_expect_100(self) -> bool:
+        """``Expect: 100-continue`` is answered only when the body is about to be read (see _continue):
+        a request refused on its headers gets its refusal instead, and the body is never sent."""
+        self._expect_continue = True
+        return True
+
+    def _continue(self) -> None:
+        if self._expect_continue:
+            self._expect_continue = False
+            self.send_response_only(100)
+            self.end_headers()
+
     # ------------------------------------------------------------- replies
     def _send(self, status: int, body: bytes, ctype: str, headers: dict | None = None) -> None:
         self.send_response(status)
@@ -394,6 +561,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self._headers_buffer.append(b"\r\n")  # end_headers() without its flush: one write below
         if self.command != "HEAD":
             self._headers_buffer.append(body)
@@ -409,6 +578,19 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     def _not_found(self, path: str) -> None:
         self._json(404, _err("NOT_FOUND", f"No endpoint {path}."))
 
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """An error in the API's shape, then the connection closes: whatever body the request announced and
+        the sandbox did not read is never taken for the next request."""
+        self.close_connection = True
+        self._json(status, _err(code, message))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """BaseHTTPRequestHandler's own refusals (414, 431, 501, ...) and the parse's above: the API's error
+        shape with the status's name as code, connection closed, nothing on stderr unless not quiet."""
+        status = HTTPStatus(code)
+        self.log_error("code %d, message %s", code, message)
+        self._refuse(code, status.name, message or status.phrase)
+
     def _drop(self) -> None:
         self.close_connection = True
         try:
@@ -421,25 +603,69 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         if self.sb.latency_ms:
             time.sleep(self.sb.latency_ms / 1000)
 
-    def _body(self) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._json(413, _err("FS_0003", "Request body too large."))
+    def _announces_body(self) -> bool:
+        return "Transfer-Encoding" in self.headers or (self.headers.get("Content-Length") or "0").strip() != "0"
+
+    def _content_length(self, limit: int, what: str) -> int | None:
+        """The body size the request announces, checked before a byte of it is read: one non-negative
+        decimal number, at most ``limit``. None once a refusal (411, 400 or 413) has been sent."""
+        values = [v.strip() for v in self.headers.get_all("Content-Length") or []]
+        if not values:
+            self._refuse(411, "LENGTH_REQUIRED", "This request needs a Content-Length header (chunked transfer "
+                                                 "coding is not supported).")
+            return None
+        value = values[0]
+        if any(v != value for v in values) or not (value.isascii() and value.isdigit()):
+            self._refuse(400, "BAD_REQUEST", "Content-Length must be one whole number of bytes, 0 or more.")
+            return None
+        length = int(value) if len(value) <= 18 else limit + 1  # no int() of a 60,000-digit header
+        if length > limit:
+            self._refuse(413, "FS_0003", f"{what} is larger than {limit} bytes.")
+            return None
+        if "Transfer-Encoding" in self.headers:
+            self.close_connection = True  # framed two ways: read by Content-Length, then hang up
+        return length
+
+    def _read_body(self, length: int) -> bytes | None:
+        """``length`` bytes, read ``CHUNK`` at a time so memory follows what arrives, not what was announced;
+        None (and the connection marked for closing) when the client stops short."""
+        self._continue()
+        parts: list[bytes] = []
+        got = 0
+        try:
+            while got < length:
+                chunk = self.rfile.read(min(CHUNK, length - got))
+                if not chunk:
+                    break
+                parts.append(chunk)
+                got += len(chunk)
+        except OSError:
+            pass
+        if got < length:
             self.close_connection = True
             return None
-        return self.rfile.read(length) if length else b""
+        return b"".join(parts)
 
     def _authorised(self) -> bool:
+        """The key, checked before any body is read; a 401 closes the connection with the body unread."""
         key = self.headers.get("x-api-key") or self.headers.get("x-client-key")
-        if key and secrets.compare_digest(key, self.sb.api_key):
+        if key and secrets.compare_digest(key.encode("utf-8", "surrogatepass"),
+                                          self.sb.api_key.encode("utf-8", "surrogatepass")):
             return True
+        self.close_connection = True
         self._send(401, b"Unauthorized", "text/plain")
         return False
 
     # ------------------------------------------------------------- routing
-    def _route(self) -> tuple[str, list[str], dict]:
-        parts = urlsplit(self.path)
-        segs = [unquote(s) for s in parts.path.split("/") if s]
+    def _route(self) -> tuple[str, list[str], dict] | None:
+        """(raw path, segments decoded once, query); None once a 400 has been sent for a path that is not
+        UTF-8 once decoded. A /files/ name is decoded once from the raw path (so %2F in it is a "/")."""
+        try:
+            parts = urlsplit(self.path)
+            segs = [_decode(s) for s in parts.path.split("/") if s]
+        except (ValueError, UnicodeDecodeError):
+            self._refuse(400, "BAD_REQUEST", "The path is not a URL path of UTF-8 text.")
+            return None
         return parts.path, segs, parse_qs(parts.query)
 
     @staticmethod
@@ -457,10 +683,15 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
+        if self._announces_body():
+            self.close_connection = True  # a body on a GET is never read: hang up after the answer instead
         self._delay()
-        path, segs, query = self._route()
+        route = self._route()
+        if route is None:
+            return
+        path, segs, query = route
         if segs[:1] == ["files"]:
-            return self._get_file("/".join(segs[1:]))
+            return self._get_file(path)
         if not self._authorised():
             return
         if segs == ["_sandbox", "stats"]:
@@ -478,21 +709,28 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         self._not_found(path)
 
     def do_POST(self) -> None:
-        raw = self._body()
+        if not self._authorised():
+            return
+        length = self._content_length(MAX_JSON_BODY, "The request body")
+        if length is None:
+            return
+        raw = self._read_body(length)
         if raw is None:
             return
         self._delay()
-        path, segs, _ = self._route()
-        if not self._authorised():
+        route = self._route()
+        if route is None:
             return
+        path, segs, _ = route
         if self._is_project_path(segs, 4):
             pid = segs[2]
             if not self._known_project(pid):
                 return
-            try:
-                body = json.loads(raw) if raw else None
-            except (ValueError, UnicodeDecodeError):
-                return self._json(400, _err("FS_0003", "Request body is not valid JSON."))
+            body = None
+            if raw:
+                body, problem = _parse_json(raw)
+                if problem:
+                    return self._json(400, _err("FS_0003", problem))
             if segs[3] == "jobs":
                 return self._post_job(pid, body)
             if segs[3] == "batch":
@@ -500,11 +738,16 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         self._not_found(path)
 
     def do_PUT(self) -> None:
-        path, segs, _ = self._route()
+        if not self._authorised():
+            return
+        route = self._route()
+        if route is None:
+            return
+        path, segs, _ = route
         if segs[:1] != ["files"] or len(segs) < 2:
-            self._body()
+            self.close_connection = True  # its body stays unread
             return self._not_found(path)
-        self._put_file("/".join(segs[1:]))
+        self._put_file(path)
 
     # ----------------------------------------------------------- endpoints
     def _get_stats(self) -> None:
@@ -575,62 +818,88 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 return name
         return None
 
-    def _put_file(self, name: str) -> None:
-        """PUT /files/{name} (with the key): store the body as that file (sandbox storage)."""
+    def _put_file(self, path: str) -> None:
+        """PUT /files/{name} (with the key): store the body as that file (sandbox storage). The name is
+        the path after /files/, percent-decoded once, and stored exactly so or refused (_name_problem)."""
         sb = self.sb
-        length = int(self.headers.get("Content-Length") or 0)
-        if not self._authorised():
-            self.close_connection = True
+        length = self._content_length(MAX_UPLOAD, "The file")
+        if length is None:
             return
-        if length > MAX_UPLOAD:
-            self.close_connection = True
-            return self._json(413, _err("FS_0003", "File too large for the sandbox."))
         sb._count("PUT files")
+        name = _decode(path[len("/files/"):])  # UTF-8: _route has decoded every segment already
         try:
             target = sb._safe_path(name)
-        except PermissionError:
-            self.close_connection = True
-            return self._json(400, _err("GE_0001", "Invalid file name."))
-        if not self._receive_file(target, length):
+        except PermissionError as e:
+            return self._refuse(400, "GE_0001", f"Invalid file name. {e}")
+        try:
+            received = self._receive_file(target, length)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            return self._refuse(409, "GE_0001", "Invalid file name: a file and a folder would share it.")
+        except OSError as e:
+            self.log_error("could not store %s: %s", name, e)
+            return self._refuse(500, "FS_0000", f"The sandbox could not store the file ({e.strerror or e}).")
+        if not received:
             self.close_connection = True
             return
         self._json(201, {"success": True, "data": {"url": sb.file_url(name)}})
 
     def _receive_file(self, target: Path, length: int) -> bool:
         """Read ``length`` body bytes into ``target`` through a temporary file; False (and nothing left
-        behind) when the client sent fewer."""
+        behind) when the client sent fewer. The temporary file has a short name of its own: the target's
+        name plus a suffix could pass the file system's limit on a name. OSError for the file system's
+        refusals (a file where a folder should be, a full disk)."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + f".part{threading.get_ident()}")
-        remaining = length
-        with open(tmp, "wb") as out:
-            while remaining:
-                chunk = self.rfile.read(min(1 << 20, remaining))
-                if not chunk:
-                    break
-                out.write(chunk)
-                remaining -= len(chunk)
-        if remaining:
+        tmp = target.parent / f".{secrets.token_hex(8)}.part"
+        try:
+            with open(tmp, "xb") as out:
+                self._continue()
+                remaining = length
+                while remaining:
+                    try:
+                        chunk = self.rfile.read(min(CHUNK, remaining))
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    remaining -= len(chunk)
+            if remaining:
+                return False
+            tmp.replace(target)
+            return True
+        finally:
             tmp.unlink(missing_ok=True)
-            return False
-        tmp.replace(target)
-        return True
 
-    def _get_file(self, name: str) -> None:
-        """GET/HEAD /files/{name}: no key needed (previews and offline submissions read these)."""
+    def _get_file(self, path: str) -> None:
+        """GET/HEAD /files/{name}: no key needed (previews and offline submissions read these). A name
+        that cannot be stored is not found (404); one with control characters is malformed (400)."""
         self.sb._count("GET files")
+        name = _decode(path[len("/files/"):] if path.startswith("/files/") else "")  # UTF-8: see _route
+        if _has_control(name):
+            return self._refuse(400, "GE_0001", "Invalid file name: it holds a control character.")
         try:
             target = self.sb._safe_path(name)
-        except PermissionError:
+            fh = open(target, "rb") if target.is_file() else None  # noqa: SIM115 (closed by the with below)
+        except OSError:  # PermissionError (a name refused) included
+            fh = None
+        if fh is None:
             return self._send(404, b"Not found", "text/plain")
-        if not target.is_file():
-            return self._send(404, b"Not found", "text/plain")
-        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        size = target.stat().st_size
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(size))
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        with open(target, "rb") as fh:
-            shutil.copyfileobj(fh, self.wfile, 1 << 20)
+        with fh:
+            size = os.fstat(fh.fileno()).st_size
+            self.send_response(200)
+            self.send_header("Content-Type", mimetypes.guess_type(target.name)[0] or "application/octet-stream")
+            self.send_header("Content-Length", str(size))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            remaining = size  # what Content-Length promised, even if the file grows meanwhile
+            while remaining:
+                chunk = fh.read(min(1 << 20, remaining))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                remaining -= len(chunk)
+            if remaining:
+                self.close_connection = True  # the file shrank: the answer is short, so end it

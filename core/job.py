@@ -19,10 +19,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import Problem, ValidationError
+from .jsonio import MAX_DEPTH, depth
 from .legend import check_legend
 
 MAX_REFERENCE_ID = 255
 PRIORITY_RANGE = (1, 10)
+MAX_METADATA_DEPTH = MAX_DEPTH - 2  # so that the whole payload ({"data": {"metadata": ...}}) stays within MAX_DEPTH
 LOSSY_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".avif"}
 
 IMAGES_PATH = "data.reference_data.raster.images"
@@ -91,6 +93,10 @@ class JobSpec:
 
         if not isinstance(payload, dict):
             raise ValidationError([Problem(pre + "(top level)", "the job must be a JSON object.", code="FS_0004")])
+        if depth(payload) > MAX_DEPTH:  # deeper still breaks copy.deepcopy and the JSON encoder (RecursionError)
+            where, limit = _deepest_field(payload)
+            raise ValidationError([Problem(pre + where, _too_deep("the job" if where == "(top level)" else
+                                                                  "this field", limit))])
         known = {"reference_id", "work_flow_id", "tag", "batch_id", "priority_weight", "data"}
         for key in payload:
             if key not in known:
@@ -206,6 +212,8 @@ class JobSpec:
 
         if self.metadata is not None and not isinstance(self.metadata, dict):
             add(Problem("data.metadata", "metadata must be an object."))
+        elif self.metadata is not None and depth(self.metadata) > MAX_METADATA_DEPTH:
+            add(Problem("data.metadata", _too_deep("the metadata", MAX_METADATA_DEPTH)))
 
         problems += url_problems(self.image_url, "data.image_url", "primary image", allow_local_paths,
                                  required=True)
@@ -246,6 +254,24 @@ class JobSpec:
 
 
 # -------------------------------------------------------------------- helpers
+def _too_deep(what: str, limit: int = MAX_DEPTH) -> str:
+    return (f"{what} nests objects or arrays more than {limit} levels deep; no job needs that many, so flatten "
+            f"it (such nesting cannot be copied or sent safely).")
+
+
+def _deepest_field(payload: dict[str, Any]) -> tuple[str, int]:
+    """Where ``payload`` nests too deeply (``data.metadata``, ``reference_id`` ...) and how deep that
+    field may nest for the whole job to stay within MAX_DEPTH."""
+    for key, value in payload.items():
+        if depth(value) > MAX_DEPTH - 1:
+            if key == "data" and isinstance(value, dict):
+                for sub, inner in value.items():
+                    if depth(inner) > MAX_DEPTH - 2:
+                        return f"data.{sub}", MAX_DEPTH - 2
+            return str(key), MAX_DEPTH - 1
+    return "(top level)", MAX_DEPTH
+
+
 def as_given(value: Any) -> Any:
     """An input value kept as the file gave it (maybe missing, maybe not a string) for a ``str`` field of
     the model: :meth:`JobSpec.validate` is what reports it, with a field path and a sentence."""

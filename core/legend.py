@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import Problem
+from .jsonio import parse_json
 
 if TYPE_CHECKING:  # numpy itself is imported where it is used (the command line starts without it)
     import numpy as np
@@ -129,10 +130,9 @@ def read_legend_data(path: str | Path) -> tuple[object, list[Problem]]:
         return None, [Problem(where, f"the legend file is not UTF-8 text (bad byte at offset {e.start}).")]
     except OSError as e:
         return None, [Problem(where, f"the legend file cannot be read: {e.strerror}.")]
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        return None, [Problem(f"{where}:{e.lineno}:{e.colno}", f"the legend file is not valid JSON: {e.msg}.")]
+    data, problem = parse_json(text, what="legend file", where=where)
+    if problem is not None:
+        return None, [problem]
     if isinstance(data, dict) and isinstance(data.get("legend"), dict) and len(data) <= 2:
         data = data["legend"]
     return data, []

@@ -45,6 +45,7 @@ from typing import Any
 
 from .errors import Problem, UsageError, ValidationError
 from .job import JobSpec, RasterPrelabel, ReferenceImage, as_given, is_local_path
+from .jsonio import parse_json
 from .pipeline import check_job, duplicate_problem, resolve_location, resolve_spec
 
 COLUMNS = ("reference_id", "image", "references", "mask", "legend", "batch_id", "work_flow_id",
@@ -164,11 +165,10 @@ _LegendCache = dict[str, tuple[object, list[Problem]]]  # legend file -> read_le
 def _parse_legend(text: str, base_dir: Path, row: ManifestRow, cache: _LegendCache) -> dict[str, str]:
     text = text.strip()
     if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            row.add("legend", f"the inline legend is not valid JSON ({e.msg} at character {e.pos + 1}); write "
-                              f"{{\"#rrggbb\": \"class\"}} or give a legend file's path.")
+        data, problem = parse_json(text, what="inline legend")
+        if problem is not None:
+            row.add("legend", problem.message.rstrip(".") + "; write {\"#rrggbb\": \"class\"} or give a legend "
+                                                           "file's path.")
             return {}
         if isinstance(data, dict) and isinstance(data.get("legend"), dict) and len(data) <= 2:
             data = data["legend"]
@@ -336,11 +336,9 @@ def read_jsonl(path: str | Path, *, workflow_id: str | None = None, batch_id: st
                 row.add("(line)", f"contains bytes that are not UTF-8 (at byte {e.start + 1}); save the manifest "
                                   f"as UTF-8.")
                 continue
-            try:
-                payload = json.loads(text)
-            except json.JSONDecodeError as e:
-                row.add("(line)", f"is not valid JSON ({e.msg} at character {e.colno}); each line must be one "
-                                  f"job's JSON object.")
+            payload, problem = parse_json(text, what="line")
+            if problem is not None:
+                row.add("(line)", problem.message.rstrip(".") + "; each line must be one job's JSON object.")
                 continue
             if isinstance(payload, dict):
                 row.reference_id = payload.get("reference_id") if isinstance(payload.get("reference_id"), str) else None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pipeline
-from .client import CreatedJob, PlaymentClient
+from .client import DEFAULT_TIMEOUT, CreatedJob, PlaymentClient
 from .errors import UsageError
 from .job import JobSpec
 from .journal import Journal, default_journal_path
@@ -39,6 +39,7 @@ class Session:
     journal: Journal | None = None
     storage: Storage | None = None
     pool_size: int = 4
+    timeout: float = DEFAULT_TIMEOUT  # seconds per request, connect to last byte (see core.client)
     _client: PlaymentClient | None = field(default=None, repr=False)
     _old_journals: list[Journal] = field(default_factory=list, repr=False)
 
@@ -130,7 +131,7 @@ class Session:
 
     def make_client(self, pool_size: int = 4) -> PlaymentClient:
         return PlaymentClient(self.base_url, self.project_id, self.api_key or "", pool_size=pool_size,
-                              default_batch_id=self.default_batch_id)
+                              default_batch_id=self.default_batch_id, timeout=self.timeout)
 
     # ------------------------------------------------------------------ the one way in
     @property
@@ -170,10 +171,11 @@ class Session:
 def from_options(*, profile: str | None = None, base_url: str | None = None, project_id: str | None = None,
                  workflow_id: str | None = None, default_batch_id: str | None = None, journal: str | Path | None = None,
                  storage_args: Any = None, need_key: bool = True, pool_size: int = 4,
-                 with_journal: bool = True, warn: Any = None) -> Session:
+                 with_journal: bool = True, warn: Any = None, timeout: float = DEFAULT_TIMEOUT) -> Session:
     """A session for a command: options > environment > profile. ``storage_args`` (an argparse namespace
     with the ``--upload-to`` options) chooses storage; ``journal`` is a file (default: the profile's).
-    ``need_key``: no API key is a usage error that says how to get one. ``warn(text)`` is told about
+    ``need_key``: no API key is a usage error that says how to get one. ``timeout``: seconds per request
+    for the session's client (which refuses values outside 0..MAX_TIMEOUT). ``warn(text)`` is told about
     warnings (a missing keyring)."""
     conn = resolve_connection(profile, base_url=base_url, project_id=project_id, workflow_id=workflow_id)
     if need_key and not conn.api_key:
@@ -186,6 +188,7 @@ def from_options(*, profile: str | None = None, base_url: str | None = None, pro
                 default_batch_id=default_batch_id or conn.default_batch_id,
                 key_warning=conn.warnings[0] if conn.warnings else None)
     s.pool_size = pool_size
+    s.timeout = timeout
     if storage_args is not None:
         from .storage import storage_from_args
         s.storage = storage_from_args(storage_args, conn)

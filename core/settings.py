@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import keyring
 import platformdirs
@@ -30,6 +29,7 @@ from keyring.errors import KeyringError, PasswordDeleteError
 
 from .errors import Problem, UsageError, ValidationError
 from .job import is_uuid
+from .jsonio import parse_json
 
 APP = "playment-submit"
 KEYRING_SERVICE = "playment-submit"
@@ -66,8 +66,23 @@ class Profile:
         if "api_key" in d:
             raise UsageError(f"Profile \"{name}\" in {profiles_path()} contains an api_key; keys belong in the "
                              f"OS keyring. Remove that line and store the key with the app or PLAYMENT_API_KEY.")
-        known = {k: d[k] for k in ("base_url", "project_id", "workflow_id", "default_batch_id", "storage", "batches")
-                 if k in d}
+        known: dict[str, Any] = {}
+        for k in ("base_url", "project_id", "workflow_id", "default_batch_id"):
+            value = d.get(k)
+            if value is None:
+                continue
+            # Kept as text whatever it is: a bad base URL is refused, with its sentence, when it is used.
+            known[k] = value if isinstance(value, str) else json.dumps(value)
+        for k in ("storage", "batches"):
+            value = d.get(k)
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise UsageError(f"Profile \"{name}\" in {profiles_path()}: \"{k}\" must be an object, not "
+                                 f"{type(value).__name__}; fix or delete that line.")
+            known[k] = value
+        if "batches" in known:
+            known["batches"] = {str(n): str(b) for n, b in known["batches"].items()}
         return cls(name=name, **known)
 
 
@@ -79,11 +94,14 @@ def load_profiles() -> tuple[dict[str, Profile], str | None]:
     """(profiles by name, the current profile's name). A missing file is no profiles, not an error."""
     path = profiles_path()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}, None
-    except (OSError, ValueError, UnicodeDecodeError) as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"The profiles file {path} cannot be read ({e}); fix or delete it.") from e
+    data, problem = parse_json(text, what="profiles file", where=str(path))
+    if problem is not None:
+        raise UsageError(f"The profiles file cannot be read: {problem}; fix or delete it.")
     if not isinstance(data, dict) or not isinstance(data.get("profiles", {}), dict):
         raise UsageError(f"The profiles file {path} is not in the expected form; fix or delete it.")
     profiles = {name: Profile.from_dict(name, p) for name, p in data.get("profiles", {}).items() if isinstance(p, dict)}
@@ -201,7 +219,9 @@ def merged_profile(saved: Profile | None, *, name: str, base_url: str, project_i
     default API. Pure: nothing is read or written and ``saved`` is not changed.
 
     Raises ValidationError (its ``problems`` one per field, its message one plain paragraph) when a field
-    cannot work: a base URL that is not an http(s) address, a workflow ID that is not a UUID.
+    cannot work: a base URL that :func:`core.client.check_base_url` refuses (not http(s), a bad port, a user
+    name or password in it, which the sentence never repeats, plain http to another machine), a workflow ID
+    that is not a UUID.
     """
     name = name.strip() or "default"
     base_url, project_id, workflow_id = base_url.strip(), project_id.strip(), workflow_id.strip()
@@ -209,10 +229,11 @@ def merged_profile(saved: Profile | None, *, name: str, base_url: str, project_i
     if not base_url:
         base_url = DEFAULT_BASE_URL
     else:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            problems.append(Problem("base_url", f"The base URL \"{base_url}\" is not a web address; it should "
-                                                f"look like {DEFAULT_BASE_URL}."))
+        from .client import check_base_url
+        try:
+            check_base_url(base_url)  # its sentence never repeats a password written into the URL
+        except UsageError as e:
+            problems.append(Problem("base_url", str(e)))
     if workflow_id and not is_uuid(workflow_id):
         problems.append(Problem("workflow_id", f"The workflow ID \"{workflow_id}\" is not a UUID (like "
                                                f"2aae1234-acac-1234-eeff-12a22a237bbc); copy it from the "

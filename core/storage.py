@@ -20,26 +20,30 @@ boto3 is optional (the ``s3`` extra); it is imported only when S3 storage is use
 
 from __future__ import annotations
 
+import argparse
 import copy
 import hashlib
 import logging
+import math
 import mimetypes
 import os
 import re
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
-from .errors import ConnectionFailedError, PlaymentError, UsageError
+from .errors import ConnectionFailedError, PlaymentError, RequestTimeoutError, UsageError
 from .job import JobSpec, is_loopback_host
+from .sanitise import one_line, url_for_display
 
 if TYPE_CHECKING:
-    import argparse
-
     from .settings import Connection
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], Any]
 DEFAULT_PRESIGN_EXPIRY = 7 * 24 * 3600
 MAX_PRESIGN_EXPIRY = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
+DEFAULT_MULTIPART_THRESHOLD = 64 * 1024 * 1024
+MAX_MULTIPART_THRESHOLD = 5 * 1024 ** 3  # S3's largest single PUT
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 CHUNK = 1 << 20
 
@@ -161,21 +167,62 @@ class _ProgressReader:
         return chunk
 
 
+# ------------------------------------------------------- sandbox storage's deadline watchdog
+# The sandbox's HEAD and PUT each get a total deadline, connect to last byte: requests' own timeout is per
+# socket read, so a server that trickles a byte now and then could hold an upload for ever. The connections
+# of one exchange put their sockets in that thread's list; a timer shuts them when the deadline passes.
+_exchange = threading.local()
+
+
+def _remember(sock: Any) -> None:
+    socks = getattr(_exchange, "socks", None)
+    if socks is not None and sock is not None:
+        socks.append(sock)
+
+
+class _TrackedConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _remember(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # a connection reused from the pool
+        _remember(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _TrackedPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _TrackedConnection
+
+
+class _TrackedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedPool}
+
+
 class SandboxStorage(Storage):
-    """Puts files into the sandbox server's ``/files/`` (HEAD first; PUT with the key)."""
+    """Puts files into the sandbox server's ``/files/`` (HEAD first; PUT with the key).
+
+    Redirects are never followed (the key would go along to wherever they point): a 3xx is a StorageError
+    naming the other host. Each exchange has a total deadline, connect to last byte: ``timeout`` seconds for
+    the HEAD, and ``timeout`` plus one second per MiB (at least 1 MiB/s, generous on loopback) for the PUT.
+    """
 
     kind = "sandbox"
 
-    def __init__(self, base_url: str, api_key: str, *, prefix: str = "uploads",
-                 timeout: tuple[float, float] = (5.0, 120.0)):
+    def __init__(self, base_url: str, api_key: str, *, prefix: str = "uploads", timeout: float = 30.0):
         parts = urlsplit(base_url)
         if parts.scheme != "http" or not is_loopback_host(parts.hostname):
             raise UsageError(f"Sandbox storage only works with a local sandbox (http on this machine), not "
-                             f"{base_url}.")
+                             f"{url_for_display(one_line(base_url, 200))}.")
+        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+            raise UsageError(f"The sandbox storage's timeout must be a positive number of seconds, not {timeout!r}.")
         self.base_url = base_url.rstrip("/")
         self.prefix = prefix
-        self.timeout = timeout
+        self.timeout = float(timeout)
         self._session = requests.Session()
+        self._session.trust_env = False  # no proxy or .netrc from the environment: the key goes to the sandbox only
+        self._session.mount("http://", _TrackedAdapter())
         self._session.headers["x-api-key"] = api_key
 
     def __repr__(self) -> str:
@@ -189,25 +236,76 @@ class SandboxStorage(Storage):
         _check_readable(p)
         return self._url(p)
 
+    def _send(self, method: str, url: str, limit: float, name: str, **kwargs: Any) -> requests.Response:
+        """One exchange within ``limit`` seconds in all, never following a redirect; the answer's body is
+        read (at most 64 KiB of it). Raises RequestTimeoutError, ConnectionFailedError or StorageError."""
+        socks: list[Any] = []
+        fired = threading.Event()
+
+        def expire() -> None:
+            fired.set()
+            for sock in list(socks):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        what = "upload" if method == "PUT" else "check"
+        late = RequestTimeoutError(f"The sandbox at {self.base_url} did not finish the {what} of {name} within "
+                                   f"{limit:g} s; is it running and not stuck? Nothing was submitted.")
+        outer = getattr(_exchange, "socks", None)
+        _exchange.socks = socks
+        timer = threading.Timer(limit, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            resp = self._session.request(method, url, timeout=(min(5.0, limit), limit), allow_redirects=False,
+                                         stream=True, **kwargs)
+            body = bytearray()
+            for chunk in resp.iter_content(65536):
+                body += chunk
+                if len(body) >= 65536:
+                    break
+            resp.close()
+        except requests.exceptions.RequestException as e:
+            if fired.is_set():
+                raise late from None
+            raise ConnectionFailedError(f"Could not upload {name} to the sandbox at {self.base_url}; is it "
+                                        f"running?") from e
+        finally:
+            timer.cancel()
+            _exchange.socks = outer
+        if fired.is_set():
+            raise late
+        if 300 <= resp.status_code < 400:
+            target = urlsplit(urljoin(url, resp.headers.get("Location") or ""))
+            where = (one_line(url_for_display(f"{target.scheme}://{target.netloc}"), 120) if target.netloc
+                     else "another address")
+            raise StorageError(f"The sandbox at {self.base_url} answered the {what} of {name} with a redirect "
+                               f"(HTTP {resp.status_code}) to {where}; uploads never follow redirects, so the API "
+                               f"key only goes to the sandbox. Check that the base URL is the sandbox's own address.",
+                               status=resp.status_code)
+        return resp
+
     def put(self, path: str | Path, progress: Progress | None = None,
             cancel: threading.Event | None = None) -> str:
         p = local_file(str(path))
         _check_readable(p)
         url = self._url(p)
         size = p.stat().st_size
+        if self._send("HEAD", url, self.timeout, p.name).status_code == 200:
+            if progress:
+                progress(size, size)
+            return url
         try:
-            if self._session.head(url, timeout=self.timeout).status_code == 200:
-                if progress:
-                    progress(size, size)
-                return url
-            with open(p, "rb") as fh:
-                resp = self._session.put(url, data=_ProgressReader(fh, size, progress, cancel), timeout=self.timeout,
-                                         headers={"Content-Length": str(size),
-                                                  "Content-Type": mimetypes.guess_type(p.name)[0]
-                                                  or "application/octet-stream"})
-        except requests.exceptions.RequestException as e:
-            raise ConnectionFailedError(
-                f"Could not upload {p.name} to the sandbox at {self.base_url}; is it running?") from e
+            fh = open(p, "rb")  # noqa: SIM115 (closed below; opened alone to tell its errors apart)
+        except OSError as e:
+            raise StorageError(f"The file {p} cannot be read: {e.strerror}.") from None
+        with fh:
+            resp = self._send("PUT", url, self.timeout + size / 2**20, p.name,
+                              data=_ProgressReader(fh, size, progress, cancel),
+                              headers={"Content-Length": str(size),
+                                       "Content-Type": mimetypes.guess_type(p.name)[0] or "application/octet-stream"})
         if resp.status_code in (401, 403):
             raise StorageError(f"The sandbox refused the upload of {p.name} (the API key does not match).")
         if resp.status_code >= 300:
@@ -225,14 +323,24 @@ class S3Storage(Storage):
 
     def __init__(self, bucket: str, prefix: str = "", *, region: str | None = None, endpoint_url: str | None = None,
                  aws_profile: str | None = None, url_style: str = "s3", presign_expiry: int = DEFAULT_PRESIGN_EXPIRY,
-                 public_acl: bool = False, multipart_threshold: int = 64 * 1024 * 1024):
+                 public_acl: bool = False, multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD):
         if not bucket:
             raise UsageError("S3 storage needs a bucket name.")
         if url_style not in ("s3", "https", "presigned"):
             raise UsageError(f"Unknown URL style \"{url_style}\"; use s3, https or presigned.")
-        if not 1 <= int(presign_expiry) <= MAX_PRESIGN_EXPIRY:
-            raise UsageError(f"The presigned URL lifetime must be between 1 and {MAX_PRESIGN_EXPIRY} seconds "
-                             f"(7 days, the most S3 allows), not {presign_expiry}.")
+        if isinstance(presign_expiry, bool) or not isinstance(presign_expiry, int) \
+                or not 1 <= presign_expiry <= MAX_PRESIGN_EXPIRY:
+            raise UsageError(f"The presigned URL lifetime must be a whole number of seconds from 1 to "
+                             f"{MAX_PRESIGN_EXPIRY} (7 days, the most S3 allows), not {presign_expiry!r}.")
+        if endpoint_url is not None:
+            why = endpoint_problem(endpoint_url)
+            if why:
+                raise UsageError(why)
+        if isinstance(multipart_threshold, bool) or not isinstance(multipart_threshold, int) \
+                or not 1 <= multipart_threshold <= MAX_MULTIPART_THRESHOLD:
+            raise UsageError(f"The multipart threshold must be a whole number of bytes from 1 to "
+                             f"{MAX_MULTIPART_THRESHOLD} (5 GiB, S3's largest single upload), not "
+                             f"{multipart_threshold!r}.")
         try:
             import boto3
             from botocore.config import Config
@@ -379,25 +487,113 @@ def storage_from_settings(settings: dict[str, Any] | None, *, sandbox_base_url: 
             raise UsageError("Sandbox storage needs a running local sandbox; start one or choose other storage.")
         return SandboxStorage(sandbox_base_url, api_key or "")
     if kind == "s3":
-        return S3Storage(s.get("bucket", ""), s.get("prefix", ""), region=s.get("region") or None,
-                         endpoint_url=s.get("endpoint_url") or None, aws_profile=s.get("aws_profile") or None,
-                         url_style=s.get("url_style") or "s3",
-                         presign_expiry=int(s.get("presign_expiry") or DEFAULT_PRESIGN_EXPIRY),
-                         public_acl=bool(s.get("public_acl", False)),
-                         multipart_threshold=int(s.get("multipart_threshold") or 64 * 1024 * 1024))
-    raise UsageError(f"Unknown storage kind \"{kind}\" in the profile; use none, sandbox or s3.")
+        text = {k: _text_setting(s, k) for k in ("bucket", "prefix", "region", "endpoint_url", "aws_profile",
+                                                  "url_style")}
+        return S3Storage(text["bucket"], text["prefix"], region=text["region"] or None,
+                         endpoint_url=text["endpoint_url"] or None, aws_profile=text["aws_profile"] or None,
+                         url_style=text["url_style"] or "s3",
+                         presign_expiry=_int_setting(s, "presign_expiry", DEFAULT_PRESIGN_EXPIRY),
+                         public_acl=s.get("public_acl") is True,
+                         multipart_threshold=_int_setting(s, "multipart_threshold", DEFAULT_MULTIPART_THRESHOLD))
+    raise UsageError(f"Unknown storage kind \"{one_line(kind, 40)}\" in the profile; use none, sandbox or s3.")
+
+
+def _text_setting(settings: dict[str, Any], key: str) -> str:
+    value = settings.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise UsageError(f"The storage setting \"{key}\" in the profile must be text, not "
+                         f"{type(value).__name__}; fix it in the Connection tab.")
+    return value
+
+
+def _int_setting(settings: dict[str, Any], key: str, default: int) -> int:
+    """A whole-number storage setting: absent or empty is ``default``; 0 stays 0 (and is refused by the
+    range check), never silently the default."""
+    value = settings.get(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise UsageError(f"The storage setting \"{key}\" in the profile must be a whole number, not {value}.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,12}\s*", value):
+        return int(value)
+    raise UsageError(f"The storage setting \"{key}\" in the profile must be a whole number, not "
+                     f"{one_line(repr(value), 40)}.")
+
+
+def endpoint_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an S3 endpoint, as a sentence naming it (credentials never repeated); None when
+    it can: an http(s) URL with a host, a valid port, no user name or password, no query or fragment."""
+    shown = one_line(url_for_display(url), 100)
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return f"The S3 endpoint URL \"{shown}\" has a port that is not a number from 1 to 65535."
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return (f"The S3 endpoint URL \"{shown}\" is not an http(s) URL with a host; write it like "
+                f"https://minio.example.com:9000.")
+    if port == 0:
+        return f"The S3 endpoint URL \"{shown}\" has port 0; give the endpoint's real port."
+    if parts.username is not None or parts.password is not None:
+        return (f"The S3 endpoint URL \"{shown}\" holds a user name or password; remove them (S3 credentials come "
+                f"from the AWS configuration, never from the URL).")
+    if parts.query or parts.fragment:
+        return f"The S3 endpoint URL \"{shown}\" has a ?query or #fragment; give the endpoint's address alone."
+    return None
+
+
+def upload_to_problem(dest: str) -> str | None:
+    """Why ``--upload-to DEST`` cannot be used, as a sentence; None when it can."""
+    if dest in ("none", "sandbox"):
+        return None
+    parts = urlsplit(dest)
+    if parts.scheme != "s3" or not parts.netloc:
+        return (f"the destination \"{one_line(url_for_display(dest), 80)}\" is not s3://bucket/prefix, \"sandbox\" "
+                f"or \"none\"; write one of those.")
+    if not _BUCKET.fullmatch(parts.netloc):
+        return (f"\"{one_line(url_for_display(parts.netloc), 80)}\" is not a valid bucket name (3 to 63 lower-case "
+                f"letters, digits, dots and hyphens).")
+    return None
+
+
+def _option(check: Callable[[str], str | None]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        why = check(text)
+        if why:
+            raise argparse.ArgumentTypeError(why)
+        return text.strip()
+
+    parse.__name__ = check.__name__.removesuffix("_problem")
+    return parse
+
+
+def _presign_expiry(text: str) -> int:
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PRESIGN_EXPIRY:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds from 1 to {MAX_PRESIGN_EXPIRY} (7 days, "
+                                         f"the most S3 allows), not \"{one_line(text, 40)}\".")
+    return value
 
 
 def add_storage_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("uploading local files")
-    g.add_argument("--upload-to", metavar="DEST",
+    g.add_argument("--upload-to", metavar="DEST", type=_option(upload_to_problem),
                    help="where local files go before the job is sent: s3://bucket/prefix, \"sandbox\", or \"none\" "
                         "(default: the profile's storage; the sandbox's own storage when talking to a local sandbox)")
-    g.add_argument("--s3-endpoint-url", help="an S3-compatible endpoint (MinIO, Wasabi, GCS interop)")
+    g.add_argument("--s3-endpoint-url", type=_option(endpoint_problem), metavar="URL",
+                   help="an S3-compatible endpoint (MinIO, Wasabi, GCS interop): http(s)://host[:port]")
     g.add_argument("--s3-region", help="the bucket's region")
     g.add_argument("--aws-profile", help="a named AWS profile for credentials (default: the standard chain)")
     g.add_argument("--url-style", choices=("s3", "https", "presigned"), help="URL handed to Playment (default s3)")
-    g.add_argument("--presign-expiry", type=int, metavar="SECONDS", help="lifetime of presigned URLs (default 7 days)")
+    g.add_argument("--presign-expiry", type=_presign_expiry, metavar="SECONDS",
+                   help=f"lifetime of presigned URLs, 1 to {MAX_PRESIGN_EXPIRY} (default and most: 7 days)")
 
 
 _S3_OPTIONS = (("s3_endpoint_url", "endpoint_url", "--s3-endpoint-url"), ("s3_region", "region", "--s3-region"),
@@ -416,18 +612,17 @@ def storage_from_args(args: argparse.Namespace, conn: Connection, *, sandbox_fil
         if dest in ("none", "sandbox"):
             settings: dict[str, Any] = {"kind": dest}
         else:
+            why = upload_to_problem(dest)
+            if why:
+                raise UsageError(f"--upload-to: {why}")
             parts = urlsplit(dest)
-            if parts.scheme != "s3" or not parts.netloc:
-                raise UsageError(f"--upload-to takes s3://bucket/prefix, \"sandbox\" or \"none\", not \"{dest}\".")
-            if not _BUCKET.fullmatch(parts.netloc):
-                raise UsageError(f"\"{parts.netloc}\" in --upload-to is not a valid bucket name (3 to 63 "
-                                 f"lower-case letters, digits, dots and hyphens).")
             settings = {"kind": "s3", "bucket": parts.netloc, "prefix": parts.path.strip("/")}
     elif conn.profile.storage.get("kind"):
         settings = dict(conn.profile.storage)
     else:
         settings = {"kind": "sandbox" if sandbox_here else "none"}
-    given = [(key, flag, getattr(args, opt)) for opt, key, flag in _S3_OPTIONS if getattr(args, opt, None)]
+    given = [(key, flag, getattr(args, opt)) for opt, key, flag in _S3_OPTIONS
+             if getattr(args, opt, None) is not None]
     if given and settings["kind"] != "s3":
         raise UsageError(f"{given[0][1]} only applies to S3 storage; add --upload-to s3://bucket/prefix "
                          f"(or set S3 storage in the profile).")

@@ -12,9 +12,9 @@ import os
 import sys
 
 from .. import __version__
-from ..errors import PlaymentError, ValidationError
+from ..errors import PlaymentError, Problem, ValidationError
 from . import batch, bulk, mask, sandbox, submit
-from .common import EPILOG, _Parser, common_parent, print_problems
+from .common import EPILOG, _Parser, common_parent, json_line, print_problems
 
 SUBCOMMANDS = (submit, batch, sandbox, mask, bulk)  # each adds its own parser; its heavy imports are lazy
 
@@ -45,8 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     return run(args)
 
 
+def _fail(args: argparse.Namespace, exit_code: int, message: str, *, code: str | None = None,
+          problems: list[Problem] | None = None) -> int:
+    """An early failure: its sentences on stderr and, with --json, one JSON object on stdout."""
+    if getattr(args, "json", False):
+        print(json_line({"status": "error", "code": code, "exit_code": exit_code, "message": message,
+                         "problems": [p.to_dict() for p in problems or []]}), flush=True)
+    return exit_code
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run a parsed subcommand; the exception tree becomes a message and an exit status, never a traceback."""
+    """Run a parsed subcommand; the exception tree becomes a message and an exit status, never a traceback.
+    With --json, a failure that stops the command also gives one JSON object on stdout:
+    ``{"status": "error", "code", "exit_code", "message", "problems": [...]}``."""
     try:
         code: int = args.func(args)
         return code
@@ -54,16 +65,25 @@ def run(args: argparse.Namespace) -> int:
         print_problems(e.problems)
         if not e.problems:
             print(f"error: {e}", file=sys.stderr)
-        return 1
+        return _fail(args, 1, str(e), code=e.code, problems=e.problems)
     except PlaymentError as e:
         print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
+        return _fail(args, e.exit_code, str(e), code=e.code)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
-        return 130
+        return _fail(args, 130, "Interrupted.", code="interrupted")
     except BrokenPipeError:
         try:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (stays open: replaces a closed pipe for good)
         except OSError:
             pass
         return 0
+    except MemoryError:
+        message = "There is not enough memory for this input; split it into smaller files."
+        print(f"error: {message}", file=sys.stderr)
+        return _fail(args, 1, message)
+    except OSError as e:  # a file the command reads or writes (a full disk, a folder that vanished ...)
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        message = f"{where}{e.strerror or type(e).__name__}; check the path and try again."
+        print(f"error: {message}", file=sys.stderr)
+        return _fail(args, 2, message)

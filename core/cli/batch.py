@@ -6,13 +6,14 @@ import argparse
 from typing import Any
 
 from ..errors import PlaymentError
-from .common import emit, session_from_args
+from .common import EPILOG, emit, session_from_args
 
 
 def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
     b = sub.add_parser("batch", help="batches")
     bsub = b.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
-    bc = bsub.add_parser("create", parents=[parent], help="create a batch and print its ID")
+    bc = bsub.add_parser("create", parents=[parent], help="create a batch and print its ID", epilog=EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     bc.add_argument("name", metavar="NAME")
     bc.add_argument("--description", default="")
     bc.set_defaults(func=cmd_batch_create)

@@ -9,7 +9,6 @@ run the same command again to continue).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -20,6 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from .common import int_option, json_line, number_option, uuid_option
 
 if TYPE_CHECKING:
     from ..bulk import BulkProgress
@@ -46,7 +46,16 @@ next to it); keep it to resume, and use the same one for every run of the same j
 
 exit status: 0 all rows created, 1 rows with errors or refused, 2 usage or environment error,
 130 stopped by Ctrl-C (run the same command again to continue).
+
+--json: one JSON line per row on stdout; a failure that stops the command before its rows (a missing
+manifest, an output that would overwrite an input, a refused connection) is one line
+{"status": "error", "code", "exit_code", "message", "problems"}. Only mistakes in the options
+themselves (argparse's "usage:" lines) are printed on stderr alone.
 """
+
+
+MAX_CONCURRENCY = 256
+MIN_RATE, MAX_RATE = 0.001, 10_000.0
 
 
 def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -> None:
@@ -55,17 +64,20 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
                               description=DESCRIPTION, epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("manifest", metavar="MANIFEST", help="a .csv or .jsonl manifest, or a folder")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)")
+    p.add_argument("--concurrency", type=int_option("a whole number of requests", 1, MAX_CONCURRENCY), default=8,
+                   metavar="N", help=f"requests in flight, 1 to {MAX_CONCURRENCY} (default 8)")
     p.add_argument("--journal", metavar="FILE", help="the journal (default: MANIFEST.journal.sqlite)")
-    p.add_argument("--rate", type=float, metavar="R", help="at most R jobs per second (default: no limit)")
+    p.add_argument("--rate", type=number_option("a number of jobs per second", MIN_RATE, MAX_RATE), metavar="R",
+                   help=f"at most R jobs per second, {MIN_RATE:g} to {MAX_RATE:g} (default: no limit)")
     p.add_argument("--dry-run", action="store_true", help="check everything and say what would be sent; send nothing")
     p.add_argument("--valid-only", action="store_true", help="send the valid rows even if others have errors")
     p.add_argument("--retry-failed", action="store_true", help="send again rows that failed in an earlier run")
     p.add_argument("--results", metavar="OUT.csv",
                    help="write reference_id, job_id, status, error code, message for every row")
-    p.add_argument("--batch-id", help="batch for rows that do not name one")
-    p.add_argument("--default-batch-id", help="the batch where jobs without batch_id land (lets the tool "
-                                              "recover jobs whose creation was interrupted)")
+    p.add_argument("--batch-id", type=uuid_option("batch ID"), help="batch for rows that do not name one")
+    p.add_argument("--default-batch-id", type=uuid_option("default batch ID"),
+                   help="the batch where jobs without batch_id land (lets the tool recover jobs whose creation "
+                        "was interrupted)")
     p.add_argument("--no-mask-check", action="store_true", help="do not check local masks before sending")
     g = p.add_argument_group("folder mode")
     g.add_argument("--primary-dir", metavar="NAME", help="the primary images' sub-folder (default images)")
@@ -112,27 +124,58 @@ class _Bar:
             sys.stderr.flush()
 
 
+def _refuse_outputs_over_rows(manifest: Any, outputs: list[tuple[str, str | None]]) -> None:
+    """A results or manifest file that is one of the rows' own files (an image, a mask, a legend) would be
+    overwritten: refused before anything is sent or written."""
+    from ..storage import local_file
+    from .common import same_file
+    given = [(opt, out) for opt, out in outputs if out]
+    if not given:
+        return
+    files: dict[str, int] = {}
+    for r in manifest.rows:
+        for v in ([r.legend_source] if r.legend_source else []) + (r.spec.local_paths() if r.spec else []):
+            files.setdefault(str(local_file(v)), r.row)
+    for opt, out in given:
+        for path, row in files.items():
+            if same_file(out, path):
+                raise UsageError(f"{opt} {out} is a file that row {row} of {manifest.source} reads ({path}); "
+                                 f"the tool never overwrites its inputs, so choose another file.")
+
+
 def run_bulk(args: argparse.Namespace) -> int:
     from ..bulk import BulkSubmitter, RowResult, _static_result
     from ..journal import Journal, default_journal_path
     from ..manifest import INVALID, check_manifest, load_manifest, write_csv
     from ..results import write_results
-    from .common import session_from_args
+    from .common import check_output, session_from_args
 
-    if args.concurrency < 1 or args.concurrency > 256:
-        raise UsageError("--concurrency must be between 1 and 256.")
-    if args.rate is not None and args.rate <= 0:
-        raise UsageError("--rate must be a positive number of jobs per second.")
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:  # argparse checked it; a caller building args may not have
+        raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}.")
+    if args.rate is not None and not MIN_RATE <= args.rate <= MAX_RATE:
+        raise UsageError(f"--rate must be a number of jobs per second from {MIN_RATE:g} to {MAX_RATE:g}.")
     as_json = getattr(args, "json", False)
     out_lock = threading.Lock()
 
     journal_path = Path(args.journal) if args.journal else default_journal_for(args.manifest)
+    # Every output is checked before the manifest is read or anything is sent: none may be an input (or
+    # another output), and each folder must exist and be writable.
+    manifest_input = None if Path(args.manifest).is_dir() else args.manifest
+    check_output(journal_path, "--journal" if args.journal else "The journal", [("manifest", manifest_input)],
+                 folder_made=True)
+    if args.write_manifest:
+        check_output(args.write_manifest, "--write-manifest",
+                     [("manifest", manifest_input), ("journal", journal_path)])
+    if args.results:
+        check_output(args.results, "--results", [("manifest", manifest_input), ("journal", journal_path),
+                                                 ("manifest written by --write-manifest", args.write_manifest)])
     session = session_from_args(args, storage_args=args, need_key=not args.dry_run, pool_size=args.concurrency,
                                 with_journal=False)
     history = None
     try:
         manifest = load_manifest(args.manifest, workflow_id=session.workflow_id or None, batch_id=args.batch_id,
                                  primary=args.primary_dir, masks=args.masks_dir)
+        _refuse_outputs_over_rows(manifest, [("--results", args.results), ("--write-manifest", args.write_manifest)])
         if args.write_manifest:
             out = write_csv(manifest, args.write_manifest)
             print(f"Wrote the manifest ({len(manifest.rows)} rows) to {out}.", file=sys.stderr)
@@ -164,15 +207,20 @@ def run_bulk(args: argparse.Namespace) -> int:
                 write_results(args.results, results)
             if as_json:
                 for r in results:
-                    print(json.dumps(r.to_dict(), ensure_ascii=False))
+                    print(json_line(r.to_dict()))
             skipped = counts.get("done", 0)
             if args.dry_run and not (file_errors or n_invalid):
                 print(f"Dry run: {len(sendable)} row(s) would be sent, {skipped} already created, "
                       f"{len(manifest.rows) - len(sendable) - skipped} left out. Nothing was sent.", file=sys.stderr)
                 return 0
             what = f"{n_invalid} row(s) have errors" if n_invalid else "the manifest has errors"
-            print(f"Nothing was sent: {what}. Fix them, or pass --valid-only to send the "
-                  f"{len(sendable)} valid row(s).", file=sys.stderr)
+            message = (f"Nothing was sent: {what}. Fix them, or pass --valid-only to send the {len(sendable)} "
+                       f"valid row(s).")
+            print(message, file=sys.stderr)
+            if as_json:
+                print(json_line({"status": "error", "code": None, "exit_code": 1, "message": message,
+                                 "problems": [p.to_dict() for p in manifest.problems if p.severity == "error"]}),
+                      flush=True)
             return 1
 
         assert client is not None  # only a dry run has none, and it returned above
@@ -185,15 +233,19 @@ def run_bulk(args: argparse.Namespace) -> int:
                   "set it in the profile) to let re-runs recover such jobs.", file=sys.stderr)
         report = client.test_connection()
         if not report.ok:
+            code = 2 if report.kind == "unreachable" else 1
             print(f"error: {report.message} Nothing was sent.", file=sys.stderr)
-            return 2 if report.kind == "unreachable" else 1
+            if as_json:
+                print(json_line({"status": "error", "code": None, "exit_code": code,
+                                 "message": f"{report.message} Nothing was sent.", "problems": []}), flush=True)
+            return code
 
         bar = _Bar(sys.stderr.isatty() and not as_json)
 
         def on_result(r: RowResult) -> None:
             if as_json:
                 with out_lock:
-                    print(json.dumps(r.to_dict(), ensure_ascii=False), flush=True)
+                    print(json_line(r.to_dict()), flush=True)
 
         submitter = BulkSubmitter(client, journal, concurrency=args.concurrency, rate=args.rate, storage=storage,
                                   progress=bar.draw, on_result=on_result)
@@ -221,7 +273,7 @@ def run_bulk(args: argparse.Namespace) -> int:
             sent = {id(r) for r in manifest.rows if r.action in ("send", "reconcile", "retry")}
             for row, res in zip(manifest.rows, summary.results, strict=True):  # one result per row
                 if id(row) not in sent:
-                    print(json.dumps(res.to_dict(), ensure_ascii=False))
+                    print(json_line(res.to_dict()))
         if args.results:
             write_results(args.results, summary.results)
         c = summary.counts()

@@ -22,13 +22,17 @@ from typing import Any
 
 from .. import mask as engine
 from ..errors import Problem, UsageError, ValidationError
+from .common import int_option, json_line, number_option, output_problem
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+MAX_MEGAPIXELS = 100_000.0   # 100 gigapixels: far beyond any image; keeps the pixel count a sane integer
+MAX_TOLERANCE = 442.0        # the largest RGB distance is sqrt(3) x 255 = 441.7
 
 
 def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -> None:
     """Add ``mask`` with its ``check``, ``encode`` and ``repair`` subcommands to ``subparsers``."""
     parents = [common_parent] if common_parent is not None else []
+    megapixels = number_option("a number of megapixels", 0, MAX_MEGAPIXELS, low_open=True)
     p = subparsers.add_parser(
         "mask", help="check, colour-code or repair segmentation pre-label masks",
         description="Pre-label masks are RGBA PNGs whose colours map through a legend to classes; "
@@ -42,7 +46,7 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
     c.add_argument("mask", help="the mask PNG")
     c.add_argument("--legend", required=True, help="legend JSON: {\"#rrggbb\": \"name\"}")
     c.add_argument("--image", help="the primary image; the mask must have its size")
-    c.add_argument("--max-megapixels", type=float, default=engine.DEFAULT_MAX_PIXELS / 1e6,
+    c.add_argument("--max-megapixels", type=megapixels, default=engine.DEFAULT_MAX_PIXELS / 1e6,
                    help="refuse larger images without decoding them (default: %(default)g)")
     c.set_defaults(func=run_check)
 
@@ -63,11 +67,13 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
     r.add_argument("mask", help="the mask to repair (RGBA or RGB)")
     r.add_argument("--legend", required=True, help="legend JSON: {\"#rrggbb\": \"name\"}")
     r.add_argument("-o", "--output", required=True, help="the repaired mask to write (.png)")
-    r.add_argument("--tolerance", type=float, default=engine.DEFAULT_TOLERANCE,
+    r.add_argument("--tolerance", type=number_option("an RGB distance", 0, MAX_TOLERANCE),
+                   default=engine.DEFAULT_TOLERANCE,
                    help="RGB distance within which a colour snaps to the legend (default: %(default)g)")
-    r.add_argument("--alpha-threshold", type=int, default=engine.DEFAULT_ALPHA_THRESHOLD,
+    r.add_argument("--alpha-threshold", type=int_option("a whole number", 1, 255),
+                   default=engine.DEFAULT_ALPHA_THRESHOLD,
                    help="alpha from which a soft pixel becomes opaque; below it, unlabelled (default: %(default)d)")
-    r.add_argument("--max-megapixels", type=float, default=engine.DEFAULT_MAX_PIXELS / 1e6,
+    r.add_argument("--max-megapixels", type=megapixels, default=engine.DEFAULT_MAX_PIXELS / 1e6,
                    help="refuse larger images without decoding them (default: %(default)g)")
     r.set_defaults(func=run_repair)
 
@@ -89,8 +95,9 @@ def _fail(args: argparse.Namespace, exit_code: int, problems: Sequence[Problem] 
     """Report problems that stop a command (one sentence each on stderr; one JSON object with --json)."""
     if isinstance(problems, str):
         problems = [Problem("", problems)]
-    if _json(args):
-        print(json.dumps({"ok": False, "exit_code": exit_code, "problems": [p.to_dict() for p in problems]}))
+    if _json(args):  # the shape every subcommand's early failure has, plus the mask commands' "ok"
+        print(json_line({"ok": False, "status": "error", "code": None, "exit_code": exit_code,
+                         "message": " ".join(str(p) for p in problems), "problems": [p.to_dict() for p in problems]}))
     else:
         _say(problems)
     return exit_code
@@ -110,7 +117,7 @@ def _max_pixels(args: argparse.Namespace) -> int | None:
     mp = getattr(args, "max_megapixels", None)
     if mp is None:
         return engine.DEFAULT_MAX_PIXELS
-    if not mp > 0:
+    if not 0 < mp <= MAX_MEGAPIXELS:  # argparse checked it; a caller building args may not have
         return None
     return int(mp * 1e6)
 
@@ -178,10 +185,12 @@ def run_encode(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".png":
         return _fail(args, EXIT_USAGE, f"{out}: the output mask must be a .png file (lossy formats change "
                                        f"colours).")
-    if out.exists() and index.exists() and out.resolve() == index.resolve():
-        return _fail(args, EXIT_USAGE, f"{out}: the output is the index mask itself; choose another file.")
-    if legend_out.resolve() in (out.resolve(), index.resolve()):
-        return _fail(args, EXIT_USAGE, f"{legend_out}: the legend output must be a file of its own.")
+    classes_file = getattr(args, "classes", None)
+    for why in (output_problem(out, "-o", [("index mask", index), ("classes file", classes_file)]),
+                output_problem(legend_out, "--legend-out", [("index mask", index), ("classes file", classes_file),
+                                                            ("output mask (-o)", out)])):
+        if why:
+            return _fail(args, EXIT_USAGE, why)
     classes = None
     if args.classes:
         classes, problems = engine.load_classes(args.classes)
@@ -198,11 +207,13 @@ def run_encode(args: argparse.Namespace) -> int:
         return _fail(args, EXIT_USAGE, e.user_message)
     except ValidationError as e:
         return _fail(args, EXIT_PROBLEMS, e.problems)
-    try:
+    target = out
+    try:  # a failure is named by the output asked for, never the temporary file it is written through
         engine.save_png(res.rgba, out)
+        target = legend_out
         engine.write_legend(res.legend, legend_out)
     except OSError as e:
-        return _fail(args, EXIT_USAGE, f"{e.filename or out}: cannot write the output ({e.strerror}).")
+        return _fail(args, EXIT_USAGE, f"{target}: cannot write the output ({e.strerror or type(e).__name__}).")
     h, w = res.rgba.shape[:2]
     total = w * h
     if _json(args):
@@ -242,8 +253,12 @@ def run_repair(args: argparse.Namespace) -> int:
     if max_pixels is None:
         return _fail(args, EXIT_USAGE, f"--max-megapixels must be a positive number, not {args.max_megapixels}.")
     tolerance = getattr(args, "tolerance", engine.DEFAULT_TOLERANCE)
-    if not tolerance >= 0:
-        return _fail(args, EXIT_USAGE, f"--tolerance must be 0 or more, not {tolerance}.")
+    if not 0 <= tolerance <= MAX_TOLERANCE:
+        return _fail(args, EXIT_USAGE, f"--tolerance must be an RGB distance from 0 to {MAX_TOLERANCE:g}, not "
+                                       f"{tolerance}.")
+    why = output_problem(args.output, "-o", [("mask to repair", args.mask), ("legend file", args.legend)])
+    if why:
+        return _fail(args, EXIT_USAGE, why)
     legend, lprobs = engine.load_legend(args.legend)
     if legend is None:
         return _fail(args, EXIT_USAGE, lprobs)
@@ -255,8 +270,8 @@ def run_repair(args: argparse.Namespace) -> int:
         return _fail(args, EXIT_USAGE, e.user_message)
     except ValidationError as e:
         return _fail(args, EXIT_PROBLEMS, lprobs + e.problems)
-    except OSError as e:
-        return _fail(args, EXIT_USAGE, f"{e.filename or args.output}: cannot write the output ({e.strerror}).")
+    except OSError as e:  # named by the output asked for, never the temporary file it is written through
+        return _fail(args, EXIT_USAGE, f"{args.output}: cannot write the output ({e.strerror or type(e).__name__}).")
     left_problem = []
     if summary.left:
         shown = ", ".join(f"{x['hex']} alpha {x['alpha']} ({x['pixels']:,} pixels)"

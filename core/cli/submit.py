@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DuplicateReferenceError, PlaymentError, ValidationError
-from .common import EPILOG, emit, print_problems, read_json_file, session_from_args
+from .common import EPILOG, check_output, emit, print_problems, read_json_file, session_from_args, uuid_option
 
 
 def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
@@ -21,9 +21,11 @@ def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
                                    "{\"reference_id\", \"job_id\", \"status\": \"created\" | \"recovered\"}.",
                        epilog=EPILOG)
     s.add_argument("job", metavar="JOB.json")
-    s.add_argument("--batch-id", help="put the job in this batch (overrides the file's batch_id)")
-    s.add_argument("--default-batch-id", help="the batch where jobs without batch_id land; lets the tool "
-                                              "recover a job whose creation was interrupted")
+    s.add_argument("--batch-id", type=uuid_option("batch ID"),
+                   help="put the job in this batch (overrides the file's batch_id)")
+    s.add_argument("--default-batch-id", type=uuid_option("default batch ID"),
+                   help="the batch where jobs without batch_id land; lets the tool recover a job whose creation "
+                        "was interrupted")
     s.add_argument("--journal", metavar="FILE", help="the submission journal (default: the profile's, in the "
                                                     "user data folder); makes a re-submit after a crash safe, and "
                                                     "refuses a reference ID it holds as created without a request")
@@ -36,6 +38,8 @@ def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
 def cmd_submit(args: argparse.Namespace) -> int:
     from ..job import JobSpec
     from ..pipeline import DUPLICATE_CODE
+    if args.journal:
+        check_output(args.journal, "--journal", [("job file", args.job)], folder_made=True)
     payload = read_json_file(args.job)
     spec = JobSpec.from_payload(payload, source=args.job)
     session = session_from_args(args, journal=args.journal, storage_args=args if spec.local_paths() else None)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import Problem, ValidationError
+from ..jsonio import parse_json
 from ..legend import MAX_CLASSES, distinct_colours, key_problem
 from ._base import MAX_LISTED, _hex_key, _problem, _px
 from .io import load_index_mask
@@ -131,10 +132,9 @@ def load_classes(path: str | Path) -> tuple[list[Any] | dict[Any, Any] | None, l
         return None, [Problem(where, f"the classes file cannot be read: {e.strerror}.")]
     suffix = p.suffix.lower()
     if suffix == ".json":
-        try:
-            data = json.loads(text.removeprefix("\ufeff"))
-        except json.JSONDecodeError as e:
-            return None, [Problem(f"{where}:{e.lineno}:{e.colno}", f"the classes file is not valid JSON: {e.msg}.")]
+        data, problem = parse_json(text, what="classes file", where=where)
+        if problem is not None:
+            return None, [problem]
         if isinstance(data, dict) and isinstance(data.get("classes"), (list, dict)) and len(data) == 1:
             data = data["classes"]
         if not isinstance(data, (list, dict)):

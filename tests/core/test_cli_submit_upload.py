@@ -99,8 +99,10 @@ def test_no_storage_refuses_local_paths_with_the_fix(sandbox, point_at, tmp_path
 
 def test_bad_upload_destination_is_a_usage_error(sandbox, point_at, tmp_path, capsys):
     point_at(sandbox)
-    assert main(["submit", str(job_file(tmp_path)), "--upload-to", "ftp://host/x"]) == 2
-    assert "--upload-to takes s3://bucket/prefix" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # refused while the options are parsed
+        main(["submit", str(job_file(tmp_path)), "--upload-to", "ftp://host/x"])
+    assert e.value.code == 2
+    assert "argument --upload-to: the destination \"ftp://host/x\" is not s3://bucket/prefix" in capsys.readouterr().err
     assert sandbox.job_count() == 0
 
 

@@ -168,7 +168,7 @@ def test_merge_refuses_a_base_url_that_is_not_a_web_address(base_url):
     with pytest.raises(ValidationError) as e:
         merged_profile(None, name="prod", base_url=base_url, project_id="p", workflow_id=WF)
     assert [p.path for p in e.value.problems] == ["base_url"]
-    assert f'"{base_url}" is not a web address' in str(e.value) and DEFAULT_BASE_URL in str(e.value)
+    assert f'"{base_url}" is not an http(s) URL' in str(e.value) and DEFAULT_BASE_URL in str(e.value)
 
 
 def test_merge_lists_every_problem_at_once():
@@ -182,3 +182,41 @@ def test_merge_accepts_a_loopback_http_address():
     merged = merged_profile(None, name="local", base_url="http://127.0.0.1:8765", project_id="p", workflow_id=WF)
     assert merged.base_url == "http://127.0.0.1:8765"
 
+
+
+@pytest.mark.parametrize(("base_url", "words"), [
+    ("https://bob:hunter2-secret@api.example.com", "holds a user name or password"),
+    ("http://localhost:99999", "port that is not a number from 1 to 65535"),
+    ("https://api.example.com:0", "port 0"),
+    ("http://api.example.com", "uses plain http"),
+])
+def test_merge_refuses_a_base_url_the_client_would_refuse_without_echoing_a_password(base_url, words):
+    with pytest.raises(ValidationError) as e:
+        merged_profile(None, name="prod", base_url=base_url, project_id="p", workflow_id=WF)
+    assert [p.path for p in e.value.problems] == ["base_url"]
+    assert words in str(e.value) and "hunter2-secret" not in str(e.value)
+    assert all("hunter2-secret" not in p.message for p in e.value.problems)
+
+
+@pytest.mark.parametrize("stored", ["ftp://api.example.com", "https://u:stored-pw@api.example.com", 5, ["x"]])
+def test_a_bad_stored_base_url_resolves_and_the_client_refuses_it_with_a_sentence(memory_keyring, stored):
+    from playment_submit.core.client import PlaymentClient
+    profiles_path().parent.mkdir(parents=True, exist_ok=True)
+    profiles_path().write_text(json.dumps({"current": "prod", "profiles": {"prod": {"base_url": stored}}}))
+    conn = resolve_connection()  # no crash: the connection is what the file says
+    assert isinstance(conn.base_url, str)
+    with pytest.raises(UsageError) as e:
+        PlaymentClient(conn.base_url, "p", "k")
+    assert "base URL" in str(e.value) and "stored-pw" not in str(e.value)
+
+
+def test_a_profiles_file_the_parser_cannot_hold_is_a_sentence(memory_keyring):
+    profiles_path().parent.mkdir(parents=True, exist_ok=True)
+    profiles_path().write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(UsageError) as e:
+        load_profiles()
+    assert str(profiles_path()) in str(e.value) and "levels deep" in str(e.value)
+    profiles_path().write_text(json.dumps({"profiles": {"prod": {"storage": "s3"}}}))
+    with pytest.raises(UsageError) as e:
+        load_profiles()
+    assert '"storage" must be an object' in str(e.value)

@@ -176,8 +176,13 @@ def test_storage_from_args_order(sandbox):
     local.profile.storage = {"kind": "none"}
     assert isinstance(storage_from_args(_args(), local), NoStorage)  # the profile beats the default
     for bad in ("ftp://x/y", "s3://", "s3://Bad_Bucket/p"):
+        with pytest.raises(SystemExit) as stop:  # refused while the options are parsed ...
+            _args("--upload-to", bad)
+        assert stop.value.code == 2
+        parsed = _args()
+        parsed.upload_to = bad  # ... and by storage_from_args for arguments built another way
         with pytest.raises(E.UsageError) as info:
-            storage_from_args(_args("--upload-to", bad), remote)
+            storage_from_args(parsed, remote)
         assert "--upload-to" in str(info.value)
     with pytest.raises(E.UsageError) as info:
         storage_from_args(_args("--s3-endpoint-url", "http://127.0.0.1:9000"), remote)

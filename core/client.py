@@ -35,7 +35,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3
@@ -323,7 +323,9 @@ class PlaymentClient:
 
     # ------------------------------------------------------------ plumbing
     def _url(self, name: str, **kw: str) -> str:
-        return self.base_url + self.paths[name].format(project_id=self.project_id, **kw)
+        """An endpoint's URL; IDs are escaped, so an ID holding "/", "?" or "#" cannot reach another path."""
+        ids = {k: quote(str(v), safe="") for k, v in {"project_id": self.project_id, **kw}.items()}
+        return self.base_url + self.paths[name].format(**ids)
 
     def _wait(self, seconds: float, cancel: threading.Event | None) -> None:
         if seconds <= 0:
@@ -705,8 +707,8 @@ class PlaymentClient:
                 return ConnectionReport(False, "project_unknown",
                                         f"Playment does not know project {self.project_id}.")
             return ConnectionReport(True, "reachable", f"Connected to {self.base_url}; the key is accepted.")
-        except (ConnectionFailedError, RequestTimeoutError) as e:
-            return ConnectionReport(False, "unreachable", str(e))
+        except (ConnectionFailedError, RequestTimeoutError, RedirectRefusedError) as e:
+            return ConnectionReport(False, "unreachable", str(e))  # a redirect is no API: nothing is sent there
         except PlaymentError as e:
             if isinstance(e, ServerFaultError):
                 return ConnectionReport(False, "error", str(e))

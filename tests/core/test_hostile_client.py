@@ -54,7 +54,16 @@ def test_redirects_are_refused_and_the_key_never_follows(elsewhere, status):
                 call()
             assert f"localhost:{elsewhere.port}" in str(info.value) and "redirect" in str(info.value)
             assert info.value.exit_code == 2
+        report = c.test_connection()  # bulk's check before it sends anything
+        assert not report.ok and report.kind == "unreachable" and "redirect" in report.message
     assert elsewhere.requests == []  # nothing, let alone the key, reached the other host
+
+
+def test_ids_cannot_leave_their_path_segment():
+    with HostileServer(lambda s, c, r: answer(c, 404, {"success": False})) as api, \
+            PlaymentClient(api.base_url, "proj/../../admin?x=1#", KEY) as c, pytest.raises(E.NotFoundError):
+        c.get_job("../jobs?all=1")
+    assert api.requests[0].path == "/v1/projects/proj%2F..%2F..%2Fadmin%3Fx%3D1%23/jobs/..%2Fjobs%3Fall%3D1"
 
 
 def test_a_server_echoing_the_key_and_escape_codes_reaches_no_terminal_or_journal(tmp_path):

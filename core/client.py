@@ -33,8 +33,9 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, TypeGuard
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -43,10 +44,22 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import __version__
-from .errors import (AmbiguousOutcomeError, AuthError, ConnectionFailedError, DuplicateReferenceError,
-                     NotFoundError, PlaymentError, RateLimitedError, RedirectRefusedError, RequestTimeoutError,
-                     ServerFaultError,
-                     UsageError, ValidationError, error_for_code)
+from .errors import (
+    AmbiguousOutcomeError,
+    AuthError,
+    ConnectionFailedError,
+    DuplicateReferenceError,
+    NotFoundError,
+    PlaymentError,
+    Problem,
+    RateLimitedError,
+    RedirectRefusedError,
+    RequestTimeoutError,
+    ServerFaultError,
+    UsageError,
+    ValidationError,
+    error_for_code,
+)
 from .job import JobSpec, is_loopback_host
 from .sanitise import one_line, register_secret, server_text, url_for_display
 
@@ -153,7 +166,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Full-jitter wait before attempt ``attempt + 1`` (attempt counts from 1)."""
-        return rng() * min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
+        return rng() * min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
 
 
 @dataclass(frozen=True)
@@ -168,7 +181,7 @@ class CreatedJob:
     def status(self) -> str:
         return "recovered" if self.recovered else "created"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"reference_id": self.reference_id, "job_id": self.job_id, "status": self.status}
 
 
@@ -182,7 +195,7 @@ class JobInfo:
     work_flow_id: str | None = None
     priority_weight: int | None = None
     result: Any = None
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -190,7 +203,7 @@ class BatchJob:
     job_id: str
     reference_id: str | None
     status: str | None = None
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -302,7 +315,7 @@ class PlaymentClient:
 
     def add_response_hook(self, hook: Callable[[requests.Response], Any]) -> None:
         """Call ``hook(response)`` for every HTTP answer (bulk uses it to share a 429 back-off)."""
-        def wrapped(resp, *args, **kwargs):
+        def wrapped(resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
             hook(resp)
             return resp
         wrapped.__wrapped__ = hook  # type: ignore[attr-defined]
@@ -315,10 +328,10 @@ class PlaymentClient:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> "PlaymentClient":
+    def __enter__(self) -> PlaymentClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------ plumbing
@@ -385,7 +398,8 @@ class PlaymentClient:
             raise RedirectRefusedError(self.base_url, resp.headers.get("Location"), resp.status_code)
         return resp
 
-    def _get(self, url: str, params: dict | None = None, *, limit: float | None = None) -> dict:
+    def _get(self, url: str, params: dict[str, str] | None = None, *,
+             limit: float | None = None) -> dict[str, Any]:
         budget = getattr(_local, "budget", None)
         if budget is not None:
             left = budget - time.monotonic()
@@ -427,7 +441,7 @@ class PlaymentClient:
         return ConnectionFailedError(f"The request to {host} could not be made ({_reason(exc)}); nothing was sent.")
 
     @staticmethod
-    def _parse(resp: requests.Response) -> dict:
+    def _parse(resp: requests.Response) -> dict[str, Any]:
         """The ``data`` of a successful answer, or the typed error for anything else."""
         status = resp.status_code
         try:
@@ -466,7 +480,7 @@ class PlaymentClient:
                                f"(no \"success\" field); treat the outcome as unknown.", status=status)
 
     # ---------------------------------------------------------------- jobs
-    def create_job(self, job: JobSpec | dict, *, cancel: threading.Event | None = None,
+    def create_job(self, job: JobSpec | dict[str, Any], *, cancel: threading.Event | None = None,
                    prior_attempt_ambiguous: bool = False,
                    on_attempt: Callable[[int, str], Any] | None = None) -> CreatedJob:
         """Create one job; see the module docstring for the retry and recovery rules.
@@ -491,7 +505,7 @@ class PlaymentClient:
         finally:
             _local.budget = None
 
-    def _create(self, spec: JobSpec, payload: dict, url: str, budget_end: float, ambiguous: bool,
+    def _create(self, spec: JobSpec, payload: dict[str, Any], url: str, budget_end: float, ambiguous: bool,
                 cancel: threading.Event | None, on_attempt: Callable[[int, str], Any] | None) -> CreatedJob:
         ref = spec.reference_id
         batch_for_lookup = spec.batch_id or self.default_batch_id
@@ -524,13 +538,13 @@ class PlaymentClient:
                     + (f" (job {existing})" if existing else "")
                     + ". Choose another reference ID, or look the existing job up instead of creating it again."
                     + (f" (FS_0001: {e.server_message})" if e.server_message else ""),
-                    existing_job_id=existing, code=e.code, server_message=e.server_message, status=e.status)
+                    existing_job_id=existing, code=e.code, server_message=e.server_message, status=e.status) from e
             except RateLimitedError as e:  # the request was refused before processing: not ambiguous
                 last = e
                 if e.retry_after is not None:
                     if e.retry_after > self.retry.max_retry_after:
                         raise RateLimitedError(f"Playment asked to wait {e.retry_after:.0f} s before trying "
-                                               f"again; try later.", retry_after=e.retry_after, status=429)
+                                               f"again; try later.", retry_after=e.retry_after, status=429) from e
                     delay = e.retry_after
             except ServerFaultError as e:
                 last, ambiguous = e, True
@@ -578,7 +592,7 @@ class PlaymentClient:
         except PlaymentError as e:
             raise AmbiguousOutcomeError(
                 f"An earlier attempt most likely created job \"{ref}\", but looking up its job ID failed: {e}",
-                reference_id=ref, code=dup.code)
+                reference_id=ref, code=dup.code) from e
         if not found:
             raise AmbiguousOutcomeError(
                 f"Playment says reference ID \"{ref}\" is in use, but it is not in batch {batch_id}; the job "
@@ -631,7 +645,8 @@ class PlaymentClient:
                                    "not exist now.", status=resp.status_code)
         return batch_id
 
-    def get_batch_page(self, batch_id: str, page_token: str | None = None) -> tuple[list[BatchJob], str | None, dict]:
+    def get_batch_page(self, batch_id: str,
+                       page_token: str | None = None) -> tuple[list[BatchJob], str | None, dict[str, Any]]:
         params = {"page_token": page_token} if page_token else None
         d = self._get(self._url("batch", batch_id=batch_id), params=params)
         jobs = []
@@ -716,7 +731,7 @@ class PlaymentClient:
         return ConnectionReport(True, "reachable", f"Connected to {self.base_url}; the key is accepted.")
 
 
-def _is_id(value: Any) -> bool:
+def _is_id(value: Any) -> TypeGuard[str]:
     """A job or batch ID as Playment gives them: a short printable string (a UUID in practice)."""
     return (isinstance(value, str) and 0 < len(value) <= JOB_ID_MAX and value.isprintable()
             and not any(c.isspace() for c in value))
@@ -731,8 +746,7 @@ def _nothing_sent(exc: BaseException) -> bool:
     return not isinstance(exc, (requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError))
 
 
-def _problem(path: str, message: str):
-    from .errors import Problem
+def _problem(path: str, message: str) -> Problem:
     return Problem(path, message)
 
 

@@ -3,8 +3,17 @@
 - N worker threads (default 8) share one :class:`PlaymentClient` (build it with ``pool_size=N`` so every
   worker has a pooled connection) and take rows from a bounded queue fed by the caller's thread.
 - Every row goes through the journal: ``mark_sending`` before the POST, ``mark_created``/``mark_failed``
-  after it. A row the journal says may have been sent already (``sending``/``ambiguous``) is sent with
-  ``prior_attempt_ambiguous=True``, so FS_0001 recovers its job_id instead of counting as a duplicate.
+  after it. A row the journal says may have been sent already (``sending``/``ambiguous``), and a row
+  retried with --retry-failed, is sent with ``prior_attempt_ambiguous=True``, so FS_0001 recovers its
+  job_id instead of counting as a duplicate.
+- One run per journal: ``run`` holds :meth:`Journal.claim` for its duration (a second run waits
+  ``claim_wait`` seconds, then gets :class:`~core.journal.JournalClaimedError` naming the first). A row
+  another process created meanwhile is reported "skipped" and not sent: ``mark_sending`` refuses a created
+  row in SQL, atomically.
+- Every row gets a result, whatever a worker meets: a journal that stays locked past its wait makes that
+  row "failed" (nothing sent) or "ambiguous" (sent, outcome not recorded), with a sentence; an unexpected
+  error makes it "ambiguous"; a progress or result callback that raises stops the run (nothing new starts)
+  and is raised again from ``run`` once every started row is finished.
 - An optional global rate (jobs/s) spaces job starts; a 429 from the server (seen by a response hook on
   the client's session) pauses every worker's next start for the Retry-After, not just the unlucky one's.
 - Cancel is cooperative: nothing new starts, the client stops waiting between retries, and whatever was
@@ -14,7 +23,9 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 import threading
 import time
 from collections import deque
@@ -24,8 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 from .client import CreatedJob, PlaymentClient, parse_retry_after
 from .errors import AmbiguousOutcomeError, AuthError, NotFoundError, PlaymentError
-from .manifest import CHANGED, DONE, INVALID, RECONCILE, SENDABLE, SKIP_FAILED, Manifest, ManifestRow
+from .journal import CLAIM_WAIT, AlreadyCreatedError, Journal, JournalError
+from .manifest import CHANGED, DONE, INVALID, RECONCILE, RETRY, SENDABLE, SKIP_FAILED, Manifest, ManifestRow
 from .pipeline import create_journalled
+from .sanitise import one_line
 
 if TYPE_CHECKING:
     import requests
@@ -131,7 +144,10 @@ class BulkSubmitter:
                  rate: float | None = None, storage: Any = None,
                  progress: Callable[[BulkProgress], Any] | None = None,
                  on_result: Callable[[RowResult], Any] | None = None,
-                 cancel_event: threading.Event | None = None, progress_interval: float = 0.2):
+                 cancel_event: threading.Event | None = None, progress_interval: float = 0.2,
+                 claim_wait: float = CLAIM_WAIT, description: str | None = None):
+        """``claim_wait``: seconds to wait for another run's claim on the journal; ``description``: what this
+        run is, as another run waiting for the journal is told (default: "bulk run of N row(s) by <program>")."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.client = client
@@ -152,6 +168,9 @@ class BulkSubmitter:
         self._last_emit = 0.0
         self._interval = progress_interval
         self.fatal: PlaymentError | None = None  # set when an error means no other row can succeed
+        self.claim_wait = claim_wait
+        self.description = description
+        self._callback_error: BaseException | None = None
 
     # ------------------------------------------------------------ controls
     def cancel(self) -> None:
@@ -222,7 +241,28 @@ class BulkSubmitter:
             else:
                 results[i] = _static_result(r)
         self._total = len(todo)
+        claim = self._claim(len(todo)) if todo else None  # raises JournalClaimedError before anything is sent
         self._t0 = time.monotonic()
+        try:
+            return self._run(rows, todo, results, summary)
+        finally:
+            if claim is not None:
+                claim.release()
+
+    def _claim(self, n: int) -> Any:
+        claim = getattr(self.journal, "claim", None)
+        if claim is None:
+            return None
+        what = self.description
+        if what is None:
+            program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+            if program in ("", "-c", "__main__.py"):
+                program = "playment-submit"
+            what = f"bulk run of {n} row(s) by {program}"
+        return claim(what, wait=self.claim_wait)
+
+    def _run(self, rows: list[ManifestRow], todo: list[tuple[int, ManifestRow]], results: dict[int, RowResult],
+             summary: BulkSummary) -> BulkSummary:
         q: queue.Queue[Any] = queue.Queue(maxsize=self.concurrency * 2)
         stop = object()
         self.client.add_response_hook(self._hook)
@@ -233,18 +273,18 @@ class BulkSubmitter:
                 if item is stop:
                     return
                 i, row = item
-                if self.cancel_event.is_set():
-                    res = RowResult(row.reference_id, row.row, "not_sent", message="Cancelled before it was sent.")
-                else:
-                    with self._lock:
-                        self._in_flight += 1
-                    try:
-                        res = self._send(row)
-                    finally:
-                        with self._lock:
-                            self._in_flight -= 1
+                try:
+                    res = self._one(row)
+                except Exception as e:  # never lose a row's result (a dead worker meant a KeyError, or a hang)
+                    res = _lost(row, e)
                 results[i] = res
-                self._finish(res)
+                try:
+                    self._finish(res)
+                except Exception as e:  # a callback's fault: stop starting rows, raise it once all are done
+                    with self._lock:
+                        if self._callback_error is None:
+                            self._callback_error = e
+                    self.cancel()
 
         threads = [threading.Thread(target=worker, name=f"bulk-{k}", daemon=True)
                    for k in range(min(self.concurrency, max(1, len(todo))))]
@@ -267,22 +307,42 @@ class BulkSubmitter:
                 while t.is_alive():
                     t.join(0.2)
             self.client.remove_response_hook(self._hook)
-        summary.results = [results[i] for i in range(len(rows))]
+        summary.results = [results[i] if i in results else _missing(rows[i]) for i in range(len(rows))]
         summary.elapsed = time.monotonic() - self._t0
         summary.cancelled = self.cancel_event.is_set()
+        if self._callback_error is not None:
+            raise self._callback_error
         self._emit(None, force=True)
         return summary
+
+    def _one(self, row: ManifestRow) -> RowResult:
+        if self.cancel_event.is_set():
+            return RowResult(row.reference_id, row.row, "not_sent", message="Cancelled before it was sent.")
+        with self._lock:
+            self._in_flight += 1
+        try:
+            return self._send(row)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def _send(self, row: ManifestRow) -> RowResult:
         ref, spec = row.reference_id, row.spec
         assert spec is not None and ref is not None
         manifest_payload = spec.to_payload()
-        prior = row.action == RECONCILE
+        # A retried row may have been created by a send whose answer was lost: FS_0001 then recovers it.
+        prior = row.action in (RECONCILE, RETRY)
+        journal: Any = self.journal
         if self.journal is not None:
-            entry = self.journal.get(ref)
+            try:
+                entry = self.journal.get(ref)
+            except JournalError as e:
+                return self._journal_trouble(row, e)
             if entry is not None and entry.state == "created":  # another run finished it meanwhile
-                return RowResult(ref, row.row, "skipped", entry.job_id, message="Created in an earlier run.")
+                return _created_elsewhere(row, entry.job_id)
             prior = prior or (entry is not None and entry.maybe_sent)
+            if isinstance(self.journal, Journal):
+                journal = _RunJournal(self.journal)
         try:
             if spec.local_paths():
                 if self.storage is None:
@@ -298,16 +358,16 @@ class BulkSubmitter:
         if not self.gate.acquire(self.cancel_event):
             return RowResult(ref, row.row, "not_sent", message="Cancelled before it was sent.")
         try:
-            created: CreatedJob = create_journalled(spec, self.client, self.journal, cancel=self.cancel_event,
+            created: CreatedJob = create_journalled(spec, self.client, journal, cancel=self.cancel_event,
                                                     prior_attempt_ambiguous=prior, hash_of=manifest_payload)
+        except AlreadyCreatedError as e:  # created by another process since the check: not sent
+            return _created_elsewhere(row, e.existing_job_id)
+        except JournalError as e:
+            return self._journal_trouble(row, e)
         except AmbiguousOutcomeError as e:
             return self._fail(row, e.code, str(e), ambiguous=True)
         except PlaymentError as e:
-            if isinstance(e, AuthError) or (isinstance(e, NotFoundError) and e.code == "PROJECT_NOT_FOUND"):
-                # every other row would fail the same way: stop starting new ones
-                if self.fatal is None:
-                    self.fatal = e
-                self.cancel()
+            if self._stop_if_fatal(e):
                 return self._fail(row, e.code, str(e), ambiguous=False)
             if self.cancel_event.is_set() and e.retryable:
                 return self._fail(row, e.code, f"Stopped by cancel while retrying: {e} The next run checks "
@@ -320,8 +380,74 @@ class BulkSubmitter:
 
     def _fail(self, row: ManifestRow, code: str | None, message: str, ambiguous: bool = False) -> RowResult:
         if self.journal is not None:
-            self.journal.mark_failed(row.reference_id, code, message, ambiguous=ambiguous)
+            try:
+                self.journal.mark_failed(row.reference_id, code, message, ambiguous=ambiguous)
+            except JournalError as e:
+                message += (f" This could not be recorded in the journal ({e.sqlite_message or e}); the next run "
+                            f"checks the row again.")
         return RowResult(row.reference_id, row.row, "ambiguous" if ambiguous else "failed", None, code, message)
+
+    def _stop_if_fatal(self, e: BaseException | None) -> bool:
+        """An error every other row would meet too (the key, the project): stop starting new rows."""
+        if not (isinstance(e, AuthError) or (isinstance(e, NotFoundError) and e.code == "PROJECT_NOT_FOUND")):
+            return False
+        with self._lock:
+            if self.fatal is None:
+                self.fatal = e
+        self.cancel()
+        return True
+
+    def _journal_trouble(self, row: ManifestRow, e: JournalError) -> RowResult:
+        """A journal that could not be read or written (locked past its wait, damaged, disk full): the row
+        ends with a sentence, and the journal is not asked again for it."""
+        code = getattr(e, "journal_code", "journal")
+        if e.operation in ("read", "sending"):  # before the POST: nothing was sent
+            text = str(e) if e.operation == "sending" else f"{e} Nothing was sent for this row."
+            return RowResult(row.reference_id, row.row, "failed", None, code, text)
+        before = e.__context__ if e.operation == "failed" else None  # the refusal that was being recorded
+        text = str(e)
+        if isinstance(before, PlaymentError):
+            text = f"{before} {text}"
+            self._stop_if_fatal(before)
+        return RowResult(row.reference_id, row.row, "ambiguous", e.job_id, code, text)
+
+
+class _RunJournal:
+    """The journal as :func:`create_journalled` sees it during a run: ``mark_sending`` refuses a row that
+    another process created meanwhile (:class:`AlreadyCreatedError`, before anything is sent)."""
+
+    def __init__(self, journal: Journal):
+        self._journal = journal
+
+    def get(self, reference_id: str) -> Any:
+        return self._journal.get(reference_id)
+
+    def mark_sending(self, reference_id: str, payload: dict[str, Any], *,
+                     hash_of: dict[str, Any] | None = None) -> None:
+        self._journal.mark_sending(reference_id, payload, hash_of=hash_of, refuse_created=True)
+
+    def mark_created(self, reference_id: str, job_id: str, status: str = "created") -> None:
+        self._journal.mark_created(reference_id, job_id, status)
+
+    def mark_failed(self, reference_id: str, code: str | None, message: str, ambiguous: bool = False) -> bool:
+        return self._journal.mark_failed(reference_id, code, message, ambiguous)
+
+
+def _created_elsewhere(row: ManifestRow, job_id: str | None) -> RowResult:
+    return RowResult(row.reference_id, row.row, "skipped", job_id,
+                     message=f"Created by another run meanwhile (job {job_id}); not sent again.")
+
+
+def _lost(row: ManifestRow, e: BaseException) -> RowResult:
+    return RowResult(row.reference_id, row.row, "ambiguous", None, None,
+                     f"Unexpected error while sending ({type(e).__name__}: {one_line(e, 200)}); the next run checks "
+                     f"whether it was created.")
+
+
+def _missing(row: ManifestRow) -> RowResult:
+    return RowResult(row.reference_id, row.row, "ambiguous", None, None,
+                     "No result was recorded for this row (an internal error); the next run checks whether it was "
+                     "created.")
 
 
 def _static_result(r: ManifestRow) -> RowResult:

@@ -8,11 +8,30 @@ needs a durable record of what was about to be sent and what came back. The rule
   ``pending`` (never sent), ``sending`` (maybe sent), ``created``, ``failed`` or ``ambiguous``; a re-run
   skips ``created`` rows without a request and reconciles ``sending``/``ambiguous`` ones with
   ``create_job(..., prior_attempt_ambiguous=True)`` (FS_0001 then means "recover the job_id").
+- A ``created`` row is never downgraded: ``mark_sending`` and ``mark_failed`` leave a created row's state
+  and job_id as they are, in the SQL statement itself (``... WHERE state != 'created'``), so it holds
+  between processes too. ``mark_sending`` returns the created entry instead (or raises
+  :class:`AlreadyCreatedError` with ``refuse_created=True``, which bulk uses); only ``mark_created``
+  replaces a job_id (a job deleted on Playment and created again).
 - The payload's hash (SHA-256 of its canonical JSON) is kept, so a re-run can tell that a row changed
   since it was created and report it instead of resending.
 - SQLite in WAL mode, autocommit, ``synchronous=NORMAL``: every write is durable against a killed process
-  (the WAL is in the OS's hands once the statement returns); a second process (the window and the
-  command line at once) waits up to ``busy_timeout`` instead of failing.
+  (the WAL is in the OS's hands once the statement returns). Another process's lock is waited for up to
+  ``busy_timeout`` (default 60 s) in short slices, between which the other threads of this process use
+  the journal; after that a write raises :class:`JournalBusyError`, a sentence, never a bare sqlite3 error.
+  Lock contention is never reported as damage; only real corruption (:class:`JournalDamagedError`) is,
+  and then the advice is to keep a copy, never to delete or move the record of created jobs.
+- One long writer at a time: :meth:`Journal.claim` takes an OS file lock on ``<journal>.lock`` (fcntl.flock
+  on POSIX, msvcrt.locking on Windows; released by the OS when the process dies) and writes who holds it
+  (pid, host, since when, what) into that file; a second claimant waits up to ``wait`` seconds, then gets
+  :class:`JournalClaimedError` naming the holder. Bulk runs claim; one-job writers (the window, ``submit``)
+  do not and are not blocked by a claim: the row-level rules above keep them from undoing a run's work.
+- Text is stored sanitised: messages and codes through :func:`core.sanitise.one_line`; a payload whose
+  strings hold lone surrogates is stored as ASCII-escaped JSON (lossless); a reference ID holding lone
+  surrogates (a file name that is not UTF-8, decoded by Python with surrogateescape) is stored as the
+  BLOB of its ``surrogatepass`` UTF-8 bytes and decoded back on read, so it stays findable and distinct
+  (replacing surrogates with U+FFFD would make ``caf\\udce9`` and ``caf\\udce8`` one row). Ordinary IDs
+  are stored as TEXT exactly as before.
 - Thread-safe: one connection guarded by a lock (bulk workers write from many threads).
 
 The window's history view reads :meth:`Journal.history`. No secret is ever stored (payloads hold URLs,
@@ -23,24 +42,35 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import socket
 import sqlite3
+import sys
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from .errors import UsageError
+from .errors import DuplicateReferenceError, UsageError
+from .sanitise import encodable, one_line
 
 STATES = ("pending", "sending", "created", "failed", "ambiguous")
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT = 60.0      # seconds a statement waits for another process's lock before it gives up
+CLAIM_WAIT = 5.0         # seconds a second run waits for a claimed journal before it gives up
+MESSAGE_LIMIT = 500      # characters of a message kept in the journal
+_SLICE = 0.25            # SQLite's own wait per attempt; between attempts other threads use the connection
+
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS entries (
-    reference_id TEXT PRIMARY KEY,
+    reference_id TEXT PRIMARY KEY,  -- TEXT; a BLOB (surrogatepass UTF-8) for an ID with lone surrogates
     payload_hash TEXT,
     payload      TEXT,
     state        TEXT NOT NULL CHECK (state IN ('pending','sending','created','failed','ambiguous')),
@@ -58,6 +88,8 @@ CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
 
 _COLUMNS = ("reference_id", "payload_hash", "payload", "state", "status", "job_id", "code", "message",
             "attempts", "created_at", "updated_at")
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _now() -> str:
@@ -65,9 +97,37 @@ def _now() -> str:
 
 
 def payload_hash(payload: Any) -> str:
-    """SHA-256 of the payload's canonical JSON (sorted keys, no spaces): equal payloads, equal hashes."""
+    """SHA-256 of the payload's canonical JSON (sorted keys, no spaces): equal payloads, equal hashes.
+    Lone surrogates are hashed as their ``surrogatepass`` bytes (other text hashes as it always did)."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _payload_text(payload: Any) -> str:
+    """The payload as stored: JSON as before, or ASCII-escaped JSON when a string holds a lone surrogate
+    (valid UTF-8 either way; ``json.loads`` gives the same payload back)."""
+    text = json.dumps(payload, ensure_ascii=False, default=str)
+    if _SURROGATE.search(text):
+        text = json.dumps(payload, ensure_ascii=True, default=str)
+    return text
+
+
+def _key(reference_id: str) -> str | bytes:
+    """How a reference ID is stored: as TEXT, or (lone surrogates) as its surrogatepass UTF-8 BLOB."""
+    ref = str(reference_id)
+    if _SURROGATE.search(ref):
+        return ref.encode("utf-8", "surrogatepass")
+    return ref
+
+
+def _unkey(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogatepass")
+    return str(value)
+
+
+def _clean(text: object, limit: int) -> str:
+    return one_line(text, limit)
 
 
 def default_journal_path(profile_name: str | None = None) -> Path:
@@ -77,6 +137,107 @@ def default_journal_path(profile_name: str | None = None) -> Path:
     return data_dir() / "journals" / f"{name}.sqlite"
 
 
+# ------------------------------------------------------------------------------------------ errors
+class JournalError(UsageError):
+    """The journal could not be opened, read or written (exit status 2: environment trouble).
+
+    ``operation``: "open", "read", "sending", "created", "failed", "pending" or "forget" (which write
+    failed: a caller can tell "nothing was sent" from "sent, outcome not recorded"); ``reference_id`` and
+    ``job_id``: the row being written, when there was one."""
+
+    journal_code = "journal"
+
+    def __init__(self, message: str, *, path: str = "", operation: str = "", reference_id: str | None = None,
+                 job_id: str | None = None, sqlite_message: str | None = None):
+        self.path = path
+        self.operation = operation
+        self.reference_id = reference_id
+        self.job_id = job_id
+        self.sqlite_message = sqlite_message
+        super().__init__(message)
+
+
+class JournalBusyError(JournalError):
+    """Another process held the journal's lock for longer than the wait: in use, not damaged."""
+
+    journal_code = "journal_busy"
+
+
+class JournalDamagedError(JournalError):
+    """SQLite says the file is not a database or is malformed."""
+
+    journal_code = "journal_damaged"
+
+
+@dataclass(frozen=True)
+class ClaimHolder:
+    """Who holds a journal's claim, as written into its lock file."""
+
+    pid: int | None = None
+    host: str = ""
+    since: str = ""                 # ISO-8601 UTC
+    what: str = ""
+
+    def describe(self) -> str:
+        text = f"process {self.pid}" if self.pid else "another process"
+        if self.host:
+            text += f" on {self.host}"
+        if self.since:
+            text += f", since {self.since[:19].replace('T', ' ')} UTC"
+        if self.what:
+            text += f" ({self.what})"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "host": self.host, "since": self.since, "what": self.what}
+
+
+class JournalClaimedError(JournalBusyError):
+    """Another run holds :meth:`Journal.claim` on this journal; ``holder`` says who (None: it did not say)."""
+
+    journal_code = "journal_claimed"
+
+    def __init__(self, message: str, *, holder: ClaimHolder | None = None, **kw: Any):
+        self.holder = holder
+        super().__init__(message, **kw)
+
+
+class AlreadyCreatedError(DuplicateReferenceError):
+    """``mark_sending(..., refuse_created=True)`` found the row created (by another run): nothing was changed,
+    and the caller must not send. ``entry`` is the created row; ``existing_job_id`` its job."""
+
+    def __init__(self, entry: Entry):
+        self.entry = entry
+        super().__init__(f"Reference ID \"{one_line(entry.reference_id, 200)}\" was created by another run "
+                         f"meanwhile: it is job {entry.job_id}. It was not sent again.",
+                         existing_job_id=entry.job_id, code="FS_0001")
+
+
+def _kind(e: sqlite3.Error) -> str:
+    """"busy" (another connection holds a lock), "damaged" (not a database, malformed) or "other"."""
+    name = str(getattr(e, "sqlite_errorname", "") or "")
+    text = str(e).lower()
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text or "busy" in text:
+        return "busy"
+    if (name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "not a database" in text or "malformed" in text
+            or "corrupt" in text):
+        return "damaged"
+    return "other"
+
+
+def _is_bug(e: sqlite3.Error) -> bool:
+    """Errors that mean the code is wrong, not the file or the environment: raised as they are."""
+    return isinstance(e, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError))
+
+
+@dataclass(frozen=True)
+class _Op:
+    name: str                        # see JournalError.operation
+    reference_id: str | None = None
+    job_id: str | None = None
+
+
+# ----------------------------------------------------------------------------------------- entries
 @dataclass(frozen=True)
 class Entry:
     """One reference_id's record. Times are ISO-8601 UTC strings (``2026-11-28T15:47:09.123456+00:00``)."""
@@ -115,104 +276,277 @@ class Entry:
                 "created_at": self.created_at, "updated_at": self.updated_at}
 
 
-class Journal:
-    """A SQLite journal (WAL). ``Journal(":memory:")`` works for throw-away use."""
+# ------------------------------------------------------------------------------------ file locking
+if sys.platform == "win32":
+    import msvcrt
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0):
+    def _try_lock(fd: int) -> bool:
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # byte 0 only: the holder's details (from byte 1) stay readable
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # held by another open file (another process, or another Journal object)
+            return False
+        except OSError:  # a file system without locks (ENOLCK): go on unclaimed; the row rules still hold
+            return True
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _read_holder(lock_path: Path) -> ClaimHolder | None:
+    """The details a claim's holder wrote (from byte 1 of the lock file), or None when unreadable."""
+    try:
+        with open(lock_path, "rb") as fh:
+            fh.seek(1)
+            info = json.loads(fh.read(8192).decode("utf-8", "replace"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict):
+        return None
+    pid = info.get("pid")
+    return ClaimHolder(pid=pid if isinstance(pid, int) else None, host=one_line(info.get("host") or "", 100),
+                       since=one_line(info.get("since") or "", 40), what=one_line(info.get("what") or "", 200))
+
+
+class JournalClaim:
+    """A held :meth:`Journal.claim`; release it with :meth:`release` or by leaving a ``with`` block."""
+
+    def __init__(self, journal: Journal, holder: ClaimHolder):
+        self.journal = journal
+        self.holder = holder
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self.journal._release_claim()
+
+    def __enter__(self) -> JournalClaim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# ----------------------------------------------------------------------------------------- journal
+class Journal:
+    """A SQLite journal (WAL). ``Journal(":memory:")`` works for throw-away use.
+
+    ``busy_timeout``: how long (seconds) any statement waits for another process's lock before it raises
+    :class:`JournalBusyError`."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT):
         self.path = Path(path) if str(path) != ":memory:" else None
+        self.busy_timeout = max(0.0, float(busy_timeout))
+        self._lock = threading.RLock()
+        self._claim_lock = threading.Lock()
+        self._claim_fd: int | None = None
+        self._claim_depth = 0
+        self._closed = False
         target = ":memory:"
         if self.path is not None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise UsageError(f"The journal's folder {self.path.parent} cannot be created: {e.strerror}.") from e
+                raise JournalError(f"The journal's folder {self._shown(self.path.parent)} cannot be created: "
+                                   f"{e.strerror}.", path=self._shown(), operation="open") from e
             target = str(self.path)
-        self._lock = threading.RLock()
+        open_op = _Op("open")
+        slice_ = min(self.busy_timeout, _SLICE)
         try:
-            self._db = sqlite3.connect(target, timeout=busy_timeout, check_same_thread=False,
-                                       isolation_level=None)
+            self._db = sqlite3.connect(target, timeout=slice_, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as e:
+            raise self._error(e, open_op, 0.0) from e
+        try:
+            self._run(lambda db: db.execute(f"PRAGMA busy_timeout={int(slice_ * 1000)}"), open_op)
             if self.path is not None:
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        except sqlite3.DatabaseError as e:
-            raise UsageError(f"The journal {path} cannot be opened ({e}); it may be damaged or not a journal. "
-                             f"Point --journal at another file, or move this one aside.") from e
-        self._closed = False
+                self._run(lambda db: db.execute("PRAGMA journal_mode=WAL").fetchall(), open_op)
+            self._run(lambda db: db.execute("PRAGMA synchronous=NORMAL"), open_op)
+            if not self._run(self._has_schema, open_op):  # a journal in use is opened without writing to it
+                self._run(lambda db: db.executescript(_SCHEMA), open_op)
+                self._run(lambda db: db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                                                (str(SCHEMA_VERSION),)), open_op)
+        except BaseException:
+            self._closed = True
+            self._db.close()
+            raise
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path) if self.path else ':memory:'!r})"
 
     # ------------------------------------------------------------- plumbing
-    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            if self._closed:
-                raise UsageError("The journal is closed.")
-            return self._db.execute(sql, args).fetchall()
+    def _shown(self, path: Path | None = None) -> str:
+        p = path if path is not None else self.path
+        return encodable(str(p)) if p is not None else ":memory:"
+
+    @staticmethod
+    def _has_schema(db: sqlite3.Connection) -> bool:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()}
+        if not {"meta", "entries"} <= tables:
+            return False
+        return bool(db.execute("SELECT 1 FROM meta WHERE key='schema_version'").fetchall())
+
+    def _run(self, fn: Callable[[sqlite3.Connection], _T], op: _Op) -> _T:
+        """``fn(connection)`` under the lock; while another process holds SQLite's lock, tried again (the
+        lock released in between) until ``busy_timeout`` has passed. Errors become :class:`JournalError`."""
+        start = time.monotonic()
+        delay = 0.01
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise UsageError("The journal is closed.")
+                try:
+                    return fn(self._db)
+                except sqlite3.Error as e:
+                    if _is_bug(e):
+                        raise
+                    waited = time.monotonic() - start
+                    if _kind(e) != "busy" or waited >= self.busy_timeout:
+                        raise self._error(e, op, waited) from e
+            time.sleep(min(delay, max(0.0, self.busy_timeout - waited)))
+            delay = min(delay * 2, 0.2)
+
+    def _error(self, e: sqlite3.Error, op: _Op, waited: float) -> JournalError:
+        kind, said, shown = _kind(e), one_line(e, 200), self._shown()
+        took = f"{waited:.1f} s" if waited < 10 else f"{waited:.0f} s"
+        ref = f"\"{one_line(op.reference_id, 200)}\"" if op.reference_id is not None else "this row"
+        kw: dict[str, Any] = {"path": shown, "operation": op.name, "reference_id": op.reference_id,
+                              "job_id": op.job_id, "sqlite_message": said}
+        if kind == "busy":
+            head = (f"The journal {shown} cannot be opened: it is in use by another process (SQLite: {said}, for "
+                    f"{took})." if op.name == "open" else
+                    f"The journal {shown} is in use by another process: it stayed locked for {took} "
+                    f"(SQLite: {said}).")
+            advice = (" That is not damage: leave the file where it is, wait for the other process to finish "
+                      "(or close it), then try again.")
+            cls: type[JournalError] = JournalBusyError
+        elif kind == "damaged":
+            head = (f"The journal {shown} cannot be {'opened' if op.name == 'open' else 'read'}: SQLite says "
+                    f"\"{said}\", so it may be damaged or not a journal.")
+            advice = (" Keep a copy of the file (it is the record of which jobs were created; do not delete it), "
+                      "and give this run another journal file (--journal) until it is looked at.")
+            cls = JournalDamagedError
+        else:
+            head = (f"The journal {shown} cannot be {'opened' if op.name == 'open' else 'written'} (SQLite: "
+                    f"{said}).")
+            advice = " Check that its folder is writable and the disk is not full, then try again."
+            cls = JournalError
+        consequence = {
+            "sending": f" Nothing was sent for reference ID {ref}.",
+            "created": (f" Job {op.job_id} was created for reference ID {ref} but is not recorded as created; "
+                        f"sending {ref} again recovers that job instead of creating a second one."),
+            "failed": (f" The outcome for reference ID {ref} is not recorded; the next run checks whether it was "
+                       f"created."),
+        }.get(op.name, "")
+        return cls(head + consequence + advice, **kw)
 
     @staticmethod
     def _entry(row: tuple[Any, ...]) -> Entry:
         d = dict(zip(_COLUMNS, row, strict=True))  # every SELECT names _COLUMNS
-        return Entry(reference_id=d["reference_id"], state=d["state"], job_id=d["job_id"], code=d["code"],
+        return Entry(reference_id=_unkey(d["reference_id"]), state=d["state"], job_id=d["job_id"], code=d["code"],
                      message=d["message"], attempts=d["attempts"] or 0, created_at=d["created_at"],
                      updated_at=d["updated_at"], payload_hash=d["payload_hash"], status=d["status"],
                      payload_json=d["payload"])
+
+    def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._run(lambda db: db.execute(sql, args).fetchall(), _Op("read"))
 
     # --------------------------------------------------------------- writes
     def mark_pending(self, reference_id: str, payload: dict[str, Any]) -> None:
         """Record a row as checked and queued (never sent). Does not touch a row that already exists."""
         now = _now()
-        self._exec("INSERT OR IGNORE INTO entries (reference_id, payload_hash, payload, state, attempts, "
-                   "created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)",
-                   (reference_id, payload_hash(payload), json.dumps(payload, ensure_ascii=False), now, now))
+        args = (_key(reference_id), payload_hash(payload), _payload_text(payload), now, now)
+        self._run(lambda db: db.execute(
+            "INSERT OR IGNORE INTO entries (reference_id, payload_hash, payload, state, attempts, "
+            "created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)", args), _Op("pending", reference_id))
 
-    def mark_sending(self, reference_id: str, payload: dict[str, Any], *,
-                     hash_of: dict[str, Any] | None = None) -> None:
-        """Call right before the POST: state "sending", attempts + 1, the payload and its hash.
+    def mark_sending(self, reference_id: str, payload: dict[str, Any], *, hash_of: dict[str, Any] | None = None,
+                     refuse_created: bool = False) -> Entry | None:
+        """Call right before the POST: state "sending", attempts + 1, the payload and its hash. Returns None.
         A job_id already recorded is kept (it is only replaced by :meth:`mark_created`).
+
+        A row already ``created`` (by another run, or another process) is left exactly as it is, and its
+        entry is returned: the caller should not send it, unless it knows better (the server said that job
+        no longer exists; :meth:`mark_created` then records the new one). With ``refuse_created=True`` that
+        case raises :class:`AlreadyCreatedError` instead.
 
         ``hash_of``: hash this instead of ``payload`` (bulk passes the manifest's row before local files
         were uploaded, so that a re-run can compare rows without uploading again)."""
         now = _now()
-        self._exec(
-            "INSERT INTO entries (reference_id, payload_hash, payload, state, attempts, created_at, updated_at) "
-            "VALUES (?, ?, ?, 'sending', 1, ?, ?) ON CONFLICT(reference_id) DO UPDATE SET "
-            "payload_hash=excluded.payload_hash, payload=excluded.payload, state='sending', code=NULL, "
-            "message=NULL, attempts=entries.attempts + 1, updated_at=excluded.updated_at",
-            (reference_id, payload_hash(payload if hash_of is None else hash_of),
-             json.dumps(payload, ensure_ascii=False), now, now))
+        key = _key(reference_id)
+        args = (key, payload_hash(payload if hash_of is None else hash_of), _payload_text(payload), now, now)
+
+        def write(db: sqlite3.Connection) -> Entry | None:
+            for _ in range(5):  # the row may be forgotten between the two statements: then insert it
+                cur = db.execute(
+                    "INSERT INTO entries (reference_id, payload_hash, payload, state, attempts, created_at, "
+                    "updated_at) VALUES (?, ?, ?, 'sending', 1, ?, ?) ON CONFLICT(reference_id) DO UPDATE SET "
+                    "payload_hash=excluded.payload_hash, payload=excluded.payload, state='sending', code=NULL, "
+                    "message=NULL, attempts=entries.attempts + 1, updated_at=excluded.updated_at "
+                    "WHERE entries.state != 'created'", args)
+                if cur.rowcount:
+                    return None
+                rows = db.execute(f"{_SELECT} WHERE reference_id=?", (key,)).fetchall()
+                if rows:
+                    return self._entry(rows[0])
+            return None
+
+        created = self._run(write, _Op("sending", reference_id))
+        if created is not None and refuse_created:
+            raise AlreadyCreatedError(created)
+        return created
 
     def mark_created(self, reference_id: str, job_id: str, status: str = "created") -> None:
         """Call right after a success: the server's job_id; ``status`` "created" or "recovered"."""
         if status not in ("created", "recovered"):
             raise ValueError(f"status must be 'created' or 'recovered', not {status!r}")
         now = _now()
-        self._exec(
+        job = _clean(job_id, 200)
+        args = (_key(reference_id), status, job, now, now)
+        self._run(lambda db: db.execute(
             "INSERT INTO entries (reference_id, state, status, job_id, attempts, created_at, updated_at) "
             "VALUES (?, 'created', ?, ?, 1, ?, ?) ON CONFLICT(reference_id) DO UPDATE SET state='created', "
             "status=excluded.status, job_id=excluded.job_id, code=NULL, message=NULL, "
-            "updated_at=excluded.updated_at", (reference_id, status, str(job_id), now, now))
+            "updated_at=excluded.updated_at", args), _Op("created", reference_id, job))
 
-    def mark_failed(self, reference_id: str, code: str | None, message: str, ambiguous: bool = False) -> None:
+    def mark_failed(self, reference_id: str, code: str | None, message: str, ambiguous: bool = False) -> bool:
         """Call right after a refusal (``ambiguous=False``) or an unresolved outcome (``True``).
-        A job_id recorded earlier is kept for reference, but the state says what happened last."""
+        A job_id recorded earlier is kept for reference, but the state says what happened last.
+        A row already ``created`` is left as it is (returns False; True when the failure was recorded)."""
         now = _now()
         state = "ambiguous" if ambiguous else "failed"
-        self._exec(
+        args = (_key(reference_id), state, None if code is None else _clean(code, 60),
+                _clean(message, MESSAGE_LIMIT), now, now)
+        n: int = self._run(lambda db: db.execute(
             "INSERT INTO entries (reference_id, state, code, message, attempts, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT(reference_id) DO UPDATE SET state=excluded.state, "
-            "code=excluded.code, message=excluded.message, updated_at=excluded.updated_at",
-            (reference_id, state, code, message, now, now))
+            "code=excluded.code, message=excluded.message, updated_at=excluded.updated_at "
+            "WHERE entries.state != 'created'", args).rowcount, _Op("failed", reference_id))
+        return n > 0
 
     def forget(self, reference_id: str) -> None:
         """Remove a row (for a user who deleted the job on Playment and wants to send it again)."""
-        self._exec("DELETE FROM entries WHERE reference_id=?", (reference_id,))
+        key = _key(reference_id)
+        self._run(lambda db: db.execute("DELETE FROM entries WHERE reference_id=?", (key,)),
+                  _Op("forget", reference_id))
 
     # ---------------------------------------------------------------- reads
     def get(self, reference_id: str) -> Entry | None:
-        rows = self._exec(f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE reference_id=?", (reference_id,))
+        rows = self._select(f"{_SELECT} WHERE reference_id=?", (_key(reference_id),))
         return self._entry(rows[0]) if rows else None
 
     def get_many(self, reference_ids: Iterable[str]) -> dict[str, Entry]:
@@ -220,9 +554,8 @@ class Journal:
         ids = list(dict.fromkeys(reference_ids))
         out: dict[str, Entry] = {}
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            rows = self._exec(f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE reference_id IN "
-                              f"({', '.join('?' for _ in chunk)})", tuple(chunk))
+            chunk = tuple(_key(r) for r in ids[i:i + 500])
+            rows = self._select(f"{_SELECT} WHERE reference_id IN ({', '.join('?' for _ in chunk)})", chunk)
             for r in rows:
                 e = self._entry(r)
                 out[e.reference_id] = e
@@ -235,28 +568,99 @@ class Journal:
         if states:
             states = tuple(states)
             where, args = f"WHERE state IN ({', '.join('?' for _ in states)})", states
-        rows = self._exec(f"SELECT {', '.join(_COLUMNS)} FROM entries {where} ORDER BY updated_at DESC, "
-                          f"rowid DESC LIMIT ?", (*args, int(limit)))
+        rows = self._select(f"{_SELECT} {where} ORDER BY updated_at DESC, rowid DESC LIMIT ?", (*args, int(limit)))
         return [self._entry(r) for r in rows]
 
     def entries(self) -> Iterator[Entry]:
         """Every entry, by reference_id."""
-        for r in self._exec(f"SELECT {', '.join(_COLUMNS)} FROM entries ORDER BY reference_id"):
+        for r in self._select(f"{_SELECT} ORDER BY reference_id"):
             yield self._entry(r)
 
     def counts(self) -> dict[str, int]:
         """How many entries are in each state (every state present, zero when none)."""
         out = {s: 0 for s in STATES}
-        for state, n in self._exec("SELECT state, COUNT(*) FROM entries GROUP BY state"):
+        for state, n in self._select("SELECT state, COUNT(*) FROM entries GROUP BY state"):
             out[state] = n
         return out
 
     def __len__(self) -> int:
-        n: int = self._exec("SELECT COUNT(*) FROM entries")[0][0]
+        n: int = self._select("SELECT COUNT(*) FROM entries")[0][0]
         return n
+
+    # ---------------------------------------------------------------- claim
+    @property
+    def lock_path(self) -> Path | None:
+        """``<journal>.lock``, the file :meth:`claim` locks (None for ``:memory:``)."""
+        return self.path.with_name(self.path.name + ".lock") if self.path is not None else None
+
+    def claim(self, what: str, *, wait: float = CLAIM_WAIT) -> JournalClaim:
+        """Claim this journal for a long run (one bulk run at a time): an OS lock on :attr:`lock_path`, with
+        this process's pid, host, the time and ``what`` written into it. Waits up to ``wait`` seconds for
+        another holder, then raises :class:`JournalClaimedError` naming it. The lock goes with the process
+        (a killed run leaves no stale claim). Re-entrant within one Journal object. Writers that do not
+        claim (one-job submits) are not blocked by a claim. A no-op for ``:memory:``."""
+        holder = ClaimHolder(pid=os.getpid(), host=one_line(socket.gethostname(), 100), since=_now(),
+                             what=one_line(what, 200))
+        lock_path = self.lock_path
+        with self._claim_lock:
+            if self._closed:
+                raise UsageError("The journal is closed.")
+            if lock_path is None or self._claim_depth > 0:
+                self._claim_depth += 1
+                return JournalClaim(self, holder)
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+            except OSError as e:
+                raise JournalError(f"The journal's lock file {self._shown(lock_path)} cannot be opened: "
+                                   f"{e.strerror}. Check that the journal's folder is writable.",
+                                   path=self._shown(), operation="claim") from e
+            deadline = time.monotonic() + max(0.0, wait)
+            while not _try_lock(fd):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    os.close(fd)
+                    other = _read_holder(lock_path)
+                    who = other.describe() if other is not None else "another process (it did not say which)"
+                    raise JournalClaimedError(
+                        f"The journal {self._shown()} is in use by another run: {who}. It was still in use after "
+                        f"{wait:g} s. Wait for that run to finish, or use another journal file for this run "
+                        f"(--journal FILE).", holder=other, path=self._shown(), operation="claim")
+                time.sleep(min(0.05, left))
+            try:
+                data = ("\n" + json.dumps(holder.to_dict(), ensure_ascii=True) + "\n").encode("ascii")
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.write(fd, data)
+                os.ftruncate(fd, len(data))
+            except OSError:
+                pass  # the lock is what matters; the details are a courtesy to whoever waits
+            self._claim_fd = fd
+            self._claim_depth = 1
+            return JournalClaim(self, holder)
+
+    @property
+    def claimed(self) -> bool:
+        """True while this Journal object holds a :meth:`claim`."""
+        return self._claim_depth > 0
+
+    def _release_claim(self, force: bool = False) -> None:
+        with self._claim_lock:
+            if self._claim_depth == 0:
+                return
+            self._claim_depth = 0 if force else self._claim_depth - 1
+            if self._claim_depth or self._claim_fd is None:
+                return
+            fd, self._claim_fd = self._claim_fd, None
+            try:
+                os.ftruncate(fd, 1)  # the details go; byte 0 (the locked one on Windows) stays
+                _unlock(fd)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
+        self._release_claim(force=True)
         with self._lock:
             if not self._closed:
                 self._closed = True
@@ -267,3 +671,8 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+__all__ = ["Journal", "Entry", "JournalClaim", "ClaimHolder", "payload_hash", "default_journal_path",
+           "JournalError", "JournalBusyError", "JournalClaimedError", "JournalDamagedError", "AlreadyCreatedError",
+           "STATES", "SCHEMA_VERSION", "BUSY_TIMEOUT", "CLAIM_WAIT", "MESSAGE_LIMIT"]

@@ -206,3 +206,184 @@ def test_cli_folder_mode_writes_manifest_and_dry_run_sends_nothing(tmp_path, san
     assert main(["bulk", str(urls), "--dry-run"]) == 0
     assert "2 row(s) would be sent" in capsys.readouterr().err
     assert sandbox.stats().get("POST jobs", 0) == 0
+
+
+# ------------------------------------------------------------------ trust no other run (journal)
+def test_a_run_on_a_journal_claimed_by_another_run_is_refused_naming_it(tmp_path, sandbox, journal):
+    import os
+
+    from playment_submit.core.journal import JournalClaimedError
+    man = check_manifest(_manifest(tmp_path, sandbox, 3), journal=journal)
+    other = Journal(journal.path)  # the first run, in another process as far as the lock is concerned
+    try:
+        with other.claim("bulk run of 192 row(s) by playment-submit"), _client(sandbox) as client, \
+                pytest.raises(JournalClaimedError) as ei:
+            BulkSubmitter(client, journal, claim_wait=0.3).run(man.rows)
+        assert ei.value.exit_code == 2 and f"process {os.getpid()}" in str(ei.value)
+        assert "192 row(s)" in str(ei.value) and "--journal" in str(ei.value)
+        assert sandbox.stats().get("POST jobs", 0) == 0  # refused before anything was sent
+    finally:
+        other.close()
+    summary = _run(tmp_path, sandbox, journal, 3)  # the first run is over: this one goes ahead
+    assert summary.ok and summary.counts() == {"created": 3}
+    assert not journal.claimed  # let go at the end of the run
+
+
+def test_a_losing_run_cannot_downgrade_created_rows(tmp_path, sandbox, journal):
+    assert _run(tmp_path, sandbox, journal, 5).counts() == {"created": 5}
+    created = {e.reference_id: e.job_id for e in journal.entries()}
+    with Journal(journal.path) as loser:  # what the loser of two runs at once wrote for every row
+        for ref in created:
+            loser.mark_sending(ref, {"reference_id": ref})
+            loser.mark_failed(ref, None, "Stopped by cancel while retrying.", ambiguous=True)
+    assert {e.reference_id: (e.state, e.job_id) for e in journal.entries()} == {
+        r: ("created", j) for r, j in created.items()}
+    posts = sandbox.stats()["POST jobs"]
+    again = _run(tmp_path, sandbox, journal, 5)
+    assert again.ok and again.counts() == {"skipped": 5}  # not "5 ambiguous", exit 1, forever
+    assert sandbox.stats()["POST jobs"] == posts
+
+
+def test_a_row_created_by_another_run_meanwhile_is_skipped_not_sent(tmp_path, sandbox):
+    path = tmp_path / "race.sqlite"
+    other = Journal(path)
+
+    class Racing(Journal):
+        """The other run writes "created" for r0001 right after this run read the row."""
+
+        raced = False
+
+        def get(self, reference_id):
+            entry = super().get(reference_id)
+            if reference_id == "r0001" and not Racing.raced:
+                Racing.raced = True
+                other.mark_created("r0001", "job-from-the-other-run")
+            return entry
+
+    journal = Racing(path)
+    try:
+        summary = _run(tmp_path, sandbox, journal, 3)
+        by_ref = {r.reference_id: r for r in summary.results}
+        assert by_ref["r0001"].status == "skipped" and by_ref["r0001"].job_id == "job-from-the-other-run"
+        assert "another run" in by_ref["r0001"].message
+        assert summary.ok and sandbox.stats()["POST jobs"] == 2
+        assert sorted(j["reference_id"] for j in sandbox.jobs()) == ["r0000", "r0002"]
+        e = journal.get("r0001")
+        assert (e.state, e.job_id, e.attempts) == ("created", "job-from-the-other-run", 1)
+    finally:
+        journal.close()
+        other.close()
+
+
+def test_a_journal_locked_mid_run_gives_every_row_a_result(tmp_path, sandbox):
+    import sqlite3
+
+    path = tmp_path / "locked.sqlite"
+    holder: list[sqlite3.Connection] = []
+    lock = threading.Lock()
+
+    class LockingClient(PlaymentClient):
+        """After the first job is created, another process takes the journal's write lock and keeps it."""
+
+        def create_job(self, *a, **kw):
+            created = super().create_job(*a, **kw)
+            with lock:
+                if not holder:
+                    con = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+                    con.execute("BEGIN EXCLUSIVE")
+                    holder.append(con)
+            return created
+
+    journal = Journal(path, busy_timeout=0.3)
+    man = check_manifest(_manifest(tmp_path, sandbox, 6), journal=journal)
+    client = LockingClient(sandbox.base_url, sandbox.project_id, sandbox.api_key, pool_size=2,
+                           default_batch_id=sandbox.default_batch_id, retry=RetryPolicy(backoff_base=0.01))
+    out: dict = {}
+
+    def run():
+        try:
+            out["summary"] = BulkSubmitter(client, journal, concurrency=2).run(man.rows)
+        except BaseException as e:  # reported below: the test must not hang on a dead worker
+            out["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(60)
+    try:
+        assert not t.is_alive() and "error" not in out, out.get("error")
+        results = out["summary"].results
+        assert len(results) == 6 and {r.status for r in results} <= {"ambiguous", "failed"}
+        server = {j["reference_id"]: j["job_id"] for j in sandbox.jobs()}
+        for r in results:
+            assert "in use by another process" in r.message and r.code == "journal_busy", r
+            if r.reference_id in server:  # sent, then the outcome could not be recorded
+                assert r.status == "ambiguous" and r.job_id == server[r.reference_id]
+            else:
+                assert r.status == "failed" and "Nothing was sent" in r.message
+    finally:
+        for con in holder:
+            con.execute("ROLLBACK")
+            con.close()
+        client.close()
+        journal.close()
+    with Journal(path) as j:  # the other process is gone: the next run finishes the job, exactly once
+        summary = _run(tmp_path, sandbox, j, 6)
+        assert summary.ok, summary.results
+        assert {r.reference_id: r.status for r in summary.results if r.reference_id in server} == {
+            ref: "recovered" for ref in server}
+        jobs = {jj["reference_id"]: jj["job_id"] for jj in sandbox.jobs()}
+        assert len(sandbox.jobs()) == 6 and all(j.get(r).job_id == jid for r, jid in jobs.items())
+
+
+def test_an_unexpected_worker_error_never_loses_a_row(tmp_path, sandbox):
+    class Broken(Journal):
+        def get(self, reference_id):
+            if reference_id == "r0002":
+                raise RuntimeError("disk on fire")
+            return super().get(reference_id)
+
+    journal = Broken(tmp_path / "b.sqlite")
+    try:
+        summary = _run(tmp_path, sandbox, journal, 4, concurrency=2)
+    finally:
+        journal.close()
+    by_ref = {r.reference_id: r for r in summary.results}
+    assert len(summary.results) == 4
+    assert by_ref["r0002"].status == "ambiguous" and "RuntimeError" in by_ref["r0002"].message
+    assert [by_ref[f"r000{i}"].status for i in (0, 1, 3)] == ["created"] * 3
+
+
+def test_a_callback_error_stops_the_run_and_is_raised_after_it(tmp_path, sandbox, journal):
+    def on_result(r):
+        raise BrokenPipeError("stdout is gone")
+
+    man = check_manifest(_manifest(tmp_path, sandbox, 20), journal=journal)
+    out: dict = {}
+
+    def run():
+        try:
+            out["summary"] = BulkSubmitter(client, journal, concurrency=2, on_result=on_result).run(man.rows)
+        except BaseException as e:
+            out["error"] = e
+
+    with _client(sandbox, 2) as client:
+        t = threading.Thread(target=run, daemon=True)  # a dead worker used to leave the run stuck for good
+        t.start()
+        t.join(60)
+        assert not t.is_alive()
+    assert isinstance(out.get("error"), BrokenPipeError)
+    assert journal.counts()["sending"] == 0  # whatever started was journalled to the end
+    assert len(sandbox.jobs()) == journal.counts()["created"] < 20
+
+
+def test_retry_failed_reconciles_a_row_the_server_has(tmp_path, sandbox, journal):
+    man = _manifest(tmp_path, sandbox, 3)
+    with _client(sandbox) as client:
+        first = client.create_job(man.rows[0].spec)  # created, though the journal recorded a failure
+    journal.mark_sending("r0000", man.rows[0].spec.to_payload())
+    journal.mark_failed("r0000", "FS_0000", "Playment had a server-side fault.")
+    summary = _run(tmp_path, sandbox, journal, 3, retry_failed=True)
+    by_ref = {r.reference_id: r for r in summary.results}
+    assert by_ref["r0000"].status == "recovered" and by_ref["r0000"].job_id == first.job_id  # not FS_0001
+    assert summary.ok and len(sandbox.jobs()) == 3
+    assert journal.get("r0000").job_id == first.job_id

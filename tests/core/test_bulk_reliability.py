@@ -180,3 +180,20 @@ def test_cli_refuses_before_sending_when_key_rejected_or_server_unreachable(tmp_
                        cwd=str(ROOT), capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "Nothing was sent" in r.stderr and "Traceback" not in r.stderr
     assert "wrong" not in r.stderr and sandbox.api_key not in r.stderr + r.stdout
+
+
+def test_cli_second_run_on_a_claimed_journal_exits_2_naming_the_first(tmp_path, sandbox):
+    manifest = _write_manifest(tmp_path / "m.csv", 5)
+    with Journal(tmp_path / "m.csv.journal.sqlite") as first, \
+            first.claim("bulk run of 192 row(s) by playment-submit"):  # the first run, still going
+        r = subprocess.run(_cli(manifest, sandbox), env=_env(sandbox, tmp_path), cwd=str(ROOT), capture_output=True,
+                           text=True, timeout=60)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "in use by another run" in r.stderr and f"process {os.getpid()}" in r.stderr
+    assert "192 row(s)" in r.stderr and "--journal" in r.stderr
+    assert "Traceback" not in r.stderr and "damaged" not in r.stderr
+    assert sandbox.stats().get("POST jobs", 0) == 0
+    r = subprocess.run(_cli(manifest, sandbox), env=_env(sandbox, tmp_path), cwd=str(ROOT), capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert sandbox.job_count() == 5

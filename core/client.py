@@ -568,8 +568,9 @@ class PlaymentClient:
             if found:
                 return CreatedJob(job_id=found, reference_id=ref, work_flow_id=spec.work_flow_id,
                                   recovered=True, attempts=attempt)
-            if known and last is not None:
-                raise last
+            if known and last is not None:  # looked up: it was not created, whatever the last error said
+                raise type(last)(f"{last} It is not in batch {batch_for_lookup}, so it was not created; sending it "
+                                 f"again is safe.", code=last.code, status=last.status) from last
             why = ("the job has no batch_id (set one, or the project's default batch in the profile or "
                    "PLAYMENT_DEFAULT_BATCH_ID, to let it reconcile)" if batch_for_lookup is None
                    else f"its batch {batch_for_lookup} could not be read")

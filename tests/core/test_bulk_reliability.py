@@ -99,6 +99,13 @@ def test_cli_killed_three_times_then_resumes_exactly_once(tmp_path, make_sandbox
         assert j.counts()["sending"] > 0 or j.counts()["created"] < sb.job_count()  # something to reconcile
     done = subprocess.run(_cli(manifest, sb, "--results", str(tmp_path / "res.csv")), env=env, cwd=str(ROOT),
                           capture_output=True, text=True, timeout=120)
+    if done.returncode == 1:
+        # With ~13 % of POSTs failing before the job is stored, a row can fail all 5 attempts (about one run in
+        # 25). That row was looked up and was not created: the documented next step is --retry-failed.
+        failed = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert failed and all("so it was not created" in line for line in failed), done.stderr[-2000:]
+        done = subprocess.run(_cli(manifest, sb, "--retry-failed", "--results", str(tmp_path / "res.csv")),
+                              env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     _assert_exactly_once(sb, journal)
     results = (tmp_path / "res.csv").read_text().splitlines()

@@ -30,7 +30,6 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -40,8 +39,6 @@ from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from . import __version__
 from .errors import (
@@ -62,6 +59,7 @@ from .errors import (
 )
 from .job import JobSpec, is_loopback_host
 from .sanitise import one_line, register_secret, server_text, url_for_display
+from .transport import CappedRetry, Deadline, DeadlineAdapter, DeadlineExceeded
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +74,8 @@ NIL_UUID = "00000000-0000-0000-0000-000000000000"
 DEFAULT_TIMEOUT = 30.0        # seconds for one request, connect to last byte
 CONNECT_TIMEOUT = 5.0
 MAX_TIMEOUT = 600.0
-RETRY_AFTER_CAP = 30.0        # the longest a GET waits for a server's Retry-After
 JOB_ID_MAX = 200
+_job = threading.local()  # .budget: when the job running in this thread must give up (create_job)
 MAX_ANSWER_BYTES = 8 * 2**20  # the API's answers are small JSON; nothing legitimate comes near this
 
 
@@ -85,72 +83,6 @@ def give_up_after(timeout: float = DEFAULT_TIMEOUT) -> float:
     """The longest one job can take before the client gives up: its attempts and the waits between them
     share 5 x ``timeout``; reconciling an unknown outcome gets one more ``timeout``."""
     return 6 * timeout
-
-
-# ----------------------------------------------------------------------------- the deadline watchdog
-# Each request runs in one thread; the connections it uses put their sockets in that thread's list, and a
-# timer shuts them down when the request's deadline passes (a per-read timeout never fires for a server
-# that sends one byte every few seconds). urllib3's own GET retries read the deadline too.
-_local = threading.local()
-
-
-class _DeadlineExceeded(Exception):
-    """A retry wait would end after the request's deadline (raised inside urllib3's retry loop)."""
-
-
-def _track(sock: Any) -> None:
-    socks = getattr(_local, "socks", None)
-    if socks is not None and sock is not None:
-        socks.append(sock)
-
-
-class _HTTPConnection(urllib3.connection.HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        _track(self.sock)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:  # a connection reused from the pool
-        _track(self.sock)
-        super().request(*args, **kwargs)
-
-
-class _HTTPSConnection(urllib3.connection.HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _track(self.sock)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _track(self.sock)
-        super().request(*args, **kwargs)
-
-
-class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
-class _Adapter(HTTPAdapter):
-    """requests' HTTPAdapter whose connections report their sockets to the deadline watchdog."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-class _Retry(Retry):
-    """urllib3's Retry for GETs, with Retry-After capped and never a wait past the request's deadline."""
-
-    def sleep(self, response: Any = None) -> None:
-        wait = self.get_retry_after(response) if (response is not None and self.respect_retry_after_header) else None
-        wait = min(RETRY_AFTER_CAP, self.get_backoff_time() if wait is None else wait)
-        deadline = getattr(_local, "deadline", None)
-        if deadline is not None and time.monotonic() + wait >= deadline:
-            raise _DeadlineExceeded()
-        if wait > 0:
-            time.sleep(wait)
 
 
 @dataclass(frozen=True)
@@ -299,12 +231,12 @@ class PlaymentClient:
             "User-Agent": f"playment-submit/{__version__} python-requests/{requests.__version__}",
             "Accept": "application/json",
         })
-        get_retry = _Retry(total=get_retries, connect=0, read=get_retries, status=get_retries, other=0,
+        get_retry = CappedRetry(total=get_retries, connect=0, read=get_retries, status=get_retries, other=0,
                           backoff_factor=0.5, backoff_max=self.retry.backoff_cap,
                           status_forcelist=(429, 500, 502, 503, 504), allowed_methods=frozenset({"GET"}),
                           respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
                           redirect=0)
-        adapter = _Adapter(pool_connections=2, pool_maxsize=max(1, pool_size), pool_block=True,
+        adapter = DeadlineAdapter(pool_connections=2, pool_maxsize=max(1, pool_size), pool_block=True,
                               max_retries=get_retry)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
@@ -355,52 +287,35 @@ class PlaymentClient:
         following a redirect. Raises requests' exceptions (a passed deadline as ReadTimeout), or
         :class:`RedirectRefusedError`."""
         total = self.timeout if limit is None else max(0.2, min(self.timeout, limit))
-        socks: list[Any] = []
-        fired = threading.Event()
-
-        def expire() -> None:
-            fired.set()
-            for sock in list(socks):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-        outer = getattr(_local, "socks", None), getattr(_local, "deadline", None)
-        _local.socks, _local.deadline = socks, time.monotonic() + total
-        timer = threading.Timer(total, expire)
-        timer.daemon = True
-        timer.start()
-        try:
-            resp = self._session.request(method, url, timeout=(min(CONNECT_TIMEOUT, total), total),
-                                         allow_redirects=False, stream=True, **kwargs)
-            body = bytearray()
-            for chunk in resp.iter_content(65536):  # bounded: a server cannot fill the memory
-                body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
-                    resp.close()
-                    raise ServerFaultError(f"{urlsplit(self.base_url).hostname} sent an answer larger than "
-                                           f"{MAX_ANSWER_BYTES // 2**20} MiB; it was not read.",
-                                           status=resp.status_code)
-            resp._content = bytes(body)
-        except _DeadlineExceeded:
-            raise requests.exceptions.ReadTimeout(f"no complete answer within {total:g} s") from None
-        except requests.exceptions.RequestException as e:
-            if fired.is_set() and not isinstance(e, requests.exceptions.ConnectTimeout):
-                raise requests.exceptions.ReadTimeout(f"no complete answer within {total:g} s") from None
-            raise
-        finally:
-            timer.cancel()
-            _local.socks, _local.deadline = outer
-        if fired.is_set():  # the body was cut by the watchdog at the last moment
-            raise requests.exceptions.ReadTimeout(f"no complete answer within {total:g} s")
+        late = f"no complete answer within {total:g} s"
+        with Deadline(total) as watch:
+            try:
+                resp = self._session.request(method, url, timeout=(min(CONNECT_TIMEOUT, total), total),
+                                             allow_redirects=False, stream=True, **kwargs)
+                body = bytearray()
+                for chunk in resp.iter_content(65536):  # bounded: a server cannot fill the memory
+                    body += chunk
+                    if len(body) > MAX_ANSWER_BYTES:
+                        resp.close()
+                        raise ServerFaultError(f"{urlsplit(self.base_url).hostname} sent an answer larger than "
+                                               f"{MAX_ANSWER_BYTES // 2**20} MiB; it was not read.",
+                                               status=resp.status_code)
+                resp._content = bytes(body)
+            except DeadlineExceeded:
+                raise requests.exceptions.ReadTimeout(late) from None
+            except requests.exceptions.RequestException as e:
+                if watch.expired and not isinstance(e, requests.exceptions.ConnectTimeout):
+                    raise requests.exceptions.ReadTimeout(late) from None
+                raise
+        if watch.expired:  # the body was cut by the watchdog at the last moment
+            raise requests.exceptions.ReadTimeout(late)
         if 300 <= resp.status_code < 400:
             raise RedirectRefusedError(self.base_url, resp.headers.get("Location"), resp.status_code)
         return resp
 
     def _get(self, url: str, params: dict[str, str] | None = None, *,
              limit: float | None = None) -> dict[str, Any]:
-        budget = getattr(_local, "budget", None)
+        budget = getattr(_job, "budget", None)
         if budget is not None:
             left = budget - time.monotonic()
             if left < 0.2:
@@ -499,11 +414,11 @@ class PlaymentClient:
         # Attempts and the waits between them share 5 x timeout; reconciling gets one timeout more
         # (give_up_after()). A wait that would not fit is not started.
         budget_end = time.monotonic() + give_up_after(self.timeout) - self.timeout
-        _local.budget = budget_end + self.timeout  # look-ups (recovery) end within give_up_after() too
+        _job.budget = budget_end + self.timeout  # look-ups (recovery) end within give_up_after() too
         try:
             return self._create(spec, payload, url, budget_end, ambiguous, cancel, on_attempt)
         finally:
-            _local.budget = None
+            _job.budget = None
 
     def _create(self, spec: JobSpec, payload: dict[str, Any], url: str, budget_end: float, ambiguous: bool,
                 cancel: threading.Event | None, on_attempt: Callable[[int, str], Any] | None) -> CreatedJob:

@@ -8,6 +8,7 @@ path and a sentence; it never raises.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import re
@@ -244,6 +245,17 @@ class JobSpec:
 
     def errors(self, *, allow_local_paths: bool = False) -> list[Problem]:
         return [p for p in self.validate(allow_local_paths=allow_local_paths) if p.severity == "error"]
+
+    def with_urls(self, urls: dict[str, str]) -> JobSpec:
+        """A copy whose primary, reference and mask locations found in ``urls`` are replaced by their values
+        (local paths by the addresses storage gave or will give them)."""
+        out = copy.deepcopy(self)
+        out.image_url = urls.get(out.image_url, out.image_url)
+        for ref in out.references:
+            ref.image_url = urls.get(ref.image_url, ref.image_url)
+        if out.prelabel is not None:
+            out.prelabel.url = urls.get(out.prelabel.url, out.prelabel.url)
+        return out
 
     def local_paths(self) -> list[str]:
         """The local files this job names where URLs go (primary, references, mask), in that order."""

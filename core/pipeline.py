@@ -237,7 +237,7 @@ def sent_payload_problems(spec: JobSpec, destinations: dict[str, str]) -> list[P
     """Validate the payload as it will be sent: each local path replaced by its storage address."""
     if not destinations:
         return []
-    sent = _with_urls(spec, destinations)
+    sent = spec.with_urls(destinations)
     problems = []
     for p in sent.validate(allow_local_paths=False):
         if p.severity == "error":
@@ -270,16 +270,6 @@ def check_job(spec: JobSpec, *, storage: Any = None, journal: Journal | None = N
     if dup is not None:
         verdict.problems.append(dup)
     return verdict
-
-
-def _with_urls(spec: JobSpec, urls: dict[str, str]) -> JobSpec:
-    out = copy.deepcopy(spec)
-    out.image_url = urls.get(out.image_url, out.image_url)
-    for ref in out.references:
-        ref.image_url = urls.get(ref.image_url, ref.image_url)
-    if out.prelabel is not None:
-        out.prelabel.url = urls.get(out.prelabel.url, out.prelabel.url)
-    return out
 
 
 # ----------------------------------------------------------------------------------------- submit

@@ -21,14 +21,12 @@ boto3 is optional (the ``s3`` extra); it is imported only when S3 storage is use
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import logging
 import math
 import mimetypes
 import os
 import re
-import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -36,12 +34,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
-import urllib3
-from requests.adapters import HTTPAdapter
 
 from .errors import ConnectionFailedError, PlaymentError, RequestTimeoutError, UsageError
 from .job import JobSpec, is_loopback_host
 from .sanitise import one_line, url_for_display
+from .transport import Deadline, DeadlineAdapter
 
 if TYPE_CHECKING:
     from .settings import Connection
@@ -167,39 +164,6 @@ class _ProgressReader:
         return chunk
 
 
-# ------------------------------------------------------- sandbox storage's deadline watchdog
-# The sandbox's HEAD and PUT each get a total deadline, connect to last byte: requests' own timeout is per
-# socket read, so a server that trickles a byte now and then could hold an upload for ever. The connections
-# of one exchange put their sockets in that thread's list; a timer shuts them when the deadline passes.
-_exchange = threading.local()
-
-
-def _remember(sock: Any) -> None:
-    socks = getattr(_exchange, "socks", None)
-    if socks is not None and sock is not None:
-        socks.append(sock)
-
-
-class _TrackedConnection(urllib3.connection.HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        _remember(self.sock)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:  # a connection reused from the pool
-        _remember(self.sock)
-        super().request(*args, **kwargs)
-
-
-class _TrackedPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _TrackedConnection
-
-
-class _TrackedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedPool}
-
-
 class SandboxStorage(Storage):
     """Puts files into the sandbox server's ``/files/`` (HEAD first; PUT with the key).
 
@@ -222,7 +186,7 @@ class SandboxStorage(Storage):
         self.timeout = float(timeout)
         self._session = requests.Session()
         self._session.trust_env = False  # no proxy or .netrc from the environment: the key goes to the sandbox only
-        self._session.mount("http://", _TrackedAdapter())
+        self._session.mount("http://", DeadlineAdapter())  # total deadline per exchange (core.transport)
         self._session.headers["x-api-key"] = api_key
 
     def __repr__(self) -> str:
@@ -239,43 +203,25 @@ class SandboxStorage(Storage):
     def _send(self, method: str, url: str, limit: float, name: str, **kwargs: Any) -> requests.Response:
         """One exchange within ``limit`` seconds in all, never following a redirect; the answer's body is
         read (at most 64 KiB of it). Raises RequestTimeoutError, ConnectionFailedError or StorageError."""
-        socks: list[Any] = []
-        fired = threading.Event()
-
-        def expire() -> None:
-            fired.set()
-            for sock in list(socks):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
         what = "upload" if method == "PUT" else "check"
         late = RequestTimeoutError(f"The sandbox at {self.base_url} did not finish the {what} of {name} within "
                                    f"{limit:g} s; is it running and not stuck? Nothing was submitted.")
-        outer = getattr(_exchange, "socks", None)
-        _exchange.socks = socks
-        timer = threading.Timer(limit, expire)
-        timer.daemon = True
-        timer.start()
-        try:
-            resp = self._session.request(method, url, timeout=(min(5.0, limit), limit), allow_redirects=False,
-                                         stream=True, **kwargs)
-            body = bytearray()
-            for chunk in resp.iter_content(65536):
-                body += chunk
-                if len(body) >= 65536:
-                    break
-            resp.close()
-        except requests.exceptions.RequestException as e:
-            if fired.is_set():
-                raise late from None
-            raise ConnectionFailedError(f"Could not upload {name} to the sandbox at {self.base_url}; is it "
-                                        f"running?") from e
-        finally:
-            timer.cancel()
-            _exchange.socks = outer
-        if fired.is_set():
+        with Deadline(limit) as watch:
+            try:
+                resp = self._session.request(method, url, timeout=(min(5.0, limit), limit), allow_redirects=False,
+                                             stream=True, **kwargs)
+                body = bytearray()
+                for chunk in resp.iter_content(65536):
+                    body += chunk
+                    if len(body) >= 65536:
+                        break
+                resp.close()
+            except requests.exceptions.RequestException as e:
+                if watch.expired:
+                    raise late from None
+                raise ConnectionFailedError(f"Could not upload {name} to the sandbox at {self.base_url}; is it "
+                                            f"running?") from e
+        if watch.expired:
             raise late
         if 300 <= resp.status_code < 400:
             target = urlsplit(urljoin(url, resp.headers.get("Location") or ""))
@@ -664,10 +610,4 @@ def upload_local_files(spec: JobSpec, storage: Storage | None, progress: Progres
         urls[v] = storage.put(p, each, **kwargs)
         base += sizes[v]
         log.info("uploaded %s -> %s", p.name, urls[v].split("?")[0])
-    out = copy.deepcopy(spec)
-    out.image_url = urls.get(out.image_url, out.image_url)
-    for ref in out.references:
-        ref.image_url = urls.get(ref.image_url, ref.image_url)
-    if out.prelabel is not None:
-        out.prelabel.url = urls.get(out.prelabel.url, out.prelabel.url)
-    return out
+    return spec.with_urls(urls)

@@ -1,0 +1,121 @@
+"""A total deadline for one HTTP exchange, connect to last byte, for requests over urllib3.
+
+requests' ``timeout`` is per socket operation: a server that sends one byte every few seconds never trips
+it. Here each exchange runs inside :class:`Deadline`: the connections it uses report their sockets to the
+running thread's watch (through :class:`DeadlineAdapter`'s connection classes), and a timer shuts those
+sockets when the deadline passes, which ends any blocked read. :class:`CappedRetry` (urllib3's Retry for
+GETs) caps ``Retry-After`` and never sleeps past the deadline. The API client and the sandbox storage both
+use it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+RETRY_AFTER_CAP = 30.0  # the longest a retried GET waits for a server's Retry-After
+
+_local = threading.local()
+
+
+class DeadlineExceeded(Exception):
+    """A retry wait would end after the exchange's deadline (raised inside urllib3's retry loop)."""
+
+
+def _track(sock: Any) -> None:
+    socks = getattr(_local, "socks", None)
+    if socks is not None and sock is not None:
+        socks.append(sock)
+
+
+class _HTTPConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _track(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # a connection reused from the pool
+        _track(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _track(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _track(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """requests' HTTPAdapter whose connections report their sockets to the running :class:`Deadline`."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class CappedRetry(Retry):
+    """urllib3's Retry with Retry-After capped at :data:`RETRY_AFTER_CAP` and no wait past the deadline."""
+
+    def sleep(self, response: Any = None) -> None:
+        wait = self.get_retry_after(response) if (response is not None and self.respect_retry_after_header) else None
+        wait = min(RETRY_AFTER_CAP, self.get_backoff_time() if wait is None else wait)
+        deadline = getattr(_local, "deadline", None)
+        if deadline is not None and time.monotonic() + wait >= deadline:
+            raise DeadlineExceeded()
+        if wait > 0:
+            time.sleep(wait)
+
+
+class Deadline:
+    """``with Deadline(seconds) as watch:`` one exchange; ``watch.expired`` tells whether the timer cut it.
+    Nested watches restore the outer one on exit."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._socks: list[Any] = []
+        self._fired = threading.Event()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._outer: tuple[Any, Any] = (None, None)
+
+    @property
+    def expired(self) -> bool:
+        return self._fired.is_set()
+
+    def _expire(self) -> None:
+        self._fired.set()
+        for sock in list(self._socks):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __enter__(self) -> Deadline:
+        self._outer = getattr(_local, "socks", None), getattr(_local, "deadline", None)
+        _local.socks, _local.deadline = self._socks, time.monotonic() + self.seconds
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _local.socks, _local.deadline = self._outer
+
+
+__all__ = ["RETRY_AFTER_CAP", "CappedRetry", "Deadline", "DeadlineAdapter", "DeadlineExceeded"]

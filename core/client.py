@@ -447,7 +447,7 @@ class PlaymentClient:
             except DuplicateReferenceError as e:
                 if ambiguous:
                     return self._recover(ref, batch_for_lookup, attempt, e)
-                existing = self._lookup_quietly(ref, batch_for_lookup)
+                existing, _ = self._lookup(ref, batch_for_lookup)
                 raise DuplicateReferenceError(
                     f"A job with reference ID \"{ref}\" already exists in this project"
                     + (f" (job {existing})" if existing else "")
@@ -525,14 +525,6 @@ class PlaymentClient:
             return self.find_job_by_reference(ref, batch_id), True
         except PlaymentError:
             return None, False
-
-    def _lookup_quietly(self, ref: str, batch_id: str | None) -> str | None:
-        if batch_id is None:
-            return None
-        try:
-            return self.find_job_by_reference(ref, batch_id)
-        except PlaymentError:
-            return None
 
     def get_job(self, job_id: str) -> JobInfo:
         d = self._get(self._url("job", job_id=job_id))

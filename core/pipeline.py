@@ -245,6 +245,11 @@ def sent_payload_problems(spec: JobSpec, destinations: dict[str, str]) -> list[P
     return problems
 
 
+def uploads(storage: Any) -> bool:
+    """Local files may stand where URLs go: ``storage`` will upload them first (not "none" storage)."""
+    return storage is not None and getattr(storage, "kind", "none") != "none"
+
+
 def check_job(spec: JobSpec, *, storage: Any = None, journal: Journal | None = None,
               client: PlaymentClient | None = None, check_masks: bool = True,
               can_upload: bool | None = None) -> Verdict:
@@ -253,7 +258,7 @@ def check_job(spec: JobSpec, *, storage: Any = None, journal: Journal | None = N
     ``can_upload`` overrides that for a check without storage at hand, e.g. a dry run); ``journal`` (and
     ``client``, to confirm with the server) refuses a reference already created."""
     if can_upload is None:
-        can_upload = storage is not None and getattr(storage, "kind", "none") != "none"
+        can_upload = uploads(storage)
     verdict = Verdict(spec=spec, problems=list(spec.validate(allow_local_paths=can_upload)))
     if can_upload:
         found, verdict.primary_size, verdict.mask_report = check_files(spec, check_masks=check_masks)

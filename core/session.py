@@ -137,7 +137,7 @@ class Session:
     @property
     def can_upload(self) -> bool:
         """Local files may stand where URLs go: storage will upload them first."""
-        return self.storage is not None and self.storage.kind != "none"
+        return pipeline.uploads(self.storage)
 
     def resolve(self, spec: JobSpec, base_dir: str | Path = ".") -> JobSpec:
         """Local paths made absolute, relative to ``base_dir`` (the job file's or manifest's folder)."""

@@ -133,7 +133,7 @@ class BulkRowsModel(QAbstractTableModel):
 
 
 # -------------------------------------------------------------------------------- background jobs
-def _load_and_check(path: str, workflow_id: str | None, journal: Any, allow_local: bool,
+def _load_and_check(path: str, workflow_id: str | None, journal: Any, storage: Any,
                     progress_callback=None, cancel_event=None) -> Manifest:
     man = load_manifest(path, workflow_id=workflow_id)
     if progress_callback is not None:
@@ -143,7 +143,7 @@ def _load_and_check(path: str, workflow_id: str | None, journal: Any, allow_loca
         if progress_callback is not None:
             progress_callback({"phase": "masks", "done": done, "total": total})
 
-    return check_manifest(man, journal=journal, allow_local_paths=allow_local, progress=masks,
+    return check_manifest(man, journal=journal, storage=storage, progress=masks,
                           cancel=cancel_event)
 
 
@@ -251,8 +251,7 @@ class BulkPanel(QWidget):
         return getattr(self.backend, "journal", None)
 
     def _storage(self):
-        storage = getattr(self.backend, "storage", None)
-        return None if storage is None or type(storage).__name__ == "NoStorage" else storage
+        return self.backend.storage if self.backend.can_upload else None
 
     def _workflow_id(self) -> str | None:
         conn = getattr(self.backend, "connection", None)
@@ -319,7 +318,7 @@ class BulkPanel(QWidget):
         self.counts.setText(f"Checking {path}…")
         self.progress.setRange(0, 0)
         self._set_busy("check")
-        w = start_worker(_load_and_check, path, self._workflow_id(), self._journal(), self._storage() is not None,
+        w = start_worker(_load_and_check, path, self._workflow_id(), self._journal(), self._storage(),
                          owner=self)
         w.progressed.connect(self._on_check_progress)
         w.returned.connect(self._on_checked)

@@ -29,7 +29,7 @@ def backend(tmp_path, sandbox):
     client = PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key, pool_size=8,
                             default_batch_id=sandbox.default_batch_id, retry=RetryPolicy(backoff_base=0.01))
     journal = Journal(tmp_path / "journal.sqlite")
-    yield SimpleNamespace(client=client, journal=journal, storage=None,
+    yield SimpleNamespace(client=client, journal=journal, storage=None, can_upload=False,
                           connection=SimpleNamespace(workflow_id=sandbox.workflow_id))
     journal.close()
     client.close()

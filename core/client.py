@@ -35,12 +35,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 import urllib3
 
 from . import __version__
+from .defaults import CONNECT_TIMEOUT as CONNECT_TIMEOUT  # these four live in core.defaults (the parser
+from .defaults import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT  # reads them without importing requests); the client
+from .defaults import MAX_TIMEOUT as MAX_TIMEOUT  # re-exports them for its callers
+from .defaults import give_up_after as give_up_after
 from .errors import (
     AmbiguousOutcomeError,
     AuthError,
@@ -69,20 +73,20 @@ DEFAULT_PATHS = {
     "job": "/v1/projects/{project_id}/jobs/{job_id}",
     "batches": "/v1/projects/{project_id}/batch",
     "batch": "/v1/projects/{project_id}/batch/{batch_id}",
+    "details": "/v1/projects/{project_id}/details",
+    "attachments": "/v1/attachments",
 }
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
-DEFAULT_TIMEOUT = 30.0        # seconds for one request, connect to last byte
-CONNECT_TIMEOUT = 5.0
-MAX_TIMEOUT = 600.0
 JOB_ID_MAX = 200
 _job = threading.local()  # .budget: when the job running in this thread must give up (create_job)
 MAX_ANSWER_BYTES = 8 * 2**20  # the API's answers are small JSON; nothing legitimate comes near this
+MAX_ATTACHMENT_BYTES = 512 * 2**20  # one downloaded result or mask (an 8192x6144 RGBA PNG is far below this)
+FINAL_STATUSES = frozenset({"completed", "failed"})  # a job in one of these never changes again
 
 
-def give_up_after(timeout: float = DEFAULT_TIMEOUT) -> float:
-    """The longest one job can take before the client gives up: its attempts and the waits between them
-    share 5 x ``timeout``; reconciling an unknown outcome gets one more ``timeout``."""
-    return 6 * timeout
+def is_final_status(status: str | None) -> bool:
+    """COMPLETED / FAILED (any case, any spacing) are final; created, in progress and anything unknown are not."""
+    return status is not None and status.strip().lower().replace("_", " ") in FINAL_STATUSES
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,74 @@ class BatchJob:
     reference_id: str | None
     status: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """One batch of ``GET /details``. Counts are None when Playment did not give a number."""
+
+    batch_id: str
+    name: str
+    description: str = ""
+    is_default: bool = False
+    total_jobs: int | None = None
+    completed_jobs: int | None = None
+    total_frames: int | None = None
+    completed_frames: int | None = None
+    status: str | None = None
+    created_at: str | None = None
+
+    @property
+    def progress(self) -> str:
+        """"done / total" as the batch picker shows it ("? / ?" for counts Playment left out)."""
+        done = "?" if self.completed_jobs is None else str(self.completed_jobs)
+        total = "?" if self.total_jobs is None else str(self.total_jobs)
+        return f"{done} / {total}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "name": self.name, "description": self.description,
+                "is_default": self.is_default, "total_jobs": self.total_jobs,
+                "completed_jobs": self.completed_jobs, "total_frames": self.total_frames,
+                "completed_frames": self.completed_frames, "status": self.status, "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class ProjectDetails:
+    """``GET /v1/projects/{project_id}/details``: the project's name, base and every batch, sanitised."""
+
+    project_id: str
+    name: str
+    base: str | None
+    batches: tuple[BatchInfo, ...]
+
+    @property
+    def default_batch(self) -> BatchInfo | None:
+        return next((b for b in self.batches if b.is_default), None)
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _text(value: Any, limit: int = 200) -> str | None:
+    return server_text(value, limit) if isinstance(value, str) else None
+
+
+def parse_details(project_id: str, data: dict[str, Any]) -> ProjectDetails:
+    """The ``data`` of ``/details`` as typed values; every server string sanitised, entries without a usable
+    id skipped (a batch the tool could not name is no use in a picker)."""
+    batches = []
+    for b in data.get("batches") or []:
+        if not isinstance(b, dict) or not _is_id(b.get("id")):
+            continue
+        batches.append(BatchInfo(
+            batch_id=b["id"], name=_text(b.get("name")) or b["id"], description=_text(b.get("description"), 500) or "",
+            is_default=b.get("is_default") is True, total_jobs=_count(b.get("total_jobs")),
+            completed_jobs=_count(b.get("completed_jobs")), total_frames=_count(b.get("total_frames")),
+            completed_frames=_count(b.get("completed_frames")), status=_text(b.get("status"), 60),
+            created_at=_text(b.get("created_at"), 60)))
+    return ProjectDetails(project_id=project_id, name=_text(data.get("name")) or project_id,
+                          base=_text(data.get("base"), 60), batches=tuple(batches))
 
 
 @dataclass(frozen=True)
@@ -203,7 +275,8 @@ class PlaymentClient:
                  timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, pool_size: int = 10,
                  retry: RetryPolicy | None = None, default_batch_id: str | None = None,
                  paths: dict[str, str] | None = None, get_retries: int = 4,
-                 sleep: Callable[[float], Any] | None = None, rng: Callable[[], float] = random.random):
+                 sleep: Callable[[float], Any] | None = None, rng: Callable[[], float] = random.random,
+                 on_default_batch: Callable[[str], Any] | None = None):
         base_url = (base_url or "").strip().rstrip("/")
         check_base_url(base_url)
         if not project_id or not str(project_id).strip():
@@ -215,6 +288,9 @@ class PlaymentClient:
         self.base_url = base_url
         self.project_id = str(project_id).strip()
         self.default_batch_id = default_batch_id
+        self.on_default_batch = on_default_batch  # told the default batch once /details has named it
+        self._default_lock = threading.Lock()
+        self._keyless: KeylessFetcher | None = None
         total = max(timeout) if isinstance(timeout, tuple) else float(timeout)
         if not 0 < total <= MAX_TIMEOUT:
             raise UsageError(f"The timeout must be between 0 and {MAX_TIMEOUT:g} seconds, not {total:g}.")
@@ -259,6 +335,8 @@ class PlaymentClient:
 
     def close(self) -> None:
         self._session.close()
+        if self._keyless is not None:
+            self._keyless.close()
 
     def __enter__(self) -> PlaymentClient:
         return self
@@ -282,7 +360,8 @@ class PlaymentClient:
         else:
             time.sleep(seconds)
 
-    def _send(self, method: str, url: str, *, limit: float | None = None, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, url: str, *, limit: float | None = None, redirect_ok: bool = False,
+              **kwargs: Any) -> requests.Response:
         """One HTTP exchange within a total deadline (``self.timeout``, or ``limit`` when shorter), never
         following a redirect. Raises requests' exceptions (a passed deadline as ReadTimeout), or
         :class:`RedirectRefusedError`."""
@@ -309,7 +388,7 @@ class PlaymentClient:
                 raise
         if watch.expired:  # the body was cut by the watchdog at the last moment
             raise requests.exceptions.ReadTimeout(late)
-        if 300 <= resp.status_code < 400:
+        if 300 <= resp.status_code < 400 and not redirect_ok:
             raise RedirectRefusedError(self.base_url, resp.headers.get("Location"), resp.status_code)
         return resp
 
@@ -480,14 +559,16 @@ class PlaymentClient:
             # a batch that could be read: it was not created (the last error stands, and a later send is
             # safe). Anything else stays unknown, never "failed".
             found, known = self._lookup(ref, batch_for_lookup)
+            batch_for_lookup = batch_for_lookup or self.default_batch_id  # /details may have named it meanwhile
             if found:
                 return CreatedJob(job_id=found, reference_id=ref, work_flow_id=spec.work_flow_id,
                                   recovered=True, attempts=attempt)
             if known and last is not None:  # looked up: it was not created, whatever the last error said
                 raise type(last)(f"{last} It is not in batch {batch_for_lookup}, so it was not created; sending it "
                                  f"again is safe.", code=last.code, status=last.status) from last
-            why = ("the job has no batch_id (set one, or the project's default batch in the profile or "
-                   "PLAYMENT_DEFAULT_BATCH_ID, to let it reconcile)" if batch_for_lookup is None
+            why = ("the job has no batch_id and Playment's project details named no default batch (set the "
+                   "default batch in the profile or PLAYMENT_DEFAULT_BATCH_ID to let it reconcile)"
+                   if batch_for_lookup is None
                    else f"its batch {batch_for_lookup} could not be read")
             raise AmbiguousOutcomeError(
                 f"Playment may or may not have created job \"{ref}\": {last} The tool cannot tell because {why}. "
@@ -498,6 +579,7 @@ class PlaymentClient:
         raise last
 
     def _recover(self, ref: str, batch_id: str | None, attempts: int, dup: DuplicateReferenceError) -> CreatedJob:
+        batch_id = batch_id or self.known_default_batch()
         if batch_id is None:
             raise AmbiguousOutcomeError(
                 f"An earlier attempt most likely created job \"{ref}\" (the retry was refused as a duplicate, "
@@ -518,7 +600,8 @@ class PlaymentClient:
 
     def _lookup(self, ref: str, batch_id: str | None) -> tuple[str | None, bool]:
         """(job_id or None, whether the answer is known): False when there is no batch to look in or it
-        could not be read."""
+        could not be read. No batch: the project's default batch, as ``/details`` names it."""
+        batch_id = batch_id or self.known_default_batch()
         if batch_id is None:
             return None, False
         try:
@@ -532,6 +615,65 @@ class PlaymentClient:
                        project_id=d.get("project_id"), batch_id=d.get("batch_id"), status=d.get("status"),
                        work_flow_id=d.get("work_flow_id") or d.get("tag"),
                        priority_weight=d.get("priority_weight"), result=d.get("result"), raw=d)
+
+    # ------------------------------------------------------------- project
+    def get_project_details(self) -> ProjectDetails:
+        """``GET /v1/projects/{project_id}/details``: name, base and every batch (made here or elsewhere).
+        The default batch it names becomes :attr:`default_batch_id` when none was configured."""
+        details = parse_details(self.project_id, self._get(self._url("details")))
+        default = details.default_batch
+        if default is not None and self.default_batch_id is None:
+            self._learn_default(default.batch_id)
+        return details
+
+    def known_default_batch(self) -> str | None:
+        """The project's default batch: the configured one, else the one ``/details`` names (asked once,
+        then remembered, and handed to ``on_default_batch`` so the profile keeps it). None when the project
+        details cannot be read or name no default batch: the caller says it cannot reconcile."""
+        if self.default_batch_id is not None:
+            return self.default_batch_id
+        with self._default_lock:
+            if self.default_batch_id is None:
+                try:
+                    self.get_project_details()
+                except PlaymentError as e:
+                    log.info("project details unavailable, default batch unknown: %s", e)
+            return self.default_batch_id
+
+    def _learn_default(self, batch_id: str) -> None:
+        self.default_batch_id = batch_id
+        if self.on_default_batch is not None:
+            try:
+                self.on_default_batch(batch_id)
+            except Exception as e:  # keeping it in the profile is a convenience; the run goes on without
+                log.warning("could not remember the default batch: %s", one_line(e, 200))
+
+    # --------------------------------------------------------- attachments
+    def attachment_location(self, url: str) -> str:
+        """Where ``GET /v1/attachments?url=`` sends a private result or mask URL: the signed storage URL
+        of its redirect. The redirect is read, never followed: the key stays with the API host. A signed
+        URL that is not https (plain http only to loopback, the sandbox) or holds credentials is refused."""
+        try:
+            resp = self._send("GET", self._url("attachments"), params={"url": url}, redirect_ok=True)
+        except requests.exceptions.RequestException as e:
+            raise self._transport_error(e, sent=False) from None
+        if not 300 <= resp.status_code < 400:
+            self._parse(resp)  # the typed error of a refusal (404, 401, ...)
+            raise ServerFaultError("Playment answered the attachment request without redirecting to the file; "
+                                   "the file cannot be downloaded.", status=resp.status_code)
+        location = resp.headers.get("Location") or ""
+        target = urljoin(self._url("attachments"), location)
+        check_storage_url(target)
+        return target
+
+    def fetch_attachment(self, url: str, *, max_bytes: int = MAX_ATTACHMENT_BYTES) -> bytes:
+        """The bytes of a private result or mask: the API names its signed URL (:meth:`attachment_location`)
+        and a separate keyless session downloads it (:class:`KeylessFetcher`), within the same total
+        deadline per request and at most ``max_bytes``."""
+        target = self.attachment_location(url)
+        if self._keyless is None:
+            self._keyless = KeylessFetcher(timeout=self.timeout)
+        return self._keyless.fetch(target, max_bytes=max_bytes)
 
     # ------------------------------------------------------------- batches
     def create_batch(self, name: str, description: str = "") -> str:
@@ -673,3 +815,76 @@ def _reason(exc: BaseException) -> str:
         if marker in text:
             return marker.lower()
     return type(inner).__name__
+
+
+def check_storage_url(url: str) -> None:
+    """Refuse a signed storage URL that could leak or mislead: not http(s), no host, credentials in it, or plain
+    http to another machine (only the loopback sandbox may use http). The sentence shows no query string
+    (a signature is a credential of its own)."""
+    shown = url_for_display(one_line(url.split("?", 1)[0], 200))
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise ServerFaultError(f"Playment redirected the download to \"{shown}\", which is not a usable URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServerFaultError(f"Playment redirected the download to \"{shown}\", which is not an http(s) URL.")
+    if parts.username is not None or parts.password is not None:
+        raise ServerFaultError("Playment redirected the download to a URL holding a user name or password; "
+                               "it was not followed.")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ServerFaultError(f"Playment redirected the download to plain http ({parts.hostname}); only https "
+                               f"is followed to another machine.")
+
+
+class KeylessFetcher:
+    """Downloads from signed storage URLs (the targets of ``/v1/attachments``) with a session of its own that
+    has never seen the API key: no key header, no cookies carried over, no proxy or .netrc credentials from the
+    environment, redirects not followed (a signed URL is the file itself). Same total deadline per request as
+    the API client, a size limit, and server text sanitised in every message."""
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, pool_size: int = 4):
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.headers.update({"User-Agent": f"playment-submit/{__version__}", "Accept": "*/*"})
+        self._session.trust_env = False
+        adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=max(1, pool_size), pool_block=True,
+                                  max_retries=CappedRetry(total=2, connect=0, read=2, status=2, other=0,
+                                                          backoff_factor=0.5, backoff_max=10.0,
+                                                          status_forcelist=(429, 500, 502, 503, 504),
+                                                          allowed_methods=frozenset({"GET"}), redirect=0,
+                                                          raise_on_status=False, raise_on_redirect=False))
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+
+    def fetch(self, url: str, *, max_bytes: int = MAX_ATTACHMENT_BYTES) -> bytes:
+        check_storage_url(url)
+        host = urlsplit(url).hostname
+        with Deadline(self.timeout) as watch:
+            try:
+                resp = self._session.get(url, timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
+                                         allow_redirects=False, stream=True)
+                if resp.status_code != 200:
+                    resp.close()
+                    raise ServerFaultError(f"The storage host {host} answered HTTP {resp.status_code} "
+                                           f"{one_line(resp.reason or '', 60)} for the download.".rstrip(),
+                                           status=resp.status_code)
+                body = bytearray()
+                for chunk in resp.iter_content(1 << 20):
+                    body += chunk
+                    if len(body) > max_bytes:
+                        resp.close()
+                        raise ServerFaultError(f"The file on {host} is larger than {max_bytes // 2**20} MiB; "
+                                               f"it was not downloaded.")
+            except DeadlineExceeded:
+                raise RequestTimeoutError(f"{host} gave no complete file within {self.timeout:g} s.") from None
+            except requests.exceptions.RequestException as e:
+                if watch.expired:
+                    raise RequestTimeoutError(f"{host} gave no complete file within {self.timeout:g} s.") from None
+                raise ConnectionFailedError(f"The download from {host} failed ({_reason(e)}).") from None
+        if watch.expired:
+            raise RequestTimeoutError(f"{host} gave no complete file within {self.timeout:g} s.")
+        return bytes(body)
+
+    def close(self) -> None:
+        self._session.close()

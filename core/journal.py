@@ -86,6 +86,24 @@ CREATE INDEX IF NOT EXISTS entries_updated ON entries (updated_at);
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
 """
 
+# Playment's view of each created job (``playment-submit status``, the History view): created lazily by the
+# first status write, so journals of earlier versions stay readable and a read-only open writes nothing.
+_REMOTE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS remote (
+    job_id       TEXT PRIMARY KEY,
+    reference_id TEXT,
+    batch_id     TEXT,
+    status       TEXT,            -- as Playment said it, sanitised
+    checked_at   TEXT,            -- when Playment was last asked
+    changed_at   TEXT,            -- when the status last changed
+    seen_status  TEXT,            -- the status when the user last looked (what changed since)
+    fetched_url  TEXT,            -- the result URL whose files were downloaded
+    fetched_at   TEXT
+);
+"""
+_REMOTE_COLUMNS = ("job_id", "reference_id", "batch_id", "status", "checked_at", "changed_at", "seen_status",
+                   "fetched_url", "fetched_at")
+
 _COLUMNS = ("reference_id", "payload_hash", "payload", "state", "status", "job_id", "code", "message",
             "attempts", "created_at", "updated_at")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
@@ -141,7 +159,7 @@ def default_journal_path(profile_name: str | None = None) -> Path:
 class JournalError(UsageError):
     """The journal could not be opened, read or written (exit status 2: environment trouble).
 
-    ``operation``: "open", "read", "sending", "created", "failed", "pending" or "forget" (which write
+    ``operation``: "open", "read", "sending", "created", "failed", "pending", "forget" or "status" (which write
     failed: a caller can tell "nothing was sent" from "sent, outcome not recorded"); ``reference_id`` and
     ``job_id``: the row being written, when there was one."""
 
@@ -274,6 +292,29 @@ class Entry:
         return {"reference_id": self.reference_id, "state": self.state, "status": self.status,
                 "job_id": self.job_id, "code": self.code, "message": self.message, "attempts": self.attempts,
                 "created_at": self.created_at, "updated_at": self.updated_at}
+
+
+@dataclass(frozen=True)
+class RemoteStatus:
+    """Playment's status of one job as last asked (``checked_at``) and what the user last saw of it."""
+
+    job_id: str
+    reference_id: str | None = None
+    batch_id: str | None = None
+    status: str | None = None
+    checked_at: str | None = None
+    changed_at: str | None = None
+    seen_status: str | None = None
+    fetched_url: str | None = None
+    fetched_at: str | None = None
+
+    @property
+    def changed_since_seen(self) -> bool:
+        """The status moved since the user last looked (a job never looked at counts as changed)."""
+        return self.status is not None and self.status != self.seen_status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in _REMOTE_COLUMNS}
 
 
 # ------------------------------------------------------------------------------------ file locking
@@ -586,6 +627,87 @@ class Journal:
     def __len__(self) -> int:
         n: int = self._select("SELECT COUNT(*) FROM entries")[0][0]
         return n
+
+    # ---------------------------------------------------------- remote status
+    def _has_remote(self) -> bool:
+        return bool(self._select("SELECT 1 FROM sqlite_master WHERE type='table' AND name='remote'"))
+
+    def record_statuses(self, updates: Iterable[tuple[str, str | None, str | None, str | None]]) -> int:
+        """Store Playment's answers: (job_id, reference_id, batch_id, status) each, at the same time. A status
+        that differs from the stored one also moves ``changed_at``. Returns how many statuses changed."""
+        now = _now()
+        rows = [(_clean(j, 200), None if r is None else _key(r), None if b is None else _clean(b, 200),
+                 None if st is None else _clean(st, 60)) for j, r, b, st in updates]
+
+        def write(db: sqlite3.Connection) -> int:
+            db.executescript(_REMOTE_SCHEMA)
+            changed = 0
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for job_id, ref, batch, status in rows:
+                    old = db.execute("SELECT status FROM remote WHERE job_id=?", (job_id,)).fetchone()
+                    moved = old is None or old[0] != status
+                    changed += moved
+                    db.execute(
+                        "INSERT INTO remote (job_id, reference_id, batch_id, status, checked_at, changed_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET "
+                        "reference_id=COALESCE(excluded.reference_id, remote.reference_id), "
+                        "batch_id=COALESCE(excluded.batch_id, remote.batch_id), status=excluded.status, "
+                        "checked_at=excluded.checked_at, changed_at=CASE WHEN remote.status IS excluded.status "
+                        "THEN remote.changed_at ELSE excluded.changed_at END",
+                        (job_id, ref, batch, status, now, now))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return changed
+
+        return self._run(write, _Op("status"))
+
+    def remote_statuses(self, job_ids: Iterable[str] | None = None) -> dict[str, RemoteStatus]:
+        """Stored statuses by job_id (all of them, or those of ``job_ids``); {} before the first refresh."""
+        if not self._has_remote():
+            return {}
+        rows = self._select(f"SELECT {', '.join(_REMOTE_COLUMNS)} FROM remote")
+        wanted = None if job_ids is None else set(job_ids)
+        out: dict[str, RemoteStatus] = {}
+        for r in rows:
+            d = dict(zip(_REMOTE_COLUMNS, r, strict=True))
+            if wanted is not None and d["job_id"] not in wanted:
+                continue
+            if d["reference_id"] is not None:
+                d["reference_id"] = _unkey(d["reference_id"])
+            out[d["job_id"]] = RemoteStatus(**d)
+        return out
+
+    def mark_statuses_seen(self, job_ids: Iterable[str] | None = None) -> None:
+        """The user has looked: the current status of these jobs (default: all) is no longer news."""
+        if not self._has_remote():
+            return
+        ids = None if job_ids is None else list(job_ids)
+
+        def write(db: sqlite3.Connection) -> None:
+            if ids is None:
+                db.execute("UPDATE remote SET seen_status=status")
+                return
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                db.execute(f"UPDATE remote SET seen_status=status WHERE job_id IN ({', '.join('?' for _ in chunk)})",
+                           chunk)
+
+        self._run(write, _Op("status"))
+
+    def record_fetched(self, job_id: str, result_url: str) -> None:
+        """The files of this job's result (as found at ``result_url``) are on disk: a re-run skips them."""
+        now = _now()
+        args = (_clean(result_url, 4000), now, _clean(job_id, 200))
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executescript(_REMOTE_SCHEMA)
+            db.execute("INSERT OR IGNORE INTO remote (job_id) VALUES (?)", (args[2],))
+            db.execute("UPDATE remote SET fetched_url=?, fetched_at=? WHERE job_id=?", args)
+
+        self._run(write, _Op("status"))
 
     # ---------------------------------------------------------------- claim
     @property

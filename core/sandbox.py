@@ -7,7 +7,21 @@ the two can never disagree), the same error codes and the same bodies:
     GET  /v1/projects/{pid}/jobs/{job_id}                          read a job back
     POST /v1/projects/{pid}/batch           (also /v1/project/...) create a batch
     GET  /v1/projects/{pid}/batch/{batch_id}?page_token=...        list a batch, paged
+    GET  /v1/projects/{pid}/details                                the project and every batch, with counts
     GET  /v1/attachments?url=...                                   302 to a "signed" URL
+
+Job status progression (the documented values, lower case as the job endpoints give them): ``created``, then
+``in progress`` once half of ``complete_after`` seconds have passed, then ``completed`` after ``complete_after``
+seconds (never, when it is None), or at once through ``POST /_sandbox/complete`` (body ``{"job_ids": [...]}``,
+or no body for every open job) or :meth:`SandboxServer.complete_jobs`. A completed job's ``result`` is
+``{"legend": {...}, "url": "<base>/results/<job_id>.png"}``, the shape of a pre-label: the mask is the job's
+pre-label (when it is one of the sandbox's own /files/) changed by deterministic edits that a review can find,
+each on the legend's classes in order: the first class grown, the second shrunk, the third renamed (same colour,
+name + " (renamed)"), and a region of a new class "Added region" painted; a job without a pre-label gets a mask of
+its primary image's size (64x48 when that is not a sandbox file) holding only the added region. Result URLs are
+private: ``/v1/attachments?url=`` answers 302 to a signed URL on the sandbox's separate storage server
+(``storage_url``, another port), which serves a file only with a valid signature and counts requests that carry
+an API key (``storage with key`` in the stats: a client must never send one there).
 
 plus, for sandbox mode, ``/files/``: GET/HEAD serve files from a folder so local images can be previewed
 and submitted offline; PUT (with the key) stores one (sandbox storage). ``GET /_sandbox/stats`` returns
@@ -49,6 +63,8 @@ a file name it cannot store GE_0001 (409 when a folder and a file would share it
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import mimetypes
 import os
@@ -117,6 +133,7 @@ class _Store:
         self._db.executescript("""
             CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, project_id TEXT, name TEXT,
                 description TEXT, created_at TEXT, UNIQUE(project_id, name));
+            CREATE TABLE IF NOT EXISTS results (job_id TEXT PRIMARY KEY, result TEXT, completed_at TEXT);
             CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT UNIQUE,
                 project_id TEXT, reference_id TEXT, batch_id TEXT, work_flow_id TEXT, priority_weight INTEGER,
                 status TEXT, payload TEXT, created_at TEXT, UNIQUE(project_id, reference_id));
@@ -177,7 +194,7 @@ class SandboxServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                  project_id: str | None = None, store: str = ":memory:", files_dir: str | Path | None = None,
                  latency_ms: float = 0.0, faults: Faults | None = None, seed: int | None = None,
-                 page_size: int = 50, quiet: bool = True):
+                 page_size: int = 50, quiet: bool = True, complete_after: float | None = None):
         if not is_loopback_host(host):
             raise ValueError(f"the sandbox only listens on loopback addresses, not {host!r}")
         self.host = host
@@ -189,6 +206,8 @@ class SandboxServer:
         self.faults = faults or Faults()
         self.page_size = page_size
         self.quiet = quiet
+        self.complete_after = complete_after
+        self._complete_lock = threading.Lock()
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self._tmp = None
@@ -204,6 +223,11 @@ class SandboxServer:
         self._stats_lock = threading.Lock()
         self._httpd = _SandboxHTTPServer((host, port), self)
         self._thread: threading.Thread | None = None
+        self._results_tmp = tempfile.TemporaryDirectory(prefix="playment-sandbox-results-")
+        self.results_dir = Path(self._results_tmp.name)
+        self._signing_key = secrets.token_bytes(16)
+        self._storage = _StorageHTTPServer((host, 0), self)
+        self._storage_thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -215,13 +239,26 @@ class SandboxServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def storage_url(self) -> str:
+        """The base URL of the separate storage server that signed result URLs point to."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._storage.server_address[1]}"
+
+    def _start_storage(self) -> None:
+        self._storage_thread = threading.Thread(target=self._storage.serve_forever, kwargs={"poll_interval": 0.05},
+                                                name="playment-sandbox-storage", daemon=True)
+        self._storage_thread.start()
+
     def start(self) -> "SandboxServer":
+        self._start_storage()
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="playment-sandbox", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
+        self._start_storage()
         self._httpd.serve_forever()
 
     def stop(self) -> None:
@@ -229,7 +266,12 @@ class SandboxServer:
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._storage_thread is not None:
+            self._storage.shutdown()
+            self._storage_thread.join(timeout=5)
+        self._storage.server_close()
         self.store.close()
+        self._results_tmp.cleanup()
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -362,9 +404,110 @@ class SandboxServer:
         if not rows:
             return 404, _err("JOB_NOT_FOUND", f"No job {job_id} in this project.")
         jid, ref, batch, status, wf, pw = rows[0]
+        res = self.store.q("SELECT result FROM results WHERE job_id=?", (jid,))
         return 200, {"success": True, "data": {"project_id": project_id, "reference_id": ref, "job_id": jid,
                                                "batch_id": batch, "status": status, "work_flow_id": wf,
-                                               "priority_weight": pw, "tag": wf, "result": None}}
+                                               "priority_weight": pw, "tag": wf,
+                                               "result": json.loads(res[0][0]) if res else None}}
+
+    # ------------------------------------------------------- status and results
+    def advance(self) -> None:
+        """Move jobs along by age when ``complete_after`` is set: "in progress" after half of it, "completed"
+        (with a result) after all of it. Called before every read, so statuses move without a timer."""
+        if self.complete_after is None:
+            return
+        now = datetime.now(timezone.utc)
+        due, started = [], []
+        for job_id, status, created in self.store.q("SELECT job_id, status, created_at FROM jobs WHERE project_id=? "
+                                                    "AND status IN ('created', 'in progress')", (self.project_id,)):
+            age = (now - datetime.fromisoformat(created)).total_seconds()
+            if age >= self.complete_after:
+                due.append(job_id)
+            elif age >= self.complete_after / 2 and status == "created":
+                started.append(job_id)
+        for job_id in started:
+            self.store.q("UPDATE jobs SET status='in progress' WHERE job_id=? AND status='created'", (job_id,))
+        if due:
+            self.complete_jobs(due)
+
+    def complete_jobs(self, job_ids: list[str] | None = None) -> list[str]:
+        """Complete these jobs (default: every open job of the project) with a derived result; returns the
+        job IDs completed now (jobs already completed, or unknown, are left out)."""
+        with self._complete_lock:
+            rows = self.store.q("SELECT job_id, payload FROM jobs WHERE project_id=? AND status != 'completed'",
+                                (self.project_id,))
+            wanted = None if job_ids is None else set(job_ids)
+            done = []
+            for job_id, payload in rows:
+                if wanted is not None and job_id not in wanted:
+                    continue
+                result = self._make_result(job_id, json.loads(payload))
+                self.store.q("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", (job_id, json.dumps(result), _now()))
+                self.store.q("UPDATE jobs SET status='completed' WHERE job_id=?", (job_id,))
+                done.append(job_id)
+            return done
+
+    def result_url(self, job_id: str) -> str:
+        return f"{self.base_url}/results/{quote(job_id)}.png"
+
+    def _own_file(self, url: Any) -> Path | None:
+        if not isinstance(url, str) or self.own_file_missing(url) or not url.startswith(self.base_url + "/files/"):
+            return None
+        try:
+            return self._safe_path(_decode(urlsplit(url).path[len("/files/"):]))
+        except (PermissionError, UnicodeDecodeError):
+            return None
+
+    def _make_result(self, job_id: str, payload: dict) -> dict:
+        """The delivered annotation of a job: its pre-label edited (see the module docstring), as a PNG in
+        ``results_dir`` and ``{legend, url}``."""
+        import numpy as np
+        from PIL import Image
+
+        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+        raster = (((data.get("maker_response") or {}).get("raster") or {}).get("data") or {}) \
+            if isinstance(data.get("maker_response"), dict) else {}
+        legend = raster.get("legend") if isinstance(raster, dict) and isinstance(raster.get("legend"), dict) else {}
+        mask_file = self._own_file(raster.get("url")) if isinstance(raster, dict) else None
+        rgba = None
+        if mask_file is not None and legend:
+            try:
+                with Image.open(mask_file) as im:
+                    rgba = np.array(im.convert("RGBA"))
+            except (OSError, ValueError, Image.DecompressionBombError):
+                rgba = None
+        if rgba is None:
+            legend = {}
+            size = (64, 48)
+            image_file = self._own_file(data.get("image_url"))
+            if image_file is not None:
+                try:
+                    with Image.open(image_file) as im:
+                        size = im.size
+                except (OSError, ValueError, Image.DecompressionBombError):
+                    pass
+            rgba = np.zeros((size[1], size[0], 4), dtype=np.uint8)
+        out_legend, rgba = derive_result(rgba, {str(k).lower(): str(v) for k, v in legend.items()})
+        Image.fromarray(rgba, "RGBA").save(self.results_dir / f"{job_id}.png", format="PNG", compress_level=1)
+        return {"legend": out_legend, "url": self.result_url(job_id)}
+
+    def sign(self, name: str) -> str:
+        return hmac.new(self._signing_key, name.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def details(self, project_id: str) -> tuple[int, dict]:
+        """GET /details: the project and every batch, with job counts (one frame per image job)."""
+        batches = []
+        for bid, name, desc, created in self.store.q("SELECT batch_id, name, description, created_at FROM batches "
+                                                     "WHERE project_id=? ORDER BY created_at", (project_id,)):
+            total, done = self.store.q("SELECT COUNT(*), COALESCE(SUM(status='completed'), 0) FROM jobs "
+                                       "WHERE project_id=? AND batch_id=?", (project_id, bid))[0]
+            status = "completed" if total and done == total else ("in progress" if done else "created")
+            batches.append({"id": bid, "name": name, "description": desc, "is_default": bid == self.default_batch_id,
+                            "total_jobs": total, "completed_jobs": done, "total_frames": total,
+                            "completed_frames": done, "annotations": done, "created_at": created,
+                            "status": status})
+        return 200, {"success": True, "data": {"name": f"Sandbox project {project_id}", "base": "IMAGE",
+                                               "batches": batches}}
 
     def create_batch(self, project_id: str, body: Any) -> tuple[int, dict]:
         if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"].strip():
@@ -395,6 +538,111 @@ class SandboxServer:
             "jobs": [{"id": j[0], "reference_id": j[1], "status": j[2], "work_flow_id": j[3], "created_at": j[4]}
                      for j in jobs],
             "next_page_token": f"p:{offset + self.page_size}" if more else None}}
+
+
+ADDED_REGION = "Added region"
+
+
+def derive_result(rgba: Any, legend: dict[str, str]) -> tuple[dict[str, str], Any]:
+    """The sandbox annotator: (legend, RGBA mask) delivered for a pre-label, by deterministic edits on the
+    legend's classes in order (see the module docstring): the first grown by r pixels (onto unlabelled
+    pixels), the second shrunk by r, the third renamed, and a rectangle of a new class painted. r is 1/40 of the
+    shorter side (at least 1). Pure numpy; the input is not changed."""
+    import numpy as np
+
+    out = np.array(rgba, dtype=np.uint8, copy=True)
+    h, w = out.shape[:2]
+    r = max(1, min(h, w) // 40)
+    keys = [k for k in legend if re.fullmatch(r"#[0-9a-f]{6}", k)]
+    packed = (out[..., 0].astype(np.uint32) << 16) | (out[..., 1].astype(np.uint32) << 8) | out[..., 2]
+    labelled = out[..., 3] > 0
+
+    def where(key: str) -> Any:
+        return labelled & (packed == int(key[1:], 16))
+
+    def spread(m: Any, grow: bool) -> Any:
+        res = m.copy()
+        for d in range(1, r + 1):
+            for axis, step in ((0, d), (0, -d), (1, d), (1, -d)):
+                shifted = np.zeros_like(m) if grow else np.ones_like(m)
+                src = [slice(None), slice(None)]
+                dst = [slice(None), slice(None)]
+                src[axis] = slice(0, -step) if step > 0 else slice(-step, None)
+                dst[axis] = slice(step, None) if step > 0 else slice(0, step)
+                shifted[tuple(dst)] = m[tuple(src)]
+                res = (res | shifted) if grow else (res & shifted)
+        return res
+
+    out_legend = dict(legend)
+    if keys:
+        first = keys[0]
+        grown = spread(where(first), True) & ~labelled
+        out[grown] = [*(int(first[i:i + 2], 16) for i in (1, 3, 5)), 255]
+    if len(keys) > 1:
+        m = where(keys[1])
+        out[m & ~spread(m, False)] = 0
+    if len(keys) > 2:
+        out_legend[keys[2]] = legend[keys[2]] + " (renamed)"
+    taken = {int(k[1:], 16) for k in keys}
+    colour = next(c for c in (0x00C8FF, 0xFF00C8, 0xC8FF00, 0x123456, 0x654321) if c not in taken)
+    y0, x0 = h * 5 // 8, w * 5 // 8
+    out[y0:y0 + max(1, h // 5), x0:x0 + max(1, w // 5)] = [colour >> 16, (colour >> 8) & 255, colour & 255, 255]
+    out_legend[f"#{colour:06x}"] = ADDED_REGION
+    return out_legend, out
+
+
+class _StorageHandler(BaseHTTPRequestHandler):
+    """GET /{name}?signature=...: a result file of the sandbox, for a valid signature only (403 otherwise).
+    Requests carrying an API key are counted (``storage with key``): the tests prove there are none."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "PlaymentSandboxStorage/1"
+    server: "_StorageHTTPServer"
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        if not self.server.sandbox.quiet:
+            super().log_message(fmt, *args)
+
+    def _answer(self, status: int, body: bytes, ctype: str = "text/plain") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        sb = self.server.sandbox
+        sb._count("GET storage")
+        if self.headers.get("x-api-key") or self.headers.get("x-client-key"):
+            sb._count("storage with key")
+        parts = urlsplit(self.path)
+        try:
+            name = _decode(parts.path.lstrip("/"))
+        except UnicodeDecodeError:
+            return self._answer(400, b"Bad name")
+        signature = (parse_qs(parts.query).get("signature") or [""])[0]
+        if not re.fullmatch(r"[0-9A-Za-z._-]+\.png", name) or not hmac.compare_digest(signature, sb.sign(name)):
+            return self._answer(403, b"<Error><Code>AccessDenied</Code></Error>", "application/xml")
+        target = sb.results_dir / name
+        if not target.is_file():
+            return self._answer(404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml")
+        self._answer(200, target.read_bytes(), "image/png")
+
+    do_HEAD = do_GET
+
+
+class _StorageHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], sandbox: "SandboxServer"):
+        self.sandbox = sandbox
+        super().__init__(address, _StorageHandler)
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def _err(code: str, message: str) -> dict:
@@ -696,6 +944,9 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             return
         if segs == ["_sandbox", "stats"]:
             return self._get_stats()
+        if segs[:1] == ["results"]:
+            return self._json(403, _err("FORBIDDEN", "Result files are private: ask /v1/attachments?url= for a "
+                                                     "signed URL."))
         if segs[:2] == ["v1", "attachments"]:
             return self._get_attachment(query)
         if self._is_project_path(segs, 5):
@@ -706,6 +957,12 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 return self._get_job(pid, segs[4])
             if segs[3] == "batch":
                 return self._get_batch(pid, segs[4], query)
+        if self._is_project_path(segs, 4) and segs[3] == "details":
+            if not self._known_project(segs[2]):
+                return
+            self.sb._count("GET details")
+            self.sb.advance()
+            return self._json(*self.sb.details(segs[2]))
         self._not_found(path)
 
     def do_POST(self) -> None:
@@ -722,6 +979,12 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         if route is None:
             return
         path, segs, _ = route
+        if segs == ["_sandbox", "complete"]:
+            body, problem = _parse_json(raw) if raw else ({}, None)
+            ids = body.get("job_ids") if isinstance(body, dict) else None
+            if problem or (ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids))):
+                return self._json(400, _err("FS_0003", problem or "job_ids must be a list of job IDs."))
+            return self._json(200, {"success": True, "data": {"completed": self.sb.complete_jobs(ids)}})
         if self._is_project_path(segs, 4):
             pid = segs[2]
             if not self._known_project(pid):
@@ -759,6 +1022,13 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         sb = self.sb
         sb._count("GET attachments")
         url = (query.get("url") or [""])[0]
+        prefix = sb.base_url + "/results/"
+        if url.startswith(prefix):
+            name = _decode(url[len(prefix):].split("?", 1)[0])
+            if (sb.results_dir / name).is_file() and "/" not in name:
+                return self._send(302, b"", "text/plain",
+                                  {"Location": f"{sb.storage_url}/{quote(name)}?signature={sb.sign(name)}"})
+            return self._json(404, _err("NOT_FOUND", "No such attachment."))
         if url and not sb.own_file_missing(url) and url.startswith(sb.base_url + "/files/"):
             return self._send(302, b"", "text/plain", {"Location": url + "?signature=sandbox"})
         self._json(404, _err("NOT_FOUND", "No such attachment."))
@@ -766,11 +1036,13 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     def _get_job(self, pid: str, job_id: str) -> None:
         """GET /v1/projects/{pid}/jobs/{job_id}"""
         self.sb._count("GET job")
+        self.sb.advance()
         self._json(*self.sb.get_job(pid, job_id))
 
     def _get_batch(self, pid: str, batch_id: str, query: dict) -> None:
         """GET /v1/projects/{pid}/batch/{batch_id}?page_token=..."""
         self.sb._count("GET batch")
+        self.sb.advance()
         token = (query.get("page_token") or [None])[0]
         self._json(*self.sb.list_batch(pid, batch_id, token))
 

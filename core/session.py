@@ -15,12 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from . import pipeline
-from .client import DEFAULT_TIMEOUT, CreatedJob, PlaymentClient
-from .errors import UsageError
+from .client import DEFAULT_TIMEOUT, CreatedJob, PlaymentClient, ProjectDetails
+from .errors import Problem, UsageError
 from .job import JobSpec
 from .journal import Journal, default_journal_path
 from .sandbox import SandboxServer
-from .settings import Connection, Profile, get_api_key, load_profiles, resolve_connection, save_profiles
+from .settings import (
+    SANDBOX_PROFILE,
+    Connection,
+    Profile,
+    cache_default_batch,
+    get_api_key,
+    load_profiles,
+    resolve_connection,
+    save_profiles,
+)
 from .storage import Storage, storage_from_settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +83,11 @@ class Session:
     def from_settings(cls, *, force_sandbox: bool = False) -> Session:
         """The configured profile, or an embedded sandbox when no API key is configured (or asked for)."""
         conn = resolve_connection()
-        if force_sandbox or not conn.api_key:
+        _, current = load_profiles()
+        # The profile in use persists: a saved profile chosen last time opens again even without a key (the
+        # check then says no key is set, and where to set it); the sandbox only when it was the one in use,
+        # when asked for, or on a first start with nothing configured.
+        if force_sandbox or current == SANDBOX_PROFILE or (current is None and not conn.api_key):
             sb = SandboxServer().start()
             b = cls.for_sandbox(sb)
             b.key_warning = None if force_sandbox else (conn.warnings[0] if conn.warnings else None)
@@ -95,8 +108,8 @@ class Session:
             self._client = None
 
     def remember_batch(self, name: str, batch_id: str) -> None:
-        """Keep a batch made from the app in the profile, so it can be picked next time (the API has no
-        endpoint that lists a project's batches). Sandbox batches die with the sandbox: not saved."""
+        """Keep a batch made from the app in the profile, so it is offered at once next time, before (or
+        without) the project's ``/details`` listing. Sandbox batches die with the sandbox: not saved."""
         self.profile.batches[name] = batch_id
         if self.sandbox_mode:
             return
@@ -131,7 +144,20 @@ class Session:
 
     def make_client(self, pool_size: int = 4) -> PlaymentClient:
         return PlaymentClient(self.base_url, self.project_id, self.api_key or "", pool_size=pool_size,
-                              default_batch_id=self.default_batch_id, timeout=self.timeout)
+                              default_batch_id=self.default_batch_id, timeout=self.timeout,
+                              on_default_batch=self._remember_default_batch)
+
+    def _remember_default_batch(self, batch_id: str) -> None:
+        """Playment's /details named the default batch (none was configured): use it from now on and keep it
+        in the saved profile, so an interrupted send is reconciled without any flag next time too."""
+        self.default_batch_id = batch_id
+        if not self.sandbox_mode:
+            cache_default_batch(self.profile.name, self.base_url, self.project_id, batch_id)
+
+    def project_details(self) -> ProjectDetails:
+        """Every batch of the project (made here or elsewhere) with its counts; names the default batch.
+        Raises the client's typed errors (a worker shows their sentence)."""
+        return self.client.get_project_details()
 
     # ------------------------------------------------------------------ the one way in
     @property
@@ -143,15 +169,31 @@ class Session:
         """Local paths made absolute, relative to ``base_dir`` (the job file's or manifest's folder)."""
         return pipeline.resolve_spec(spec, base_dir)
 
+    def missing_key(self) -> Problem | None:
+        """No API key is set for the profile in use: said before anything is sent, never as the server's
+        "rejected the API key"."""
+        if self.api_key:
+            return None
+        return Problem("", f"No API key is set for the profile \"{self.profile.name}\": enter it in the "
+                           f"Connection tab and press \"Save and use\" (or set PLAYMENT_API_KEY).",
+                       code="NO_API_KEY")
+
     def check(self, spec: JobSpec, *, ask_server: bool = False) -> pipeline.Verdict:
         """Every problem with a resolved job, as the submit would find it (file checks are cached).
         ``ask_server``: confirm a journal duplicate with the server (a job deleted there may be re-created)."""
-        return pipeline.check_job(spec, storage=self.storage, journal=self.journal,
-                                  client=self.client if ask_server else None)
+        no_key = self.missing_key()
+        verdict = pipeline.check_job(spec, storage=self.storage, journal=self.journal,
+                                     client=self.client if ask_server and no_key is None else None)
+        if no_key is not None:
+            verdict.problems.append(no_key)
+        return verdict
 
     def submit(self, spec: JobSpec, *, progress: pipeline.Progress | None = None,
                cancel: threading.Event | None = None) -> CreatedJob:
         """Check, upload, create and journal a resolved job (see :func:`core.pipeline.submit_job`)."""
+        no_key = self.missing_key()
+        if no_key is not None:
+            raise UsageError(no_key.message)
         return pipeline.submit_job(spec, self.client, storage=self.storage, journal=self.journal,
                                    progress=progress, cancel=cancel)
 

@@ -59,6 +59,9 @@ def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
     sb.add_argument("--retry-after", type=number_option("a number of seconds", 0, MAX_RETRY_AFTER), default=1.0,
                     help="Retry-After seconds sent with 429s (default 1)")
     sb.add_argument("--seed", type=int_option("a whole number"), help="seed for fault injection")
+    sb.add_argument("--complete-after", type=number_option("a number of seconds", 0, 86400.0), metavar="SECONDS",
+                    help="jobs go 'in progress' after half of SECONDS and 'completed' (with a result derived from "
+                         "the pre-label) after SECONDS; default: never (POST /_sandbox/complete completes them)")
     sb.add_argument("--verbose", action="store_true", help="log each request line")
     sb.add_argument("--json", action="store_true", help="print the connection details as one JSON object")
     sb.set_defaults(func=cmd_sandbox)
@@ -98,7 +101,7 @@ def store_problem(path: str) -> str | None:
             db.close()
     except sqlite3.Error as e:
         return f"--store {p} is a damaged SQLite database ({one_line(e, 80)}); give a new file name."
-    others = tables - {"jobs", "batches", "sqlite_sequence"}
+    others = tables - {"jobs", "batches", "results", "sqlite_sequence"}
     if others:
         return (f"--store {p} holds another program's data (tables {', '.join(sorted(others)[:5])}); give a new "
                 f"file name or an earlier sandbox store.")
@@ -130,7 +133,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     try:
         server = SandboxServer(host=args.host, port=args.port, api_key=args.api_key, project_id=args.project_id,
                                store=args.store or ":memory:", files_dir=args.files_dir,
-                               latency_ms=args.latency_ms, faults=faults, seed=args.seed, quiet=not args.verbose)
+                               latency_ms=args.latency_ms, faults=faults, seed=args.seed, quiet=not args.verbose,
+                               complete_after=args.complete_after)
     except OSError as e:
         raise UsageError(f"The sandbox cannot listen on {args.host}:{args.port}: {e.strerror}.") from e
     except ValueError as e:
@@ -147,6 +151,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
               f"  files served from {server.files_dir}\n"
               + (f"  faults            {faults}\n" if faults.total() else "")
               + (f"  latency           {args.latency_ms:g} ms\n" if args.latency_ms else "")
+              + (f"  jobs complete after {args.complete_after:g} s\n" if args.complete_after is not None else "")
               + "Point the tool at it from another terminal:\n"
               f"  {server.export_line()}", flush=True)
     try:

@@ -109,13 +109,14 @@ def test_connection_report(sandbox):
 def test_html_502_and_body_without_success_are_server_faults(sandbox):
     c = client_for(sandbox, retry=RetryPolicy(max_attempts=1), default_batch_id=None)
     sandbox.queue_response(502, "<html><body>Bad gateway</body></html>")
-    with pytest.raises(E.AmbiguousOutcomeError) as info:  # a 5xx may have been processed; no batch to check
+    # A 5xx may have been processed: the default batch (named by /details) is read, and the job is not there.
+    with pytest.raises(E.ServerFaultError) as info:
         c.create_job(job("x", sandbox.workflow_id))
-    assert "HTTP 502" in str(info.value)
+    assert "HTTP 502" in str(info.value) and f"not in batch {sandbox.default_batch_id}" in str(info.value)
     sandbox.queue_response(200, {"data": {"job_id": "j"}})
-    with pytest.raises(E.AmbiguousOutcomeError) as info:
+    with pytest.raises(E.ServerFaultError) as info:
         c.create_job(job("y", sandbox.workflow_id))
-    assert "no \"success\" field" in str(info.value)
+    assert "no \"success\" field" in str(info.value) and "so it was not created" in str(info.value)
 
 
 def test_html_502_then_success_is_retried(sandbox):
@@ -251,9 +252,17 @@ def test_200_jobs_with_30_percent_mixed_faults_created_exactly_once(make_sandbox
                                                          "drop_after")) > 30
 
 
-def test_recovery_without_batch_is_ambiguous_not_duplicate(make_sandbox):
+def test_recovery_without_configured_batch_uses_the_default_batch_from_details(make_sandbox):
     sb = make_sandbox(faults=Faults(drop_after=1.0))
     c = client_for(sb, default_batch_id=None, retry=RetryPolicy(max_attempts=2, backoff_base=0.001))
+    created = c.create_job(job("amb", sb.workflow_id))
+    assert created.recovered and sb.job_count() == 1 and c.default_batch_id == sb.default_batch_id
+
+
+def test_recovery_without_any_batch_is_ambiguous_not_duplicate(make_sandbox):
+    sb = make_sandbox(faults=Faults(drop_after=1.0))
+    c = client_for(sb, default_batch_id=None, retry=RetryPolicy(max_attempts=2, backoff_base=0.001),
+                   paths={"details": "/v1/projects/{project_id}/no-details"})  # /details cannot be read
     with pytest.raises(E.AmbiguousOutcomeError) as info:
         c.create_job(job("amb", sb.workflow_id))
     assert "amb" in str(info.value) and sb.job_count() == 1

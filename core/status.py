@@ -1,0 +1,179 @@
+"""Live status: ask Playment where every journalled job stands, cheaply, and keep the answer in the journal.
+
+Why batch pages first: a batch page answers up to 100 jobs in one request, ``GET job`` one. So the jobs still
+open are grouped by batch (the payload's ``batch_id``, else the project's default batch), each batch is paged
+until every open job of it has been seen (or the pages end), and only the jobs no page listed are asked for one
+by one. 2,000 open jobs in one batch cost ceil(2000/100) requests, plus one per job the pages did not list.
+
+Jobs already final (COMPLETED, FAILED: :func:`core.client.is_final_status`) are not asked again. Statuses are
+stored as Playment says them (sanitised); unknown values count as not final and are shown as sent. Used by
+``playment-submit status``, ``results`` and the window's History (``progress`` is a plain callback; a GUI worker
+turns it into signals). No Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import PlaymentClient, is_final_status
+from .errors import NotFoundError, PlaymentError
+from .journal import Journal, RemoteStatus
+from .sanitise import one_line
+
+Progress = Callable[[int, int, str], Any]  # (done, total, what): jobs settled so far, jobs to settle
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One job's line in a status report."""
+
+    reference_id: str | None
+    job_id: str
+    batch_id: str | None
+    status: str | None         # Playment's word, or None when it could not be asked
+    previous: str | None       # the status the user saw last time (None: never looked)
+    checked_at: str | None
+    error: str | None = None   # why this job's status is unknown now
+
+    @property
+    def changed(self) -> bool:
+        """Different from what the user last saw ("new" since the last look)."""
+        return self.status is not None and self.status != self.previous
+
+    @property
+    def final(self) -> bool:
+        return is_final_status(self.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reference_id": self.reference_id, "job_id": self.job_id, "batch_id": self.batch_id,
+                "status": self.status, "previous_status": self.previous, "changed": self.changed,
+                "final": self.final, "checked_at": self.checked_at, "error": self.error}
+
+
+@dataclass
+class StatusReport:
+    jobs: list[JobStatus] = field(default_factory=list)
+    requests: int = 0           # requests made to Playment
+    page_requests: int = 0
+    job_requests: int = 0
+    asked: int = 0              # jobs that were open and asked about
+    errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """How many jobs are in each status ("unknown" for those not answered)."""
+        return dict(Counter((j.status or "unknown") for j in self.jobs))
+
+    @property
+    def changed(self) -> list[JobStatus]:
+        return [j for j in self.jobs if j.changed]
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts().items(), key=lambda kv: (-kv[1], kv[0])))
+        return f"{len(self.jobs)} job(s): {counts or 'none'}; {len(self.changed)} changed since the last look."
+
+
+def _norm(status: str | None) -> str | None:
+    return one_line(status, 60) if isinstance(status, str) and status.strip() else None
+
+
+def refresh_statuses(journal: Journal, client: PlaymentClient, *, batch_id: str | None = None,
+                     progress: Progress | None = None, cancel: threading.Event | None = None) -> StatusReport:
+    """Refresh and report the status of the journal's created jobs (``batch_id``: only that batch's, and also
+    the jobs of that batch the journal does not know, e.g. made outside the tool). Final jobs are reported from
+    the journal without a request. A batch that cannot be read falls back to ``GET job`` per open job; a job
+    that cannot be read keeps its last known status and gets an ``error``. Never raises for one job."""
+    report = StatusReport()
+    known: dict[str, tuple[str | None, str | None]] = {}  # job_id -> (reference_id, batch_id)
+    default = None
+    for e in journal.entries():
+        if e.state != "created" or not e.job_id:
+            continue
+        payload = e.payload or {}
+        b = payload.get("batch_id") if isinstance(payload.get("batch_id"), str) else None
+        if b is None:
+            default = default or client.known_default_batch()
+            b = default
+        known[e.job_id] = (e.reference_id, b)
+    stored = journal.remote_statuses()
+    if batch_id is not None:
+        for job_id, rs in stored.items():  # jobs of this batch met on an earlier `status --batch`
+            if job_id not in known and rs.batch_id == batch_id:
+                known[job_id] = (rs.reference_id, rs.batch_id)
+        known = {j: rb for j, rb in known.items() if rb[1] == batch_id}
+    open_jobs = {j: rb for j, rb in known.items() if not is_final_status(stored.get(j, RemoteStatus(j)).status)}
+    report.asked = len(open_jobs)
+    answers: dict[str, tuple[str | None, str | None, str | None]] = {}  # job_id -> (ref, batch, status)
+    errors: dict[str, str] = {}
+    total = len(open_jobs)
+
+    def tell(what: str) -> None:
+        if progress is not None:
+            progress(len(answers), total, what)
+
+    by_batch: dict[str | None, set[str]] = {}
+    for j, (_, b) in open_jobs.items():
+        by_batch.setdefault(b, set()).add(j)
+    if batch_id is not None:
+        by_batch.setdefault(batch_id, set())
+    for b, wanted in by_batch.items():
+        if b is None:
+            continue
+        remaining = set(wanted)
+        token: str | None = None
+        seen_tokens: set[str] = set()
+        try:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    break
+                page, token, _ = client.get_batch_page(b, token)
+                report.requests += 1
+                report.page_requests += 1
+                for listed in page:
+                    if batch_id is not None or listed.job_id in wanted:
+                        ref = listed.reference_id if isinstance(listed.reference_id, str) else None
+                        answers[listed.job_id] = (ref, b, _norm(listed.status))
+                        remaining.discard(listed.job_id)
+                tell(f"batch {b}")
+                # --batch lists the whole batch; otherwise stop as soon as every open job was seen.
+                if not token or token in seen_tokens or (batch_id is None and not remaining):
+                    break
+                seen_tokens.add(token)
+        except PlaymentError as e:
+            report.errors.append(f"Batch {b} could not be read ({e}); its jobs were asked one by one.")
+    for j in sorted(set(open_jobs) - set(answers)):
+        if cancel is not None and cancel.is_set():
+            break
+        ref, b = open_jobs[j]
+        try:
+            info = client.get_job(j)
+            answers[j] = (ref, info.batch_id if isinstance(info.batch_id, str) else b, _norm(info.status))
+        except NotFoundError:
+            errors[j] = f"Playment does not know job {j} (deleted, or another project)."
+        except PlaymentError as e:
+            errors[j] = str(e)
+        finally:
+            report.requests += 1
+            report.job_requests += 1
+        tell(f"job {j}")
+    if answers:
+        journal.record_statuses((j, ref, b, st) for j, (ref, b, st) in answers.items())
+    stored = journal.remote_statuses()
+    for j in set(answers) - set(known):  # listed on a --batch page, unknown to the journal
+        known[j] = (answers[j][0], answers[j][1])
+    for j in sorted(known, key=lambda x: (known[x][0] or "", x)):
+        rs = stored.get(j, RemoteStatus(j))
+        ref, b = known[j]
+        report.jobs.append(JobStatus(reference_id=ref or rs.reference_id, job_id=j, batch_id=b or rs.batch_id,
+                                     status=rs.status, previous=rs.seen_status, checked_at=rs.checked_at,
+                                     error=errors.get(j)))
+    report.errors.extend(f"{ref_or(j, known)}: {msg}" for j, msg in errors.items())
+    return report
+
+
+def ref_or(job_id: str, known: dict[str, tuple[str | None, str | None]]) -> str:
+    ref = (known.get(job_id) or (None, None))[0]
+    return f"\"{one_line(ref, 100)}\" (job {job_id})" if ref else f"job {job_id}"

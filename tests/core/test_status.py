@@ -1,0 +1,147 @@
+"""Live status: against the sandbox (status after completion) and a strict stub written from the API notes
+(request counting: pages of 100 first, GET job only for jobs no page listed)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+from playment_submit.core.cli import main
+from playment_submit.core.client import PlaymentClient
+from playment_submit.core.journal import Journal
+from playment_submit.core.status import refresh_statuses
+from tests.hostile import HostileServer, answer
+
+KEY = "stub-key-0123456789"
+PROJECT = "proj-1"
+
+
+def _journal_job(journal, ref, job_id, batch_id=None):
+    payload = {"reference_id": ref, "work_flow_id": str(uuid.uuid4()), "data": {"image_url": "https://x/a.jpg"}}
+    if batch_id:
+        payload["batch_id"] = batch_id
+    journal.mark_sending(ref, payload)
+    journal.mark_created(ref, job_id)
+
+
+class StrictStub:
+    """The documented endpoints only: /details, batch pages of at most 100 jobs, GET job; 401 without the key;
+    ``invalid_request_error`` for a page token it did not give. Counts requests by kind."""
+
+    def __init__(self, batch_id, jobs, off_page=()):
+        self.batch_id, self.jobs = batch_id, jobs  # [(job_id, ref, status)] listed on pages
+        self.off_page = {j: (r, s) for j, r, s in off_page}  # jobs GET job knows but no page lists
+        self.counts: dict[str, int] = {}
+        self.server = HostileServer(self.handle)
+
+    def handle(self, server, conn, req):
+        if req.headers.get("x-api-key") != KEY:
+            return answer(conn, 401, b"Unauthorized")
+        parts = urlsplit(req.path)
+        path, query = parts.path, parse_qs(parts.query)
+        if path == f"/v1/projects/{PROJECT}/details":
+            self.counts["details"] = self.counts.get("details", 0) + 1
+            return answer(conn, 200, {"success": True, "data": {"name": "P", "base": "IMAGE", "batches": [
+                {"id": self.batch_id, "name": "Default", "is_default": True, "total_jobs": len(self.jobs),
+                 "completed_jobs": 0, "created_at": "2026-01-01T00:00:00Z", "status": "in progress"}]}})
+        m = re.fullmatch(rf"/v1/projects/{PROJECT}/batch/([^/]+)", path)
+        if m and m.group(1) == self.batch_id:
+            self.counts["page"] = self.counts.get("page", 0) + 1
+            token = (query.get("page_token") or ["0"])[0]
+            if not token.isdigit():
+                return answer(conn, 400, {"success": False, "error": {"code": "invalid_request_error",
+                                                                      "message": "bad page token"}})
+            start = int(token)
+            page = self.jobs[start:start + 100]
+            nxt = str(start + 100) if start + 100 < len(self.jobs) else None
+            return answer(conn, 200, {"success": True, "data": {"id": self.batch_id, "project_id": PROJECT,
+                                                                "name": "Default", "next_page_token": nxt,
+                                                                "jobs": [{"id": j, "reference_id": r, "status": s}
+                                                                         for j, r, s in page]}})
+        m = re.fullmatch(rf"/v1/projects/{PROJECT}/jobs/([^/]+)", path)
+        if m:
+            self.counts["job"] = self.counts.get("job", 0) + 1
+            j = m.group(1)
+            known = self.off_page.get(j) or next(((r, s) for jj, r, s in self.jobs if jj == j), None)
+            if known is None:
+                return answer(conn, 404, {"success": False, "error": {"code": "JOB_NOT_FOUND", "message": "no"}})
+            return answer(conn, 200, {"success": True, "data": {"job_id": j, "reference_id": known[0],
+                                                                "batch_id": self.batch_id, "status": known[1],
+                                                                "project_id": PROJECT, "result": None}})
+        answer(conn, 404, {"success": False, "error": {"code": "NOT_FOUND", "message": "no endpoint"}})
+
+
+def test_status_for_2000_jobs_uses_pages_then_get_job_only_for_the_rest(tmp_path):
+    batch = str(uuid.uuid4())
+    jobs = [(str(uuid.uuid4()), f"ref-{i:04d}", "completed" if i % 3 == 0 else "in progress") for i in range(1995)]
+    off = [(str(uuid.uuid4()), f"late-{i}", "created") for i in range(5)]
+    stub = StrictStub(batch, jobs, off)
+    journal = Journal(tmp_path / "j.sqlite")
+    for j, r, _ in jobs + off:
+        _journal_job(journal, r, j)  # no batch_id: the default batch, which /details names
+    try:
+        with PlaymentClient(stub.server.base_url, PROJECT, KEY) as client:
+            report = refresh_statuses(journal, client)
+    finally:
+        stub.server.stop()
+    assert len(report.jobs) == 2000
+    assert report.counts() == {"completed": 665, "in progress": 1330, "created": 5}
+    pages, gets = stub.counts.get("page", 0), stub.counts.get("job", 0)
+    assert gets == 5 and pages == math.ceil(1995 / 100)
+    assert pages + gets <= math.ceil(2000 / 100) + 5
+    stored = journal.remote_statuses()
+    assert stored[jobs[0][0]].status == "completed" and stored[jobs[0][0]].checked_at
+
+
+def test_final_jobs_are_not_asked_again(tmp_path):
+    batch = str(uuid.uuid4())
+    jobs = [(str(uuid.uuid4()), f"r{i}", "completed") for i in range(3)]
+    stub = StrictStub(batch, jobs)
+    journal = Journal(tmp_path / "j.sqlite")
+    for j, r, _ in jobs:
+        _journal_job(journal, r, j, batch)
+    try:
+        with PlaymentClient(stub.server.base_url, PROJECT, KEY) as client:
+            refresh_statuses(journal, client)
+            before = dict(stub.counts)
+            again = refresh_statuses(journal, client)
+    finally:
+        stub.server.stop()
+    assert stub.counts == before and again.requests == 0
+    assert [j.status for j in again.jobs] == ["completed"] * 3
+
+
+def test_status_after_completion_in_the_sandbox(sandbox, tmp_path, monkeypatch, capsys):
+    journal_path = tmp_path / "j.sqlite"
+    with PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key) as c, Journal(journal_path) as journal:
+        for i in range(3):
+            job = {"reference_id": f"s{i}", "work_flow_id": sandbox.workflow_id,
+                   "data": {"image_url": "https://example.com/a.jpg"}}
+            journal.mark_sending(job["reference_id"], job)
+            journal.mark_created(job["reference_id"], c.create_job(job).job_id)
+    for k, v in {"PLAYMENT_BASE_URL": sandbox.base_url, "PLAYMENT_API_KEY": sandbox.api_key,
+                 "PLAYMENT_PROJECT_ID": sandbox.project_id}.items():
+        monkeypatch.setenv(k, v)
+    assert main(["status", "--journal", str(journal_path), "--json"]) == 0
+    first = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["status"] for r in first] == ["created"] * 3 and all(r["changed"] for r in first)
+    sandbox.complete_jobs()
+    assert main(["status", "--journal", str(journal_path)]) == 0
+    out = capsys.readouterr()
+    assert out.out.count("completed") == 3 and "(was created)" in out.out and out.out.startswith("*")
+    assert "3 completed" in out.err
+    assert main(["status", "--journal", str(journal_path), "--json"]) == 0
+    last = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all(r["status"] == "completed" and not r["changed"] and r["final"] for r in last)
+
+
+def test_sandbox_statuses_progress_with_complete_after(make_sandbox):
+    sb = make_sandbox(complete_after=0.0)
+    with PlaymentClient(sb.base_url, sb.project_id, sb.api_key) as c:
+        job = c.create_job({"reference_id": "p", "work_flow_id": sb.workflow_id,
+                            "data": {"image_url": "https://example.com/a.jpg"}})
+        info = c.get_job(job.job_id)
+    assert info.status == "completed" and info.result["legend"]

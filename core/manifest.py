@@ -9,6 +9,10 @@ CSV (UTF-8, header row required; row numbers are spreadsheet rows, the header be
     mask             optional; the pre-label mask (RGBA PNG), URL or local path
     legend           optional; the mask's legend: a legend JSON file path, or inline JSON
                      (``{"#ff0000": "car"}``); required when mask is given
+    mask_source      optional, instead of mask + legend: a mask as a model or dataset wrote it (COCO JSON,
+                     VOC/Cityscapes/index PNG, CVAT RGB mask, a folder of binary masks), converted on the
+                     fly by core.mask.formats (for COCO, the entry whose file_name is the row's image)
+    mask_format      optional; coco, voc, cityscapes, cvat, binary or index (default: inferred)
     batch_id         optional; the batch (UUID); else --batch-id, else the project's default batch
     work_flow_id     optional; else --workflow-id / PLAYMENT_WORKFLOW_ID / the profile
     priority_weight  optional; 1..10
@@ -22,6 +26,10 @@ the configured storage at submit time (without storage they are reported as erro
 Folder mode (:func:`from_folder`): primary images in one folder (``images/`` by default), reference
 cameras in sibling folders holding files of the same name (the folder name is the camera label), masks in
 ``masks/`` matched by stem (``masks/001.png`` for ``images/001.jpg``), and ``legend.json`` at the top.
+A mask there that is not an RGBA mask is converted on the fly when its format can be told
+(``masks/001.png`` as a VOC palette or index PNG, ``masks/001_labelIds.png`` from Cityscapes, or the
+image's entry in the one COCO JSON in ``masks/``); an index mask takes its names from ``classes.txt``
+(or ``classes.json``) at the top.
 :func:`write_csv` writes such a manifest out for review.
 
 Checking (:func:`check_manifest`) reuses JobSpec.validate for every rule, runs core.mask.check on local
@@ -49,7 +57,7 @@ from .jsonio import parse_json
 from .pipeline import check_job, duplicate_problem, resolve_location, resolve_spec
 
 COLUMNS = ("reference_id", "image", "references", "mask", "legend", "batch_id", "work_flow_id",
-           "priority_weight")
+           "priority_weight", "mask_source", "mask_format")
 REQUIRED_COLUMNS = ("reference_id", "image")
 MAX_ROW_CHARS = 1 << 20          # a row longer than 1 MiB is a mistake (a pasted file, a missing newline)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
@@ -77,6 +85,7 @@ class ManifestRow:
     action: str = SEND                        # set by check_manifest
     job_id: str | None = None                 # from the journal (done/changed) or after sending
     mask_checked: bool = False
+    mask_import: tuple[str, str, dict[str, Any]] | None = None   # (source, format, options): converted at check
 
     @property
     def errors(self) -> list[Problem]:
@@ -92,10 +101,11 @@ class ManifestRow:
     def payload(self) -> dict[str, Any] | None:
         return self.spec.to_payload() if self.spec is not None else None
 
-    def describe(self, p: Problem, source: str = "") -> str:
-        """One sentence for one problem: ``jobs.csv row 12, mask: ...``."""
+    def describe(self, p: Problem, source: str = "", front: str = "cli") -> str:
+        """One sentence for one problem: ``jobs.csv row 12, mask: ...`` (its fix hint in ``front``'s words)."""
         where = f"{source} row {self.row}" if source else f"row {self.row}"
-        return f"{where}, {p.path}: {p.message}" if p.path else f"{where}: {p.message}"
+        body = p.text(front, with_path=False)
+        return f"{where}, {p.path}: {body}" if p.path else f"{where}: {body}"
 
 
 @dataclass
@@ -200,7 +210,16 @@ def _row_from_fields(rownum: int, rec: dict[str, str], base_dir: Path, *, workfl
     row.reference_id = get("reference_id") or None
     refs = _parse_references(get("references"), base_dir, row) if get("references") else []
     prelabel = None
-    if get("mask"):
+    if get("mask_source"):
+        if get("mask") or get("legend"):
+            row.add("mask_source", "give either mask_source (converted on the fly) or mask and legend, not both.")
+        else:
+            prelabel = _mask_import(row, resolve_location(get("mask_source"), base_dir), get("mask_format"),
+                                    get("image"), base_dir)
+    elif get("mask_format"):
+        row.add("mask_format", "a mask_format is given but no mask_source; add the mask's path or clear it.",
+                severity="warning")
+    elif get("mask"):
         legend = _parse_legend(get("legend"), base_dir, row, legend_cache) if get("legend") else {}
         if not get("legend"):
             row.add("legend", "a mask is given but no legend; name a legend JSON file or write the legend inline.")
@@ -219,6 +238,62 @@ def _row_from_fields(rownum: int, rec: dict[str, str], base_dir: Path, *, workfl
                        image_url=as_given(resolve_location(get("image"), base_dir) or None), references=refs,
                        prelabel=prelabel, batch_id=get("batch_id") or batch_id, priority_weight=pw)
     return row
+
+
+def _mask_import(row: ManifestRow, source: str, fmt: str, image: str, base_dir: Path,
+                 options: dict[str, Any] | None = None) -> RasterPrelabel | None:
+    """Note a mask to convert at check time (see :func:`convert_masks`); its format inferred when not given."""
+    from .mask.formats import FORMATS, infer_format
+
+    fmt = fmt.strip().lower()
+    if fmt and fmt not in FORMATS:
+        row.add("mask_format", f"\"{fmt}\" is not a mask format; use one of {', '.join(FORMATS)}.")
+        return None
+    if not fmt:
+        fmt = infer_format(source) or ""
+        if not fmt:
+            row.add("mask_format", f"the format of {source} cannot be told from the file; write it in the "
+                                   f"mask_format column ({', '.join(FORMATS)}).")
+            return None
+    opts = dict(options or {})
+    if fmt == "coco" and "image" not in opts and image.strip():
+        opts["image"] = Path(image.strip()).name  # the row's image is the COCO entry's file_name
+    if fmt == "index" and "classes" not in opts:
+        found = next((base_dir / n for n in ("classes.txt", "classes.json") if (base_dir / n).is_file()), None)
+        if found is not None:
+            opts["classes"] = str(found)
+    row.mask_import = (source, fmt, opts)
+    return RasterPrelabel(url=source, legend={})
+
+
+def convert_masks(rows: list[ManifestRow], classes: list[str] | None = None) -> None:
+    """Convert each row's mask_source to an RGBA mask and legend (core.mask.formats, the same code as
+    ``mask import`` and the window), pointing the row's pre-label at the result; a refusal becomes the
+    row's problem, named by the source file."""
+    from .errors import PlaymentError
+    from .mask.formats import ImportOptions
+    from .mask.formats.convert import convert_to_file
+    from .settings import data_dir
+
+    for r in rows:
+        if r.mask_import is None or r.spec is None or r.spec.prelabel is None:
+            continue
+        source, fmt, opts = r.mask_import
+        try:
+            out, legend = convert_to_file(source, fmt, ImportOptions(known=classes, **opts), data_dir() / "imported")
+        except ValidationError as e:
+            for p in e.problems:
+                r.add("mask_source", str(p) if p.path else f"{source}: {p.message}")
+            continue
+        except PlaymentError as e:
+            r.add("mask_source", str(e))
+            continue
+        except OSError as e:
+            r.add("mask_source", f"{source}: the converted mask cannot be written ({e.strerror or e}).")
+            continue
+        r.spec.prelabel = RasterPrelabel(url=str(out), legend=legend)
+        r.legend_source = None
+        r.mask_import = None
 
 
 def _unreadable(path: Path, e: OSError) -> UsageError:
@@ -378,8 +453,14 @@ def from_folder(folder: str | Path, *, primary: str | None = None, masks: str = 
     legend_path = Path(legend) if legend else (root / "legend.json" if (root / "legend.json").is_file() else None)
     man = Manifest(source=str(root), base_dir=root.resolve(), kind="folder")
     mask_by_stem = {}
+    coco_file: Path | None = None
+    coco_names: set[str] = set()
     if mdir.is_dir():
-        mask_by_stem = {p.stem: p for p in sorted(mdir.iterdir()) if p.is_file() and not p.name.startswith(".")}
+        mask_by_stem = {p.stem: p for p in sorted(mdir.iterdir()) if p.is_file() and not p.name.startswith(".")
+                        and p.suffix.lower() != ".json"}
+        jsons = sorted(p for p in mdir.iterdir() if p.is_file() and p.suffix.lower() == ".json")
+        if len(jsons) == 1:
+            coco_file, coco_names = jsons[0], _coco_file_names(jsons[0])
     cam_files = {d.name: {p.name: p for p in d.iterdir() if p.is_file()} for d in cams}
     images = sorted(p for p in pdir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     legend_cache: _LegendCache = {}
@@ -388,8 +469,11 @@ def from_folder(folder: str | Path, *, primary: str | None = None, masks: str = 
         refs = [f"{d.name}={cam_files[d.name][img.name].resolve()}" for d in cams if img.name in cam_files[d.name]]
         if refs:
             rec["references"] = "|".join(refs)
-        if img.stem in mask_by_stem:
-            rec["mask"] = str(mask_by_stem[img.stem].resolve())
+        found = _folder_mask(img, mask_by_stem, coco_file, coco_names)
+        if found is not None and found[1]:
+            rec["mask_source"], rec["mask_format"] = str(found[0].resolve()), found[1]
+        elif found is not None:
+            rec["mask"] = str(found[0].resolve())
             if legend_path is not None:
                 rec["legend"] = str(legend_path.resolve())
         man.rows.append(_row_from_fields(n, rec, man.base_dir, workflow_id=workflow_id, batch_id=batch_id,
@@ -402,6 +486,37 @@ def from_folder(folder: str | Path, *, primary: str | None = None, masks: str = 
     if not images:
         man.problems.append(Problem(str(pdir), "the folder holds no images (.png, .jpg, .jpeg, .webp, .bmp, .tif)."))
     return man
+
+
+_CITYSCAPES_SUFFIXES = ("_labelIds", "_labelTrainIds", "_trainIds", "_instanceIds")
+
+
+def _coco_file_names(path: Path) -> set[str]:
+    """The file_names (and their base names) a COCO JSON lists; empty when it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        return set()
+    names = {str(im.get("file_name", "")) for im in data["images"] if isinstance(im, dict)}
+    return names | {Path(n).name for n in names}
+
+
+def _folder_mask(img: Path, by_stem: dict[str, Path], coco_file: Path | None,
+                 coco_names: set[str]) -> tuple[Path, str] | None:
+    """(mask file, format to convert from, or "" for an RGBA mask used as it is) for a frame, or None."""
+    from .mask.formats import infer_format
+
+    if img.stem in by_stem:
+        p = by_stem[img.stem]
+        return p, infer_format(p) or ""
+    for suffix in _CITYSCAPES_SUFFIXES:
+        if img.stem + suffix in by_stem:
+            return by_stem[img.stem + suffix], "cityscapes"
+    if coco_file is not None and img.name in coco_names:
+        return coco_file, "coco"
+    return None
 
 
 def write_csv(manifest: Manifest, out: str | Path) -> Path:
@@ -428,13 +543,17 @@ def write_csv(manifest: Manifest, out: str | Path) -> Path:
             s = r.spec
             if s is None:
                 continue
-            legend = ""
-            if s.prelabel is not None:
+            legend = mask = ""
+            source = fmt = ""
+            if r.mask_import is not None:  # not converted yet: the source as given
+                source, fmt = rel(r.mask_import[0]), r.mask_import[1]
+            elif s.prelabel is not None:
+                mask = rel(s.prelabel.url)
                 legend = rel(r.legend_source) if r.legend_source else json.dumps(s.prelabel.legend)
             w.writerow([s.reference_id or "", rel(s.image_url),
                         "|".join(f"{x.label}={rel(x.image_url)}" for x in s.references),
-                        rel(s.prelabel.url) if s.prelabel else "", legend, s.batch_id or "",
-                        s.work_flow_id or "", "" if s.priority_weight is None else s.priority_weight])
+                        mask, legend, s.batch_id or "",
+                        s.work_flow_id or "", "" if s.priority_weight is None else s.priority_weight, source, fmt])
     os.replace(tmp, out)
     return out
 
@@ -457,7 +576,7 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
                    allow_local_paths: bool | None = None, history: Any = None, client: Any = None,
                    check_masks: bool = True, retry_failed: bool = False, workers: int = 4,
                    progress: Callable[[int, int], Any] | None = None,
-                   cancel: threading.Event | None = None) -> Manifest:
+                   cancel: threading.Event | None = None, classes: list[str] | None = None) -> Manifest:
     """Check every row through the one pipeline (:func:`core.pipeline.check_job`: job rules, local files,
     masks, the payload as it will be sent), flag duplicate reference IDs within the manifest, refuse a
     reference ``history`` (the profile's journal) holds as created, and decide each row's action against
@@ -470,6 +589,12 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
 
     def one(r: ManifestRow) -> list[Problem]:
         assert r.spec is not None
+        if r.mask_import is not None:  # mask_source: converted here, in the worker, then checked as any mask
+            before = len(r.problems)
+            convert_masks([r], classes)
+            if len(r.problems) > before:
+                found, r.problems[before:] = r.problems[before:], []
+                return found
         return check_job(r.spec, storage=storage, can_upload=allow_local_paths, check_masks=check_masks).problems
 
     if todo:
@@ -532,9 +657,9 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
                 r.action = RETRY
             else:
                 r.action = SKIP_FAILED
-                r.add("(journal)", f"failed in an earlier run ({e.code or 'no code'}: {e.message}); pass "
-                                   f"--retry-failed to send it again.", severity="warning",
-                      code=e.code or "failed")
+                r.problems.append(Problem("(journal)", f"failed in an earlier run ({e.code or 'no code'}: "
+                                                       f"{e.message}).", severity="warning",
+                                          code=e.code or "failed", fix="retry_failed"))
     return manifest
 
 

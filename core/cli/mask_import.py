@@ -1,0 +1,158 @@
+"""``playment-submit mask import SOURCE --from FORMAT -o OUT.png --legend-out LEGEND.json``.
+
+Converts a mask written by a model or a dataset tool (COCO, Pascal VOC, Cityscapes, CVAT, per-class binary
+masks, class-index images) into Playment's RGBA mask and legend through :mod:`core.mask.formats`, writes
+them, then runs the same mask check as ``mask check``. numpy, Pillow and pycocotools are imported inside
+the functions, so ``--help`` stays fast. Exit codes as every mask command: 0 written and valid, 1 the
+input was refused (the sentence names the file, class or value), 2 an option or file cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import Problem, UsageError, ValidationError
+from .common import int_option, json_line, output_problem
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+FORMATS = ("coco", "voc", "cityscapes", "cvat", "binary", "index")   # core.mask.formats.FORMATS, unimported
+
+DESCRIPTION = """\
+Convert a mask in the format your model or dataset wrote into Playment's RGBA mask and legend, then check it.
+
+formats (--from; inferred from the file when left out, where it can be):
+  coco        a COCO instances JSON: polygons, uncompressed and compressed RLE, iscrowd. --image picks the
+              image (file_name or id); the output has its width and height. Categories become classes
+              (--instances: one entry per annotation, "<category> #<k>"). Where annotations overlap, the
+              LATER ONE IN THE FILE WINS.
+  voc         a Pascal VOC palette PNG: indices 1..20 are VOC's classes unless --classes names them;
+              0 (background) and 255 (void) are unlabelled.
+  cityscapes  *_labelIds.png, *_labelTrainIds.png / *_trainIds.png or *_instanceIds.png, by the name's
+              suffix or --ids; named by the official Cityscapes label table (trainIds: 0 = road, 255 =
+              ignore). A *_color.png is refused (several classes share a colour there).
+  cvat        a CVAT segmentation mask (RGB PNG) and its labelmap.txt (name:r,g,b::), found next to the
+              mask or in the two folders above it, or --labelmap; CVAT's colours are kept; black is
+              unlabelled.
+  binary      a folder of per-class masks named after their class (car.png: 0 outside, 255 inside);
+              where they overlap the later file in sorted name order wins, or the later line of --order.
+  index       a class-index PNG/TIFF (8 or 16 bit) or .npy with --classes; --unlabelled VALUE (default 0)
+              and --ignore VALUE ... become unlabelled. (`mask encode` is the older form of this path.)
+
+Every class gets a colour derived from its name, the same in every job, unless the format (cvat) or
+--colours fixes it. --map renames, merges or drops classes; with the profile's class list (or --known)
+a class the project does not know is refused, naming the closest known one."""
+
+
+def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Add ``import`` to the ``mask`` subcommands (``sub`` is their subparsers object)."""
+    p = sub.add_parser("import", parents=parents, help="convert COCO, VOC, Cityscapes, CVAT, binary or index "
+                                                       "masks into a Playment mask and legend",
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", help="the mask file (or, for --from binary, the folder of class masks)")
+    p.add_argument("--from", dest="fmt", choices=FORMATS, help="the source's format (default: inferred)")
+    p.add_argument("-o", "--output", required=True, help="the RGBA mask to write (.png)")
+    p.add_argument("--legend-out", required=True, help="the legend JSON to write")
+    p.add_argument("--image", metavar="FILE_NAME|ID", help="coco: the image whose annotations become the mask")
+    p.add_argument("--instances", action="store_true",
+                   help="coco, cityscapes instanceIds: one legend entry per instance (\"car #1\", \"car #2\")")
+    p.add_argument("--classes", metavar="FILE", help="voc, index: class names by value, one per line (line 1 "
+                                                     "names value 1; value 0 when --unlabelled is not 0), or "
+                                                     "\"n: name\" lines, or JSON")
+    p.add_argument("--ids", choices=("label", "train", "instance"),
+                   help="cityscapes: which ids the PNG holds (default: from the file name's suffix)")
+    p.add_argument("--labelmap", metavar="FILE", help="cvat: the export's labelmap.txt")
+    p.add_argument("--order", metavar="FILE", help="binary: class names one per line; later lines win overlaps")
+    p.add_argument("--unlabelled", type=int_option("a value from 0 to 65535", 0, 65535), default=0,
+                   help="index: the value meaning unlabelled (default: %(default)d)")
+    p.add_argument("--ignore", type=int_option("a value from 0 to 65535", 0, 65535), nargs="+", default=[],
+                   metavar="VALUE", help="values that become unlabelled (index, voc, cityscapes)")
+    p.add_argument("--colours", metavar="FILE", help="JSON {\"class\": \"#rrggbb\"} (or a legend) fixing colours")
+    p.add_argument("--map", dest="mapping", metavar="FILE",
+                   help="JSON {\"old\": \"new\"} renames (two old names with one new name merge), "
+                        "{\"old\": null} drops a class (its pixels become unlabelled)")
+    p.add_argument("--known", metavar="FILE", help="the project's class names, one per line (default: the "
+                                                   "profile's class list, when it has one)")
+    p.set_defaults(func=run_import)
+
+
+def _fail(args: argparse.Namespace, code: int, problems: list[Problem] | str) -> int:
+    if isinstance(problems, str):
+        problems = [Problem("", problems)]
+    if getattr(args, "json", False):
+        print(json_line({"ok": False, "status": "error", "code": None, "exit_code": code,
+                         "message": " ".join(str(p) for p in problems), "problems": [p.to_dict() for p in problems]}))
+    else:
+        for p in problems:
+            print(f"{p.severity}: {p}", file=sys.stderr)
+    return code
+
+
+def _known(args: argparse.Namespace) -> list[str] | None:
+    if getattr(args, "known", None):
+        from ..mask.formats._common import read_text
+        return [line.strip() for line in read_text(args.known, "class list (--known)").splitlines() if line.strip()]
+    from ..settings import load_profiles
+    profiles, current = load_profiles()
+    name = getattr(args, "profile", None) or current or "default"
+    profile = profiles.get(name)
+    return list(profile.classes) or None if profile is not None else None
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from .. import mask as engine
+    from ..mask.formats import ImportOptions, import_mask
+
+    out, legend_out = Path(args.output), Path(args.legend_out)
+    if out.suffix.lower() != ".png":
+        return _fail(args, EXIT_USAGE, f"{out}: the output mask must be a .png file (lossy formats change colours).")
+    inputs = [("source", args.source), ("classes file", args.classes), ("labelmap", args.labelmap),
+              ("order file", args.order), ("colours file", args.colours), ("map file", args.mapping)]
+    for why in (output_problem(out, "-o", inputs),
+                output_problem(legend_out, "--legend-out", [*inputs, ("output mask (-o)", out)])):
+        if why:
+            return _fail(args, EXIT_USAGE, why)
+    try:
+        opts = ImportOptions(image=args.image, instances=args.instances, classes=args.classes, ids=args.ids,
+                             labelmap=args.labelmap, order=args.order, unlabelled=args.unlabelled,
+                             ignore=tuple(args.ignore or ()), colours=args.colours, mapping=args.mapping,
+                             known=_known(args))
+        result = import_mask(args.source, args.fmt, opts)
+    except UsageError as e:
+        return _fail(args, EXIT_USAGE, e.user_message)
+    except ValidationError as e:
+        return _fail(args, EXIT_PROBLEMS, e.problems)
+    except MemoryError:
+        return _fail(args, EXIT_PROBLEMS, f"{args.source}: there is not enough memory to convert this mask.")
+    target = out
+    try:
+        result.write(out, legend_out)
+    except OSError as e:
+        return _fail(args, EXIT_USAGE, f"{target}: cannot write the output ({e.strerror or type(e).__name__}).")
+    report = engine.check(out, result.legend)
+    code = EXIT_OK if report.ok else EXIT_PROBLEMS
+    total = result.width * result.height
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": report.ok, "exit_code": code, "format": result.format, "output": str(out),
+                          "legend_file": str(legend_out), "width": result.width, "height": result.height,
+                          "unlabelled": result.unlabelled,
+                          "legend": [{"hex": c, "name": n, "pixels": k, "share": k / total if total else 0.0}
+                                     for c, n, k in result.rows()],
+                          "problems": [p.to_dict() for p in [*result.problems, *report.problems]]}))
+        return code
+    rows = [("colour", "name", "pixels", "share")]
+    rows += [(c, n, f"{k:,}", f"{100 * k / total:.2f}%" if total else "0%") for c, n, k in result.rows()]
+    rows.append(("(none)", "unlabelled", f"{result.unlabelled:,}",
+                 f"{100 * result.unlabelled / total:.2f}%" if total else "0%"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(c.rjust(widths[i]) if i >= 2 else c.ljust(widths[i]) for i, c in enumerate(r)).rstrip())
+    for p in [*result.problems, *report.problems]:
+        print(f"{p.severity}: {p}", file=sys.stderr)
+    n = len(result.legend)
+    print(f"Wrote {out} ({result.width} x {result.height} pixels, from {result.format}) and {legend_out} "
+          f"({n} class{'es' if n != 1 else ''})" + ("." if report.ok else "; the mask check found problems."))
+    return code

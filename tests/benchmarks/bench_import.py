@@ -1,0 +1,73 @@
+"""mask import speed: a 4096 x 3072 COCO file with 300 polygon instances against Pillow encoding the
+output PNG alone (target <= 1.5x), and an 8K (7680 x 4320) index PNG against its decode plus that encode
+(target <= 1.3x). Baselines are measured in the same run. Run: python tests/benchmarks/bench_import.py"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from playment_submit.core.mask.formats import import_mask
+from playment_submit.core.mask.io import save_png
+
+
+def best(fn, n=3):
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp())
+    rng = np.random.default_rng(0)
+    h, w = 3072, 4096
+    anns = []
+    for i in range(300):
+        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(20, 300)
+        t = np.sort(rng.uniform(0, 2 * np.pi, 24))
+        poly = np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], 1).ravel().round(2).tolist()
+        anns.append({"id": i + 1, "image_id": 1, "category_id": int(rng.integers(1, 11)), "segmentation": [poly],
+                     "iscrowd": 0, "area": 1.0, "bbox": [0, 0, 1, 1]})
+    coco = tmp / "coco.json"
+    coco.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": w, "height": h}],
+                                "annotations": anns,
+                                "categories": [{"id": k, "name": f"class {k}"} for k in range(1, 11)]}))
+    res = import_mask(coco, "coco")
+    rgba = res.rgba()
+    out = tmp / "out.png"
+    t_encode = best(lambda: save_png(rgba, out))
+    t_coco = best(lambda: import_mask(coco, "coco").write(out, tmp / "l.json"))
+
+    big = np.zeros((4320, 7680), np.uint8)
+    for k in range(1, 20):
+        y, x = rng.integers(0, 4000), rng.integers(0, 7400)
+        big[y:y + 600, x:x + 900] = k
+    idx = tmp / "idx.png"
+    Image.fromarray(big, "L").save(idx, compress_level=1)
+    classes = [f"c{k}" for k in range(1, 20)]
+    res8 = import_mask(idx, "index", classes=classes)
+    rgba8 = res8.rgba()
+    out8 = tmp / "out8.png"
+    t_base8 = best(lambda: (np.asarray(Image.open(idx)), save_png(rgba8, out8)))
+    t_idx = best(lambda: import_mask(idx, "index", classes=classes).write(out8, tmp / "l8.json"))
+
+    rows = [("case", "baseline s", "import s", "ratio", "target"),
+            ("COCO 4096x3072, 300 polygons", f"{t_encode:.3f}", f"{t_coco:.3f}", f"{t_coco / t_encode:.2f}", "1.5"),
+            ("index PNG 7680x4320", f"{t_base8:.3f}", f"{t_idx:.3f}", f"{t_idx / t_base8:.2f}", "1.3")]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)))
+    return 0 if t_coco / t_encode <= 1.5 and t_idx / t_base8 <= 1.3 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

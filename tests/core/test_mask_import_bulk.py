@@ -1,0 +1,71 @@
+"""Bulk rows with mask_source/mask_format: converted on the fly through core.mask.formats, checked as any
+mask, and sent to the sandbox (the round trip import -> check -> submit); folder mode finds the masks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from playment_submit.core import pipeline
+from playment_submit.core.journal import Journal
+from playment_submit.core.manifest import check_manifest, load_manifest
+from playment_submit.core.session import Session
+
+
+def _voc_png(path, size=(8, 6)):
+    values = np.zeros((size[1], size[0]), np.uint8)
+    values[size[1] // 2:, :] = 7   # car
+    img = Image.fromarray(values, "P")
+    img.putpalette([0] * 768)
+    img.save(path)
+
+
+def test_manifest_mask_source_converts_checks_and_submits_to_the_sandbox(sandbox, tmp_path):
+    Image.new("RGB", (8, 6), (10, 20, 30)).save(tmp_path / "a.png")
+    _voc_png(tmp_path / "a_voc.png")
+    Image.new("RGB", (8, 6)).save(tmp_path / "b.png")
+    _voc_png(tmp_path / "b_voc.png", size=(4, 4))    # wrong size: the mask check refuses the row
+    (tmp_path / "m.csv").write_text("reference_id,image,mask_source,mask_format\n"
+                                    "r1,a.png,a_voc.png,\nr2,b.png,b_voc.png,voc\nr3,a.png,a_voc.png,jpeg\n")
+    session = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    man = check_manifest(load_manifest(tmp_path / "m.csv", workflow_id=sandbox.workflow_id),
+                         storage=session.storage)
+    r1, r2, r3 = man.rows
+    assert r1.ok, r1.problems
+    assert list(r1.spec.prelabel.legend.values()) == ["car"]
+    assert r1.spec.prelabel.url.endswith(".png") and "imported" in r1.spec.prelabel.url
+    assert not r2.ok and any("size" in p.message or "4 x 4" in p.message for p in r2.errors)
+    assert not r3.ok and "\"jpeg\" is not a mask format" in r3.errors[0].message
+    created = pipeline.submit_job(r1.spec, session.client, storage=session.storage, journal=session.journal)
+    assert created.job_id and sandbox.job_count() == 1
+
+
+def test_manifest_mask_source_unknown_class_names_the_row_field_and_closest(tmp_path):
+    Image.new("RGB", (8, 6)).save(tmp_path / "a.png")
+    _voc_png(tmp_path / "a_voc.png")
+    (tmp_path / "m.csv").write_text("reference_id,image,mask_source\nr1,a.png,a_voc.png\n")
+    man = check_manifest(load_manifest(tmp_path / "m.csv"), allow_local_paths=True, classes=["Car", "road"])
+    assert not man.ok
+    assert any("mask_source" in e and "closest is \"Car\"" in e for e in man.errors)
+
+
+def test_folder_mode_finds_cityscapes_and_coco_masks(tmp_path):
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for name in ("f1", "f2", "f3"):
+        Image.new("RGB", (6, 4)).save(images / f"{name}.png")
+    Image.fromarray(np.full((4, 6), 26, np.uint8), "L").save(masks / "f1_labelIds.png")
+    coco = {"images": [{"id": 1, "file_name": "f2.png", "width": 6, "height": 4}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 5, "iscrowd": 0,
+                             "segmentation": [[0, 0, 5, 0, 5, 3, 0, 3]]}],
+            "categories": [{"id": 5, "name": "road"}]}
+    (masks / "instances.json").write_text(json.dumps(coco))
+    workflow = "2aae1234-acac-1234-eeff-12a22a237bbc"
+    man = check_manifest(load_manifest(tmp_path, workflow_id=workflow), allow_local_paths=True)
+    by_ref = {r.reference_id: r for r in man.rows}
+    assert by_ref["f1"].ok and list(by_ref["f1"].spec.prelabel.legend.values()) == ["car"]
+    assert by_ref["f2"].ok and list(by_ref["f2"].spec.prelabel.legend.values()) == ["road"]
+    assert by_ref["f3"].spec.prelabel is None

@@ -54,6 +54,7 @@ def _screenshot_when_ready(window, path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="playment-submit", add_help=False)
     parser.add_argument("--sandbox", action="store_true")
+    parser.add_argument("--open", metavar="JOB.json")  # from `playment-submit JOB.json` (gui.launch)
     args, rest = parser.parse_known_args(argv or [])
 
     if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
@@ -67,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     backend = Session.from_settings(force_sandbox=args.sandbox)
     window = MainWindow(backend)
     window.show()
+    window.restore_autosave()  # work a crash or a killed process left unsaved comes back first
+    if args.open:
+        window.open_path(args.open)  # asks first when there was restored work
     shot = os.environ.get("PLAYMENT_SUBMIT_SCREENSHOT")
     if shot:
         _screenshot_when_ready(window, shot)

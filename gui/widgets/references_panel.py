@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -83,6 +83,14 @@ class ReferencesPanel(QWidget):
         self.add_files = QPushButton("Add files…")
         self.add_url = QPushButton("Add URL…")
         self.remove = QPushButton("Remove")
+        self.remove.setToolTip("Remove the selected cameras (Delete)")
+        # Delete (and Backspace on a Mac keyboard) removes the selected rows while the list has focus.
+        self.remove_action = QAction("Remove camera", self.list)
+        self.remove_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete),
+                                         QKeySequence(Qt.Key.Key_Backspace)])
+        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.remove_action.triggered.connect(self._on_remove_clicked)
+        self.list.addAction(self.remove_action)
         for b in (self.add_files, self.add_url, self.remove):
             row.addWidget(b)
         lay.addLayout(row)
@@ -170,6 +178,8 @@ class ReferencesPanel(QWidget):
                     self.add(line.strip())
 
     def _on_remove_clicked(self) -> None:
+        if self.list.state() == QAbstractItemView.State.EditingState:
+            return  # Delete while renaming edits the name
         for item in self.list.selectedItems():
             self.list.takeItem(self.list.row(item))
         self.references_changed.emit()

@@ -37,6 +37,12 @@ def isolated_qsettings(tmp_path, qapp):
     yield
 
 
+@pytest.fixture(autouse=True)
+def unsaved_work_is_discarded(monkeypatch):
+    """The unsaved-job prompt (a modal box) answers "discard" unless a test says otherwise."""
+    monkeypatch.setattr(MainWindow, "ask_unsaved", lambda self, doing: "discard")
+
+
 class WindowFactory:
     """``make_window(sandbox=None, *, show=True, setup=None)`` -> a MainWindow on ``sandbox`` (default:
     the test's ``sandbox``) with a new journal in tmp_path. ``setup(backend)`` runs before the window is

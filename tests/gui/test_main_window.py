@@ -295,3 +295,100 @@ def test_is_idle_only_once_the_image_is_loaded_and_the_preview_refreshed(qtbot, 
     shown = json.loads(window.job.preview.toPlainText())  # final: the file's upload address, not its path
     assert shown["reference_id"] == "primary" and shown["data"]["image_url"].endswith("/primary.png")
     assert shown["data"]["image_url"] != window.primary.value()
+
+
+# ------------------------------------------------------------------ honest state, layout and keyboard
+def test_submit_is_disabled_for_a_missing_file_and_a_used_reference_id(qtbot, window, tmp_path, wait_idle):
+    import shutil
+    primary = tmp_path / "p.png"
+    shutil.copy(SAMPLE["primary"], primary)
+    window.primary.set_value(str(primary))
+    window.job.reference_id.setText("ok-1")
+    window.refresh()
+    wait_idle(window)
+    qtbot.waitUntil(lambda: window.job.submit.isEnabled() and window.submit_action.isEnabled(), timeout=10000)
+    primary.unlink()  # the file goes away: Submit follows core's verdict, before any click
+    window.refresh()
+    qtbot.waitUntil(lambda: not window.job.submit.isEnabled() and window.is_idle(), timeout=10000)
+    assert not window.submit_action.isEnabled() and "p.png" in window.job.reasons.text()
+    shutil.copy(SAMPLE["primary"], primary)
+    window.refresh()
+    qtbot.waitUntil(lambda: window.job.submit.isEnabled(), timeout=10000)
+    with qtbot.waitSignal(window.submit_succeeded, timeout=20000):
+        qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
+    window.job.clear_outcome()
+    window.refresh()  # the same reference ID again: refused before any click
+    qtbot.waitUntil(lambda: window.is_idle() and "already submitted" in window.job.reasons.text(), timeout=10000)
+    assert not window.job.submit.isEnabled() and not window.submit_action.isEnabled()
+    window.job.reference_id.setText("fresh-1")  # the cause is gone: so is the message
+    window.refresh()
+    qtbot.waitUntil(lambda: window.job.submit.isEnabled(), timeout=10000)
+    assert "already submitted" not in window.job.reasons.text() + window.job.reference_note.text()
+
+
+def test_toolbar_submit_only_on_the_job_tab(qtbot, window):
+    window.tabs.setCurrentWidget(window.bulk)
+    assert not window.submit_action.isVisible() and not window.submit_action.isEnabled()
+    window.tabs.setCurrentIndex(0)
+    assert window.submit_action.isVisible()
+
+
+def test_result_shows_the_whole_job_id_selectable_with_copy(qtbot, window):
+    from PySide6.QtGui import QGuiApplication
+    job_id = "5f0c3e76-efa5-4a7f-9f6c-b708117f9051"
+    window.job.show_success(job_id, "created", "chelsea")
+    assert job_id in window.job.result.text() and window.job.result.isVisible()
+    assert window.job.result.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+    assert window.job.result.wordWrap()
+    qtbot.mouseClick(window.job.copy_job_id, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == job_id
+
+
+def test_a_failure_message_goes_when_the_connection_changes(qtbot, window, sandbox, wait_idle):
+    _url_job(window, sandbox, wait_idle)
+    window.backend.apply_connection("http://127.0.0.1:9", sandbox.project_id, sandbox.workflow_id, None)
+    text = _submit_and_fail(qtbot, window)
+    assert "127.0.0.1:9" in text
+    window._on_connection_applied(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, sandbox.api_key)
+    window.refresh()
+    assert not window.job.error.isVisible()
+
+
+def test_primary_error_goes_when_another_image_is_chosen(qtbot, window, tmp_path):
+    window.primary.set_value(str(tmp_path / "missing.png"))
+    qtbot.waitUntil(lambda: "does not exist" in window.primary.info.text(), timeout=5000)
+    window.primary.set_value(str(SAMPLE["primary"]))
+    assert "does not exist" not in window.primary.info.text()
+    qtbot.waitUntil(lambda: "600" in window.primary.info.text(), timeout=5000)
+
+
+def test_tabs_have_mnemonics_and_the_splitter_cannot_collapse(window):
+    inner = [window.inputs.tabText(i) for i in range(window.inputs.count())]
+    outer = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert all("&" in t for t in inner + outer)
+    letters = [t[t.index("&") + 1].lower() for t in inner + outer]
+    assert len(set(letters)) == len(letters)  # no two tabs share a key
+    assert not window.split.childrenCollapsible()
+    window.split.setSizes([0, 0, 2000])
+    assert window.split.sizes()[1] >= window.view.minimumWidth()
+
+
+def test_delete_removes_the_selected_camera(qtbot, window):
+    window.references.add(str(SAMPLE["references"][0][1]), "a")
+    window.references.add(str(SAMPLE["references"][1][1]), "b")
+    window.inputs.setCurrentWidget(window.references)
+    window.references.list.setCurrentRow(0)
+    window.references.list.setFocus()
+    QTest.keyClick(window.references.list, Qt.Key.Key_Delete)
+    assert [label for label, _ in window.references.references()] == ["b"]
+
+
+def test_nothing_clipped_at_1024x700(qtbot, window):
+    window.resize(1024, 700)
+    assert window.minimumSizeHint().width() <= 1024 and window.width() == 1024  # the whole window fits
+    window.load_sample()
+    qtbot.waitUntil(lambda: window.mask_state is not None and window.is_idle(), timeout=20000)
+    combo = window.job.batch
+    need = combo.fontMetrics().horizontalAdvance(combo.itemText(0))
+    assert combo.width() >= need + 20, (combo.width(), need)  # "Default batch" whole, not "... bat"
+    assert window.view.width() >= window.view.minimumWidth()

@@ -24,6 +24,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from playment_submit.core import cli
+from playment_submit.core.fixes import FIX_HINTS
 from playment_submit.core.journal import Journal, default_journal_path
 from tests.conftest import mask_bytes, png_bytes
 
@@ -108,6 +109,9 @@ def sentences(lines: list[str]) -> set[str]:
         line = re.sub(r"^error: ", "", line)
         line = re.sub(r"^\S.*? row \d+, ", "", line)        # bulk: "m.jsonl row 1, "
         line = re.sub(r"^/\S*job\.json: ", "", line)         # submit: "/.../job.json: "
+        for words in FIX_HINTS.values():  # the same sentence; only the "how to fix" is in each front end's words
+            for hint in words.values():
+                line = line.replace(" " + hint, "")
         out.add(FIELD.sub(lambda m: m.group(1) + ": ", line))
     return out
 
@@ -170,6 +174,7 @@ def run_window(win, c: Case, payload: dict, folder: Path, qtbot, wait_idle, monk
     reasons = win.blockers(win.current_spec())
     if reasons:
         assert not win.job.submit.isEnabled()
+        assert not any("playment-submit " in r or "--max-megapixels)" in r for r in reasons), reasons  # window words
         return False, sentences(reasons)
     with qtbot.waitSignal(win.submit_succeeded, timeout=30000):
         qtbot.mouseClick(win.job.submit, Qt.MouseButton.LeftButton)

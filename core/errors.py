@@ -13,7 +13,7 @@ messages are built from server bodies and our own words, never from request head
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -22,19 +22,32 @@ class Problem:
     """One thing wrong with an input: where (a field path, file, row or pixel) and a sentence.
 
     ``code`` is the Playment error code a real server would answer for this problem (used by the
-    sandbox so that it refuses exactly like the API); ``severity`` is "error" or "warning".
+    sandbox so that it refuses exactly like the API); ``severity`` is "error" or "warning". ``fix``
+    (keyword only) names how to fix it (core/fixes.py), rendered in each front end's words:
+    ``str(problem)`` in the command line's, ``problem.text("gui")`` in the window's.
     """
 
     path: str
     message: str
     severity: str = "error"
     code: str = "FS_0003"
+    fix: str | None = field(default=None, kw_only=True, compare=False)
+
+    def text(self, front: str = "cli", *, with_path: bool = True) -> str:
+        """The sentence with the fix hint of ``front`` ("cli" or "gui"), prefixed by the path if asked."""
+        from .fixes import render
+        body = render(self.message, self.fix, front)
+        return f"{self.path}: {body}" if self.path and with_path else body
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        return self.text("cli")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "message": self.message, "severity": self.severity, "code": self.code}
+        d = {"path": self.path, "message": self.text("cli", with_path=False), "severity": self.severity,
+             "code": self.code}
+        if self.fix:
+            d["fix"] = self.fix
+        return d
 
 
 class PlaymentError(Exception):

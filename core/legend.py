@@ -89,14 +89,26 @@ def check_legend(legend: object, path: str = "legend") -> tuple[dict[str, str], 
             continue
         clean = name.strip()
         if clean in names:
-            problems.append(Problem(where, f"{norm} and {names[clean]} are both named \"{clean}\"; "
-                                           f"give each colour its own name unless that is intended.",
+            problems.append(Problem(where, f"{norm} and {names[clean]} are both named \"{clean}\"; give each "
+                                           f"colour its own name, or merge the two classes if they are one.",
                                     severity="warning"))
         else:
             names[clean] = norm
         out[norm] = clean
         original[norm] = key
     return out, problems
+
+
+def duplicate_names(legend: object) -> dict[str, list[str]]:
+    """{name: [keys]} for every name two or more colours share (names compared as stripped). Playment
+    allows it, but it is usually a copy-paste slip: :func:`check_legend` warns, the window marks the rows."""
+    if not isinstance(legend, dict):
+        return {}
+    by_name: dict[str, list[str]] = {}
+    for key, name in legend.items():
+        if isinstance(key, str) and isinstance(name, str) and name.strip():
+            by_name.setdefault(name.strip(), []).append(key)
+    return {n: keys for n, keys in by_name.items() if len(keys) > 1}
 
 
 def load_legend_file(path: str | Path) -> tuple[dict[str, str], list[Problem]]:

@@ -172,7 +172,7 @@ def _check_mask(path: str, legend: dict[str, Any], size: tuple[int, int] | None)
 
 
 def _refield(fieldname: str, problems: list[Problem]) -> list[Problem]:
-    return [Problem(fieldname, p.message, severity=p.severity, code=p.code) for p in problems]
+    return [Problem(fieldname, p.message, severity=p.severity, code=p.code, fix=p.fix) for p in problems]
 
 
 def check_files(spec: JobSpec, *, check_masks: bool = True) -> tuple[list[Problem], tuple[int, int] | None, Any]:
@@ -202,7 +202,7 @@ def check_files(spec: JobSpec, *, check_masks: bool = True) -> tuple[list[Proble
             for p in report.problems:
                 if p.severity in ("error", "warning") and p.message not in seen and not _is_legend_rule(p):
                     problems.append(Problem(MASK_FIELD, f"the mask {os.path.basename(path)}: {p.message}",
-                                            severity=p.severity, code=p.code))
+                                            severity=p.severity, code=p.code, fix=p.fix))
     return problems, primary_size, report
 
 

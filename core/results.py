@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .bulk import RowResult, _static_result
-from .manifest import DONE, RECONCILE, RETRY, SENDABLE, SKIP_FAILED, ManifestRow
+from .manifest import CHANGED, DONE, INVALID, RECONCILE, RETRY, SEND, SENDABLE, SKIP_FAILED, ManifestRow
 
 RESULT_COLUMNS = ("row", "reference_id", "job_id", "status", "error_code", "message")
 
@@ -85,6 +85,79 @@ def can_send_again(status: str, action: str, *, retry_failed: bool = False) -> b
     return next_action(status, action, retry_failed=retry_failed) in SENDABLE
 
 
+# ---------------------------------------------------------------------------------- plain words
+#: What a row's status means, in words a manager reads at a glance (the window's Status column); the
+#: results CSV keeps the codes (``not_sent``, ``ambiguous`` ...) for scripts.
+STATUS_WORDS: dict[str, str] = {
+    # before a send: the row's action (core.manifest)
+    SEND: "ready", RECONCILE: "to check again", RETRY: "to retry", DONE: "already created",
+    SKIP_FAILED: "failed before", CHANGED: "changed", INVALID: "error",
+    # after a send: the row's result
+    "created": "created", "recovered": "created (found)", "skipped": "already created", "failed": "failed",
+    "ambiguous": "unconfirmed", "not_sent": "not sent", "invalid": "error", "changed": "changed",
+    "would_send": "would be sent",
+}
+
+#: The group a status falls in, for a filter and for colouring: ok (created), problem (needs a look),
+#: pending (still to send or left out).
+_STATUS_GROUP: dict[str, str] = {
+    "created": "ok", "recovered": "ok", "skipped": "ok", DONE: "ok",
+    "failed": "problem", "ambiguous": "problem", "invalid": "problem", INVALID: "problem", SKIP_FAILED: "problem",
+    "changed": "problem", CHANGED: "problem",
+}
+
+FILTERS = ("all", "problems", "sent")
+
+
+def status_word(status: str) -> str:
+    """The plain word for a row action or a result status (``not_sent`` -> "not sent")."""
+    return STATUS_WORDS.get(status, status.replace("_", " "))
+
+
+def status_group(status: str) -> str:
+    """"ok" (created, now or before), "problem" (an error, a refusal, an unconfirmed or changed row) or
+    "pending" (ready, to retry, not sent, would be sent)."""
+    return _STATUS_GROUP.get(status, "pending")
+
+
+def row_matches(filter_name: str, status: str, has_problems: bool) -> bool:
+    """Whether a row with this status (action or result) is shown under a filter of :data:`FILTERS`:
+    "problems" shows rows core found something wrong with (errors or warnings) and rows whose send did not
+    succeed; "sent" shows rows whose job exists (created now, recovered, or created in an earlier run)."""
+    group = status_group(status)
+    if filter_name == "problems":
+        return group == "problem" or has_problems
+    if filter_name == "sent":
+        return group == "ok"
+    return True
+
+
+def mark_for_retry(rows: Sequence[ManifestRow]) -> int:
+    """Make every row that failed in an earlier run (``skip_failed``) sendable again (``retry``), as the
+    command line's ``--retry-failed`` does; returns how many. The send then reconciles each with the
+    server first (prior_attempt_ambiguous), so a refusal whose job exists after all is never duplicated."""
+    n = 0
+    for r in rows:
+        if r.action == SKIP_FAILED:
+            r.action = RETRY
+            n += 1
+    return n
+
+
+def dry_run(rows: Sequence[ManifestRow]) -> tuple[list[RowResult], str]:
+    """What a send would do, without sending: a result per row (``would_send`` for the rows a send takes,
+    the check's verdict for the others) and one sentence saying how many of each. Nothing is uploaded."""
+    results = [RowResult(r.reference_id, r.row, "would_send", message="Dry run: this row would be sent.")
+               if r.action in SENDABLE else _static_result(r) for r in rows]
+    sendable = sum(r.action in SENDABLE for r in rows)
+    created = sum(r.action == DONE for r in rows)
+    errors = sum(r.action == INVALID for r in rows)
+    text = (f"Dry run: {sendable} row(s) would be sent, {created} already created, "
+            f"{len(rows) - sendable - created} left out")
+    text += f" ({errors} with errors)." if errors else "."
+    return results, text + " Nothing was uploaded or sent."
+
+
 def apply_results(rows: Sequence[ManifestRow], results: Sequence[RowResult], *, retry_failed: bool = False) -> None:
     """Update ``rows`` in place after a send: each row's ``action`` becomes :func:`next_action` of its
     result, and a result's job ID replaces the row's. ``results`` are in the order of ``rows``, one per
@@ -98,4 +171,5 @@ def apply_results(rows: Sequence[ManifestRow], results: Sequence[RowResult], *, 
 
 
 __all__ = ["RESULT_COLUMNS", "write_results", "results_for_rows", "next_action", "can_send_again",
-           "apply_results"]
+           "apply_results", "STATUS_WORDS", "FILTERS", "status_word", "status_group", "row_matches",
+           "mark_for_retry", "dry_run"]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..defaults import CLASSES_HELP as CLASSES_HELP  # its home is core.defaults (the parser reads it)
 from ..errors import Problem, ValidationError
 from ..jsonio import parse_json
 from ..legend import MAX_CLASSES, distinct_colours, key_problem
@@ -23,23 +24,20 @@ from .io import load_index_mask
 # --------------------------------------------------------------------------------------------------
 
 
-CLASSES_HELP = ("Class names, one per line: line n names index n, so line 1 is index 1 (index 0 is unlabelled); "
-                "or write \"n: name\" on every line to give the indices yourself. A .json classes file holds a "
-                "list (first = index 1), {\"3\": \"car\"} (index -> name) or {\"car\": \"#rrggbb\"}.")
-"""The classes rule in one sentence: ``mask encode --help`` and the window's colour-code dialog both show it."""
-
 # Classes in any accepted form: a list of names, {index: name}, {name: "#rrggbb"} (see parse_classes).
 ClassesIn = Sequence[Any] | dict[Any, Any] | None
 
 _INDEXED_LINE = re.compile(r"\s*(\d+)\s*:(.*)", re.DOTALL)
 
 
-def _class_lines(text: str, where: str, empty: str) -> tuple[list[str] | dict[int, str], list[Problem]]:
+def _class_lines(text: str, where: str, empty: str,
+                 zero: bool = False) -> tuple[list[str] | dict[int, str], list[Problem]]:
     """The text rule shared by .txt classes files and the window's editor.
 
     Either every line is a name and line n names index n (returned as a list, index 1 first), or every
     line is ``n: name`` (returned as {n: name}). Trailing blank lines are ignored; any other blank line is
-    a problem naming its line, because it would shift every index after it.
+    a problem naming its line, because it would shift every index after it. With ``zero`` (a mask whose
+    unlabelled value is not 0: ``mask import --from index --unlabelled 255``) ``0: name`` may name index 0.
     """
     text = text.removeprefix("\ufeff")     # a byte-order mark some editors write; never part of a name
     lines = text.splitlines()
@@ -71,7 +69,7 @@ def _class_lines(text: str, where: str, empty: str) -> tuple[list[str] | dict[in
                                            f"(\"{example}\"); write every line as \"n: name\", or none of them."))
             continue
         index, name = int(m.group(1)), m.group(2).strip()
-        if not 1 <= index <= MAX_CLASSES:
+        if not int(not zero) <= index <= MAX_CLASSES:
             problems.append(Problem(at(i), f"line {i} gives class index {index}, outside 1..{MAX_CLASSES}; "
                                            f"0 means unlabelled and cannot name a class."))
         elif not name:
@@ -110,7 +108,8 @@ def classes_to_text(classes: ClassesIn) -> str:
     return "\n".join(f"{i}: {names[i]}" for i in order)
 
 
-def load_classes(path: str | Path) -> tuple[list[Any] | dict[Any, Any] | None, list[Problem]]:
+def load_classes(path: str | Path, *,
+                 zero: bool = False) -> tuple[list[Any] | dict[Any, Any] | None, list[Problem]]:
     """Read a classes file: ``.json`` (a list of names, ``{"1": "car"}``, or ``{"car": "#rrggbb"}``) or
     ``.txt`` (one name per line; line n names index n; or ``n: name`` on every line), see ``CLASSES_HELP``.
 
@@ -142,21 +141,24 @@ def load_classes(path: str | Path) -> tuple[list[Any] | dict[Any, Any] | None, l
                                          "(index -> name, or name -> \"#rrggbb\").")]
         return data, []
     if suffix in (".txt", ".names", ".csv", ""):
-        return _class_lines(text, where, "the classes file is empty; write one class name per line.")
+        return _class_lines(text, where, "the classes file is empty; write one class name per line.", zero)
     return None, [Problem(where, f"the classes file has the extension \"{p.suffix}\"; use .json or .txt "
                                  f"(one class name per line).")]
 
 
-def parse_classes(classes: ClassesIn,
-                  where: str = "classes") -> tuple[dict[int, str], dict[int, str], list[Problem]]:
-    """Classes in any accepted form -> ({index: name}, {index: pinned "#rrggbb"}, problems)."""
+def parse_classes(classes: ClassesIn, where: str = "classes",
+                  zero: bool = False) -> tuple[dict[int, str], dict[int, str], list[Problem]]:
+    """Classes in any accepted form -> ({index: name}, {index: pinned "#rrggbb"}, problems).
+
+    With ``zero`` index 0 may be named, and a list starts at index 0 (for masks whose unlabelled value is
+    not 0: ``mask import --from index --unlabelled 255``)."""
     names: dict[int, str] = {}
     pinned: dict[int, str] = {}
     problems: list[Problem] = []
     if classes is None:
         return names, pinned, problems
     if isinstance(classes, (list, tuple)):
-        items = [(i + 1, n) for i, n in enumerate(classes)]
+        items = [(i + int(not zero), n) for i, n in enumerate(classes)]
     elif isinstance(classes, dict):
         keys = list(classes)
         if all((isinstance(k, int) and not isinstance(k, bool)) or (isinstance(k, str) and k.strip().isdigit())
@@ -176,7 +178,7 @@ def parse_classes(classes: ClassesIn,
     else:
         return names, pinned, [Problem(where, "classes must be a list of names or a mapping.")]
     for index, name in items:
-        if not (1 <= index <= MAX_CLASSES):
+        if not (int(not zero) <= index <= MAX_CLASSES):
             problems.append(Problem(f"{where}[{index}]", f"class index {index} is outside 1..{MAX_CLASSES}; "
                                                          f"0 means unlabelled and cannot name a class."))
             continue
@@ -222,6 +224,13 @@ def _colours_for(names: dict[int, str], pinned: dict[int, str]) -> dict[int, str
     top = max(names) if names else 0
     auto = distinct_colours(top, exclude=tuple(pinned.values())) if top else []
     return {i: pinned.get(i) or auto[i - 1] for i in sorted(names)}
+
+
+def index_counts(index_mask: str | Path | np.ndarray) -> dict[int, int]:
+    """{index value: pixels} for every value present in an index mask (0, unlabelled, included): what
+    the window's colour-code dialog shows beside the class names."""
+    counts = _index_counts(load_index_mask(index_mask))
+    return {int(i): int(counts[i]) for i in np.flatnonzero(counts)}
 
 
 def class_colours(classes: ClassesIn) -> list[tuple[int, str, str]]:

@@ -112,8 +112,8 @@ def repair(mask: str | Path, legend: dict[str, str] | str | Path, out_path: str 
     with img:
         if img.mode not in ("RGBA", "RGB"):
             raise ValidationError([_problem(
-                "not_rgba", str(src), f"the mask is in mode {img.mode}, which repair cannot read as colours; "
-                f"if its values are class indices, use `playment-submit mask encode` instead.")])
+                "not_rgba", str(src), f"the mask is in mode {img.mode}, which repair cannot read as colours.",
+                fix="mask_encode")])
         if not _load(img, str(src), problems):
             raise ValidationError(problems)
         rgba = img.convert("RGBA") if img.mode != "RGBA" else img

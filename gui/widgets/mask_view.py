@@ -100,16 +100,21 @@ class MaskView(QGraphicsView):
         self._placeholder.setDefaultTextColor(QColor("#dddddd"))
 
     # ------------------------------------------------------------- content
+    def _content_changed(self) -> None:
+        """The placeholder only on an empty view; a pixel readout belongs to what it was read from."""
+        self._placeholder.setVisible(self.image_item is None and self.overlay_item is None)
+        self.hovered.emit("")
+
     def set_image(self, image: QImage | None) -> None:
         if self.image_item is not None:
             self.scene().removeItem(self.image_item)
             self.image_item = None
-        self._placeholder.setVisible(image is None or image.isNull())
         if image is not None and not image.isNull():
             self.image_item = self.scene().addPixmap(QPixmap.fromImage(image))
             self.image_item.setZValue(0)
             self.scene().setSceneRect(QRectF(image.rect()))
             self.fit()
+        self._content_changed()
 
     def set_overlay(self, overlay: Overlay | None) -> None:
         if self.overlay_item is not None and self.overlay_item.overlay is overlay:
@@ -125,6 +130,7 @@ class MaskView(QGraphicsView):
             if self.image_item is None:
                 self.scene().setSceneRect(self.overlay_item.boundingRect())
                 self.fit()
+        self._content_changed()
 
     def set_opacity(self, opacity: float) -> None:
         self._opacity = opacity

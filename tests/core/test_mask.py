@@ -121,11 +121,11 @@ def test_not_rgba_names_what_was_found_and_the_fix(tmp_path, mode, words):
     img.save(p)
     r = m.check(p, LEGEND)
     prob = only(r, "not_rgba")
-    assert words in prob.message, prob.message
+    assert words in str(prob), str(prob)
     if mode == "RGB":
-        assert "convert it to RGBA" in prob.message
+        assert "convert it to RGBA" in str(prob)
     else:
-        assert "mask encode" in prob.message
+        assert "mask encode" in str(prob)
 
 
 def test_16_bit_rgba_is_not_8_bit_rgba(tmp_path):
@@ -187,7 +187,7 @@ def test_soft_alpha(tmp_path):
     a[2, 12] = (255, 0, 0, 100)
     prob = only(m.check(save(tmp_path, a), LEGEND), "soft_alpha")
     assert prob.severity == "error" and prob.count == 1 and "x=12, y=2" in prob.message
-    assert "mask repair" in prob.message
+    assert "mask repair" in str(prob)
 
 
 def test_hidden_colour_is_a_warning(tmp_path):
@@ -215,7 +215,7 @@ def test_near_colours_after_bilinear_resize_point_at_repair(tmp_path):
     r = m.check(save(tmp_path, big), LEGEND)
     assert "unknown_colour" in r.codes()
     prob = only(r, "near_colours")
-    assert prob.severity == "warning" and "mask repair" in prob.message and "resiz" in prob.message
+    assert prob.severity == "warning" and "mask repair" in str(prob) and "resiz" in prob.message
 
 
 # --------------------------------------------------------------------------------------------------

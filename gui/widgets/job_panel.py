@@ -3,11 +3,15 @@
 This panel shows; the main window decides (from core's validation) what it shows. Submit is enabled
 only when there are no blocking problems, and the reasons are listed next to it, not hidden behind a
 grey button. A failure keeps every field as it was.
+
+The batch picker lists every batch of the project with "done / total" jobs (from Playment's ``/details``,
+loaded by the main window in a worker), the project's default batch first and marked, plus batches this
+profile remembers that the list did not name. Refresh asks again; the choice is kept across refreshes.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,11 +29,14 @@ from PySide6.QtWidgets import (
 
 from playment_submit.gui.style import set_status
 
+DEFAULT_BATCH = "Default batch"  # the project's; said in full by the tooltip
+
 
 class JobPanel(QWidget):
     reference_id_edited = Signal(str)
     batch_chosen = Signal(object)          # batch_id or None (the project's default batch)
     batch_create_requested = Signal(str)
+    batch_refresh_requested = Signal()
     submit_requested = Signal()
     cancel_requested = Signal()
 
@@ -50,12 +57,23 @@ class JobPanel(QWidget):
         self.batch = QComboBox()
         # Long batch names must not widen the panel (the window fits 1024 px); the list shows them whole.
         self.batch.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.batch.setMinimumContentsLength(12)
-        self.batch.addItem("Project's default batch", None)
+        self.batch.setMinimumContentsLength(len(DEFAULT_BATCH))  # its first item is never clipped
+        self.batch.addItem(DEFAULT_BATCH, None)
+        self.batch.setToolTip("The batch the job goes into; the default is the project's default batch.")
+        self.refresh_batches = QPushButton("Refresh")
+        self.refresh_batches.setToolTip("Ask Playment again for the project's batches and their progress")
         self.new_batch = QPushButton("New batch…")
         batch_row.addWidget(self.batch, 1)
-        batch_row.addWidget(self.new_batch)
         form.addRow("Batch", batch_row)
+        batch_actions = QHBoxLayout()  # under the picker: beside it they would widen the panel past 1024 px
+        batch_actions.addWidget(self.refresh_batches)
+        batch_actions.addWidget(self.new_batch)
+        batch_actions.addStretch(1)
+        form.addRow("", batch_actions)
+        self.batch_note = QLabel("")  # why the list could not be read, or that it is being read
+        self.batch_note.setWordWrap(True)
+        self.batch_note.setVisible(False)
+        form.addRow("", self.batch_note)
         lay.addLayout(form)
 
         head = QHBoxLayout()
@@ -86,11 +104,21 @@ class JobPanel(QWidget):
         actions.addWidget(self.cancel)
         actions.addWidget(self.submit)
         lay.addLayout(actions)
-        self.result = QLineEdit()
-        self.result.setReadOnly(True)
-        self.result.setFrame(False)
+        # The whole job ID, wrapped if it must be, selectable, and a button that copies it.
+        outcome = QHBoxLayout()
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        set_status(self.result, "ok")
         self.result.setVisible(False)
-        lay.addWidget(self.result)
+        self.copy_job_id = QPushButton("Copy job ID")
+        self.copy_job_id.setToolTip("Copy the created job's ID to the clipboard")
+        self.copy_job_id.setVisible(False)
+        outcome.addWidget(self.result, 1)
+        outcome.addWidget(self.copy_job_id, 0, Qt.AlignmentFlag.AlignTop)
+        lay.addLayout(outcome)
+        self.job_id = ""
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setObjectName("jobError")
@@ -101,9 +129,11 @@ class JobPanel(QWidget):
         self.reference_id.textEdited.connect(self.reference_id_edited)
         self.batch.currentIndexChanged.connect(lambda _i: self.batch_chosen.emit(self.batch.currentData()))
         self.new_batch.clicked.connect(self._on_new_batch_clicked)
+        self.refresh_batches.clicked.connect(self.batch_refresh_requested)
         self.copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.preview.toPlainText()))
         self.submit.clicked.connect(self.submit_requested)
         self.cancel.clicked.connect(self.cancel_requested)
+        self.copy_job_id.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.job_id))
 
     # ------------------------------------------------------------- showing
     def show_payload(self, text: str) -> None:
@@ -121,15 +151,66 @@ class JobPanel(QWidget):
     def set_batches(self, batches: dict[str, str]) -> None:
         """The batches offered for another profile (name -> batch_id); the default batch is chosen."""
         self.batch.clear()
-        self.batch.addItem("Project's default batch", None)
+        self.batch.addItem(DEFAULT_BATCH, None)
         for name, batch_id in batches.items():
             self.add_batch(name, batch_id, select=False)
         self.batch.setCurrentIndex(0)
 
     def add_batch(self, name: str, batch_id: str, select: bool = True) -> None:
-        self.batch.addItem(f"{name} ({batch_id[:8]}…)", batch_id)
+        index = self.batch.findData(batch_id)
+        if index < 0:
+            self.batch.addItem(f"{name} ({batch_id[:8]}…)", batch_id)
+            index = self.batch.count() - 1
         if select:
-            self.batch.setCurrentIndex(self.batch.count() - 1)
+            self.batch.setCurrentIndex(index)
+
+    def show_batch_list(self, batches, remembered: dict[str, str]) -> None:
+        """Every batch Playment listed (``core.client.BatchInfo``: name, id, ``progress`` "done / total",
+        ``is_default``), then the remembered ones (name -> id) it did not list. The batch chosen before stays
+        chosen (by ID), without a ``batch_chosen`` signal when it did not change."""
+        chosen = self.batch.currentData()
+        self.batch.blockSignals(True)
+        try:
+            self.batch.clear()
+            default = next((b for b in batches if b.is_default), None)
+            self.batch.addItem(f"{DEFAULT_BATCH} · {default.progress}" if default else DEFAULT_BATCH, None)
+            self.batch.setItemData(0, self._batch_tip(default) if default else
+                                   "The project's default batch (no batch_id is sent)", Qt.ItemDataRole.ToolTipRole)
+            listed = set()
+            for b in batches:
+                listed.add(b.batch_id)
+                if b.is_default:
+                    continue
+                self.batch.addItem(f"{b.name} · {b.progress}", b.batch_id)
+                self.batch.setItemData(self.batch.count() - 1, self._batch_tip(b), Qt.ItemDataRole.ToolTipRole)
+            for name, batch_id in remembered.items():
+                if batch_id not in listed:
+                    self.batch.addItem(f"{name} ({batch_id[:8]}…)", batch_id)
+                    self.batch.setItemData(self.batch.count() - 1, f"{name}\nID {batch_id}\nNot in Playment's "
+                                           f"list of this project's batches", Qt.ItemDataRole.ToolTipRole)
+            index = self.batch.findData(chosen) if chosen is not None else 0
+            if index < 0:  # a batch that is gone from the list (another project now): keep it offered
+                self.batch.addItem(f"chosen before ({str(chosen)[:8]}…)", chosen)
+                index = self.batch.count() - 1
+            self.batch.setCurrentIndex(index)
+        finally:
+            self.batch.blockSignals(False)
+
+    @staticmethod
+    def _batch_tip(b) -> str:
+        marked = " (the project's default batch)" if b.is_default else ""
+        lines = [f"{b.name}{marked}", f"ID {b.batch_id}", f"{b.progress} jobs done"]
+        if b.status:
+            lines.append(f"Status: {b.status}")
+        if b.created_at:
+            lines.append(f"Created {b.created_at}")
+        return "\n".join(lines)
+
+    def show_batch_note(self, text: str, kind: str | None = None) -> None:
+        """A sentence under the picker (``kind`` "error" for a list that could not be read); "" hides it."""
+        self.batch_note.setText(text)
+        set_status(self.batch_note, kind)
+        self.batch_note.setVisible(bool(text))
 
     def set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
@@ -138,8 +219,7 @@ class JobPanel(QWidget):
         if busy:
             self.progress.setRange(0, 0)
             self.submit.setEnabled(False)
-            self.result.setVisible(False)
-            self.error.setVisible(False)
+            self.clear_outcome()
 
     def show_progress(self, phase: str, done: int, total: int, message: str) -> None:
         if total > 1:
@@ -150,14 +230,27 @@ class JobPanel(QWidget):
         self.progress.setFormat(message)
 
     def show_success(self, job_id: str, status: str, reference_id: str) -> None:
-        self.result.setText(f"Job {status}: {job_id}  (reference ID {reference_id})")
+        self.job_id = job_id
+        self.result.setText(f"Job {status}: {job_id}\n(reference ID {reference_id})")
         self.result.setVisible(True)
+        self.copy_job_id.setVisible(True)
         self.error.setVisible(False)
 
     def show_failure(self, message: str) -> None:
         self.error.setText(message)
         self.error.setVisible(True)
         self.result.setVisible(False)
+        self.copy_job_id.setVisible(False)
+
+    def clear_outcome(self, keep_success: bool = False) -> None:
+        """Hide the last submission's outcome (its cause is gone: another job, another connection)."""
+        self.error.setText("")
+        self.error.setVisible(False)
+        if not keep_success:
+            self.job_id = ""
+            self.result.setText("")
+            self.result.setVisible(False)
+            self.copy_job_id.setVisible(False)
 
     def _on_new_batch_clicked(self) -> None:
         name, ok = QInputDialog.getText(self, "New batch", "Name of the new batch:")

@@ -163,8 +163,11 @@ class BulkSubmitter:
         self._lock = threading.Lock()
         self._done = self._failed = self._in_flight = 0
         self._total = 0
-        self._finish_times: deque[float] = deque(maxlen=200)
+        self._finish_times: deque[float] = deque(maxlen=200)  # on the active clock (pauses left out)
         self._t0 = 0.0
+        self._paused_at = 0.0
+        self._paused_total = 0.0
+        self._frozen: tuple[float, float | None, float] | None = None
         self._last_emit = 0.0
         self._interval = progress_interval
         self.fatal: PlaymentError | None = None  # set when an error means no other row can succeed
@@ -178,27 +181,55 @@ class BulkSubmitter:
         self._running.set()  # a paused run must wake up to stop
 
     def pause(self) -> None:
-        self._running.clear()
+        """Hold every new start (rows already queued included); rows in flight finish and are counted.
+        Rate, ETA and elapsed time are frozen at this moment until :meth:`resume`."""
+        with self._lock:
+            if not self._running.is_set():
+                return
+            frozen = self._measure(time.monotonic())
+            self._paused_at = time.monotonic()
+            self._frozen = frozen
+            self._running.clear()
 
     def resume(self) -> None:
-        self._running.set()
+        with self._lock:
+            if self._running.is_set():
+                return
+            self._paused_total += time.monotonic() - self._paused_at
+            self._frozen = None
+            self._running.set()
 
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
 
     # ------------------------------------------------------------ progress
+    def _active(self, now: float) -> float:
+        """Seconds of this run spent not paused (the clock rate and ETA are measured on)."""
+        if not self._t0:
+            return 0.0
+        held = self._paused_total + (now - self._paused_at if not self._running.is_set() else 0.0)
+        return max(0.0, now - self._t0 - held)
+
+    def _measure(self, now: float) -> tuple[float, float | None, float]:
+        """(rate, eta, elapsed) on the active clock; the caller holds the lock."""
+        active = self._active(now)
+        times = [t for t in self._finish_times if active - t <= 10.0]
+        if len(times) >= 2 and times[-1] > times[0]:
+            rate = (len(times) - 1) / max(active - times[0], 1e-6)
+        else:
+            rate = (self._done + self._failed) / active if active > 0 else 0.0
+        left = self._total - self._done - self._failed
+        eta = left / rate if rate > 0 else None
+        return rate, eta, active
+
     def snapshot(self, last: RowResult | None = None) -> BulkProgress:
+        """Counts now; while paused, rate, ETA and elapsed are those of the moment Pause was pressed."""
         with self._lock:
-            now = time.monotonic()
-            times = [t for t in self._finish_times if now - t <= 10.0]
-            elapsed = now - self._t0 if self._t0 else 0.0
-            if len(times) >= 2 and times[-1] > times[0]:
-                rate = (len(times) - 1) / max(now - times[0], 1e-6)
+            if self._frozen is not None and not self._running.is_set():
+                rate, eta, elapsed = self._frozen
             else:
-                rate = (self._done + self._failed) / elapsed if elapsed > 0 else 0.0
-            left = self._total - self._done - self._failed
-            eta = left / rate if rate > 0 else None
+                rate, eta, elapsed = self._measure(time.monotonic())
             return BulkProgress(self._done, self._failed, self._total, self._in_flight, rate, eta, elapsed,
                                 last, paused=self.paused, cancelled=self.cancel_event.is_set())
 
@@ -217,7 +248,7 @@ class BulkSubmitter:
                 self._done += 1
             elif result.status in ("failed", "ambiguous"):
                 self._failed += 1
-            self._finish_times.append(time.monotonic())
+            self._finish_times.append(self._active(time.monotonic()))
         if self.on_result is not None:
             self.on_result(result)
         self._emit(result)
@@ -242,7 +273,10 @@ class BulkSubmitter:
                 results[i] = _static_result(r)
         self._total = len(todo)
         claim = self._claim(len(todo)) if todo else None  # raises JournalClaimedError before anything is sent
-        self._t0 = time.monotonic()
+        with self._lock:
+            self._t0 = time.monotonic()
+            if not self._running.is_set():  # paused before it started: the pause starts now
+                self._paused_at, self._frozen = self._t0, (0.0, None, 0.0)
         try:
             return self._run(rows, todo, results, summary)
         finally:
@@ -308,7 +342,7 @@ class BulkSubmitter:
                     t.join(0.2)
             self.client.remove_response_hook(self._hook)
         summary.results = [results[i] if i in results else _missing(rows[i]) for i in range(len(rows))]
-        summary.elapsed = time.monotonic() - self._t0
+        summary.elapsed = self._active(time.monotonic())
         summary.cancelled = self.cancel_event.is_set()
         if self._callback_error is not None:
             raise self._callback_error
@@ -316,8 +350,13 @@ class BulkSubmitter:
         return summary
 
     def _one(self, row: ManifestRow) -> RowResult:
+        # A row already queued when Pause was pressed waits here: Pause holds every new start, not only
+        # the feeding of the queue (which holds up to twice the concurrency).
+        while not self._running.wait(0.2):
+            if self.cancel_event.is_set():
+                break
         if self.cancel_event.is_set():
-            return RowResult(row.reference_id, row.row, "not_sent", message="Cancelled before it was sent.")
+            return _cancelled(row)
         with self._lock:
             self._in_flight += 1
         try:
@@ -354,9 +393,11 @@ class BulkSubmitter:
                 if after:
                     return self._fail(row, after[0].code, f"after upload, {after[0]}")
         except PlaymentError as e:
+            if self.cancel_event.is_set():  # the upload stopped by Cancel: nothing was sent, not a failure
+                return _cancelled(row)
             return self._fail(row, e.code, f"Upload failed: {e}")
         if not self.gate.acquire(self.cancel_event):
-            return RowResult(ref, row.row, "not_sent", message="Cancelled before it was sent.")
+            return _cancelled(row)
         try:
             created: CreatedJob = create_journalled(spec, self.client, journal, cancel=self.cancel_event,
                                                     prior_attempt_ambiguous=prior, hash_of=manifest_payload)
@@ -433,6 +474,12 @@ class _RunJournal:
         return self._journal.mark_failed(reference_id, code, message, ambiguous)
 
 
+def _cancelled(row: ManifestRow) -> RowResult:
+    """A row Cancel stopped before its job was requested: not a failure, it stays to send."""
+    return RowResult(row.reference_id, row.row, "not_sent", message="Cancelled before it was sent; it is sent "
+                                                                    "with the next run.")
+
+
 def _created_elsewhere(row: ManifestRow, job_id: str | None) -> RowResult:
     return RowResult(row.reference_id, row.row, "skipped", job_id,
                      message=f"Created by another run meanwhile (job {job_id}); not sent again.")
@@ -459,7 +506,7 @@ def _static_result(r: ManifestRow) -> RowResult:
     if r.action == SKIP_FAILED:
         p = next((p for p in r.problems if p.path == "(journal)"), None)
         return RowResult(r.reference_id, r.row, "not_sent", None, p.code if p else None,
-                         (p.message if p else "Failed in an earlier run.") )
+                         p.text(with_path=False) if p else "Failed in an earlier run.")
     if r.action == INVALID:
         errs = r.errors
         return RowResult(r.reference_id, r.row, "invalid", None, errs[0].code if errs else None,

@@ -188,7 +188,7 @@ def run_bulk(args: argparse.Namespace) -> int:
             history = Journal(history_path)
         check_manifest(manifest, journal=journal, storage=storage, history=history, client=client,
                        check_masks=not args.no_mask_check, retry_failed=args.retry_failed,
-                       workers=min(4, os.cpu_count() or 2))
+                       workers=min(4, os.cpu_count() or 2), classes=session.profile.classes or None)
         for w in manifest.warnings:
             print(f"warning: {w}", file=sys.stderr)
         errors = manifest.errors
@@ -227,10 +227,6 @@ def run_bulk(args: argparse.Namespace) -> int:
         if counts.get("done"):
             print(f"{counts['done']} row(s) were created in an earlier run (journal {journal_path}); they are "
                   f"skipped.", file=sys.stderr)
-        if not client.default_batch_id and any(r.spec is not None and not r.spec.batch_id for r in sendable):
-            print("warning: rows without batch_id go to the project's default batch, which this tool does not "
-                  "know; a job whose creation is interrupted cannot be looked up. Pass --default-batch-id (or "
-                  "set it in the profile) to let re-runs recover such jobs.", file=sys.stderr)
         report = client.test_connection()
         if not report.ok:
             code = 2 if report.kind == "unreachable" else 1
@@ -239,6 +235,13 @@ def run_bulk(args: argparse.Namespace) -> int:
                 print(json_line({"status": "error", "code": None, "exit_code": code,
                                  "message": f"{report.message} Nothing was sent.", "problems": []}), flush=True)
             return code
+        # The default batch comes from the option, the profile or the project's /details; only when none of
+        # them names it can an interrupted creation in that batch not be looked up.
+        if (any(r.spec is not None and not r.spec.batch_id for r in sendable)
+                and client.known_default_batch() is None):
+            print("warning: rows without batch_id go to the project's default batch, which the project details "
+                  "do not name; a job whose creation is interrupted cannot be looked up. Pass "
+                  "--default-batch-id (or set it in the profile) to let re-runs recover such jobs.", file=sys.stderr)
 
         bar = _Bar(sys.stderr.isatty() and not as_json)
 

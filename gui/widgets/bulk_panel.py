@@ -16,12 +16,14 @@ The backend (core/session.py) is read duck-typed: ``client`` (or ``make_client(p
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -37,21 +39,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playment_submit.core.manifest import SENDABLE, Manifest, ManifestRow, check_manifest, load_manifest
-from playment_submit.core.results import apply_results, results_for_rows, write_results
+from playment_submit.core.manifest import SENDABLE, SKIP_FAILED, Manifest, ManifestRow, check_manifest, load_manifest
+from playment_submit.core.results import (
+    FILTERS,
+    apply_results,
+    dry_run,
+    mark_for_retry,
+    results_for_rows,
+    row_matches,
+    status_word,
+    write_results,
+)
 from playment_submit.gui.style import status_colour
 from playment_submit.gui.workers import Worker, start_worker
 
 COLUMNS = ("Row", "Reference ID", "Status", "Job ID", "Message")
-# the Status column's words -> gui/style.py's status (its colour); words not listed are not coloured
-_STATUS_STYLES = {"error": "error", "invalid": "error", "failed": "error", "ambiguous": "warning",
-                  "changed": "warning", "warning": "warning", "created": "ok", "recovered": "ok",
-                  "skipped": "muted", "done": "muted"}
-_ACTION_WORDS = {"send": "ready", "reconcile": "to reconcile", "retry": "to retry", "done": "done",
-                 "skip_failed": "failed before", "changed": "changed", "invalid": "error"}
-
-
-
+# a row's status code (core.manifest action or core.bulk result) -> gui/style.py's status (its colour);
+# the words shown are core.results.status_word's
+_STATUS_STYLES = {"invalid": "error", "failed": "error", "ambiguous": "warning", "changed": "warning",
+                  "skip_failed": "warning", "created": "ok", "recovered": "ok", "skipped": "muted", "done": "muted"}
+_FILTER_LABELS = {"all": "All rows", "problems": "Problems", "sent": "Sent"}
 
 # -------------------------------------------------------------------------------------------- model
 class BulkRowsModel(QAbstractTableModel):
@@ -60,7 +67,7 @@ class BulkRowsModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list[ManifestRow] = []
-        self._status: list[str] = []
+        self._status: list[str] = []  # the code (action or result status); status_word() is shown
         self._job: list[str] = []
         self._message: list[str] = []
         self._index: dict[int, int] = {}  # id(ManifestRow) -> position
@@ -73,10 +80,10 @@ class BulkRowsModel(QAbstractTableModel):
         self.rows = list(manifest.rows) if manifest is not None else []
         self._status, self._job, self._message = [], [], []
         for r in self.rows:
-            self._status.append(_ACTION_WORDS.get(r.action, r.action))
+            self._status.append(r.action)
             self._job.append(r.job_id or "")
             first = r.errors[0] if r.errors else (r.problems[0] if r.problems else None)
-            self._message.append("" if first is None else (str(first) + (f" (+{len(r.problems) - 1} more)"
+            self._message.append("" if first is None else (first.text("gui") + (f" (+{len(r.problems) - 1} more)"
                                                                          if len(r.problems) > 1 else "")))
         self._index = {r.row: i for i, r in enumerate(self.rows)}
         self._pending.clear()
@@ -98,7 +105,15 @@ class BulkRowsModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(lo, 0), self.index(hi, len(COLUMNS) - 1))
 
     def status(self, i: int) -> str:
+        """The Status column's words for row ``i`` (plain words, not codes)."""
+        return status_word(self._status[i])
+
+    def code(self, i: int) -> str:
+        """Row ``i``'s status code: its action before a send, its result (``created``, ``not_sent``...) after."""
         return self._status[i]
+
+    def matches(self, i: int, filter_name: str) -> bool:
+        return row_matches(filter_name, self._status[i], bool(self.rows[i].problems))
 
     # Qt interface
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -122,7 +137,7 @@ class BulkRowsModel(QAbstractTableModel):
             if c == 1:
                 return self.rows[i].reference_id or ""
             if c == 2:
-                return self._status[i]
+                return status_word(self._status[i])
             if c == 3:
                 return self._job[i]
             return self._message[i]
@@ -132,9 +147,38 @@ class BulkRowsModel(QAbstractTableModel):
         return None
 
 
+class BulkFilterModel(QSortFilterProxyModel):
+    """The rows a filter of core.results.FILTERS shows (all / problems / sent), decided by core's
+    ``row_matches``. Not dynamic: the panel re-filters after a batch of results, not per row."""
+
+    def __init__(self, source: BulkRowsModel, parent=None):
+        super().__init__(parent)
+        self.setDynamicSortFilter(False)
+        self.setSourceModel(source)
+        self.filter_name = "all"
+
+    def set_filter(self, name: str) -> None:
+        self.beginFilterChange()
+        self.filter_name = name
+        self.endFilterChange()
+
+    def refilter(self) -> None:
+        if self.filter_name != "all":
+            self.beginFilterChange()
+            self.endFilterChange()
+
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
+        if self.filter_name == "all":
+            return True
+        model = self.sourceModel()
+        assert isinstance(model, BulkRowsModel)
+        return model.matches(source_row, self.filter_name)
+
+
 # -------------------------------------------------------------------------------- background jobs
 def _load_and_check(path: str, workflow_id: str | None, journal: Any, storage: Any,
-                    progress_callback=None, cancel_event=None) -> Manifest:
+                    progress_callback=None, cancel_event=None, classes: list[str] | None = None) -> Manifest:
+    """``classes``: the profile's class list, so a row's mask_source is judged as `bulk` judges it."""
     man = load_manifest(path, workflow_id=workflow_id)
     if progress_callback is not None:
         progress_callback({"phase": "check", "done": 0, "total": len(man.rows)})
@@ -144,7 +188,7 @@ def _load_and_check(path: str, workflow_id: str | None, journal: Any, storage: A
             progress_callback({"phase": "masks", "done": done, "total": total})
 
     return check_manifest(man, journal=journal, storage=storage, progress=masks,
-                          cancel=cancel_event)
+                          cancel=cancel_event, classes=classes)
 
 
 def _send(submitter, rows, progress_callback=None):
@@ -155,15 +199,31 @@ def _send(submitter, rows, progress_callback=None):
     return submitter.run(rows)
 
 
+def progress_text(p) -> str:
+    """The line under the progress bar during a send (a core.bulk.BulkProgress)."""
+    eta = "" if p.eta is None else f", about {int(p.eta // 60)} min {int(p.eta % 60)} s left"
+    text = (f"Sent {p.done} of {p.total}, {p.failed} failed, {p.in_flight} in flight, "
+            f"{p.rate:.1f} jobs/s{eta}.")
+    if p.cancelled:
+        return text + " Stopping after the jobs in flight…"
+    if p.paused:
+        return text + (f" Pausing: {p.in_flight} in flight finishing…" if p.in_flight else " Paused.")
+    return text
+
+
 # -------------------------------------------------------------------------------------------- panel
 class BulkPanel(QWidget):
     """The "Bulk" tab (``BulkPanel(backend, parent=None)``).
 
     Signals: ``manifest_checked(Manifest)`` after a manifest is loaded and checked;
-    ``submission_finished(BulkSummary)`` after a send ends (completed or cancelled)."""
+    ``submission_finished(BulkSummary)`` after a send ends (completed or cancelled);
+    ``openRowRequested(dict)`` with the selected row as a job draft (the documented payload JSON, local
+    paths kept; core's ``ManifestRow.payload``, the job the pipeline checks and sends for that row) when
+    the user asks to fix that row in the Job tab."""
 
     manifest_checked = Signal(object)
     submission_finished = Signal(object)
+    openRowRequested = Signal(dict)
 
     def __init__(self, backend: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -174,30 +234,57 @@ class BulkPanel(QWidget):
         self.submitter = None
         self._worker: Worker | None = None
         self._results: dict[int, Any] = {}
+        self._path: str | None = None
+        self._refiltered = 0.0
 
         self.open_button = QPushButton("Open manifest…")
         self.folder_button = QPushButton("Open folder…")
+        self.recheck_button = QPushButton("Re-check")
+        self.recheck_button.setToolTip("Read and check the manifest again, e.g. after fixing a file")
+        self.dry_run_button = QPushButton("Dry run")
+        self.dry_run_button.setToolTip("Show what Submit would send; nothing is uploaded or created")
         self.submit_button = QPushButton("Submit valid rows")
         self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Start no new rows; the ones being sent finish")
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop: rows not sent yet stay ready for the next Submit")
+        self.retry_button = QPushButton("Retry failed")
+        self.retry_button.setToolTip("Send the rows that failed before again (each is first looked up, so none "
+                                     "is created twice)")
         self.export_button = QPushButton("Export results…")
+        self.open_row_button = QPushButton("Open in Job tab")
+        self.open_row_button.setToolTip("Open the selected row as a job, to fix it there; then Re-check")
         self.concurrency = QSpinBox()
         self.concurrency.setRange(1, 64)
         self.concurrency.setValue(8)
         self.concurrency.setPrefix("workers: ")
-        for name in ("open_button", "folder_button", "submit_button", "pause_button", "cancel_button",
-                     "export_button", "concurrency"):
+        self.filter_box = QComboBox()
+        for name in FILTERS:
+            self.filter_box.addItem(_FILTER_LABELS[name], name)
+        self.filter_box.setToolTip("Show all rows, only rows with problems, or only rows already sent")
+        for name in ("open_button", "folder_button", "recheck_button", "dry_run_button", "submit_button",
+                     "pause_button", "cancel_button", "retry_button", "export_button", "open_row_button",
+                     "concurrency", "filter_box"):
             getattr(self, name).setObjectName(name)
+        # Two rows, so that every button keeps its whole label at 1024 pixels wide (and at 2x scale).
         top = QHBoxLayout()
-        for w in (self.open_button, self.folder_button, self.concurrency, self.submit_button, self.pause_button,
-                  self.cancel_button, self.export_button):
+        for w in (self.open_button, self.folder_button, self.recheck_button, self.dry_run_button):
             top.addWidget(w)
         top.addStretch(1)
+        top.addWidget(QLabel("Show:"))
+        top.addWidget(self.filter_box)
+        second = QHBoxLayout()
+        for control in (self.concurrency, self.submit_button, self.pause_button, self.cancel_button,
+                        self.retry_button):
+            second.addWidget(control)
+        second.addStretch(1)
+        second.addWidget(self.export_button)
 
         self.model = BulkRowsModel(self)
+        self.proxy = BulkFilterModel(self.model, self)
         self.table = QTableView()
         self.table.setObjectName("bulkTable")
-        self.table.setModel(self.model)
+        self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
@@ -207,19 +294,27 @@ class BulkPanel(QWidget):
         hh.setStretchLastSection(True)
         # Fixed widths (a job ID is 36 characters); the message, what matters on an error row, takes the rest.
         digit = self.table.fontMetrics().horizontalAdvance("0")
-        for col, chars in ((0, 6), (1, 20), (2, 10), (3, 38)):
+        for col, chars in ((0, 6), (1, 18), (2, 15), (3, 37)):
             self.table.setColumnWidth(col, chars * digit)
         self.table.selectionModel().currentRowChanged.connect(self._show_row)
+        self.table.doubleClicked.connect(lambda _index: self.open_selected_row())
 
         self.preview = QPlainTextEdit()
         self.preview.setObjectName("bulkPreview")
         self.preview.setReadOnly(True)
         self.preview.setPlaceholderText("Select a row to see the job it will create and its problems.")
-        split = QSplitter(Qt.Orientation.Horizontal)
+        side = QWidget()
+        side_lay = QVBoxLayout(side)
+        side_lay.setContentsMargins(0, 0, 0, 0)
+        side_lay.addWidget(self.preview, 1)
+        side_lay.addWidget(self.open_row_button, 0, Qt.AlignmentFlag.AlignRight)
+        # The table above the preview: it gets the whole width, so the Message column stays on screen.
+        split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
-        split.addWidget(self.preview)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 1)
+        split.addWidget(side)
+        split.setChildrenCollapsible(False)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
 
         self.progress = QProgressBar()
         self.progress.setObjectName("bulkProgress")
@@ -230,13 +325,14 @@ class BulkPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(second)
         layout.addWidget(split, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.counts)
 
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(150)
-        self._flush_timer.timeout.connect(self.model.flush)
+        self._flush_timer.timeout.connect(self._flush)
 
         self.open_button.clicked.connect(self._choose_file)
         self.folder_button.clicked.connect(self._choose_folder)
@@ -244,6 +340,11 @@ class BulkPanel(QWidget):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.cancel_button.clicked.connect(self.cancel)
         self.export_button.clicked.connect(self._choose_export)
+        self.recheck_button.clicked.connect(self.recheck)
+        self.dry_run_button.clicked.connect(self.dry_run)
+        self.retry_button.clicked.connect(self.retry_failed)
+        self.open_row_button.clicked.connect(self.open_selected_row)
+        self.filter_box.currentIndexChanged.connect(lambda _i: self.set_filter(self.filter_box.currentData()))
         self._set_busy(None)
 
     # ------------------------------------------------------------------ backend access
@@ -252,6 +353,11 @@ class BulkPanel(QWidget):
 
     def _storage(self):
         return self.backend.storage if self.backend.can_upload else None
+
+    def _classes(self) -> list[str] | None:
+        """The profile's class list (None when it has none): mask_source rows are refused by it."""
+        profile = getattr(self.backend, "profile", None)
+        return list(getattr(profile, "classes", None) or []) or None
 
     def _workflow_id(self) -> str | None:
         conn = getattr(self.backend, "connection", None)
@@ -276,9 +382,14 @@ class BulkPanel(QWidget):
         ready = bool(self.manifest is not None and self.manifest.sendable()
                      and not any(p.severity == "error" for p in self.manifest.problems))
         self.submit_button.setEnabled(idle and ready)
+        self.dry_run_button.setEnabled(idle and self.manifest is not None)
+        self.recheck_button.setEnabled(idle and self._path is not None)
+        self.retry_button.setEnabled(idle and self.manifest is not None
+                                     and any(r.action == SKIP_FAILED for r in self.manifest.rows))
         self.pause_button.setEnabled(what == "send")
         self.cancel_button.setEnabled(what is not None)
         self.export_button.setEnabled(idle and self.manifest is not None)
+        self._update_open_row()
         if what != "send":
             self.pause_button.setText("Pause")
 
@@ -289,11 +400,11 @@ class BulkPanel(QWidget):
         c = man.counts()
         parts = [f"{len(man.rows)} rows", f"{len(man.sendable())} to send"]
         for key, words in (("done", "already created"), ("invalid", "with errors"), ("changed", "changed"),
-                           ("skip_failed", "failed before")):
+                           ("skip_failed", "failed before (Retry failed sends them)")):
             if c.get(key):
                 parts.append(f"{c[key]} {words}")
         text = ", ".join(parts) + "."
-        file_errors = [str(p) for p in man.problems if p.severity == "error"]
+        file_errors = [p.text("gui") for p in man.problems if p.severity == "error"]
         if file_errors:
             text += " " + " ".join(file_errors)
         return text
@@ -310,16 +421,25 @@ class BulkPanel(QWidget):
         if path:
             self.open_path(path)
 
+    def recheck(self):
+        """Read and check the manifest (or folder) last opened again: after a file was fixed, e.g. in the
+        Job tab. Returns the worker, or None when nothing was opened or the panel is busy."""
+        if self._path is None or self._busy is not None:
+            return None
+        return self.open_path(self._path)
+
     def open_path(self, path: str):
         """Load and check a manifest (or folder) in the background; returns the worker."""
+        self._path = str(path)
         self.manifest, self.summary = None, None
+        self._results.clear()
         self.model.set_manifest(None)
         self.preview.clear()
         self.counts.setText(f"Checking {path}…")
         self.progress.setRange(0, 0)
         self._set_busy("check")
         w = start_worker(_load_and_check, path, self._workflow_id(), self._journal(), self._storage(),
-                         owner=self)
+                         owner=self, classes=self._classes())
         w.progressed.connect(self._on_check_progress)
         w.returned.connect(self._on_checked)
         w.errored.connect(self._on_error)
@@ -352,17 +472,60 @@ class BulkPanel(QWidget):
         self.progress.setValue(0)
         self.counts.setText(f"Error: {exc}")
 
+    # ------------------------------------------------------------------ rows
+    def set_filter(self, name: str) -> None:
+        """Show the rows of one of core.results.FILTERS: "all", "problems" or "sent"."""
+        self.proxy.set_filter(name)
+        i = self.filter_box.findData(name)
+        if i >= 0 and i != self.filter_box.currentIndex():
+            self.filter_box.setCurrentIndex(i)
+
+    def _flush(self) -> None:
+        self.model.flush()
+        # Re-filtering asks every row (about half a second for 100,000 rows): while sending, a filtered
+        # view catches up every few seconds, and once more when the send ends.
+        now = time.monotonic()
+        if now - self._refiltered >= 3.0:
+            self._refiltered = now
+            self.proxy.refilter()
+
+    def _source_row(self, index: QModelIndex) -> int | None:
+        if not index.isValid():
+            return None
+        i = self.proxy.mapToSource(index).row()
+        return i if 0 <= i < len(self.model.rows) else None
+
+    def selected_row(self) -> ManifestRow | None:
+        i = self._source_row(self.table.currentIndex())
+        return None if i is None else self.model.rows[i]
+
+    def _update_open_row(self) -> None:
+        row = self.selected_row()
+        self.open_row_button.setEnabled(row is not None and row.payload() is not None)
+
+    def open_selected_row(self) -> dict | None:
+        """Ask (``openRowRequested``) to open the selected row in the Job tab as a job draft; returns the draft."""
+        row = self.selected_row()
+        draft = row.payload() if row is not None else None
+        if draft is None:
+            return None
+        self.openRowRequested.emit(draft)
+        return draft
+
     def _show_row(self, current: QModelIndex, _previous=None) -> None:
-        if not current.isValid() or current.row() >= len(self.model.rows):
+        self._update_open_row()
+        i = self._source_row(current)
+        if i is None:
             self.preview.clear()
             return
-        r = self.model.rows[current.row()]
+        r = self.model.rows[i]
         parts = []
         if r.problems:
-            parts.append("\n".join(("Error: " if p.severity == "error" else "Warning: ") + str(p) for p in r.problems))
+            parts.append("\n".join(("Error: " if p.severity == "error" else "Warning: ") + p.text("gui")
+                                    for p in r.problems))
         res = self._results.get(r.row)
         if res is not None:
-            parts.append(f"Result: {res.status}" + (f", job {res.job_id}" if res.job_id else "")
+            parts.append(f"Result: {status_word(res.status)}" + (f", job {res.job_id}" if res.job_id else "")
                          + (f" ({res.message})" if res.message else ""))
         payload = r.payload()
         parts.append(json.dumps(payload, indent=2, ensure_ascii=False) if payload is not None
@@ -406,10 +569,7 @@ class BulkPanel(QWidget):
         elif info.get("phase") == "send":
             p = info["progress"]
             self.progress.setValue(p.done + p.failed)
-            eta = "" if p.eta is None else f", about {int(p.eta // 60)} min {int(p.eta % 60)} s left"
-            state = " Stopping after the jobs in flight…" if p.cancelled else (" Paused." if p.paused else "")
-            self.counts.setText(f"Sent {p.done} of {p.total}, {p.failed} failed, {p.in_flight} in flight, "
-                                f"{p.rate:.1f} jobs/s{eta}.{state}")
+            self.counts.setText(progress_text(p))
 
     def _on_sent(self, summary) -> None:
         self.summary = summary
@@ -419,12 +579,15 @@ class BulkPanel(QWidget):
         self.model.flush()
         # what the journal now says (core's rule), without re-checking every row on the GUI thread
         apply_results(self.model.rows, summary.results)
+        self.proxy.refilter()
         c = summary.counts()
-        parts = [f"{c[k]} {k.replace('_', ' ')}" for k in ("created", "recovered", "skipped", "failed", "ambiguous",
-                                                           "invalid", "changed", "not_sent") if c.get(k)]
+        parts = [f"{c[k]} {status_word(k)}" for k in ("created", "recovered", "skipped", "failed", "ambiguous",
+                                                       "invalid", "changed", "not_sent") if c.get(k)]
         text = ", ".join(parts) + f" in {summary.elapsed:.1f} s."
         if summary.cancelled:
-            text += " Stopped: submit again to continue where it stopped."
+            text += " Stopped: Submit again to send the rows not sent yet."
+        if c.get("failed"):
+            text += " Retry failed sends the failed rows again."
         self.counts.setText(text)
         self._flush_timer.stop()
         self._set_busy(None)  # ready before listeners hear about it
@@ -435,6 +598,28 @@ class BulkPanel(QWidget):
         if self._busy == "send":  # errored: _on_sent did not run
             self._flush_timer.stop()
             self._set_busy(None)
+
+    def retry_failed(self):
+        """Make the rows that failed before sendable again (core's rule, as ``--retry-failed``) and send;
+        returns the worker, or None when nothing failed."""
+        if self.manifest is None or self._busy is not None:
+            return None
+        if not mark_for_retry(self.manifest.rows):
+            return None
+        self.model.set_manifest(self.manifest)
+        return self.submit()
+
+    def dry_run(self) -> str | None:
+        """Show what Submit would send (core.results.dry_run): nothing is uploaded or created."""
+        if self.manifest is None or self._busy is not None:
+            return None
+        results, text = dry_run(self.manifest.rows)
+        for r in results:
+            self.model.queue_result(r.row, r.status, r.job_id, r.message)
+        self.model.flush()
+        self.proxy.refilter()
+        self.counts.setText(text)
+        return text
 
     def toggle_pause(self) -> None:
         if self.submitter is None or self._busy != "send":

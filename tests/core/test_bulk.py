@@ -387,3 +387,20 @@ def test_retry_failed_reconciles_a_row_the_server_has(tmp_path, sandbox, journal
     assert by_ref["r0000"].status == "recovered" and by_ref["r0000"].job_id == first.job_id  # not FS_0001
     assert summary.ok and len(sandbox.jobs()) == 3
     assert journal.get("r0000").job_id == first.job_id
+
+
+def test_bulk_warns_about_the_default_batch_only_when_the_project_details_do_not_name_it(tmp_path, sandbox,
+                                                                                        monkeypatch, capsys):
+    """The default batch is read from /details, so a run without --default-batch-id can still recover an
+    interrupted creation and must not tell the user to pass it."""
+    from playment_submit.core.cli import main
+    for k, v in (("PLAYMENT_BASE_URL", sandbox.base_url), ("PLAYMENT_API_KEY", sandbox.api_key),
+                 ("PLAYMENT_PROJECT_ID", sandbox.project_id), ("PLAYMENT_WORKFLOW_ID", sandbox.workflow_id)):
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("PLAYMENT_DEFAULT_BATCH_ID", raising=False)
+    urls = tmp_path / "urls.csv"
+    urls.write_text("reference_id,image\na,https://x.io/a.png\n")
+    assert main(["bulk", str(urls), "--journal", str(tmp_path / "j.sqlite")]) == 0
+    err = capsys.readouterr().err
+    assert "--default-batch-id" not in err
+    assert sandbox.stats().get("POST jobs", 0) == 1

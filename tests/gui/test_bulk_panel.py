@@ -73,7 +73,7 @@ def test_open_preview_submit_export(qtbot, tmp_path, sandbox, backend):
         assert worker is not None and not panel.submit_button.isEnabled()
     assert finished.args[0] is panel.summary and panel.summary.ok is False  # one row was invalid
     assert len(sandbox.jobs()) == 29
-    assert panel.model.status(0) == "created" and panel.model.status(4) == "invalid"
+    assert panel.model.status(0) == "created" and panel.model.status(4) == "error"  # plain words
     assert panel.model.data(panel.model.index(0, 2), Qt.ForegroundRole).color() == status_colour("ok")
     assert panel.model.data(panel.model.index(4, 2), Qt.ForegroundRole).color() == status_colour("error")
     assert panel.model.rows[0].action == DONE and panel.model.rows[0].job_id  # core.results' rule applied
@@ -117,6 +117,127 @@ def test_cancel_then_submit_again_finishes_exactly_once(qtbot, tmp_path, make_sa
     refs = [j["reference_id"] for j in slow.jobs()]
     assert len(refs) == len(set(refs)) == 120
     backend.client.close()
+
+
+def _slow_backend(make_sandbox, backend, latency_ms=40, workers=2):
+    slow = make_sandbox(latency_ms=latency_ms)
+    backend.client = PlaymentClient(slow.base_url, slow.project_id, slow.api_key, pool_size=workers,
+                                    default_batch_id=slow.default_batch_id)
+    backend.connection.workflow_id = slow.workflow_id
+    return slow
+
+
+def test_pause_freezes_counters_rate_and_eta_while_in_flight_rows_finish(qtbot, tmp_path, make_sandbox, backend):
+    slow = _slow_backend(make_sandbox, backend)
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    panel.concurrency.setValue(2)
+    _open(qtbot, panel, _manifest(tmp_path, 80))
+    worker = panel.submit()
+    qtbot.waitUntil(lambda: len(slow.jobs()) >= 6, timeout=10000)
+    at_pause = len(slow.jobs())
+    panel.toggle_pause()
+    assert panel.pause_button.text() == "Resume"
+    qtbot.waitUntil(lambda: panel.counts.text().endswith("Paused."), timeout=10000)  # in-flight rows finished
+    frozen = panel.counts.text()
+    qtbot.wait(700)  # queued rows would start, and rate and ETA would drift, within this time
+    assert panel.counts.text() == frozen
+    assert len(slow.jobs()) - at_pause <= 2  # only the two rows in flight finished
+    panel.toggle_pause()
+    with qtbot.waitSignal(worker.finished, timeout=60000):
+        pass
+    assert len(slow.jobs()) == 80 and panel.summary.ok
+    backend.client.close()
+
+
+def test_cancelled_rows_stay_ready_and_failed_rows_can_be_retried(qtbot, tmp_path, make_sandbox, backend):
+    slow = _slow_backend(make_sandbox, backend, latency_ms=30)
+    path = _manifest(tmp_path, 40)
+    backend.journal.mark_sending("r039", {"reference_id": "r039"})
+    backend.journal.mark_failed("r039", "FS_0003", "Playment refused the job.")
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    panel.concurrency.setValue(2)
+    _open(qtbot, panel, path)
+    assert panel.model.status(39) == "failed before" and panel.retry_button.isEnabled()
+    message = panel.model.data(panel.model.index(39, 4))
+    assert "Retry failed" in message and "--retry-failed" not in message  # the window's words
+    worker = panel.submit()
+    qtbot.waitUntil(lambda: len(slow.jobs()) >= 4, timeout=10000)
+    panel.cancel()
+    with qtbot.waitSignal(worker.finished, timeout=30000):
+        pass
+    qtbot.waitUntil(lambda: panel.is_idle(), timeout=5000)
+    made = len(slow.jobs())
+    unsent = [i for i in range(39) if panel.model.code(i) != "created"]
+    assert unsent and all(panel.model.code(i) == "not_sent" for i in unsent)
+    assert all(panel.model.status(i) == "not sent" for i in unsent)  # not "failed"
+    assert all(panel.model.rows[i].action == SEND for i in unsent)
+    assert backend.journal.counts().get("failed", 0) == 1  # only the row that failed before the run
+    assert panel.submit_button.isEnabled() and "Submit again" in panel.counts.text()
+    with qtbot.waitSignal(panel.submission_finished, timeout=60000):
+        panel.submit()
+    assert len(slow.jobs()) == 39 and made < 39
+    # the row that failed in an earlier run: Retry failed sends it (never twice)
+    assert panel.retry_button.isEnabled()
+    with qtbot.waitSignal(panel.submission_finished, timeout=30000):
+        assert panel.retry_failed() is not None
+    refs = [j["reference_id"] for j in slow.jobs()]
+    assert len(refs) == len(set(refs)) == 40
+    assert panel.model.status(39) == "created" and not panel.retry_button.isEnabled()
+    backend.client.close()
+
+
+def test_filter_dry_run_open_row_and_recheck(qtbot, tmp_path, sandbox, backend):
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    path = _manifest(tmp_path, 12, bad_rows={4})
+    _open(qtbot, panel, path)
+    panel.set_filter("problems")
+    assert panel.proxy.rowCount() == 1
+    assert panel.proxy.index(0, 1).data() == "r004"
+    panel.set_filter("sent")
+    assert panel.proxy.rowCount() == 0
+    panel.set_filter("all")
+    assert panel.proxy.rowCount() == 12
+
+    posts = sandbox.stats().get("POST jobs", 0)
+    text = panel.dry_run()
+    assert text.startswith("Dry run: 11 row(s) would be sent") and "Nothing was uploaded or sent" in text
+    assert panel.counts.text() == text and panel.model.status(0) == "would be sent"
+    assert sandbox.jobs() == [] and sandbox.stats().get("POST jobs", 0) == posts
+
+    # open one row in the Job tab: the row as a job draft (payload JSON)
+    panel.set_filter("problems")
+    panel.table.selectRow(0)
+    assert panel.open_row_button.isEnabled()
+    with qtbot.waitSignal(panel.openRowRequested, timeout=2000) as opened:
+        qtbot.mouseClick(panel.open_row_button, Qt.MouseButton.LeftButton)
+    draft = opened.args[0]
+    assert draft["reference_id"] == "r004" and draft["data"]["image_url"] == "ftp://example.com/x.png"
+
+    # fix the file, then re-check: the row is ready
+    from pathlib import Path
+    text = Path(path).read_text(encoding="utf-8")
+    Path(path).write_text(text.replace("ftp://example.com/x.png", "https://example.com/4.png"), encoding="utf-8")
+    assert panel.recheck_button.isEnabled()
+    with qtbot.waitSignal(panel.manifest_checked, timeout=20000):
+        panel.recheck()
+    assert panel.model.status(4) == "ready" and panel.proxy.rowCount() == 0  # the filter still shows problems
+
+
+def test_nothing_clipped_at_1024_by_700(qtbot, tmp_path, sandbox, backend):
+    from PySide6.QtWidgets import QPushButton
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 620)  # the tab's share of a 1024 x 700 window
+    panel.show()
+    _open(qtbot, panel, _manifest(tmp_path, 5, bad_rows={1}))
+    qtbot.waitUntil(panel.isVisible)
+    for b in panel.findChildren(QPushButton):
+        assert b.width() >= b.sizeHint().width(), b.text()
+    viewport = panel.table.viewport().width()
+    assert panel.table.columnViewportPosition(4) + 150 <= viewport  # the Message column is on screen
 
 
 def test_model_with_100k_rows_is_cheap(qtbot):

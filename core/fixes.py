@@ -35,6 +35,12 @@ FIX_HINTS: dict[str, dict[str, str]] = {
         "gui": "If the size is genuine, make the image smaller or check and send it from the command line, "
                "whose --max-megapixels raises the limit; otherwise the file is damaged or hostile.",
     },
+    "class_map": {
+        "cli": "--map FILE renames ({\"old\": \"new\"}) or drops ({\"old\": null}) classes; the profile's "
+               "\"classes\" list holds the project's names.",
+        "gui": "Rename to the closest names or a Class map file in the import dialog renames or drops classes; "
+               "Project classes on the Connection tab holds the project's names.",
+    },
     "retry_failed": {
         "cli": "Pass --retry-failed to send it again.",
         "gui": "Retry failed (on the Bulk tab) sends it again.",

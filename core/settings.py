@@ -18,7 +18,7 @@ import copy
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ DEFAULT_BASE_URL = "https://api.playment.io"
 ENV_KEY, ENV_PROJECT, ENV_WORKFLOW, ENV_BASE = ("PLAYMENT_API_KEY", "PLAYMENT_PROJECT_ID",
                                                 "PLAYMENT_WORKFLOW_ID", "PLAYMENT_BASE_URL")
 ENV_DEFAULT_BATCH = "PLAYMENT_DEFAULT_BATCH_ID"
+SANDBOX_PROFILE = "sandbox"  # the window's embedded sandbox: may be "current" (persisted) but never saved as a profile
 
 
 def config_dir() -> Path:
@@ -57,6 +58,9 @@ class Profile:
     default_batch_id: str = ""
     storage: dict[str, Any] = field(default_factory=dict)  # see core.storage; {} means URLs only
     batches: dict[str, str] = field(default_factory=dict)  # batches made from this app: name -> batch_id
+    # default batches named by Playment's /details, cached: "<base_url> <project_id>" -> batch_id
+    known_default_batches: dict[str, str] = field(default_factory=dict)
+    classes: list[str] = field(default_factory=list)  # the project's class names: mask import refuses others
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +77,7 @@ class Profile:
                 continue
             # Kept as text whatever it is: a bad base URL is refused, with its sentence, when it is used.
             known[k] = value if isinstance(value, str) else json.dumps(value)
-        for k in ("storage", "batches"):
+        for k in ("storage", "batches", "known_default_batches"):
             value = d.get(k)
             if value is None:
                 continue
@@ -81,8 +85,15 @@ class Profile:
                 raise UsageError(f"Profile \"{name}\" in {profiles_path()}: \"{k}\" must be an object, not "
                                  f"{type(value).__name__}; fix or delete that line.")
             known[k] = value
-        if "batches" in known:
-            known["batches"] = {str(n): str(b) for n, b in known["batches"].items()}
+        for k in ("batches", "known_default_batches"):
+            if k in known:
+                known[k] = {str(n): str(b) for n, b in known[k].items()}
+        classes = d.get("classes")
+        if classes is not None:
+            if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+                raise UsageError(f"Profile \"{name}\" in {profiles_path()}: \"classes\" must be a list of class "
+                                 f"names; fix or delete that line.")
+            known["classes"] = [c.strip() for c in classes if c.strip()]
         return cls(name=name, **known)
 
 
@@ -105,8 +116,15 @@ def load_profiles() -> tuple[dict[str, Profile], str | None]:
     if not isinstance(data, dict) or not isinstance(data.get("profiles", {}), dict):
         raise UsageError(f"The profiles file {path} is not in the expected form; fix or delete it.")
     profiles = {name: Profile.from_dict(name, p) for name, p in data.get("profiles", {}).items() if isinstance(p, dict)}
-    current = data.get("current") if data.get("current") in profiles else None
+    current = data.get("current") if data.get("current") in profiles or data.get("current") == SANDBOX_PROFILE \
+        else None
     return profiles, current
+
+
+def set_current_profile(name: str) -> None:
+    """Remember ``name`` (a saved profile, or :data:`SANDBOX_PROFILE`) as the profile in use at the next start."""
+    profiles, _ = load_profiles()
+    save_profiles(profiles, current=name)
 
 
 def save_profiles(profiles: Mapping[str, Profile], current: str | None = None) -> None:
@@ -193,7 +211,8 @@ def resolve_connection(profile: str | None = None, *, base_url: str | None = Non
     option given here, else the environment, else the profile (else the built-in default)."""
     env = os.environ if env is None else env
     profiles, current = load_profiles()
-    name = profile or current or "default"
+    # The window's sandbox as the profile in use is the window's alone: the command line has no sandbox there.
+    name = profile or (current if current != SANDBOX_PROFILE else None) or "default"
     if profile and profile not in profiles:
         known = ", ".join(sorted(profiles)) or "none yet"
         raise UsageError(f"There is no profile named \"{profile}\" (known: {known}).")
@@ -203,18 +222,73 @@ def resolve_connection(profile: str | None = None, *, base_url: str | None = Non
         base_url=base_url or env.get(ENV_BASE) or prof.base_url or DEFAULT_BASE_URL,
         project_id=project_id or env.get(ENV_PROJECT) or prof.project_id,
         workflow_id=workflow_id or env.get(ENV_WORKFLOW) or prof.workflow_id,
-        default_batch_id=default_batch_id or env.get(ENV_DEFAULT_BATCH) or prof.default_batch_id or None,
+        default_batch_id=(default_batch_id or env.get(ENV_DEFAULT_BATCH) or prof.default_batch_id
+                          or prof.known_default_batches.get(default_batch_key(base_url or env.get(ENV_BASE)
+                                                                              or prof.base_url or DEFAULT_BASE_URL,
+                                                                              project_id or env.get(ENV_PROJECT)
+                                                                              or prof.project_id)) or None),
         api_key=key, key_source=source, profile=prof,
         warnings=[warning] if warning else [])
 
 
+def default_batch_key(base_url: str, project_id: str) -> str:
+    """The key of a cached default batch: one per API and project (a profile may be pointed elsewhere)."""
+    return f"{(base_url or '').rstrip('/')} {project_id}"
+
+
+def cache_default_batch(profile: str, base_url: str, project_id: str, batch_id: str) -> bool:
+    """Remember the default batch Playment's /details named for this API and project in a saved profile, so
+    later runs reconcile an interrupted send without asking (an explicit default batch still wins). False when
+    the profile is not saved (nothing to keep it in) or already knew it."""
+    profiles, current = load_profiles()
+    prof = profiles.get(profile)
+    key = default_batch_key(base_url, project_id)
+    if prof is None or prof.known_default_batches.get(key) == batch_id:
+        return False
+    prof.known_default_batches[key] = batch_id
+    save_profiles(profiles, current)
+    return True
+
+
 # ------------------------------------------------------------------ editing
+def class_list(names: Iterable[str]) -> list[str]:
+    """A profile's class list as kept: each name trimmed, blanks and repeats left out, order kept."""
+    out: list[str] = []
+    for n in names:
+        n = str(n).strip()
+        if n and n not in out:
+            out.append(n)
+    return out
+
+
+def class_list_from_text(text: str) -> list[str]:
+    """Class names pasted or read from a text file, one per line (a UTF-8 byte-order mark is ignored)."""
+    return class_list(text.removeprefix("\ufeff").splitlines())
+
+
+def read_class_list(path: str | Path) -> list[str]:
+    """The class names in a text file, one per line; UsageError naming the file when it cannot be read."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{p}: the class list is not UTF-8 text (bad byte at offset {e.start}); save it as "
+                         f"UTF-8 text with one class name per line.") from None
+    except OSError as e:
+        raise UsageError(f"{p}: the class list cannot be read ({e.strerror or e}).") from None
+    names = class_list_from_text(text)
+    if not names:
+        raise UsageError(f"{p}: the file holds no class names; write one class name per line.")
+    return names
+
+
 def merged_profile(saved: Profile | None, *, name: str, base_url: str, project_id: str, workflow_id: str,
-                   storage: Mapping[str, Any] | None = None) -> Profile:
+                   storage: Mapping[str, Any] | None = None, classes: Sequence[str] | None = None) -> Profile:
     """The profile to save when a form has edited ``name``'s connection fields.
 
     The edited fields (trimmed) replace the saved ones; everything the form does not edit (default batch,
-    remembered batches, and the storage when ``storage`` is None) is kept from ``saved``, the profile of
+    remembered batches, default batches learnt from /details, the storage when ``storage`` is None, the class list when ``classes`` is None) is
+    kept from ``saved``, the profile of
     that name as saved (None for a new profile). A blank name is "default"; a blank base URL is the
     default API. Pure: nothing is read or written and ``saved`` is not changed.
 
@@ -245,4 +319,5 @@ def merged_profile(saved: Profile | None, *, name: str, base_url: str, project_i
     return Profile(name=name, base_url=base_url, project_id=project_id, workflow_id=workflow_id,
                    default_batch_id=base.default_batch_id,
                    storage=copy.deepcopy(dict(storage if storage is not None else base.storage)),
-                   batches=dict(base.batches))
+                   batches=dict(base.batches), known_default_batches=dict(base.known_default_batches),
+                   classes=class_list(classes) if classes is not None else list(base.classes))

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -23,14 +24,20 @@ from PySide6.QtWidgets import (
 from playment_submit.core.client import PlaymentClient
 from playment_submit.core.errors import PlaymentError, ValidationError
 from playment_submit.core.settings import (
+    SANDBOX_PROFILE,
+    Profile,
     SecretStoreUnavailable,
+    class_list_from_text,
     delete_profile,
     get_api_key,
     load_profiles,
     merged_profile,
+    read_class_list,
     save_profiles,
     set_api_key,
+    set_current_profile,
 )
+from playment_submit.gui.dialogs import open_file
 from playment_submit.gui.style import set_status
 from playment_submit.gui.workers import start_worker
 
@@ -52,13 +59,13 @@ class ConnectionPanel(QWidget):
         form = QFormLayout()
         self.profile = QComboBox()
         self.profile.setEditable(True)
+        self.profile.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)  # typing a name never replaces an entry
         self.profile.setToolTip("Pick a saved profile, or type a new name and press \"Save and use\".")
         self.base_url = QLineEdit(backend.base_url)
         self.project_id = QLineEdit(backend.project_id)
         self.workflow_id = QLineEdit(backend.workflow_id)
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.api_key.setPlaceholderText("sandbox key in use" if backend.sandbox_mode else "stored in the OS keyring")
         self.api_key.setToolTip("Kept in the operating system's keyring, never in a file or a log.")
         self.delete = QPushButton("Delete…")
         self.delete.setToolTip("Forget the profile shown and its key in the keyring (its history stays on disk).")
@@ -72,6 +79,7 @@ class ConnectionPanel(QWidget):
         form.addRow("API key", self.api_key)
         lay.addLayout(form)
         lay.addWidget(self._build_storage_group(backend.profile.storage, backend.sandbox_mode))
+        lay.addWidget(self._build_classes_group(backend.profile.classes))
         self.warning = QLabel(backend.key_warning or "")
         self.warning.setWordWrap(True)
         set_status(self.warning, "warning")
@@ -100,12 +108,17 @@ class ConnectionPanel(QWidget):
         self.profile.activated.connect(self._on_profile_changed)
 
     # ------------------------------------------------------------- profiles
+    def _has_sandbox(self) -> bool:
+        return getattr(self.backend, "sandbox", None) is not None
+
     def _fill_profiles(self, current: str) -> None:
         try:
-            names = sorted(load_profiles()[0])
+            names = sorted(n for n in load_profiles()[0] if n != SANDBOX_PROFILE)
         except PlaymentError as e:  # a broken profiles.json: said, not raised
             names = []
             self.result.setText(str(e))
+        if self._has_sandbox():  # the embedded sandbox stays one pick away while it runs
+            names = [SANDBOX_PROFILE, *names]
         self.profile.blockSignals(True)
         self.profile.clear()
         self.profile.addItems(names if current in names else [current, *names])
@@ -113,13 +126,20 @@ class ConnectionPanel(QWidget):
         self.profile.blockSignals(False)
 
     def _show_key_source(self, name: str) -> None:
-        if self.backend.sandbox_mode and name == self.backend.profile.name:
-            self.key_source.setText("The sandbox's own key is in use.")
+        """Where the key of the profile shown comes from, in the line under the key box and in the box's
+        placeholder (the box itself never shows a stored key)."""
+        if name == SANDBOX_PROFILE and self._has_sandbox():
+            self.key_source.setText("The sandbox's own key is used; nothing goes to Playment.")
+            self.api_key.setPlaceholderText("sandbox key in use")
             return
         _, source, _ = get_api_key(name)
         self.key_source.setText({"keyring": "A key for this profile is in the OS keyring.",
                                  "environment": "The key comes from PLAYMENT_API_KEY.",
-                                 "none": "No key stored for this profile yet."}[source])
+                                 "none": "No key stored for this profile yet: paste it above and press "
+                                         "\"Save and use\"."}[source])
+        self.api_key.setPlaceholderText({"keyring": "stored in the OS keyring (type to replace it)",
+                                         "environment": "from PLAYMENT_API_KEY (type to store one)",
+                                         "none": "paste the profile's API key"}[source])
 
     def _on_profile_changed(self, _index: int) -> None:
         """A saved profile was picked: show its settings (applied with "Save and use")."""
@@ -129,9 +149,15 @@ class ConnectionPanel(QWidget):
         except PlaymentError as e:
             self.result.setText(str(e))
             return
+        if name == SANDBOX_PROFILE and self._has_sandbox():
+            sb = self.backend.sandbox
+            profile = Profile(name=name, base_url=sb.base_url, project_id=sb.project_id, workflow_id=sb.workflow_id,
+                              storage={"kind": "sandbox"},
+                              classes=list(self.backend.profile.classes) if self.backend.sandbox_mode else [])
         if profile is None:
             return
         self._show_fields(profile.base_url, profile.project_id, profile.workflow_id, profile.storage)
+        self.set_classes(profile.classes)
         self._show_key_source(name)
         self.result.setText(f"Profile \"{name}\" shown; press \"Save and use\" to switch to it.")
 
@@ -172,6 +198,7 @@ class ConnectionPanel(QWidget):
         b = self.backend
         self._show_fields(b.base_url, b.project_id, b.workflow_id, b.profile.storage,
                           "sandbox" if b.sandbox_mode else "none")
+        self.set_classes(b.profile.classes)
         self._show_key_source(in_use)
         self.result.setText(f"Deleted profile \"{name}\"; showing \"{in_use}\", the profile in use.")
 
@@ -203,6 +230,63 @@ class ConnectionPanel(QWidget):
         self._on_storage_kind_changed()
         return box
 
+    def _build_classes_group(self, classes: list[str]) -> QGroupBox:
+        """The project's class names, kept with the profile: a mask import refuses any other name."""
+        box = QGroupBox("Project classes")
+        col = QVBoxLayout(box)
+        self.classes_box = QPlainTextEdit()
+        self.classes_box.setObjectName("profileClasses")
+        self.classes_box.setPlaceholderText("One class name per line, as in the Playment project (optional)")
+        self.classes_box.setToolTip("The project's class names, one per line. Masks imported on the Mask tab "
+                                    "and bulk rows with mask_source are refused when they name another class.")
+        self.classes_box.setTabChangesFocus(True)
+        lines = self.classes_box.fontMetrics().lineSpacing()
+        self.classes_box.setMinimumHeight(3 * lines + 12)
+        self.classes_box.setMaximumHeight(4 * lines + 12)  # the tab still fits a 700-pixel-high window
+        col.addWidget(self.classes_box)
+        row = QHBoxLayout()
+        self.load_classes = QPushButton("Load from file…")
+        self.load_classes.setToolTip("A text file with one class name per line")
+        self.classes_count = QLabel("")
+        set_status(self.classes_count, "muted")
+        row.addWidget(self.load_classes)
+        row.addWidget(self.classes_count, 1)
+        col.addLayout(row)
+        self.classes_box.textChanged.connect(self._on_classes_edited)
+        self.load_classes.clicked.connect(self._on_load_classes_clicked)
+        self.set_classes(classes)
+        return box
+
+    def set_classes(self, classes: list[str]) -> None:
+        self.classes_box.setPlainText("\n".join(classes))
+
+    def classes(self) -> list[str]:
+        """The class names in the box, as core keeps them (trimmed, no blanks or repeats)."""
+        return class_list_from_text(self.classes_box.toPlainText())
+
+    def _on_classes_edited(self) -> None:
+        n = len(self.classes())
+        self.classes_count.setText(f"{n} class{'es' if n != 1 else ''}; saved with \"Save and use\"." if n
+                                   else "No class list: imported masks keep their own class names.")
+
+    def _on_load_classes_clicked(self) -> None:
+        path = open_file(self, "classes", "Project class names", "Text files (*.txt);;All files (*)")
+        if path:
+            self.load_classes_file(path)
+
+    def load_classes_file(self, path: str) -> bool:
+        """Show the class names of a text file in the box (saved with "Save and use"); False and the
+        reason shown when the file cannot be used."""
+        try:
+            names = read_class_list(path)
+        except PlaymentError as e:
+            self.result.setText(str(e))
+            return False
+        self.set_classes(names)
+        self.result.setText(f"{len(names)} class names loaded; press \"Save and use\" to keep them with the "
+                            f"profile.")
+        return True
+
     def _on_storage_kind_changed(self, *_args) -> None:
         s3 = self.storage_kind.currentData() == "s3"
         for w in (self.bucket, self.prefix, self.endpoint, self.url_style):
@@ -223,7 +307,10 @@ class ConnectionPanel(QWidget):
 
     def _on_save_clicked(self) -> None:
         name = self.profile.currentText().strip() or "default"
-        key = self._key_or_current()  # read before the field is cleared below
+        if name == SANDBOX_PROFILE:
+            self._use_sandbox()
+            return
+        key = self._key_for(name)  # read before the field is cleared below
         try:
             profiles, _ = load_profiles()
             unreadable = None
@@ -232,7 +319,7 @@ class ConnectionPanel(QWidget):
         try:  # core's rule: the form's fields over the saved profile, which keeps batches and default batch
             profile = merged_profile(profiles.get(name), name=name, base_url=self.base_url.text(),
                                      project_id=self.project_id.text(), workflow_id=self.workflow_id.text(),
-                                     storage=self.storage_settings())
+                                     storage=self.storage_settings(), classes=self.classes())
         except ValidationError as e:  # nothing saved or applied; the form keeps what was typed
             self.result.setText(str(e))
             return
@@ -253,13 +340,53 @@ class ConnectionPanel(QWidget):
                 self.result.setText(str(e))
         self.api_key.clear()
         self._fill_profiles(name)
-        self._show_key_source(name)
         self.profile_applied.emit(profile)
-        self.connection_applied.emit(profile.base_url, profile.project_id, profile.workflow_id, key)
+        # "" (not None) when the profile has no key: the sandbox's key is never carried over to another server
+        self.connection_applied.emit(profile.base_url, profile.project_id, profile.workflow_id, key or "")
         self.storage_applied.emit(profile.storage)
+        self._show_key_source(name)
+
+    def _use_sandbox(self) -> None:
+        """"sandbox" picked and "Save and use": back to the embedded sandbox (never saved as a profile)."""
+        if not self._has_sandbox():
+            self.result.setText(f"\"{SANDBOX_PROFILE}\" is the name of the app's own sandbox, which is not running "
+                                f"now (start the app with --sandbox); save this profile under another name.")
+            return
+        sb = self.backend.sandbox
+        profile = Profile(name=SANDBOX_PROFILE, base_url=sb.base_url, project_id=sb.project_id,
+                          workflow_id=sb.workflow_id, default_batch_id=sb.default_batch_id or "",
+                          storage=self.storage_settings(),  # "URLs only" may be tried on the sandbox too
+                          classes=self.classes())
+        try:
+            set_current_profile(SANDBOX_PROFILE)
+            self.result.setText("Using the sandbox: nothing goes to Playment.")
+        except PlaymentError as e:  # a broken profiles.json: the sandbox is still used, only not remembered
+            self.result.setText(str(e))
+        self.api_key.clear()
+        self._show_fields(sb.base_url, sb.project_id, sb.workflow_id, profile.storage)
+        self.profile_applied.emit(profile)
+        self.connection_applied.emit(sb.base_url, sb.project_id, sb.workflow_id, sb.api_key)
+        self.storage_applied.emit(profile.storage)
+        self._fill_profiles(SANDBOX_PROFILE)
+        self._show_key_source(SANDBOX_PROFILE)
+
+    def _key_for(self, name: str) -> str | None:
+        """The key to use for profile ``name``: the one typed, else the one stored for it (keyring or
+        environment), else the one in use when ``name`` is the real profile in use; never another's."""
+        typed = self._key()
+        if typed:
+            return typed
+        if name == SANDBOX_PROFILE and self._has_sandbox():
+            return str(self.backend.sandbox.api_key)
+        stored, _, _ = get_api_key(name)
+        if stored:
+            return stored
+        if name == self.backend.profile.name and not self.backend.sandbox_mode:
+            return self.backend.api_key
+        return None
 
     def _key_or_current(self) -> str | None:
-        return self._key() or self.backend.api_key
+        return self._key_for(self.profile.currentText().strip() or "default")
 
     def _on_test_clicked(self) -> None:
         key = self._key_or_current()

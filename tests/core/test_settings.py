@@ -124,7 +124,8 @@ def test_default_batch_id_from_the_process_environment_without_a_profile(memory_
 # --------------------------------------------------------------- the merge
 def saved_prod() -> Profile:
     return Profile("prod", "https://old.example.com", "p-old", WF, default_batch_id=BATCH_PROFILE,
-                   storage={"kind": "s3", "bucket": "b", "prefix": "x/"}, batches={"week 1": "b-1"})
+                   storage={"kind": "s3", "bucket": "b", "prefix": "x/"}, batches={"week 1": "b-1"},
+                   known_default_batches={"https://old.example.com p-old": "b-default"})
 
 
 def test_merge_takes_the_form_fields_and_keeps_what_the_form_does_not_edit():
@@ -133,7 +134,8 @@ def test_merge_takes_the_form_fields_and_keeps_what_the_form_does_not_edit():
     merged = merged_profile(saved, name=" prod ", base_url=" https://api.example.com ", project_id=" p-new ",
                             workflow_id=f" {WF} ", storage={"kind": "none"})
     assert merged == Profile("prod", "https://api.example.com", "p-new", WF, default_batch_id=BATCH_PROFILE,
-                             storage={"kind": "none"}, batches={"week 1": "b-1"})
+                             storage={"kind": "none"}, batches={"week 1": "b-1"},
+                             known_default_batches={"https://old.example.com p-old": "b-default"})
     assert saved.to_dict() == before  # pure: the saved profile is untouched
     merged.batches["week 2"] = "b-2"
     assert saved.batches == {"week 1": "b-1"}  # and shares nothing with the result

@@ -11,7 +11,9 @@ from playment_submit.core.journal import Journal
 from playment_submit.core.session import Session
 from playment_submit.core.settings import KEYRING_SERVICE, Profile, load_profiles, save_profiles
 from playment_submit.gui.widgets.connection_panel import ConnectionPanel
+from playment_submit.resources import sample_job_files
 
+SAMPLE_PRIMARY = sample_job_files()["primary"]
 WF_PROD, WF_OTHER = "0c6b1e2a-1f0d-4c8e-9a3b-5d7e9f1a2b3c", "7f3e2d1c-0b9a-4876-8543-210fedcba987"
 
 
@@ -182,3 +184,38 @@ def test_delete_a_profile_after_confirming_but_never_the_one_in_use(qtbot, sandb
     assert "Deleted profile" in panel.result.text()
     backend.journal.close()
     backend.sandbox = None
+
+
+def test_save_and_use_shows_the_real_key_state_and_keeps_the_sandbox_entry(qtbot, window, sandbox, memory_keyring,
+                                                                          wait_idle):
+    panel = window.connection
+    assert panel.api_key.placeholderText() == "sandbox key in use"
+    panel.profile.setEditText("staging")
+    panel.base_url.setText("https://api.example.com")
+    panel.project_id.setText("p-staging")
+    panel.workflow_id.setText(WF_PROD)
+    qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
+    names = [panel.profile.itemText(i) for i in range(panel.profile.count())]
+    assert "sandbox" in names and "staging" in names  # the sandbox stays one pick away
+    assert panel.api_key.placeholderText() == "paste the profile's API key"  # not "sandbox key in use"
+    assert "No key stored" in panel.key_source.text()
+    assert not window.backend.api_key  # the sandbox's key is not carried over to another server
+    window.primary.set_value(sandbox.add_file(SAMPLE_PRIMARY))
+    window.job.reference_id.setText("k-1")
+    window.refresh()
+    qtbot.waitUntil(lambda: window.is_idle() and "No API key is set" in window.job.reasons.text(), timeout=10000)
+    assert not window.job.submit.isEnabled() and "Connection tab" in window.job.reasons.text()
+    assert load_profiles()[1] == "staging"  # the profile in use persists
+
+    qtbot.keyClicks(panel.api_key, "staging-key")
+    qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
+    assert panel.api_key.text() == "" and "OS keyring" in panel.api_key.placeholderText()
+    assert window.backend.api_key == "staging-key"
+
+    index = panel.profile.findText("sandbox")  # and back to the sandbox, remembered as in use
+    panel.profile.setCurrentIndex(index)
+    panel.profile.activated.emit(index)
+    qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
+    assert window.backend.sandbox_mode and window.backend.api_key == sandbox.api_key
+    assert load_profiles()[1] == "sandbox" and "sandbox" not in load_profiles()[0]
+    assert panel.api_key.placeholderText() == "sandbox key in use"

@@ -250,10 +250,9 @@ def unknown_name_problem(where: str, name: str, known: Sequence[str], pixels: in
     near = closest(name, known)
     hint = f"the closest is \"{near}\"" if near else "the list is empty"
     return _problem("unknown_class", where,
-                    f"class \"{name}\" ({_px(pixels)}) is not one of the project's classes ({hint}); rename it "
-                    f"with --map FILE ({{\"{name}\": \"{near or 'new name'}\"}}), drop it ({{\"{name}\": null}}), "
-                    f"or add it to the profile's class list.", count=pixels,
-                    details=[{"name": name, "closest": near}])
+                    f"class \"{name}\" ({_px(pixels)}) is not one of the project's classes ({hint}); rename it to "
+                    f"a known class, drop it, or add it to the profile's class list.", count=pixels,
+                    details=[{"name": name, "closest": near}], fix="class_map")
 
 
 # --------------------------------------------------------------------------------------------- counts

@@ -287,10 +287,10 @@ def merged_profile(saved: Profile | None, *, name: str, base_url: str, project_i
     """The profile to save when a form has edited ``name``'s connection fields.
 
     The edited fields (trimmed) replace the saved ones; everything the form does not edit (default batch,
-    remembered batches, default batches learnt from /details, the storage when ``storage`` is None, the class list when ``classes`` is None) is
-    kept from ``saved``, the profile of
-    that name as saved (None for a new profile). A blank name is "default"; a blank base URL is the
-    default API. Pure: nothing is read or written and ``saved`` is not changed.
+    remembered batches, default batches learnt from /details, the storage when ``storage`` is None, the
+    class list when ``classes`` is None) is kept from ``saved``, the profile of that name as saved (None
+    for a new profile). A blank name is "default"; a blank base URL is the default API. Pure: nothing is
+    read or written and ``saved`` is not changed.
 
     Raises ValidationError (its ``problems`` one per field, its message one plain paragraph) when a field
     cannot work: a base URL that :func:`core.client.check_base_url` refuses (not http(s), a bad port, a user

@@ -12,6 +12,9 @@ keeps each worker alive until it has finished. Workers never touch widgets.
 was deleted (a dialog closed, a test's window torn down while a preview was still decoding) is dropped
 instead of reaching a slot that would touch a deleted C++ object. The pool thread emits on an internal
 QObject; the public signals are re-emitted from the GUI thread only while the owner is still valid.
+
+Importing this module first runs :func:`playment_submit.gui.qt_refcounts.protect_bools`: PySide6 6.12.0 loses
+a reference to ``True`` per emit, which on Python < 3.12 aborted the window after about 150 jobs.
 """
 
 from __future__ import annotations
@@ -25,7 +28,10 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
+from playment_submit.gui.qt_refcounts import protect_bools
+
 log = logging.getLogger(__name__)
+protect_bools()  # before any worker emits: every window imports this module
 _alive: set[Worker] = set()
 
 

@@ -319,7 +319,7 @@ def test_mask_commands_never_crash(world, capsys, data):
     if data.draw(st.booleans(), label="--json"):
         argv.append("--json")
     # The classes file is an input only when --classes names it (as --legend-out it is an output).
-    classes_read = any(a == "--classes" and b == folder / classes_name for a, b in zip(argv, argv[1:]))
+    classes_read = any(a == "--classes" and b == folder / classes_name for a, b in itertools.pairwise(argv))
     reads = {"check": ("mask.png", "legend.json"), "repair": ("mask.png", "legend.json"),
              "encode": ("idx.png", classes_name) if classes_read else ("idx.png",)}[command]
     inputs = {folder / name: (folder / name).read_bytes() for name in reads}

@@ -29,7 +29,7 @@ cameras in sibling folders holding files of the same name (the folder name is th
 A mask there that is not an RGBA mask is converted on the fly when its format can be told
 (``masks/001.png`` as a VOC palette or index PNG, ``masks/001_labelIds.png`` from Cityscapes, or the
 image's entry in the one COCO JSON in ``masks/``); an index mask takes its names from ``classes.txt``
-(or ``classes.json``) at the top.
+(or ``classes.json``) beside it, else at the top.
 :func:`write_csv` writes such a manifest out for review.
 
 Checking (:func:`check_manifest`) reuses JobSpec.validate for every rule, runs core.mask.check on local
@@ -258,8 +258,9 @@ def _mask_import(row: ManifestRow, source: str, fmt: str, image: str, base_dir: 
     opts = dict(options or {})
     if fmt == "coco" and "image" not in opts and image.strip():
         opts["image"] = Path(image.strip()).name  # the row's image is the COCO entry's file_name
-    if fmt == "index" and "classes" not in opts:
-        found = next((base_dir / n for n in ("classes.txt", "classes.json") if (base_dir / n).is_file()), None)
+    if fmt == "index" and "classes" not in opts:  # the names beside the index mask, else at the manifest's top
+        folders = [Path(source).parent, base_dir] if is_local_path(source) else [base_dir]
+        found = next((d / n for d in folders for n in ("classes.txt", "classes.json") if (d / n).is_file()), None)
         if found is not None:
             opts["classes"] = str(found)
     row.mask_import = (source, fmt, opts)

@@ -545,8 +545,8 @@ ADDED_REGION = "Added region"
 
 def derive_result(rgba: Any, legend: dict[str, str]) -> tuple[dict[str, str], Any]:
     """The sandbox annotator: (legend, RGBA mask) delivered for a pre-label, by deterministic edits on the
-    legend's classes in order (see the module docstring): the first grown by r pixels (onto unlabelled
-    pixels), the second shrunk by r, the third renamed, and a rectangle of a new class painted. r is 1/40 of the
+    legend's classes in order (see the module docstring): the first grown by r pixels (over whatever
+    is next to it), the second shrunk by r, the third renamed, and a rectangle of a new class painted. r is 1/40 of the
     shorter side (at least 1). Pure numpy; the input is not changed."""
     import numpy as np
 
@@ -576,7 +576,8 @@ def derive_result(rgba: Any, legend: dict[str, str]) -> tuple[dict[str, str], An
     out_legend = dict(legend)
     if keys:
         first = keys[0]
-        grown = spread(where(first), True) & ~labelled
+        m = where(first)
+        grown = spread(m, True) & ~m  # over its neighbours, labelled or not: a fully labelled mask grows too
         out[grown] = [*(int(first[i:i + 2], 16) for i in (1, 3, 5)), 255]
     if len(keys) > 1:
         m = where(keys[1])

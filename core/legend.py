@@ -180,13 +180,14 @@ def srgb_to_oklab(rgb: ArrayLike) -> NDArray[np.float64]:
 
 
 def distinct_colours(n: int, exclude: tuple[str, ...] | list[str] | set[str] = ()) -> list[str]:
-    """``n`` distinct ``#rrggbb`` colours, never ``#000000`` nor any colour in ``exclude``.
+    """``n`` distinct ``#rrggbb`` colours, never ``#000000``, ``#ffffff`` nor any colour in ``exclude``.
 
     Deterministic and prefix-stable (the first k colours of ``distinct_colours(n)`` are
     ``distinct_colours(k)``), so adding a class to a list never recolours the classes before it. The
     first 1,024 are picked farthest-point in OKLab, starting from black and the excluded (pinned)
     colours: each new colour is as far as possible from every colour before it, which also keeps
-    neighbours in index order well apart and every colour far from "unlabelled" black. Beyond that an
+    neighbours in index order well apart and every colour far from "unlabelled" black and from white
+    (which would vanish over bright photos; it stays available to a pinned colour). Beyond that an
     RGB grid in bit-reversed order takes over (up to 65,535 colours), still distinct and spread out.
     """
     if not isinstance(n, int) or n < 0:
@@ -204,6 +205,9 @@ def _pack(rgb: ArrayLike) -> NDArray[np.int64]:
     return (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
 
 
+_WHITE = 0xFFFFFF
+
+
 @functools.lru_cache(maxsize=32)
 def _distinct_colours(n: int, exclude: tuple[str, ...]) -> tuple[str, ...]:
     import numpy as np
@@ -218,13 +222,16 @@ def _distinct_colours(n: int, exclude: tuple[str, ...]) -> tuple[str, ...]:
     levels = np.round(np.arange(_GRID_LEVELS) * 255 / (_GRID_LEVELS - 1)).astype(np.int64)
     cand = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
     lab = srgb_to_oklab(cand)
-    # Squared distance to the nearest colour already taken; black and pinned colours count as taken.
-    mind = np.sum((lab - srgb_to_oklab([0, 0, 0])) ** 2, axis=1)
+    # Squared distance to the nearest colour already taken; black (unlabelled), white and pinned colours
+    # count as taken. White as a class colour vanishes on bright photos (a white cup on a white cup), and
+    # the farthest colour from black alone is white, so without it every palette would start with it.
+    mind = np.minimum(np.sum((lab - srgb_to_oklab([0, 0, 0])) ** 2, axis=1),
+                      np.sum((lab - srgb_to_oklab([255, 255, 255])) ** 2, axis=1))
     seeds = excl_rgb[:4096]        # a few thousand pinned colours shape the spread; more adds nothing
     for i in range(0, len(seeds), 256):
         d = ((lab[:, None, :] - srgb_to_oklab(seeds[i:i + 256])[None, :, :]) ** 2).sum(-1).min(1)
         np.minimum(mind, d, out=mind)
-    taken = np.isin(_pack(cand), np.fromiter(excl_packed | {0}, dtype=np.int64))
+    taken = np.isin(_pack(cand), np.fromiter(excl_packed | {0, _WHITE}, dtype=np.int64))
     mind[taken] = -1.0
 
     picked: list[int] = []
@@ -237,7 +244,7 @@ def _distinct_colours(n: int, exclude: tuple[str, ...]) -> tuple[str, ...]:
         mind[i] = -1.0
     out = [rgb_to_hex(*map(int, cand[i])) for i in picked]
     if len(out) < n:
-        out += _grid_colours(n - len(out), excl_packed | set(_pack(cand[picked]).tolist()) | {0})
+        out += _grid_colours(n - len(out), excl_packed | set(_pack(cand[picked]).tolist()) | {0, _WHITE})
     return tuple(out)
 
 

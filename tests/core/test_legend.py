@@ -83,6 +83,14 @@ def test_distinct_colours_are_far_apart_and_far_from_black():
     assert np.sqrt(((lab - black) ** 2).sum(-1)).min() > 0.15
 
 
+def test_no_class_is_white_or_near_white_so_it_shows_over_bright_photos():
+    """Class 1 used to be white: the colour farthest from black. A white cup's white pre-label vanished."""
+    white = srgb_to_oklab(np.full((1, 3), 255))
+    lab = _lab(distinct_colours(20))
+    assert np.sqrt(((lab - white) ** 2).sum(-1)).min() > 0.15
+    assert "#ffffff" not in distinct_colours(2000)
+
+
 def test_excluded_colours_are_not_reused_and_kept_at_a_distance():
     cols = distinct_colours(30, exclude=["#FFFFFF", "#ff0000"])
     assert "#ffffff" not in cols and "#ff0000" not in cols

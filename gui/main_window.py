@@ -706,6 +706,7 @@ class MainWindow(QMainWindow):
     def _on_submit_returned(self, created) -> None:
         self.job.show_success(created.job_id, created.status, created.reference_id)
         self.statusBar().showMessage(f"Job {created.job_id} {created.status}.", 10000)
+        self.load_batches()  # its batch now holds one job more: the picker's "done / total" follows
         self.submit_succeeded.emit(created)
 
     def _on_submit_errored(self, error) -> None:

@@ -13,11 +13,9 @@ messages are built from server bodies and our own words, never from request head
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input: where (a field path, file, row or pixel) and a sentence.
 
@@ -25,13 +23,45 @@ class Problem:
     sandbox so that it refuses exactly like the API); ``severity`` is "error" or "warning". ``fix``
     (keyword only) names how to fix it (core/fixes.py), rendered in each front end's words:
     ``str(problem)`` in the command line's, ``problem.text("gui")`` in the window's.
+
+    Immutable, compared and hashed by its fields except ``fix``: what ``@dataclass(frozen=True)`` would
+    make, written out because importing :mod:`dataclasses` (it loads :mod:`inspect`) costs ~16 ms of every
+    command, ``--help`` included. Subclasses add their fields to ``_fields`` / ``_compared``.
     """
 
     path: str
     message: str
-    severity: str = "error"
-    code: str = "FS_0003"
-    fix: str | None = field(default=None, kw_only=True, compare=False)
+    severity: str
+    code: str
+    fix: str | None
+    _fields: tuple[str, ...] = ("path", "message", "severity", "code", "fix")
+    _compared: tuple[str, ...] = ("path", "message", "severity", "code")
+    _hashed: tuple[str, ...] = ("path", "message", "severity", "code")
+
+    def __init__(self, path: str, message: str, severity: str = "error", code: str = "FS_0003", *,
+                 fix: str | None = None) -> None:
+        self._set(path=path, message=message, severity=severity, code=code, fix=fix)
+
+    def _set(self, **values: Any) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a problem is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a problem is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._compared)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, f) for f in self._hashed))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self._fields)})"
 
     def text(self, front: str = "cli", *, with_path: bool = True) -> str:
         """The sentence with the fix hint of ``front`` ("cli" or "gui"), prefixed by the path if asked."""

@@ -33,24 +33,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-import requests
-
 from .errors import ConnectionFailedError, PlaymentError, RequestTimeoutError, UsageError
 from .job import JobSpec, is_loopback_host
 from .sanitise import one_line, url_for_display
-from .transport import Deadline, DeadlineAdapter
+from .storage_args import _BUCKET as _BUCKET
+from .storage_args import MAX_PRESIGN_EXPIRY as MAX_PRESIGN_EXPIRY
+from .storage_args import _option as _option
+from .storage_args import _presign_expiry as _presign_expiry
+from .storage_args import add_storage_arguments as add_storage_arguments
+from .storage_args import endpoint_problem as endpoint_problem
+from .storage_args import upload_to_problem as upload_to_problem
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # requests loads with the first sandbox storage: the parser's options need none of it
+    import requests
+
     from .settings import Connection
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], Any]
 DEFAULT_PRESIGN_EXPIRY = 7 * 24 * 3600
-MAX_PRESIGN_EXPIRY = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
 DEFAULT_MULTIPART_THRESHOLD = 64 * 1024 * 1024
 MAX_MULTIPART_THRESHOLD = 5 * 1024 ** 3  # S3's largest single PUT
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 CHUNK = 1 << 20
 
 
@@ -184,6 +188,9 @@ class SandboxStorage(Storage):
         self.base_url = base_url.rstrip("/")
         self.prefix = prefix
         self.timeout = float(timeout)
+        import requests
+
+        from .transport import DeadlineAdapter
         self._session = requests.Session()
         self._session.trust_env = False  # no proxy or .netrc from the environment: the key goes to the sandbox only
         self._session.mount("http://", DeadlineAdapter())  # total deadline per exchange (core.transport)
@@ -203,6 +210,9 @@ class SandboxStorage(Storage):
     def _send(self, method: str, url: str, limit: float, name: str, **kwargs: Any) -> requests.Response:
         """One exchange within ``limit`` seconds in all, never following a redirect; the answer's body is
         read (at most 64 KiB of it). Raises RequestTimeoutError, ConnectionFailedError or StorageError."""
+        import requests
+
+        from .transport import Deadline
         what = "upload" if method == "PUT" else "check"
         late = RequestTimeoutError(f"The sandbox at {self.base_url} did not finish the {what} of {name} within "
                                    f"{limit:g} s; is it running and not stuck? Nothing was submitted.")
@@ -468,78 +478,6 @@ def _int_setting(settings: dict[str, Any], key: str, default: int) -> int:
         return int(value)
     raise UsageError(f"The storage setting \"{key}\" in the profile must be a whole number, not "
                      f"{one_line(repr(value), 40)}.")
-
-
-def endpoint_problem(url: str) -> str | None:
-    """Why ``url`` cannot be an S3 endpoint, as a sentence naming it (credentials never repeated); None when
-    it can: an http(s) URL with a host, a valid port, no user name or password, no query or fragment."""
-    shown = one_line(url_for_display(url), 100)
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return f"The S3 endpoint URL \"{shown}\" has a port that is not a number from 1 to 65535."
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return (f"The S3 endpoint URL \"{shown}\" is not an http(s) URL with a host; write it like "
-                f"https://minio.example.com:9000.")
-    if port == 0:
-        return f"The S3 endpoint URL \"{shown}\" has port 0; give the endpoint's real port."
-    if parts.username is not None or parts.password is not None:
-        return (f"The S3 endpoint URL \"{shown}\" holds a user name or password; remove them (S3 credentials come "
-                f"from the AWS configuration, never from the URL).")
-    if parts.query or parts.fragment:
-        return f"The S3 endpoint URL \"{shown}\" has a ?query or #fragment; give the endpoint's address alone."
-    return None
-
-
-def upload_to_problem(dest: str) -> str | None:
-    """Why ``--upload-to DEST`` cannot be used, as a sentence; None when it can."""
-    if dest in ("none", "sandbox"):
-        return None
-    parts = urlsplit(dest)
-    if parts.scheme != "s3" or not parts.netloc:
-        return (f"the destination \"{one_line(url_for_display(dest), 80)}\" is not s3://bucket/prefix, \"sandbox\" "
-                f"or \"none\"; write one of those.")
-    if not _BUCKET.fullmatch(parts.netloc):
-        return (f"\"{one_line(url_for_display(parts.netloc), 80)}\" is not a valid bucket name (3 to 63 lower-case "
-                f"letters, digits, dots and hyphens).")
-    return None
-
-
-def _option(check: Callable[[str], str | None]) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        why = check(text)
-        if why:
-            raise argparse.ArgumentTypeError(why)
-        return text.strip()
-
-    parse.__name__ = check.__name__.removesuffix("_problem")
-    return parse
-
-
-def _presign_expiry(text: str) -> int:
-    try:
-        value = int(text.strip(), 10)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_PRESIGN_EXPIRY:
-        raise argparse.ArgumentTypeError(f"must be a whole number of seconds from 1 to {MAX_PRESIGN_EXPIRY} (7 days, "
-                                         f"the most S3 allows), not \"{one_line(text, 40)}\".")
-    return value
-
-
-def add_storage_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("uploading local files")
-    g.add_argument("--upload-to", metavar="DEST", type=_option(upload_to_problem),
-                   help="where local files go before the job is sent: s3://bucket/prefix, \"sandbox\", or \"none\" "
-                        "(default: the profile's storage; the sandbox's own storage when talking to a local sandbox)")
-    g.add_argument("--s3-endpoint-url", type=_option(endpoint_problem), metavar="URL",
-                   help="an S3-compatible endpoint (MinIO, Wasabi, GCS interop): http(s)://host[:port]")
-    g.add_argument("--s3-region", help="the bucket's region")
-    g.add_argument("--aws-profile", help="a named AWS profile for credentials (default: the standard chain)")
-    g.add_argument("--url-style", choices=("s3", "https", "presigned"), help="URL handed to Playment (default s3)")
-    g.add_argument("--presign-expiry", type=_presign_expiry, metavar="SECONDS",
-                   help=f"lifetime of presigned URLs, 1 to {MAX_PRESIGN_EXPIRY} (default and most: 7 days)")
 
 
 _S3_OPTIONS = (("s3_endpoint_url", "endpoint_url", "--s3-endpoint-url"), ("s3_region", "region", "--s3-region"),

@@ -13,10 +13,10 @@ import sys
 
 from .. import __version__
 from ..errors import PlaymentError, Problem, ValidationError
-from . import batch, bulk, mask, sandbox, submit
+from . import batch, bulk, mask, results, sandbox, status, submit
 from .common import EPILOG, _Parser, common_parent, json_line, print_problems
 
-SUBCOMMANDS = (submit, batch, sandbox, mask, bulk)  # each adds its own parser; its heavy imports are lazy
+SUBCOMMANDS = (submit, batch, sandbox, mask, bulk, status, results)  # each adds its parser; heavy imports lazy
 
 
 def build_parser() -> argparse.ArgumentParser:

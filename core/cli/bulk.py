@@ -83,7 +83,7 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
     g.add_argument("--primary-dir", metavar="NAME", help="the primary images' sub-folder (default images)")
     g.add_argument("--masks-dir", metavar="NAME", default="masks", help="the masks' sub-folder (default masks)")
     g.add_argument("--write-manifest", metavar="OUT.csv", help="write the manifest built from the folder (for review)")
-    from ..storage import add_storage_arguments
+    from ..storage_args import add_storage_arguments
     add_storage_arguments(p)
     p.set_defaults(func=run_bulk)
 

@@ -11,11 +11,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..client import DEFAULT_TIMEOUT, MAX_TIMEOUT, check_base_url, give_up_after
+from ..defaults import DEFAULT_TIMEOUT, MAX_TIMEOUT, give_up_after
 from ..errors import Problem, UsageError, ValidationError
-from ..job import is_uuid
-from ..jsonio import parse_json
 from ..sanitise import one_line, url_for_display
+
+# Building the parser must not import the client (requests) or the job model: every command, --help and
+# --version included, builds it. What an option needs from them is imported when a value is parsed.
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -85,6 +86,7 @@ def read_json_file(path: str, what: str = "job file") -> Any:
         raise ValidationError([Problem(str(p), f"the {what} is not UTF-8 text (bad byte at offset {e.start}).")]) from e
     except OSError as e:
         raise UsageError(f"The {what} {p} cannot be read: {e.strerror}.") from e
+    from ..jsonio import parse_json
     data, problem = parse_json(text, what=what, where=str(p))
     if problem is not None:
         raise ValidationError([problem])
@@ -182,6 +184,7 @@ def int_option(what: str, low: int | None = None, high: int | None = None) -> Ca
 
 def base_url_option(text: str) -> str:
     """``--base-url``: through :func:`core.client.check_base_url` (the sentence never repeats a password)."""
+    from ..client import check_base_url
     try:
         check_base_url(text.strip())
     except UsageError as e:
@@ -191,6 +194,7 @@ def base_url_option(text: str) -> str:
 
 def uuid_option(what: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
+        from ..job import is_uuid
         if not is_uuid(text.strip()):
             raise argparse.ArgumentTypeError(f"the {what} {_shown(text)} is not a UUID (like "
                                              f"2aae1234-acac-1234-eeff-12a22a237bbc); copy it from Playment.")

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import mask as engine
+from .. import defaults
 from ..errors import Problem, UsageError, ValidationError
 from .common import int_option, json_line, number_option, output_problem
 
@@ -37,7 +37,7 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
         "mask", help="check, colour-code or repair segmentation pre-label masks",
         description="Pre-label masks are RGBA PNGs whose colours map through a legend to classes; "
                     "unlabelled pixels have all four channels 0.")
-    sub = p.add_subparsers(dest="mask_command", metavar="{check,encode,repair}")
+    sub = p.add_subparsers(dest="mask_command", metavar="{check,import,encode,repair}")
     sub.required = True
 
     c = sub.add_parser("check", parents=parents, help="check a mask against its legend",
@@ -46,7 +46,7 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
     c.add_argument("mask", help="the mask PNG")
     c.add_argument("--legend", required=True, help="legend JSON: {\"#rrggbb\": \"name\"}")
     c.add_argument("--image", help="the primary image; the mask must have its size")
-    c.add_argument("--max-megapixels", type=megapixels, default=engine.DEFAULT_MAX_PIXELS / 1e6,
+    c.add_argument("--max-megapixels", type=megapixels, default=defaults.DEFAULT_MAX_PIXELS / 1e6,
                    help="refuse larger images without decoding them (default: %(default)g)")
     c.set_defaults(func=run_check)
 
@@ -54,7 +54,7 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
                        description="Turn a single-channel mask of class indices (PNG, TIFF or .npy; 0 = "
                                    "unlabelled) into an RGBA mask and its legend.")
     e.add_argument("index", help="the index mask (8/16-bit PNG or TIFF, or .npy)")
-    e.add_argument("--classes", metavar="FILE", help=engine.CLASSES_HELP)
+    e.add_argument("--classes", metavar="FILE", help=defaults.CLASSES_HELP)
     e.add_argument("-o", "--output", required=True, help="the RGBA mask to write (.png)")
     e.add_argument("--legend-out", required=True, help="the legend JSON to write")
     e.add_argument("--instance-of", metavar="NAME",
@@ -68,14 +68,17 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
     r.add_argument("--legend", required=True, help="legend JSON: {\"#rrggbb\": \"name\"}")
     r.add_argument("-o", "--output", required=True, help="the repaired mask to write (.png)")
     r.add_argument("--tolerance", type=number_option("an RGB distance", 0, MAX_TOLERANCE),
-                   default=engine.DEFAULT_TOLERANCE,
+                   default=defaults.DEFAULT_TOLERANCE,
                    help="RGB distance within which a colour snaps to the legend (default: %(default)g)")
     r.add_argument("--alpha-threshold", type=int_option("a whole number", 1, 255),
-                   default=engine.DEFAULT_ALPHA_THRESHOLD,
+                   default=defaults.DEFAULT_ALPHA_THRESHOLD,
                    help="alpha from which a soft pixel becomes opaque; below it, unlabelled (default: %(default)d)")
-    r.add_argument("--max-megapixels", type=megapixels, default=engine.DEFAULT_MAX_PIXELS / 1e6,
+    r.add_argument("--max-megapixels", type=megapixels, default=defaults.DEFAULT_MAX_PIXELS / 1e6,
                    help="refuse larger images without decoding them (default: %(default)g)")
     r.set_defaults(func=run_repair)
+
+    from . import mask_import  # `mask import`: COCO, VOC, Cityscapes, CVAT, binary and index masks
+    mask_import.add_parser(sub, parents)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -116,7 +119,7 @@ def _share(x: float) -> str:
 def _max_pixels(args: argparse.Namespace) -> int | None:
     mp = getattr(args, "max_megapixels", None)
     if mp is None:
-        return engine.DEFAULT_MAX_PIXELS
+        return defaults.DEFAULT_MAX_PIXELS
     if not 0 < mp <= MAX_MEGAPIXELS:  # argparse checked it; a caller building args may not have
         return None
     return int(mp * 1e6)
@@ -128,6 +131,7 @@ def _max_pixels(args: argparse.Namespace) -> int | None:
 
 def run_check(args: argparse.Namespace) -> int:
     """``mask check MASK --legend LEGEND.json [--image PRIMARY] [--max-megapixels N]``."""
+    from .. import mask as engine  # numpy and Pillow load only when a mask command runs
     max_pixels = _max_pixels(args)
     if max_pixels is None:
         return _fail(args, EXIT_USAGE, f"--max-megapixels must be a positive number, not {args.max_megapixels}.")
@@ -178,6 +182,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_encode(args: argparse.Namespace) -> int:
     """``mask encode INDEX --classes FILE -o OUT.png --legend-out LEGEND.json [--instance-of NAME]``."""
+    from .. import mask as engine  # numpy and Pillow load only when a mask command runs
     index, out, legend_out = Path(args.index), Path(args.output), Path(args.legend_out)
     instance_of = getattr(args, "instance_of", None)
     if not index.is_file():
@@ -249,6 +254,7 @@ _KIND_WORDS = {
 
 def run_repair(args: argparse.Namespace) -> int:
     """``mask repair MASK --legend LEGEND.json -o OUT.png [--tolerance T]``."""
+    from .. import mask as engine  # numpy and Pillow load only when a mask command runs
     max_pixels = _max_pixels(args)
     if max_pixels is None:
         return _fail(args, EXIT_USAGE, f"--max-megapixels must be a positive number, not {args.max_megapixels}.")

@@ -29,7 +29,7 @@ def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
     s.add_argument("--journal", metavar="FILE", help="the submission journal (default: the profile's, in the "
                                                     "user data folder); makes a re-submit after a crash safe, and "
                                                     "refuses a reference ID it holds as created without a request")
-    from ..storage import add_storage_arguments
+    from ..storage_args import add_storage_arguments
     add_storage_arguments(s)
     s.set_defaults(func=cmd_submit)
 

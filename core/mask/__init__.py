@@ -8,12 +8,16 @@ tool, so :func:`check` finds it before upload and says where.
 
 The engine is split by verb, and this package re-exports its public API, so import from here:
 
-- :mod:`.io`: opening images safely (a pixel cap decided from the header, before decoding), image
+- :mod:`.io`: opening images safely (a pixel cap decided from the header, before decoding), the fast
+  PNG decoder (libspng through imagecodecs, Pillow as the fallback), :func:`load_rgba` for drawing, image
   sizes, :func:`probe_image` for primary and reference images, index masks, atomic PNG/legend writes;
-- :mod:`.check`: :func:`check`, :class:`MaskReport`, :class:`MaskProblem`, the legend checks, and which
-  problems make a mask unusable or repairable;
+- :mod:`.check`: :func:`check` (and :func:`check_pixels`, which also returns the decoded pixels, and
+  :func:`check_indexed`, which also returns their class-index array for the window's overlay),
+  :class:`MaskReport`, :class:`MaskProblem`, the legend checks, and which problems make a mask unusable
+  or repairable;
 - :mod:`.encode`: classes files and :func:`encode` (index mask -> RGBA mask + legend);
-- :mod:`.repair`: :func:`repair` and its :class:`RepairSummary`.
+- :mod:`.repair`: :func:`repair` and its :class:`RepairSummary`;
+- :mod:`.classmap`: :func:`class_index`, which legend class each pixel is (one byte per pixel, run-aware).
 
 Note that the names ``check``, ``encode`` and ``repair`` on this package are the functions, which
 shadow the submodules of the same name: ``from playment_submit.core.mask.check import MaskReport``
@@ -43,6 +47,7 @@ from .check import (
     legend_problems,
     load_legend,
 )
+from .classmap import MAX_INDEXED, UNKNOWN_INDEX, UNLABELLED_INDEX, class_index
 from .encode import (
     CLASSES_HELP,
     EncodeResult,
@@ -58,6 +63,9 @@ from .io import (
     PROBE_FORMATS,
     image_size,
     load_index_mask,
+    load_png8,
+    load_rgba,
+    png_decoder,
     probe_image,
     save_png,
     write_legend,
@@ -67,7 +75,7 @@ from .repair import RepairSummary
 # isort: split
 # The verbs last: importing a submodule sets the package attribute of its name to the module, and these
 # rebind check, encode and repair to the functions, as callers of the single-module engine expect.
-from .check import check
+from .check import check, check_indexed, check_pixels
 from .encode import encode, encode_full
 from .repair import repair
 
@@ -80,9 +88,11 @@ __all__ = [
     # results
     "EncodeResult", "LegendRow", "MaskProblem", "MaskReport", "RepairSummary",
     # io
-    "image_size", "load_index_mask", "probe_image", "save_png", "write_legend",
+    "image_size", "load_index_mask", "load_png8", "load_rgba", "png_decoder", "probe_image", "save_png", "write_legend",
     # check
-    "check", "legend_problems", "load_legend",
+    "check", "check_indexed", "check_pixels", "legend_problems", "load_legend",
+    # class index (the window's overlay)
+    "MAX_INDEXED", "UNKNOWN_INDEX", "UNLABELLED_INDEX", "class_index",
     # encode
     "CLASSES_HELP", "class_colours", "classes_from_text", "classes_to_text", "encode", "encode_full",
     "load_classes", "parse_classes",

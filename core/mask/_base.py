@@ -4,17 +4,16 @@ packing of RGBA pixels into one uint32 each. Private to :mod:`core.mask`; import
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..defaults import DEFAULT_ALPHA_THRESHOLD as DEFAULT_ALPHA_THRESHOLD
+from ..defaults import DEFAULT_TOLERANCE as DEFAULT_TOLERANCE
 from ..errors import Problem
 from ..legend import rgb_to_hex
 
-DEFAULT_TOLERANCE = 32.0          # RGB distance within which repair snaps a colour to the legend
-DEFAULT_ALPHA_THRESHOLD = 128
 MAX_LISTED = 8                    # colours named in one sentence before "and N more"
 STRIP_PIXELS = 1 << 21            # pixels per strip when numpy has to look at pixels (8 MiB RGBA)
 
@@ -23,19 +22,28 @@ STRIP_PIXELS = 1 << 21            # pixels per strip when numpy has to look at p
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class MaskProblem(Problem):
     """A :class:`Problem` about a mask, with how many pixels it affects and where some of them are.
 
     ``code`` holds a stable rule name ("unknown_colour", "soft_alpha", ...) rather than a Playment
     server code, so that the GUI and scripts reading ``--json`` can react to a rule without parsing
     sentences. ``examples`` are (x, y) pixel coordinates, x to the right and y down from the top left.
-    ``details`` carries per-colour rows (hex, pixels, first position) for the colours a sentence lists.
+    ``details`` carries per-colour rows (hex, pixels, first position) for the colours a sentence lists
+    (compared, not hashed: rows are dicts). Immutable like :class:`Problem`.
     """
 
-    count: int = 0
-    examples: tuple[tuple[int, int], ...] = ()
-    details: tuple[dict[str, Any], ...] = field(default=(), hash=False)  # rows are dicts: keep the problem hashable
+    count: int
+    examples: tuple[tuple[int, int], ...]
+    details: tuple[dict[str, Any], ...]
+    _fields = ("path", "message", "severity", "code", "count", "examples", "details", "fix")
+    _compared = ("path", "message", "severity", "code", "count", "examples", "details")
+    _hashed = ("path", "message", "severity", "code", "count", "examples")
+
+    def __init__(self, path: str, message: str, severity: str = "error", code: str = "FS_0003", count: int = 0,
+                 examples: tuple[tuple[int, int], ...] = (), details: tuple[dict[str, Any], ...] = (), *,
+                 fix: str | None = None) -> None:
+        super().__init__(path, message, severity, code, fix=fix)
+        self._set(count=count, examples=examples, details=details)
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -45,9 +53,10 @@ class MaskProblem(Problem):
 
 
 def _problem(code: str, path: str, message: str, severity: str = "error", count: int = 0,
-             examples: Iterable[tuple[int, int]] = (), details: Iterable[dict[str, Any]] = ()) -> MaskProblem:
+             examples: Iterable[tuple[int, int]] = (), details: Iterable[dict[str, Any]] = (),
+             fix: str | None = None) -> MaskProblem:
     return MaskProblem(path, message, severity, code, count,
-                       tuple((int(x), int(y)) for x, y in examples), tuple(details))
+                       tuple((int(x), int(y)) for x, y in examples), tuple(details), fix=fix)
 
 
 def _n(k: int) -> str:

@@ -57,7 +57,7 @@ from playment_submit.core.mask.encode import index_counts
 from playment_submit.core.mask.formats import ImportResult
 from playment_submit.core.settings import config_dir, data_dir
 from playment_submit.gui.dialogs import open_file, save_file
-from playment_submit.gui.overlay import Overlay, build_overlay
+from playment_submit.gui.overlay import Overlay, build_overlay, load_overlay
 from playment_submit.gui.style import set_status, status_colour
 from playment_submit.gui.widgets.legend_table import LegendTable, swatch
 from playment_submit.gui.widgets.mask_import_dialog import MaskImportDialog
@@ -73,18 +73,11 @@ class MaskState:
 
 
 # ---------------------------------------------------------------- worker jobs (no widgets)
-def _overlay_for(path: Path, legend: dict[str, str], report: MaskReport) -> Overlay | None:
-    if not report.usable:
-        return None
-    with Image.open(path) as img:
-        rgba = np.asarray(img if img.mode == "RGBA" else img.convert("RGBA"))
-    good, _ = check_legend(legend)
-    return build_overlay(rgba, good)
-
-
 def load_mask(path: str, legend: dict[str, str], primary_size) -> MaskState:
-    report = check(path, legend, primary_size, interactive=True)
-    return MaskState(Path(path), dict(legend), report, _overlay_for(Path(path), legend, report))
+    """Check the mask and build its overlay from one decode (core's fast path; the report is kept, so the
+    pipeline's check before sending does not decode it again)."""
+    report, overlay = load_overlay(path, legend, primary_size)
+    return MaskState(Path(path), dict(legend), report, overlay)
 
 
 def colour_code(index_path: str, classes, primary_size, out_dir: Path,

@@ -3,17 +3,25 @@
 Not collected by pytest (pyproject ignores tests/benchmarks). For each size it writes a synthetic
 blobby 20-class mask once, then measures, each in a fresh subprocess so that peak memory is honest:
 
-- ``decode``: Image.open + load, the floor any check pays;
+- ``decode``: Pillow's Image.open + load, the baseline every ratio ("x dec") is taken against;
+- ``spng``: libspng's decode alone (imagecodecs), the floor of the fast path;
 - ``check``: core.mask.check on the valid mask, and on the same mask with a few stray pixels at the
   bottom (the worst case for locating example pixels);
+- ``check(pil)``: the same check with the fast decoder switched off (PLAYMENT_PNG_DECODER=pillow);
 - ``naive``: decode + np.asarray + np.unique, the obvious way;
 - ``png``: PNG encode alone (compress_level=1) of the finished RGBA array;
 - ``encode``: core.mask.encode (index array -> RGBA + legend) + save_png.
 
+Whole processes (median of PROC_REPEATS runs each): ``playment-submit mask check`` (the console script)
+against ``python -c`` opening and decoding the same file with Pillow, next to the floor of any numpy-based
+check (a process that imports numpy and decodes the file with libspng, nothing else); ``playment-submit
+--version`` against ``python -c "import argparse"``.
+
 Peak memory is the peak RSS (VmHWM, reset through /proc/self/clear_refs) above the RSS after imports
 and inputs; Pillow allocates its buffers with C malloc, which tracemalloc does not see.
-Targets: check <= 1.2x decode and peak <= 1.3x the RGBA buffer at the two larger sizes; encode <=
-1.15x PNG encode alone.
+Targets (issue 16): check <= 0.6x decode and peak <= 1.2x the RGBA buffer at the two larger sizes; the
+mask check process <= 1.0x the Pillow process; --version <= 2x the argparse process; encode <= 1.15x PNG
+encode alone.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ if str(ROOT) not in sys.path:
 SIZES = [(1920, 1080), (4096, 3072), (8192, 6144)]
 N_CLASSES = 20
 REPEATS = 3
+PROC_REPEATS = 7
 
 
 def blobby_index(w: int, h: int, seed: int = 0):
@@ -99,7 +108,10 @@ def measure(kind: str, work: Path) -> dict:
         if kind == "decode":
             with Image.open(work / "mask.png") as im:
                 im.load()
-        elif kind == "check":
+        elif kind == "spng":
+            from imagecodecs._spng import spng_decode
+            spng_decode((work / "mask.png").read_bytes())
+        elif kind in ("check", "check_pil"):
             r = m.check(work / "mask.png", legend)
             assert r.ok, [str(p) for p in r.problems]
         elif kind == "check_bad":
@@ -136,9 +148,27 @@ def measure(kind: str, work: Path) -> dict:
 
 
 def run_one(kind: str, work: Path) -> dict:
+    env = dict(os.environ)
+    if kind == "check_pil":
+        env["PLAYMENT_PNG_DECODER"] = "pillow"
     out = subprocess.run([sys.executable, __file__, "--measure", kind, str(work)], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+                         check=True, cwd=ROOT, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def process_time(argv: list[str]) -> float:
+    """Median wall time of a whole process (start-up, imports, work, exit)."""
+    times = []
+    for _ in range(PROC_REPEATS):
+        t = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=False, cwd=ROOT, stdin=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2]
+
+
+def console_script() -> list[str]:
+    exe = Path(sys.executable).with_name("playment-submit")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "playment_submit.gui.launch"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -178,30 +208,61 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench_mask_") as tmp:
             work = Path(tmp)
             prepare(w, h, work)
-            res = {k: run_one(k, work) for k in ("decode", "check", "check_bad", "naive", "png", "encode")}
+            res = {k: run_one(k, work) for k in ("decode", "spng", "check", "check_bad", "check_pil", "naive",
+                                                     "png", "encode")}
+            mask, legend = str(work / "mask.png"), str(work / "legend.json")
+            res["proc_pillow"] = {"time": process_time(
+                [sys.executable, "-c", f"from PIL import Image; im = Image.open({mask!r}); im.load()"])}
+            res["proc_check"] = {"time": process_time([*console_script(), "mask", "check", mask, "--legend", legend])}
+            res["proc_floor"] = {"time": process_time(   # what any numpy-based check must pay: imports + decode
+                [sys.executable, "-c", f"import numpy; from imagecodecs._spng import spng_decode; "
+                                       f"spng_decode(open({mask!r}, 'rb').read())"])}
             buf = w * h * 4 / 2**20
             rows.append((w, h, buf, res, (work / "mask.png").stat().st_size / 2**20))
             print(f"measured {w}x{h}", file=sys.stderr)
 
-    hdr = ("size", "RGBA MiB", "PNG MiB", "decode s", "check s", "x dec", "check(bad) s", "x dec", "naive s",
-           "x dec", "check peak MiB", "x buf", "naive peak MiB", "x buf", "png enc s", "encode s", "x png")
+    hdr = ("size", "RGBA MiB", "PNG MiB", "decode s", "spng s", "x dec", "check s", "x dec", "check(bad) s",
+           "x dec", "check(pil) s", "x dec", "naive s", "x dec", "check peak MiB", "x buf", "naive peak MiB", "x buf",
+           "png enc s", "encode s", "x png")
     table = [hdr]
     for w, h, buf, r, png_mib in rows:
         d = r["decode"]["time"]
-        table.append((f"{w}x{h}", f"{buf:.0f}", f"{png_mib:.1f}", f"{d:.3f}",
-                      f"{r['check']['time']:.3f}", f"{r['check']['time'] / d:.2f}",
-                      f"{r['check_bad']['time']:.3f}", f"{r['check_bad']['time'] / d:.2f}",
-                      f"{r['naive']['time']:.3f}", f"{r['naive']['time'] / d:.2f}",
+
+        def t(k: str) -> str:
+            return f"{r[k]['time']:.3f}"  # noqa: B023
+
+        def x(k: str) -> str:
+            return f"{r[k]['time'] / d:.2f}"  # noqa: B023
+        table.append((f"{w}x{h}", f"{buf:.0f}", f"{png_mib:.1f}", f"{d:.3f}", t("spng"), x("spng"),
+                      t("check"), x("check"), t("check_bad"), x("check_bad"), t("check_pil"), x("check_pil"),
+                      t("naive"), x("naive"),
                       f"{r['check']['peak_mib']:.0f}", f"{r['check']['peak_mib'] / buf:.2f}",
                       f"{r['naive']['peak_mib']:.0f}", f"{r['naive']['peak_mib'] / buf:.2f}",
-                      f"{r['png']['time']:.3f}", f"{r['encode']['time']:.3f}",
-                      f"{r['encode']['time'] / r['png']['time']:.2f}"))
-    widths = [max(len(row[i]) for row in table) for i in range(len(hdr))]
+                      t("png"), t("encode"), f"{r['encode']['time'] / r['png']['time']:.2f}"))
+    _print_table(table)
+    print(f"\n{os.cpu_count()} CPUs; times are the best of {REPEATS}; peaks are peak RSS above the "
+          f"process's RSS before the operation.\n")
+
+    table = [("size", "python -c Pillow decode s", "playment-submit mask check s", "x",
+              "floor: numpy + libspng decode s", "x")]
+    for w, h, _, r, _ in rows:
+        table.append((f"{w}x{h}", f"{r['proc_pillow']['time']:.3f}", f"{r['proc_check']['time']:.3f}",
+                      f"{r['proc_check']['time'] / r['proc_pillow']['time']:.2f}", f"{r['proc_floor']['time']:.3f}",
+                      f"{r['proc_floor']['time'] / r['proc_pillow']['time']:.2f}"))
+    base = process_time([sys.executable, "-c", "import argparse"])
+    version = process_time([*console_script(), "--version"])
+    table.append(("--version", f"{base:.3f} (import argparse)", f"{version:.3f}", f"{version / base:.2f}", "", ""))
+    helped = process_time([*console_script(), "--help"])   # builds the whole parser: no target, shown for scale
+    table.append(("--help", f"{base:.3f} (import argparse)", f"{helped:.3f}", f"{helped / base:.2f}", "", ""))
+    _print_table(table)
+    print(f"\nwhole processes: median of {PROC_REPEATS}; the console script is {console_script()[0]}")
+    return 0
+
+
+def _print_table(table: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(c.rjust(widths[i]) for i, c in enumerate(row)))
-    print(f"\n{os.cpu_count()} CPUs; times are the best of {REPEATS}; peaks are peak RSS above the "
-          f"process's RSS before the operation.")
-    return 0
 
 
 if __name__ == "__main__":

@@ -250,3 +250,37 @@ def test_export_writes_the_coded_mask_and_its_legend(qtbot, tmp_path, monkeypatc
     assert legend == state.legend and sorted(legend.values()) == sorted(sample_classes())
     assert "Exported" in panel.status.text()
     QThreadPool.globalInstance().waitForDone(5000)
+
+
+def test_the_window_decodes_a_loaded_mask_once_for_its_overlay_and_the_check_before_sending(
+        qtbot, window, wait_idle, monkeypatch, tmp_path):
+    """The Mask tab's load (check + overlay) and the pipeline's check of the same job share one decode."""
+    import importlib
+
+    from PIL import Image
+
+    check_module = importlib.import_module("playment_submit.core.mask.check")
+    files = sample_job_files()
+    window.primary.set_value(str(files["primary"]))
+    wait_idle(window)
+    w, h = Image.open(files["primary"]).size
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[: h // 2] = [200, 30, 30, 255]
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "m.png")
+    (tmp_path / "m.json").write_text(json.dumps({"#c81e1e": "car"}))
+    decoded = []
+    real = check_module._check
+
+    def counting(mask, *args, **kwargs):
+        decoded.append(str(mask))
+        return real(mask, *args, **kwargs)
+
+    monkeypatch.setattr(check_module, "_check", counting)
+    window.mask_panel.load_files(str(tmp_path / "m.png"), str(tmp_path / "m.json"))
+    window.job.reference_id.setText("decode-once")
+    wait_idle(window)
+    window.refresh()
+    wait_idle(window)
+    assert window.mask_panel.state is not None and window.mask_panel.state.overlay is not None
+    assert window._verdict is not None and not window._verdict.errors, window._verdict.errors
+    assert [m for m in decoded if m.endswith("m.png")] == [str(tmp_path / "m.png")]

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import Problem, UsageError, ValidationError
+from .errors import UsageError, ValidationError
 from .job import JobSpec, is_local_path
-from .jsonio import parse_json
+from .jsonio import parse_json, read_json_file
 from .pipeline import resolve_spec
 from .settings import data_dir
 
@@ -74,20 +74,7 @@ def read_draft(path: str | Path) -> Draft:
     """Read a draft (or any job file). Raises UsageError for a file that cannot be read, ValidationError
     (one sentence per problem, naming the file and field) for one that is not a job."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as e:
-        raise UsageError(f"The job file {p} does not exist.") from e
-    except IsADirectoryError as e:
-        raise UsageError(f"The job file {p} is a folder, not a file.") from e
-    except UnicodeDecodeError as e:
-        raise ValidationError([Problem(str(p), f"the job file is not UTF-8 text (bad byte at offset "
-                                               f"{e.start}); save it as UTF-8.")]) from e
-    except OSError as e:
-        raise UsageError(f"The job file {p} cannot be read: {e.strerror}.") from e
-    data, problem = parse_json(text, what="job file", where=str(p))
-    if problem is not None:
-        raise ValidationError([problem])
+    data = read_json_file(p, "job file")
     return Draft(draft_from_data(data, source=str(p), base_dir=p.resolve().parent), p)
 
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 from typing import Any
 
-from .errors import Problem
+from .errors import Problem, UsageError, ValidationError
 
 MAX_DEPTH = 64               # objects and arrays nested in one another; real job files use 5 or 6
 MAX_NUMBER_DIGITS = 100      # longer integers are refused (a 64-bit ID has 20 digits)
@@ -166,3 +167,24 @@ def parse_json(text: str, *, what: str, where: str = "") -> tuple[Any, Problem |
 
 
 __all__ = ["MAX_DEPTH", "MAX_NUMBER_DIGITS", "depth", "parse_json"]
+
+
+def read_json_file(path: str | Path, what: str = "job file") -> Any:
+    """Read and parse a JSON file a person wrote: a file that cannot be read is a UsageError (exit 2: the
+    path is wrong), text that is not UTF-8 or not acceptable JSON a ValidationError naming the file (exit 1)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as e:
+        raise UsageError(f"The {what} {p} does not exist.") from e
+    except IsADirectoryError as e:
+        raise UsageError(f"The {what} {p} is a folder, not a file.") from e
+    except UnicodeDecodeError as e:
+        raise ValidationError([Problem(str(p), f"the {what} is not UTF-8 text (bad byte at offset {e.start}); "
+                                               f"save it as UTF-8.")]) from e
+    except OSError as e:
+        raise UsageError(f"The {what} {p} cannot be read: {e.strerror}.") from e
+    data, problem = parse_json(text, what=what, where=str(p))
+    if problem is not None:
+        raise ValidationError([problem])
+    return data

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..defaults import DEFAULT_TIMEOUT, MAX_TIMEOUT, give_up_after
-from ..errors import Problem, UsageError, ValidationError
+from ..errors import Problem, UsageError
 from ..sanitise import one_line, url_for_display
 
 # Building the parser must not import the client (requests) or the job model: every command, --help and
@@ -75,22 +75,8 @@ def print_problems(problems: list[Problem], prefix: str = "") -> None:
 
 def read_json_file(path: str, what: str = "job file") -> Any:
     """Parse a JSON file; an unreadable file is a usage error (2), bad JSON a rejected input (1)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as e:
-        raise UsageError(f"The {what} {p} does not exist.") from e
-    except IsADirectoryError as e:
-        raise UsageError(f"The {what} {p} is a folder, not a file.") from e
-    except UnicodeDecodeError as e:
-        raise ValidationError([Problem(str(p), f"the {what} is not UTF-8 text (bad byte at offset {e.start}).")]) from e
-    except OSError as e:
-        raise UsageError(f"The {what} {p} cannot be read: {e.strerror}.") from e
-    from ..jsonio import parse_json
-    data, problem = parse_json(text, what=what, where=str(p))
-    if problem is not None:
-        raise ValidationError([problem])
-    return data
+    from ..jsonio import read_json_file as read
+    return read(path, what)
 
 
 # ------------------------------------------------------------------ session

@@ -440,7 +440,14 @@ def save_png(rgba: np.ndarray, path: str | Path) -> None:
         raise ValueError(f"an RGBA mask must have shape (height, width, 4), not {arr.shape}.")
     from PIL import Image
 
-    img = Image.fromarray(arr)
+    save_png_image(Image.fromarray(arr), path)
+
+
+def save_png_image(img: Any, path: str | Path) -> None:
+    """Write a Pillow RGBA image as :func:`save_png` writes an array (atomically, ``compress_level=1``), for
+    callers that build the image in Pillow and would only copy it through numpy."""
+    if img.mode != "RGBA":
+        raise ValueError(f"an RGBA mask must be an RGBA image, not {img.mode}.")
     _atomic_write(Path(path), lambda tmp: img.save(tmp, format="PNG", compress_level=1))
 
 

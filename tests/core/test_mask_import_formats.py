@@ -378,3 +378,17 @@ def test_mask_encode_still_works_as_before(tmp_path):
     assert main(["mask", "encode", str(idx), "--classes", str(classes), "-o", str(tmp_path / "o.png"),
                  "--legend-out", str(tmp_path / "o.json")]) == 0
     assert list(json.loads((tmp_path / "o.json").read_text()).values()) == ["car", "road"]
+
+
+def test_written_mask_equals_the_in_memory_colouring_for_few_and_many_classes(tmp_path):
+    """write() colours through Pillow up to 255 classes and through numpy beyond: both give rgba()."""
+    from playment_submit.core.mask.formats._common import ImportResult
+    rng = np.random.default_rng(3)
+    for n, dtype in ((7, np.uint8), (300, np.uint16)):
+        classes = rng.integers(0, n + 1, (23, 31)).astype(dtype)
+        legend = {f"#{(k * 2654435761) & 0xFFFFFF:06x}": f"c{k}" for k in range(1, n + 1)}
+        res = ImportResult("x", "index", classes, legend, {}, 0)
+        res.write(tmp_path / f"o{n}.png", tmp_path / f"l{n}.json")
+        with Image.open(tmp_path / f"o{n}.png") as im:
+            assert im.mode == "RGBA"
+            assert np.array_equal(np.asarray(im), res.rgba())

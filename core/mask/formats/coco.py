@@ -94,9 +94,11 @@ def _paint_polygons(out: np.ndarray, polys: list[list[float]], value: int) -> bo
         q[1::2] -= y0
         shifted.append(q.tolist())
     rles = api.frPyObjects(shifted, y1 - y0, x1 - x0)
-    m = api.decode(api.merge(rles))
+    m = api.decode(api.merge(rles))  # (h, w) uint8 in Fortran order: its transpose is C-contiguous
     region = out[y0:y1, x0:x1]
-    region[m.astype(bool)] = value
+    # copyto with a where-mask writes in place without building an index of the hits, which boolean
+    # indexing does (3x slower on 300 large polygons); the transposed views keep both arrays in step.
+    np.copyto(region.T, np.asarray(value, region.dtype), where=m.T.view(bool))
     return True
 
 

@@ -707,6 +707,9 @@ class MainWindow(QMainWindow):
         self.job.show_success(created.job_id, created.status, created.reference_id)
         self.statusBar().showMessage(f"Job {created.job_id} {created.status}.", 10000)
         self.load_batches()  # its batch now holds one job more: the picker's "done / total" follows
+        # The job sent is kept in the journal (History reopens it): quitting now loses nothing, so no prompt
+        # and no autosave to offer back at the next start.
+        self._mark_saved()
         self.submit_succeeded.emit(created)
 
     def _on_submit_errored(self, error) -> None:

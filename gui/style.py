@@ -40,6 +40,12 @@ QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus, QAbstractItemView:focus,
 QPushButton:focus, QToolButton:focus, QCheckBox:focus, QRadioButton:focus, QSlider:focus {{
     outline: none; border: 2px solid {FOCUS}; border-radius: 3px;
 }}
+/* Buttons keep one box in every state (1 px border + 4 px padding = 2 px focus border + 3 px padding):
+   a frame added on focus alone would eat into the text, which is sized without it ("Refresh statu"). */
+QPushButton {{ border: 1px solid #a8a8a8; border-radius: 3px; padding: 4px 10px; background: #f7f7f7; }}
+QPushButton:hover {{ background: #eef3fb; }}
+QPushButton:pressed {{ background: #dde6f5; }}
+QPushButton:disabled {{ color: #9a9a9a; border-color: #d0d0d0; background: #f3f3f3; }}
 QPushButton:focus {{ padding: 3px 9px; background: #e8f0fe; }}
 """
 

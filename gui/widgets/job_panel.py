@@ -47,7 +47,7 @@ class JobPanel(QWidget):
         self.reference_id = QLineEdit()
         self.reference_id.setPlaceholderText("Your own unique ID for this job")
         self.reference_id.setToolTip("Must be unique in the project; suggested from the primary image's file name.")
-        form.addRow("Reference ID", self.reference_id)
+        form.addRow("Reference I&D", self.reference_id)  # Alt+D: R is the Results tab
         self.reference_note = QLabel("")
         self.reference_note.setWordWrap(True)
         set_status(self.reference_note, "warning")
@@ -64,7 +64,9 @@ class JobPanel(QWidget):
         self.refresh_batches.setToolTip("Ask Playment again for the project's batches and their progress")
         self.new_batch = QPushButton("New batch…")
         batch_row.addWidget(self.batch, 1)
-        form.addRow("Batch", batch_row)
+        batch_label = QLabel("B&atch")
+        batch_label.setBuddy(self.batch)
+        form.addRow(batch_label, batch_row)
         batch_actions = QHBoxLayout()  # under the picker: beside it they would widen the panel past 1024 px
         batch_actions.addWidget(self.refresh_batches)
         batch_actions.addWidget(self.new_batch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from playment_submit.core import draft as drafts
@@ -130,3 +131,20 @@ def test_new_job_shortcut_is_ctrl_n(window):
     assert window.new_action.shortcut().toString() == "Ctrl+N"
     assert window.save_action.shortcut().toString() == "Ctrl+S"
     assert window.open_action.shortcut().toString() == "Ctrl+O"
+
+
+def test_a_job_just_sent_is_not_unsaved_work(qtbot, window, wait_idle):
+    """The journal keeps what was sent (History reopens it): quitting right after Submit asks nothing and
+    leaves no autosave to offer back at the next start."""
+    asked = []
+    window.ask_unsaved = lambda doing: (asked.append(doing), "cancel")[1]
+    window.load_sample()
+    wait_idle(window)
+    window.job.reference_id.setText("sent-then-quit")
+    wait_idle(window)
+    assert window.is_modified()
+    with qtbot.waitSignal(window.submit_succeeded, timeout=30000):
+        qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
+    assert not window.is_modified() and drafts.read_autosave() is None
+    window.close()
+    assert asked == [] and not window.isVisible()

@@ -164,6 +164,19 @@ def test_clicking_the_highlighted_class_again_shows_all(qtbot, tmp_path):
     QThreadPool.globalInstance().waitForDone(5000)
 
 
+def test_escape_in_the_legend_shows_every_class_again(qtbot, tmp_path):
+    panel = _panel(qtbot, tmp_path, {"#ff0000": "cup", "#00ff00": "mug"})
+    panel.show()
+    seen = []
+    panel.class_highlighted.connect(seen.append)
+    table = panel.legend_table
+    cup = table.visualRect(table.model().index(0, 2)).center()
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cup)
+    qtbot.keyClick(table, Qt.Key.Key_Escape)
+    assert seen == [0, None] and not table.selectedIndexes()
+    QThreadPool.globalInstance().waitForDone(5000)
+
+
 def test_placeholder_only_on_an_empty_view_and_readout_cleared_with_its_image(qtbot):
     view = MaskView()
     qtbot.addWidget(view)

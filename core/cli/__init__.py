@@ -22,7 +22,8 @@ SUBCOMMANDS = (submit, batch, sandbox, mask, bulk, status, results)  # each adds
 def build_parser() -> argparse.ArgumentParser:
     parent = common_parent()
     parser = _Parser(prog="playment-submit", epilog=EPILOG,
-                     description="Create Playment labelling jobs. Without a subcommand, opens the window.")
+                     description="Create Playment labelling jobs. Without a subcommand, opens the window;\n"
+                                 "`playment-submit JOB.json` opens that job file in it.")
     parser.add_argument("--version", action="version", version=f"playment-submit {__version__}")
     parser.add_argument("--sandbox", action="store_true", help="open the window against a fresh local sandbox")
     parser.add_argument("--self-test", action="store_true",

@@ -10,7 +10,7 @@ from .common import EPILOG, emit, session_from_args
 
 
 def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
-    b = sub.add_parser("batch", help="batches")
+    b = sub.add_parser("batch", help="create a batch, or list every batch of the project with its progress")
     bsub = b.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
     bc = bsub.add_parser("create", parents=[parent], help="create a batch and print its ID", epilog=EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -34,7 +34,7 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
     parents = [common_parent] if common_parent is not None else []
     megapixels = number_option("a number of megapixels", 0, MAX_MEGAPIXELS, low_open=True)
     p = subparsers.add_parser(
-        "mask", help="check, colour-code or repair segmentation pre-label masks",
+        "mask", help="check, colour-code, import (COCO, VOC, Cityscapes, CVAT, ...) or repair pre-label masks",
         description="Pre-label masks are RGBA PNGs whose colours map through a legend to classes; "
                     "unlabelled pixels have all four channels 0.")
     sub = p.add_subparsers(dest="mask_command", metavar="{check,import,encode,repair}")

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._batches_worker = None             # the /details request listing the project's batches
         self._status_worker = None              # History's "Refresh status"
         self._results_worker = None             # the Results tab's download
+        self._sent_reference: str | None = None  # the reference ID of the job this window sent last
 
         self.primary = PrimaryPanel()
         self.references = ReferencesPanel()
@@ -598,6 +599,12 @@ class MainWindow(QMainWindow):
                            str(journal.path) if journal is not None else None,
                            [entry.state, entry.job_id] if entry is not None else None], sort_keys=True, default=str)
 
+    def _verdict_errors_for(self, spec: JobSpec) -> list:
+        """Core's errors for this very job ([] while it is being checked)."""
+        if self._verdict is not None and self._verdict_key == self._job_key(spec):
+            return list(self._verdict.errors)
+        return []
+
     def blockers(self, spec: JobSpec) -> list[str]:
         """Why Submit is disabled: core's verdict on this very job (the same sentences `submit` and `bulk`
         print), or that it is still being checked."""
@@ -679,7 +686,12 @@ class MainWindow(QMainWindow):
                 and not (self._busy - {"submit", "check"}):
             self._check_current_job(spec, key)
         blockers = self.blockers(spec)
-        self.job.set_blockers(blockers)
+        # Right after a send, the reference ID being taken is the news that it worked, not an error.
+        errors = self._verdict_errors_for(spec)
+        just_sent = (self._sent_reference is not None and spec.reference_id == self._sent_reference
+                     and self.job.result.isVisible() and bool(errors)
+                     and all(p.path == "reference_id" for p in errors))
+        self.job.set_blockers(blockers, just_sent=just_sent)
         self.submit_action.setEnabled(not blockers and self._submit_worker is None and self.tabs.currentIndex() == 0)
         self._forget_stale_failure()
         self._autosave(spec)
@@ -706,6 +718,7 @@ class MainWindow(QMainWindow):
     def _on_submit_returned(self, created) -> None:
         self.job.show_success(created.job_id, created.status, created.reference_id)
         self.statusBar().showMessage(f"Job {created.job_id} {created.status}.", 10000)
+        self._sent_reference = created.reference_id
         self.load_batches()  # its batch now holds one job more: the picker's "done / total" follows
         # The job sent is kept in the journal (History reopens it): quitting now loses nothing, so no prompt
         # and no autosave to offer back at the next start.

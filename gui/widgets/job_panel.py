@@ -144,10 +144,13 @@ class JobPanel(QWidget):
             self.preview.setPlainText(text)
             self.preview.verticalScrollBar().setValue(bar)
 
-    def set_blockers(self, reasons: list[str]) -> None:
-        """Problems that stop submission (empty: Submit is enabled)."""
+    def set_blockers(self, reasons: list[str], *, just_sent: bool = False) -> None:
+        """Problems that stop submission (empty: Submit is enabled). ``just_sent``: the only thing stopping it
+        is that this very job was sent a moment ago: the same sentences, but as information, not as an error."""
         shown = reasons[:6] + ([f"… and {len(reasons) - 6} more"] if len(reasons) > 6 else [])
-        self.reasons.setText("Cannot submit yet:\n• " + "\n• ".join(shown) if reasons else "")
+        header = "Sent. To send another job, change the reference ID:" if just_sent else "Cannot submit yet:"
+        set_status(self.reasons, "muted" if just_sent else "error")
+        self.reasons.setText(f"{header}\n• " + "\n• ".join(shown) if reasons else "")
         self.submit.setEnabled(not reasons and not self.cancel.isVisible())
 
     def set_batches(self, batches: dict[str, str]) -> None:

@@ -392,3 +392,26 @@ def test_nothing_clipped_at_1024x700(qtbot, window):
     need = combo.fontMetrics().horizontalAdvance(combo.itemText(0))
     assert combo.width() >= need + 20, (combo.width(), need)  # "Default batch" whole, not "... bat"
     assert window.view.width() >= window.view.minimumWidth()
+
+
+def test_after_a_send_the_taken_reference_id_is_news_not_an_error(qtbot, window, wait_idle):
+    """Right after Submit the same core sentence stops a second send, shown as information; a different
+    problem, or another job with a used ID, stays an error."""
+    window.load_sample()
+    wait_idle(window)
+    window.job.reference_id.setText("sent-once")
+    wait_idle(window)
+    with qtbot.waitSignal(window.submit_succeeded, timeout=30000):
+        qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
+    wait_idle(window)
+    window.refresh()
+    wait_idle(window)
+    text = window.job.reasons.text()
+    assert text.startswith("Sent. To send another job") and "already submitted" in text
+    assert window.job.reasons.property("status") == "muted" and not window.job.submit.isEnabled()
+    window.job.reference_id.setText("")
+    wait_idle(window)
+    window.refresh()
+    wait_idle(window)
+    assert window.job.reasons.text().startswith("Cannot submit yet")
+    assert window.job.reasons.property("status") == "error"

@@ -117,3 +117,17 @@ def wait_idle(qtbot) -> Callable[..., None]:
         qtbot.waitUntil(win.is_idle, timeout=timeout)
 
     return wait
+
+
+@pytest.fixture
+def sample_ready(wait_idle) -> Callable[..., None]:
+    """``sample_ready(win, reference_id)``: the sample job loaded and checked, under that reference ID, so
+    that Submit is one click away."""
+
+    def ready(win: MainWindow, reference_id: str) -> None:
+        win.load_sample()
+        wait_idle(win)
+        win.job.reference_id.setText(reference_id)
+        wait_idle(win)
+
+    return ready

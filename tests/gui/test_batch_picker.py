@@ -85,13 +85,10 @@ def test_new_batch_flow_still_adds_and_selects(qtbot, window, sandbox, monkeypat
     assert window.job.batch.currentText() == "night drive · 0 / 0"
 
 
-def test_a_job_sent_from_the_window_is_counted_in_the_picker(qtbot, window, sandbox, wait_idle):
+def test_a_job_sent_from_the_window_is_counted_in_the_picker(qtbot, window, sandbox, sample_ready):
     qtbot.waitUntil(lambda: window._batches_worker is None and window.job.refresh_batches.isEnabled(), timeout=10000)
     assert window.job.batch.itemText(0).endswith("· 0 / 0")
-    window.load_sample()
-    wait_idle(window)
-    window.job.reference_id.setText("counted")
-    wait_idle(window)
+    sample_ready(window, "counted")
     with qtbot.waitSignal(window.batches_listed, timeout=30000):
         qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
     assert window.job.batch.itemText(0).endswith("· 0 / 1")  # the default batch holds the new job

@@ -133,15 +133,12 @@ def test_new_job_shortcut_is_ctrl_n(window):
     assert window.open_action.shortcut().toString() == "Ctrl+O"
 
 
-def test_a_job_just_sent_is_not_unsaved_work(qtbot, window, wait_idle):
+def test_a_job_just_sent_is_not_unsaved_work(qtbot, window, sample_ready):
     """The journal keeps what was sent (History reopens it): quitting right after Submit asks nothing and
     leaves no autosave to offer back at the next start."""
     asked = []
     window.ask_unsaved = lambda doing: (asked.append(doing), "cancel")[1]
-    window.load_sample()
-    wait_idle(window)
-    window.job.reference_id.setText("sent-then-quit")
-    wait_idle(window)
+    sample_ready(window, "sent-then-quit")
     assert window.is_modified()
     with qtbot.waitSignal(window.submit_succeeded, timeout=30000):
         qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)

@@ -394,13 +394,10 @@ def test_nothing_clipped_at_1024x700(qtbot, window):
     assert window.view.width() >= window.view.minimumWidth()
 
 
-def test_after_a_send_the_taken_reference_id_is_news_not_an_error(qtbot, window, wait_idle):
+def test_after_a_send_the_taken_reference_id_is_news_not_an_error(qtbot, window, wait_idle, sample_ready):
     """Right after Submit the same core sentence stops a second send, shown as information; a different
     problem, or another job with a used ID, stays an error."""
-    window.load_sample()
-    wait_idle(window)
-    window.job.reference_id.setText("sent-once")
-    wait_idle(window)
+    sample_ready(window, "sent-once")
     with qtbot.waitSignal(window.submit_succeeded, timeout=30000):
         qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
     wait_idle(window)

@@ -201,15 +201,29 @@ def _strip_rows(width: int) -> int:
     return max(1, (1 << 19) // max(1, width))
 
 
-def _index_counts(idx: np.ndarray) -> np.ndarray:
-    """Pixel count per index value, strip by strip (bincount on a whole uint8 image first widens it to
-    int64, eight times the memory and ~15x slower than in cache-sized pieces)."""
-    size = 256 if idx.dtype == np.uint8 else 65536
+def value_counts(values: np.ndarray) -> np.ndarray:
+    """Pixel count per value of an (H, W) integer mask, strip by strip (bincount on a whole uint8 image
+    first widens it to int64, eight times the memory and ~15x slower than in cache-sized pieces). Indexed by
+    value: 256 entries for uint8, 65,536 for uint16, max + 1 for wider types."""
+    if values.size == 0:
+        return np.zeros(1, np.int64)
+    size = 256 if values.dtype == np.uint8 else (65536 if values.dtype == np.uint16 else int(values.max()) + 1)
     acc = np.zeros(size, np.int64)
-    rows = _strip_rows(idx.shape[1] if idx.ndim == 2 else 1)
-    for y in range(0, idx.shape[0], rows):
-        acc += np.bincount(idx[y:y + rows].ravel(), minlength=size)
+    rows = _strip_rows(values.shape[1] if values.ndim == 2 else 1)
+    for y in range(0, values.shape[0], rows):
+        acc += np.bincount(values[y:y + rows].ravel(), minlength=size)
     return acc
+
+
+def paint(values: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """The (H, W, 4) uint8 RGBA image of an (H, W) index mask through ``palette`` (little-endian uint32 RGBA
+    per index value), strip by strip."""
+    h, w = values.shape
+    out = np.empty((h, w), "<u4")
+    strip = _strip_rows(w)
+    for y in range(0, h, strip):
+        np.take(palette, values[y:y + strip], out=out[y:y + strip])
+    return out.view(np.uint8).reshape(h, w, 4)
 
 
 @dataclass
@@ -229,7 +243,7 @@ def _colours_for(names: dict[int, str], pinned: dict[int, str]) -> dict[int, str
 def index_counts(index_mask: str | Path | np.ndarray) -> dict[int, int]:
     """{index value: pixels} for every value present in an index mask (0, unlabelled, included): what
     the window's colour-code dialog shows beside the class names."""
-    counts = _index_counts(load_index_mask(index_mask))
+    counts = value_counts(load_index_mask(index_mask))
     return {int(i): int(counts[i]) for i in np.flatnonzero(counts)}
 
 
@@ -260,14 +274,14 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
     """:func:`encode`, also returning pixel counts per colour when ``count`` is set."""
     where = "index mask" if isinstance(index_mask, np.ndarray) else str(index_mask)
     idx = load_index_mask(index_mask)
-    h, w = idx.shape
+    w = idx.shape[1]
     mx = int(idx.max()) if idx.size else 0
     counts_by_index: np.ndarray | None = None
     if instance_of is not None:
         if not isinstance(instance_of, str) or not instance_of.strip():
             raise ValidationError([Problem("instance_of", "the instance class name is empty; give the class "
                                                           "whose instances the mask holds, e.g. \"Car\".")])
-        counts_by_index = _index_counts(idx)
+        counts_by_index = value_counts(idx)
         names = {i: f"{instance_of.strip()} {i}" for i in np.flatnonzero(counts_by_index).tolist() if i}
         pinned: dict[int, str] = {}
     else:
@@ -282,7 +296,7 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
     named[list(names)] = True
     if mx > top or not named[1:mx + 1].all():
         if counts_by_index is None:
-            counts_by_index = _index_counts(idx)
+            counts_by_index = value_counts(idx)
         present = np.flatnonzero(counts_by_index[:len(named)])
         missing = [int(v) for v in present if v and not named[v]]
         if missing:
@@ -306,14 +320,11 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
     for i, colour in _colours_for(names, pinned).items():
         legend[colour] = names[i]
         pal[i] = _hex_key(colour)
-    out = np.empty((h, w), "<u4")
-    strip = _strip_rows(w)
-    for y in range(0, h, strip):
-        np.take(pal, idx[y:y + strip], out=out[y:y + strip])
+    rgba = paint(idx, pal)
     counts: dict[str, int] = {}
     if count or counts_by_index is not None:
         if counts_by_index is None:
-            counts_by_index = _index_counts(idx)
+            counts_by_index = value_counts(idx)
         counts = {c: int(counts_by_index[i]) if i < len(counts_by_index) else 0
                   for c, i in zip(legend, sorted(names), strict=False)}
-    return EncodeResult(out.view(np.uint8).reshape(h, w, 4), legend, counts)
+    return EncodeResult(rgba, legend, counts)

@@ -18,6 +18,7 @@ from ...errors import Problem, UsageError, ValidationError
 from ...jsonio import parse_json
 from ...legend import key_problem
 from .._base import MAX_LISTED, _hex_key, _problem, _px
+from ..encode import paint, value_counts
 from ..io import DEFAULT_MAX_PIXELS, save_png, save_png_image, write_legend
 
 
@@ -84,17 +85,16 @@ class ImportResult:
         """(colour, name, pixels) per legend entry: what the window shows before anything is written."""
         return [(c, n, self.counts.get(n, 0)) for c, n in self.legend.items()]
 
-    def rgba(self) -> np.ndarray:
-        """The (H, W, 4) uint8 mask: legend colours with alpha 255, unlabelled all zero."""
+    def _palette(self) -> np.ndarray:
+        """RGBA (little-endian uint32) per class value: the legend's colours from 1 on, 0 all zero."""
         pal = np.zeros(256 if self.classes.dtype == np.uint8 else 65536, "<u4")
         for i, colour in enumerate(self.legend, 1):
             pal[i] = _hex_key(colour)
-        h, w = self.classes.shape
-        out = np.empty((h, w), "<u4")
-        strip = max(1, (1 << 19) // max(1, w))
-        for y in range(0, h, strip):
-            np.take(pal, self.classes[y:y + strip], out=out[y:y + strip])
-        return out.view(np.uint8).reshape(h, w, 4)
+        return pal
+
+    def rgba(self) -> np.ndarray:
+        """The (H, W, 4) uint8 mask: legend colours with alpha 255, unlabelled all zero."""
+        return paint(self.classes, self._palette())
 
     def write(self, out_png: str | Path, legend_out: str | Path) -> None:
         """Write the RGBA PNG and the legend JSON (each atomically; OSError when a folder cannot be written).
@@ -104,11 +104,8 @@ class ImportResult:
         if self.classes.dtype == np.uint8:
             from PIL import Image
 
-            pal = np.zeros(256, "<u4")
-            for i, colour in enumerate(self.legend, 1):
-                pal[i] = _hex_key(colour)
             img = Image.fromarray(np.ascontiguousarray(self.classes), "P")
-            img.putpalette(pal.view(np.uint8).tobytes(), rawmode="RGBA")
+            img.putpalette(self._palette().view(np.uint8).tobytes(), rawmode="RGBA")
             save_png_image(img.convert("RGBA"), out_png)
         else:
             save_png(self.rgba(), out_png)
@@ -269,18 +266,6 @@ def unknown_name_problem(where: str, name: str, known: Sequence[str], pixels: in
 
 
 # --------------------------------------------------------------------------------------------- counts
-def value_counts(values: np.ndarray) -> np.ndarray:
-    """Pixels per value, strip by strip (see core.mask.encode: bincount widens to int64)."""
-    if values.size == 0:
-        return np.zeros(1, np.int64)
-    size = 256 if values.dtype == np.uint8 else (65536 if values.dtype == np.uint16 else int(values.max()) + 1)
-    acc = np.zeros(size, np.int64)
-    rows = max(1, (1 << 19) // max(1, values.shape[1]))
-    for y in range(0, values.shape[0], rows):
-        acc += np.bincount(values[y:y + rows].ravel(), minlength=size)
-    return acc
-
-
 def unnamed_problem(dec: Decoded, missing: list[int], counts: np.ndarray) -> Problem:
     w = dec.values.shape[1]
     rows: list[dict[str, Any]] = []

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import UsageError
-from ._common import Decoded, ImportOptions, value_counts
+from ..encode import value_counts
+from ._common import Decoded, ImportOptions
 from .index import load_values
 
 IDS = ("label", "train", "instance")

@@ -599,19 +599,18 @@ class MainWindow(QMainWindow):
                            str(journal.path) if journal is not None else None,
                            [entry.state, entry.job_id] if entry is not None else None], sort_keys=True, default=str)
 
-    def _verdict_errors_for(self, spec: JobSpec) -> list:
-        """Core's errors for this very job ([] while it is being checked)."""
-        if self._verdict is not None and self._verdict_key == self._job_key(spec):
-            return list(self._verdict.errors)
-        return []
+    def _verdict_for(self, key: str):
+        """Core's verdict on the job whose :meth:`_job_key` is ``key``; None while it is being checked."""
+        return self._verdict if self._verdict is not None and self._verdict_key == key else None
 
-    def blockers(self, spec: JobSpec) -> list[str]:
+    def blockers(self, spec: JobSpec, key: str | None = None) -> list[str]:
         """Why Submit is disabled: core's verdict on this very job (the same sentences `submit` and `bulk`
-        print), or that it is still being checked."""
+        print), or that it is still being checked. ``key``: the job's :meth:`_job_key`, when known."""
         reasons = [p.text("gui") for p in spec.validate(allow_local_paths=self._can_upload())
                    if p.severity == "error"]
-        if self._verdict is not None and self._verdict_key == self._job_key(spec):
-            reasons += [p.text("gui") for p in self._verdict.errors if p.text("gui") not in reasons]
+        verdict = self._verdict_for(key if key is not None else self._job_key(spec))
+        if verdict is not None:
+            reasons += [p.text("gui") for p in verdict.errors if p.text("gui") not in reasons]
         elif not reasons:
             reasons.append(self.CHECKING)
         if self._busy - {"submit", "check"}:
@@ -667,27 +666,26 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> None:
         spec = self.current_spec()
+        key = self._job_key(spec)  # once: it stats every local file and reads the journal
+        verdict = self._verdict_for(key)
         problems = spec.validate(allow_local_paths=self._can_upload())
-        self.references.set_problems(problems + (self._verdict.problems if self._verdict is not None
-                                                 and self._verdict_key == self._job_key(spec) else []))
+        self.references.set_problems(problems + (verdict.problems if verdict is not None else []))
         self.job.show_payload(json.dumps(self.preview_payload(spec), indent=2, ensure_ascii=False))
         ref = spec.reference_id
         entry = self.backend.journal.get(ref) if (ref and self.backend.journal is not None) else None
-        refused = self._verdict is not None and self._verdict_key == self._job_key(spec) and any(
-            p.path == "reference_id" for p in self._verdict.errors)
+        refused = verdict is not None and any(p.path == "reference_id" for p in verdict.errors)
         if entry is not None and entry.job_id and not refused:  # core's refusal below says it already
             self.job.reference_note.setText(f"Already submitted as job {entry.job_id} ({entry.state}); "
                                             f"submitting again will be refused as a duplicate.")
         else:
             self.job.reference_note.setText("")
         self.job.reference_note.setVisible(bool(self.job.reference_note.text()))
-        key = self._job_key(spec)
         if self._verdict_key != key and self._checking_key != key and self._submit_worker is None \
                 and not (self._busy - {"submit", "check"}):
             self._check_current_job(spec, key)
-        blockers = self.blockers(spec)
+        blockers = self.blockers(spec, key)
         # Right after a send, the reference ID being taken is the news that it worked, not an error.
-        errors = self._verdict_errors_for(spec)
+        errors = list(verdict.errors) if verdict is not None else []
         just_sent = (self._sent_reference is not None and spec.reference_id == self._sent_reference
                      and self.job.result.isVisible() and bool(errors)
                      and all(p.path == "reference_id" for p in errors))

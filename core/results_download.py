@@ -33,7 +33,7 @@ from typing import Any
 from .client import PlaymentClient
 from .errors import PlaymentError, Problem, ValidationError
 from .journal import Journal
-from .review import JobReview, _pixel_key, class_index, corrected_most, decode_rgba, review_masks
+from .review import JobReview, _pixel_key, class_index, corrected_most, review_job, review_masks
 from .sanitise import one_line
 from .status import StatusReport, refresh_statuses
 
@@ -149,10 +149,12 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
         folder = out / folder_name(ref, rs.job_id)
         job = JobDownload(ref, rs.job_id, "unchanged", str(folder))
         try:
+            masks = None  # (pre-label, delivered) just decoded: the review does not read them back from disk
             if not (rs.fetched_url and (folder / "delivered.png").is_file()):
-                job.status = _download_one(client, journal, rs.job_id, folder, entry.payload if entry else None)
+                job.status, masks = _download_one(client, journal, rs.job_id, folder,
+                                                  entry.payload if entry else None)
             if review and job.status in ("downloaded", "unchanged"):
-                job.review = _review_folder(folder, ref, rs.job_id)
+                job.review = _review_folder(folder, ref, rs.job_id, masks)
         except PlaymentError as e:
             job.status, job.message = "failed", str(e)
         except OSError as e:
@@ -168,11 +170,13 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
 
 
 def _download_one(client: PlaymentClient, journal: Journal, job_id: str, folder: Path,
-                  payload: dict[str, Any] | None) -> str:
+                  payload: dict[str, Any] | None) -> tuple[str, tuple[Any, Any] | None]:
+    """Fetch, check and write one job's result: its status word, and (pre-label, delivered) RGBA arrays when
+    both were written."""
     info = client.get_job(job_id)
     found = result_of(info.result)
     if found is None:
-        return "no_result"
+        return "no_result", None
     url, legend = found
     rgba = _decode_png(client.fetch_attachment(url), "delivered mask")
     folder.mkdir(parents=True, exist_ok=True)
@@ -181,6 +185,7 @@ def _download_one(client: PlaymentClient, journal: Journal, job_id: str, folder:
     _write_json(folder / "result.json", {"url": one_line(url, 2000), "legend": legend})
     _write_classes(folder, rgba, legend)
     pre = result_of((payload or {}).get("data", {}).get("maker_response")) if isinstance(payload, dict) else None
+    pre_rgba = None
     if pre is not None:
         pre_url, pre_legend = pre
         try:
@@ -191,7 +196,7 @@ def _download_one(client: PlaymentClient, journal: Journal, job_id: str, folder:
             (folder / "prelabel.png").write_bytes(_png(pre_rgba))
             _write_json(folder / "prelabel_legend.json", pre_legend)
     journal.record_fetched(job_id, url)
-    return "downloaded"
+    return "downloaded", ((pre_rgba, rgba) if pre_rgba is not None else None)
 
 
 def _png(rgba: Any) -> bytes:
@@ -201,13 +206,18 @@ def _png(rgba: Any) -> bytes:
     return buf.getvalue()
 
 
-def _review_folder(folder: Path, ref: str | None, job_id: str) -> JobReview | None:
+def _review_folder(folder: Path, ref: str | None, job_id: str,
+                   masks: tuple[Any, Any] | None = None) -> JobReview | None:
+    """The review of a job folder; ``masks``: its (pre-label, delivered) arrays when already in memory."""
     if not (folder / "prelabel.png").is_file():
         return None
     pre_legend = json.loads((folder / "prelabel_legend.json").read_text(encoding="utf-8"))
     legend = json.loads((folder / "legend.json").read_text(encoding="utf-8"))
-    r = review_masks(decode_rgba(folder / "prelabel.png"), pre_legend, decode_rgba(folder / "delivered.png"), legend,
-                     reference_id=ref, job_id=job_id, keep_arrays=True)
+    if masks is not None:
+        r = review_masks(masks[0], pre_legend, masks[1], legend, reference_id=ref, job_id=job_id, keep_arrays=True)
+    else:
+        r = review_job(folder / "prelabel.png", pre_legend, folder / "delivered.png", legend, reference_id=ref,
+                       job_id=job_id)
     _write_thumbnail(r, folder / "review.png", pre_legend, legend)
     r.prelabel_rgba = r.delivered_rgba = None  # a batch's reviews are kept; their full arrays are not
     r.difference = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import requests
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
@@ -64,8 +65,13 @@ def _load_png(path: Path) -> QImage | None:
     """An 8-bit RGB(A) PNG decoded by core's fast path, copied into a QImage that owns its pixels (so the
     decoded array can go); None for anything else, which QImageReader then reads or describes."""
     pixels = load_png8(path)
-    if pixels is None:
-        return None
+    return None if pixels is None else qimage_from_array(pixels)
+
+
+def qimage_from_array(pixels) -> QImage:
+    """An (H, W, 3) RGB or (H, W, 4) RGBA uint8 array as a QImage that owns its pixels (a copy), so the array
+    can go and the image can cross from a worker to the GUI thread."""
+    pixels = np.ascontiguousarray(pixels)
     h, w, channels = pixels.shape
     fmt = QImage.Format.Format_RGBA8888 if channels == 4 else QImage.Format.Format_RGB888
     return QImage(pixels.data, w, h, pixels.strides[0], fmt).copy()

@@ -47,7 +47,7 @@ from playment_submit.core.results_download import folder_name
 from playment_submit.core.review import JobReview, decode_rgba, review_job
 from playment_submit.gui.dialogs import app_settings
 from playment_submit.gui.style import set_status
-from playment_submit.gui.widgets.primary_panel import load_image
+from playment_submit.gui.widgets.primary_panel import load_image, qimage_from_array
 from playment_submit.gui.workers import start_worker
 
 FOLDER_KEY = "results/folder"
@@ -116,16 +116,10 @@ def rows_from_report(report) -> list[ResultRow]:
                       j.review.changed_share if j.review is not None else None) for j in report.jobs]
 
 
-def _rgba_image(rgba: np.ndarray) -> QImage:
-    arr = np.ascontiguousarray(rgba)
-    h, w = arr.shape[:2]
-    return QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_RGBA8888).copy()  # owns its pixels
-
-
 def _difference_image(difference: np.ndarray) -> QImage:
     layer = np.zeros((*difference.shape, 4), dtype=np.uint8)
     layer[difference] = DIFF_RGBA
-    return _rgba_image(layer)
+    return qimage_from_array(layer)
 
 
 def _read_legend(path: Path) -> dict[str, str]:
@@ -145,13 +139,13 @@ def load_job(row: ResultRow, image_url: str | None) -> JobImages:
                                 reference_id=row.reference_id, job_id=row.job_id, keep_arrays=True)
             assert review.prelabel_rgba is not None and review.delivered_rgba is not None
             assert review.difference is not None
-            delivered = _rgba_image(review.delivered_rgba)
-            prelabel: QImage | None = _rgba_image(review.prelabel_rgba)
+            delivered = qimage_from_array(review.delivered_rgba)
+            prelabel: QImage | None = qimage_from_array(review.prelabel_rgba)
             difference: QImage | None = _difference_image(review.difference)
             review.prelabel_rgba = review.delivered_rgba = None  # the QImages hold what is drawn
             review.difference = None
         else:
-            delivered, prelabel, difference = _rgba_image(decode_rgba(folder / "delivered.png")), None, None
+            delivered, prelabel, difference = qimage_from_array(decode_rgba(folder / "delivered.png")), None, None
     except (OSError, ValueError) as e:
         raise ValueError(f"The results of \"{row.label}\" in {folder} could not be read ({e}); download them "
                          f"again.") from None

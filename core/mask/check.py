@@ -498,10 +498,7 @@ def check_pixels(mask: str | Path, legend: dict[str, str] | str | Path, primary_
     """:func:`check`, also handing back the decoded pixels ((H, W, 4) uint8 RGBA) when the report is
     ``usable`` (else None), so that the window draws its overlay from the same decode. The report is kept
     (a few dozen, small) for the :func:`check` that the pipeline runs before sending the same mask."""
-    key = _cache_key(mask, legend, primary_size, max_pixels, tolerance)
-    report, pixels, _ = _check(mask, legend, primary_size, max_pixels, tolerance, interactive, keep=True)
-    if key is not None:
-        _reports.put(key, report)
+    report, pixels, _ = _check_and_keep(mask, legend, primary_size, max_pixels, tolerance, interactive, indexed=False)
     return report, pixels
 
 
@@ -518,9 +515,17 @@ def check_indexed(mask: str | Path, legend: dict[str, str] | str | Path,
     finds anyway (one ``np.repeat`` per strip more), so the window's overlay costs almost nothing beyond
     the check; for anything Pillow decodes it is computed afterwards from the decoded pixels.
     """
+    return _check_and_keep(mask, legend, primary_size, max_pixels, tolerance, interactive, indexed=True)
+
+
+def _check_and_keep(mask: str | Path, legend: dict[str, str] | str | Path, primary_size: tuple[int, int] | None,
+                    max_pixels: int, tolerance: float, interactive: bool, *,
+                    indexed: bool) -> tuple[MaskReport, np.ndarray | None, np.ndarray | None]:
+    """:func:`_check` handing back the pixels (and the index when ``indexed``), its report kept for
+    :func:`check`."""
     key = _cache_key(mask, legend, primary_size, max_pixels, tolerance)
     report, pixels, index = _check(mask, legend, primary_size, max_pixels, tolerance, interactive, keep=True,
-                                   indexed=True)
+                                   indexed=indexed)
     if key is not None:
         _reports.put(key, report)
     return report, pixels, index

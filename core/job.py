@@ -30,6 +30,8 @@ LOSSY_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".gif", ".bmp", "
 
 IMAGES_PATH = "data.reference_data.raster.images"
 PRELABEL_PATH = "data.maker_response.raster.data"
+# maker_response kinds the docs name beside ``raster`` (vector pre-labels): kept and sent as given
+VECTOR_KINDS = ("rectangles", "polygons", "lines", "landmarks", "cuboids")
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
@@ -58,6 +60,7 @@ class JobSpec:
     batch_id: str | None = None
     priority_weight: int | None = None
     metadata: dict[str, Any] | None = None
+    shapes: dict[str, Any] | None = None  # maker_response kinds beside raster ({"rectangles": {"data": [...]}})
 
     # ---------------------------------------------------------------- payload
     def to_payload(self) -> dict[str, Any]:
@@ -66,9 +69,14 @@ class JobSpec:
         if self.references:
             data["reference_data"] = {"raster": {"images": [
                 {"image_url": r.image_url, "label": r.label} for r in self.references]}}
+        maker: dict[str, Any] = {}
         if self.prelabel is not None:
             legend = {(k.lower() if isinstance(k, str) else k): v for k, v in self.prelabel.legend.items()}
-            data["maker_response"] = {"raster": {"data": {"legend": legend, "url": self.prelabel.url}}}
+            maker["raster"] = {"data": {"legend": legend, "url": self.prelabel.url}}
+        for kind, value in (self.shapes or {}).items():
+            maker[kind] = copy.deepcopy(value)
+        if maker:
+            data["maker_response"] = maker
         if self.metadata is not None:
             data["metadata"] = self.metadata
         payload: dict[str, Any] = {"reference_id": self.reference_id, "work_flow_id": self.work_flow_id}
@@ -78,9 +86,6 @@ class JobSpec:
             payload["priority_weight"] = self.priority_weight
         payload["data"] = data
         return payload
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_payload(), indent=indent, ensure_ascii=False)
 
     @classmethod
     def from_payload(cls, payload: Any, *, source: str = "") -> JobSpec:
@@ -134,8 +139,19 @@ class JobSpec:
                                                label=as_given(img.get("label"))))
 
         prelabel = None
+        shapes: dict[str, Any] = {}
         maker = data.get("maker_response")
-        if maker is not None:
+        if isinstance(maker, dict):
+            for kind, value in maker.items():
+                if kind in VECTOR_KINDS:
+                    if isinstance(value, dict) and isinstance(value.get("data"), list):
+                        shapes[kind] = value
+                    else:
+                        bad(f"data.maker_response.{kind}", f"expected {{\"data\": [...]}} for {kind}.")
+                elif kind != "raster":
+                    bad(f"data.maker_response.{kind}",
+                        f"unknown pre-label kind \"{kind}\"; the API takes raster, {', '.join(VECTOR_KINDS)}.")
+        if maker is not None and (not isinstance(maker, dict) or "raster" in maker or not shapes):
             raster = _dig(maker, ("raster", "data"))
             if not isinstance(raster, dict):
                 bad("data.maker_response", "expected {\"raster\": {\"data\": {\"legend\": {...}, \"url\": ...}}}.")
@@ -157,7 +173,7 @@ class JobSpec:
         return cls(reference_id=as_given(payload.get("reference_id")), work_flow_id=as_given(wf),
                    image_url=as_given(data.get("image_url")),
                    references=refs, prelabel=prelabel, batch_id=payload.get("batch_id"),
-                   priority_weight=payload.get("priority_weight"), metadata=metadata)
+                   priority_weight=payload.get("priority_weight"), metadata=metadata, shapes=shapes or None)
 
     # ------------------------------------------------------------- validation
     def validate(self, *, allow_local_paths: bool = False) -> list[Problem]:

@@ -65,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     app = make_app(rest)
     from playment_submit.core.session import Session
     from playment_submit.gui.main_window import MainWindow
-    backend = Session.from_settings(force_sandbox=args.sandbox)
-    window = MainWindow(backend)
+    session = Session.from_settings(force_sandbox=args.sandbox)
+    window = MainWindow(session)
     window.show()
-    window.restore_autosave()  # work a crash or a killed process left unsaved comes back first
+    window.files.restore_autosave()  # work a crash or a killed process left unsaved comes back first
     if args.open:
-        window.open_path(args.open)  # asks first when there was restored work
+        window.files.open_path(args.open)  # asks first when there was restored work
     shot = os.environ.get("PLAYMENT_SUBMIT_SCREENSHOT")
     if shot:
         _screenshot_when_ready(window, shot)
@@ -82,4 +82,4 @@ def main(argv: list[str] | None = None) -> int:
         # Workers still running (a preview fetch, a file hash) end within their timeouts; the window
         # does not close while jobs are being sent. Then the journal and the sandbox can go.
         QThreadPool.globalInstance().waitForDone(15000)
-        backend.close()
+        session.close()

@@ -39,6 +39,7 @@ class JobPanel(QWidget):
     batch_refresh_requested = Signal()
     submit_requested = Signal()
     cancel_requested = Signal()
+    profile_workflow_requested = Signal()  # "Use the profile's": drop the job's own workflow
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -76,6 +77,18 @@ class JobPanel(QWidget):
         self.batch_note.setWordWrap(True)
         self.batch_note.setVisible(False)
         form.addRow("", self.batch_note)
+        workflow_row = QHBoxLayout()
+        self.workflow_note = QLabel("")  # the job's own workflow, from the job file (or History)
+        self.workflow_note.setWordWrap(True)
+        self.workflow_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        set_status(self.workflow_note, "muted")
+        self.use_profile_workflow = QPushButton("Use the profile's")
+        self.use_profile_workflow.setToolTip("Send this job with the workflow of the profile in use instead")
+        workflow_row.addWidget(self.workflow_note, 1)
+        workflow_row.addWidget(self.use_profile_workflow, 0, Qt.AlignmentFlag.AlignTop)
+        self.workflow_label = QLabel("Workflow")
+        form.addRow(self.workflow_label, workflow_row)
+        self.show_workflow(None, "")
         lay.addLayout(form)
 
         head = QHBoxLayout()
@@ -136,8 +149,16 @@ class JobPanel(QWidget):
         self.submit.clicked.connect(self.submit_requested)
         self.cancel.clicked.connect(self.cancel_requested)
         self.copy_job_id.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.job_id))
+        self.use_profile_workflow.clicked.connect(self.profile_workflow_requested)
 
     # ------------------------------------------------------------- showing
+    def show_workflow(self, workflow_id: str | None, origin: str) -> None:
+        """The job's own workflow and where it came from; hidden when the profile's is used."""
+        shown = workflow_id is not None
+        self.workflow_note.setText(f"{workflow_id} (from {origin or 'the job'})" if shown else "")
+        for w in (self.workflow_label, self.workflow_note, self.use_profile_workflow):
+            w.setVisible(shown)
+
     def show_payload(self, text: str) -> None:
         if text != self.preview.toPlainText():
             bar = self.preview.verticalScrollBar().value()

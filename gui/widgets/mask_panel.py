@@ -1,28 +1,22 @@
-"""Pre-label mask panel: load (or colour-code) a mask, show core's findings, repair, export, legend.
+"""Pre-label mask panel: load (or colour-code, or import) a mask, show core's findings, repair, export, legend.
 
-All mask work (check, colour-coding, repair, building the overlay) runs in workers; this panel only shows
-what core found. ``mask_changed`` carries a :class:`MaskState` (or None when the mask is removed).
+All mask work (check, colour-coding, writing, repair, building the overlay) runs in workers through core
+(core/mask_files.py decides where and under which names files are written); this panel only shows what
+core found. ``mask_changed`` carries a :class:`MaskState` (or None when the mask is removed). A job's mask
+that is only a URL is shown by its URL and legend; its legend keys can be fixed without the pixels.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QColorDialog,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -30,376 +24,74 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
-    QPlainTextEdit,
     QPushButton,
     QSlider,
     QVBoxLayout,
     QWidget,
 )
 
-from playment_submit.core.legend import check_legend, duplicate_names, key_problem, read_legend_data
-from playment_submit.core.mask import (
-    CLASSES_HELP,
-    MaskReport,
-    check,
-    class_colours,
-    classes_from_text,
-    classes_to_text,
-    encode,
-    load_classes,
-    parse_classes,
-    repair,
-    save_png,
-    write_legend,
-)
-from playment_submit.core.mask.edit import add_class, change_colour, merge_classes, remove_class, replace_key
-from playment_submit.core.mask.encode import index_counts
+from playment_submit.core import mask_files
+from playment_submit.core.legend import check_legend, key_problem, read_legend_data
+from playment_submit.core.mask import MaskReport
 from playment_submit.core.mask.formats import ImportResult
-from playment_submit.core.settings import config_dir, data_dir
 from playment_submit.gui.dialogs import open_file, save_file
-from playment_submit.gui.overlay import Overlay, build_overlay, load_overlay
+from playment_submit.gui.overlay import Overlay, load_overlay
 from playment_submit.gui.style import set_status, status_colour
-from playment_submit.gui.widgets.legend_table import LegendTable, swatch
+from playment_submit.gui.widgets.class_names_dialog import ClassNamesDialog, sentence
+from playment_submit.gui.widgets.legend_table import LegendTable
 from playment_submit.gui.widgets.mask_import_dialog import MaskImportDialog
 from playment_submit.gui.workers import Worker, start_worker
 
 
 @dataclass
 class MaskState:
-    path: Path
+    """The mask in the panel. ``path``: the local file shown (None for a job's mask that is only a URL);
+    ``url``: the URL the job sends it as (a job's remote mask), else None and the file is uploaded."""
+
+    path: Path | None
     legend: dict[str, str]
-    report: MaskReport
+    report: MaskReport | None
     overlay: Overlay | None
+    url: str | None = None
+
+    @property
+    def sent_as(self) -> str:
+        """What the job names as its mask: the URL, or the local file (uploaded at submit time)."""
+        return self.url if self.url is not None else str(self.path)
 
 
 # ---------------------------------------------------------------- worker jobs (no widgets)
-def load_mask(path: str, legend: dict[str, str], primary_size) -> MaskState:
+def load_mask(path: str, legend: dict[str, str], primary_size: tuple[int, int] | None) -> MaskState:
     """Check the mask and build its overlay from one decode (core's fast path; the report is kept, so the
     pipeline's check before sending does not decode it again)."""
     report, overlay = load_overlay(path, legend, primary_size)
     return MaskState(Path(path), dict(legend), report, overlay)
 
 
-def colour_code(index_path: str, classes, primary_size, out_dir: Path,
+def colour_code(index_path: str, classes: Any, primary_size: tuple[int, int] | None,
                 colours: dict[str, str] | None = None) -> MaskState:
     """``classes`` in any form core accepts: the dialog's {index: name}, a list (first = index 1), ...
     ``colours``: {generated colour: chosen colour} for classes the user gave their own colour."""
-    rgba, legend = encode(index_path, classes)
-    for auto, chosen in (colours or {}).items():
-        if auto in legend and chosen != auto:
-            rgba, legend, _ = change_colour(rgba, legend, auto, chosen)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{Path(index_path).stem}_coded.png"
-    save_png(rgba, out)
-    write_legend(legend, out.with_suffix(".legend.json"))
-    report = check(out, legend, primary_size, interactive=True)
-    return MaskState(out, legend, report, build_overlay(rgba, legend))
+    out, legend = mask_files.colour_code(index_path, classes, colours)
+    return load_mask(str(out), legend, primary_size)
 
 
-def imported_paths(result: ImportResult, out_dir: Path) -> tuple[Path, Path]:
-    """Where an imported mask and its legend are written: named after the source, with a short hash of its
-    full path so two sources of one name (two folders' ``mask.png``) never overwrite each other."""
-    source = Path(result.source)
-    tag = hashlib.sha256(os.path.abspath(result.source).encode()).hexdigest()[:8]
-    out = out_dir / f"{source.stem or 'mask'}-{result.format}-{tag}.png"
-    return out, out.with_suffix(".legend.json")
-
-
-def write_imported(result: ImportResult, out_dir: Path, primary_size) -> MaskState:
+def write_imported(result: ImportResult, primary_size: tuple[int, int] | None) -> MaskState:
     """Write an import the user accepted (mask + legend), then check it as any mask loaded from disk."""
-    out, legend_file = imported_paths(result, out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result.write(out, legend_file)
-    return load_mask(str(out), dict(result.legend), primary_size)
+    out, legend = mask_files.write_import(result)
+    return load_mask(str(out), legend, primary_size)
 
 
-def is_rgba_png(path: str) -> bool:
-    """A PNG already in Playment's form (RGBA): dropped, it is loaded as it is, with its legend."""
-    if Path(path).suffix.lower() != ".png" or not Path(path).is_file():
-        return False
-    try:
-        with Image.open(path) as img:
-            return img.mode == "RGBA"
-    except (OSError, ValueError, SyntaxError):
-        return False
+def repair_mask(state: MaskState, out_path: str, primary_size: tuple[int, int] | None) -> tuple[MaskState, str]:
+    note = mask_files.repair_into(str(state.path), state.legend, out_path)
+    return load_mask(out_path, state.legend, primary_size), note
 
 
-def legend_beside(mask: str) -> Path | None:
-    """The legend written next to a mask by this tool (``x.legend.json``) or by hand (``x.json``)."""
-    p = Path(mask)
-    for candidate in (p.with_suffix(".legend.json"), p.with_suffix(".json")):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def repair_mask(state: MaskState, out_path: str, primary_size) -> tuple[MaskState, str]:
-    summary = repair(state.path, state.legend, out_path)
-    new = load_mask(out_path, state.legend, primary_size)
-    kinds = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in summary.changed.items() if k != "total" and v)
-    note = f"Repaired {summary.changed_pixels:,} pixels ({kinds or 'none'})"
-    if summary.left_pixels:
-        note += f"; {summary.left_pixels:,} pixels of unknown colours were left as they were"
-    return new, note + "."
-
-
-_PIXEL_EDITS: dict[str, Callable[..., tuple[np.ndarray, dict[str, str], int]]] = {
-    "colour": change_colour, "merge": merge_classes, "remove": remove_class}
-
-
-def edit_mask(state: MaskState, op: str, args: tuple, primary_size, out_dir: Path) -> tuple[MaskState, str]:
-    """A legend edit (core/mask/edit.py), checked again. Edits that move pixels (colour, merge, remove)
-    write the edited mask and its legend to ``out_dir``; the original file is never changed."""
-    path = state.path
-    if op in _PIXEL_EDITS:
-        with Image.open(state.path) as img:
-            rgba = np.asarray(img if img.mode == "RGBA" else img.convert("RGBA"))
-        out, legend, changed = _PIXEL_EDITS[op](rgba, state.legend, *args)
-        if changed:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            stem = state.path.stem.removesuffix("_edited")
-            path = out_dir / f"{stem}_edited.png"
-            save_png(out, path)
-            write_legend(legend, path.with_suffix(".legend.json"))
-        note = (f"{changed:,} pixels changed; the edited mask is {path}" if changed
-                else "no pixels had that colour; only the legend changed")
-    elif op == "replace_key":
-        legend, note = replace_key(state.legend, *args), "legend key fixed"
-    elif op == "add":
-        legend, note = add_class(state.legend, *args), "class added (it has no pixels yet)"
-    else:
-        raise ValueError(f"unknown legend edit {op!r}")
-    return load_mask(str(path), legend, primary_size), note[0].upper() + note[1:]
-
-
-def legend_marks(legend: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """key -> (status, sentence) for the legend rows core finds something wrong with (a key that is not a
-    colour, a name two colours share)."""
-    marks: dict[str, tuple[str, str]] = {}
-    for name, keys in duplicate_names(legend).items():
-        for k in keys:
-            others = ", ".join(o for o in keys if o != k)
-            marks[k] = ("warning", f"{k} and {others} are both named \"{name}\"; give each colour its own name, "
-                                   f"or merge the classes if they are one.")
-    for k in legend:
-        why = key_problem(k)
-        if why:
-            marks[k] = ("error", why[0].upper() + why[1:] + " Double-click the colour to correct it.")
-    return marks
-
-
-def legend_preview(classes) -> list[tuple[int, str, str]]:
-    """(index, colour, name) rows of the legend core's encode will produce for these classes (runs in a
-    worker: the first call for many classes computes the palette). Core's own answer, so the dialog never
-    re-implements the palette, the index rule or the naming rules."""
-    return class_colours(classes) if classes else []
-
-
-def last_classes_path() -> Path:
-    """Where the dialog keeps the class names typed last (the app's config folder)."""
-    return config_dir() / "last-classes.txt"
-
-
-def _remembered_classes() -> str:
-    try:
-        return last_classes_path().read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
-
-
-class ClassNamesDialog(QDialog):
-    """Asks for the class names of an index mask and shows, per index, the legend entry it makes.
-
-    The editor follows core's classes rule (``CLASSES_HELP``, the same as ``mask encode --classes``):
-    line n names index n, or ``n: name`` on every line. A loaded classes file is shown in that form
-    and, while the text is left as loaded, used as it is (so colours it pins are kept too).
-
-    With ``index_path`` the dialog also shows which index values the mask holds and their pixel counts
-    (core's ``index_counts``, in a worker). Double-clicking a row of the generated legend chooses that
-    class's colour. Without ``names`` the editor starts with the names accepted last time.
-    """
-
-    def __init__(self, names=(), parent=None, index_path: str | None = None):
-        super().__init__(parent)
-        self.counts: dict[int, int] | None = None
-        self.colours: dict[int, str] = {}   # index -> colour the user chose
-        self._rows: list[tuple[int, str, str]] = []
-        self.setWindowTitle("Colour-code an index mask")
-        self.resize(560, 380)
-        lay = QVBoxLayout(self)
-        self.help = QLabel(CLASSES_HELP)
-        self.help.setWordWrap(True)
-        lay.addWidget(self.help)
-        cols = QHBoxLayout()
-        self._loaded: tuple[str, Any] | None = None   # (text as loaded, the file's classes)
-        self.editor = QPlainTextEdit(classes_to_text(names) if names else _remembered_classes())
-        self.editor.setToolTip("One class name per line (line n is index n), or \"n: name\" on every line")
-        cols.addWidget(self.editor, 1)
-        right = QVBoxLayout()
-        right.addWidget(QLabel("Generated legend (index, colour, name, pixels)"))
-        self.legend_list = QListWidget()
-        self.legend_list.setToolTip("The index each class names, the colour it will get in the coded mask, "
-                                    "and its legend entry; double-click a row to choose its colour")
-        self.legend_list.itemDoubleClicked.connect(self._choose_colour)
-        right.addWidget(self.legend_list)
-        self.indices = QLabel("")
-        self.indices.setObjectName("indicesFound")
-        self.indices.setWordWrap(True)
-        right.addWidget(self.indices)
-        cols.addLayout(right, 1)
-        lay.addLayout(cols)
-        load = QPushButton("Load names from file…")
-        load.clicked.connect(self._on_load_clicked)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        row = QHBoxLayout()
-        row.addWidget(load)
-        row.addStretch(1)
-        row.addWidget(buttons)
-        lay.addLayout(row)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        set_status(self.error, "error")
-        lay.addWidget(self.error)
-        self._worker: Worker | None = None
-        self._preview_timer = QTimer(self)
-        self._preview_timer.setSingleShot(True)
-        self._preview_timer.setInterval(250)
-        self._preview_timer.timeout.connect(self._on_preview_due)
-        self.editor.textChanged.connect(self._preview_timer.start)
-        self._on_preview_due()
-        if index_path:
-            self.indices.setText(f"Reading the index values in {Path(index_path).name}…")
-            self._count_worker = start_worker(index_counts, index_path, owner=self)
-            self._count_worker.returned.connect(self._on_counts)
-            self._count_worker.errored.connect(lambda e: self.indices.setText(_sentence(str(e))))
-
-    def _on_counts(self, counts: dict[int, int]) -> None:
-        self.counts = counts
-        parts = [f"{i}{' (unlabelled)' if i == 0 else ''}: {n:,} px" for i, n in sorted(counts.items())[:20]]
-        more = len(counts) - 20
-        self.indices.setText("The mask holds index " + ", ".join(parts) + (f" and {more} more" if more > 0 else "")
-                             + ".")
-        self._show_preview(self.editor.toPlainText(), self._rows)
-
-    def _choose_colour(self, item: QListWidgetItem) -> None:
-        index = item.data(Qt.ItemDataRole.UserRole)
-        row = next((r for r in self._rows if r[0] == index), None)
-        if row is None:
-            return
-        colour = QColorDialog.getColor(QColor(self.colours.get(index, row[1])), self, f"Colour for {row[2]}")
-        if colour.isValid():
-            self.set_colour(index, colour.name())
-
-    def set_colour(self, index: int, colour: str) -> None:
-        """Choose the colour of class ``index`` (instead of the generated one)."""
-        self.colours[index] = colour.lower()
-        self._show_preview(self.editor.toPlainText(), self._rows)
-
-    def chosen_colours(self) -> dict[str, str]:
-        """{generated colour: chosen colour} for the classes given their own colour (for ``colour_code``)."""
-        return {auto: self.colours[i] for i, auto, _ in self._rows if i in self.colours and self.colours[i] != auto}
-
-    def _on_preview_due(self) -> None:
-        text = self.editor.toPlainText()
-        if not text.strip():
-            self._show_preview(text, [])
-            return
-        problems = self.problems()
-        if problems:
-            self.legend_list.clear()
-            self.error.setText(" ".join(_sentence(p) for p in problems))
-            return
-        self._worker = start_worker(legend_preview, self.names(), owner=self)
-        self._worker.returned.connect(lambda rows, t=text: self._show_preview(t, rows))
-        self._worker.errored.connect(lambda e, t=text: self._on_preview_failed(t, e))
-
-    def _show_preview(self, text: str, rows: list[tuple[int, str, str]]) -> None:
-        if text != self.editor.toPlainText():
-            return  # the user kept typing; a newer preview is on its way
-        self.error.setText("")
-        self.legend_list.clear()
-        self._rows = list(rows)
-        counts = self.counts or {}
-        for index, hexkey, name in rows:
-            colour = self.colours.get(index, hexkey)
-            px = f"  {counts.get(index, 0):,} px" if self.counts is not None else ""
-            item = QListWidgetItem(swatch(colour), f"{index}  {colour}  {name}{px}")
-            item.setData(Qt.ItemDataRole.UserRole, index)
-            self.legend_list.addItem(item)
-        if self.counts is not None:
-            named = {r[0] for r in rows}
-            for index in sorted(i for i in self.counts if i and i not in named)[:20]:
-                item = QListWidgetItem(f"{index}  (no name)  {self.counts[index]:,} px")
-                item.setForeground(status_colour("error"))
-                item.setToolTip(f"Index {index} is in the mask but has no class name; add it on the left.")
-                self.legend_list.addItem(item)
-        if not rows:
-            self.legend_list.addItem("Type the class names on the left.")
-
-    def _on_preview_failed(self, text: str, error: Exception) -> None:
-        if text == self.editor.toPlainText():
-            self.legend_list.clear()
-            self.error.setText(str(error))
-
-    def _on_load_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Class names", "", "Class names (*.json *.txt)")
-        if path:
-            self.load_file(path)
-
-    def load_file(self, path: str) -> bool:
-        """Show a classes file in the editor by core's rule; False (and the reason shown) if it is unusable."""
-        classes, problems = load_classes(path)
-        if classes is not None and not problems:
-            problems = parse_classes(classes, str(path))[2]
-        if classes is None or problems:
-            self.error.setText(" ".join(str(p) for p in problems))
-            return False
-        text = classes_to_text(classes)
-        self._loaded = (text, classes)
-        self.editor.setPlainText(text)
-        return True
-
-    def _as_loaded(self) -> bool:
-        return self._loaded is not None and self.editor.toPlainText() == self._loaded[0]
-
-    def names(self):
-        """The classes to colour-code with, in a form core's encode takes: the loaded file's classes while
-        the editor still shows them unchanged, otherwise {index: name} read from the editor."""
-        if self._as_loaded():
-            return self._loaded[1]
-        return classes_from_text(self.editor.toPlainText())[0]
-
-    def index_names(self) -> dict[int, str]:
-        """{index: name} as core reads the current classes."""
-        return parse_classes(self.names())[0]
-
-    def problems(self) -> list:
-        if self._loaded is not None and self._as_loaded():
-            return parse_classes(self._loaded[1])[2]
-        return classes_from_text(self.editor.toPlainText())[1]
-
-    def accept(self) -> None:
-        problems = self.problems()
-        if not problems and not self.index_names():
-            self.error.setText("Write at least one class name, or load a classes file.")
-            return
-        if problems:
-            self.error.setText(" ".join(_sentence(p) for p in problems))
-            return
-        if not self._as_loaded():
-            try:  # remembered for next time; a read-only config folder only loses the convenience
-                last_classes_path().parent.mkdir(parents=True, exist_ok=True)
-                last_classes_path().write_text(self.editor.toPlainText(), encoding="utf-8")
-            except OSError:
-                pass
-        super().accept()
-
-
-def _sentence(problem) -> str:
-    text = str(problem)
-    return text[0].upper() + text[1:] if text else text
+def edit_mask(state: MaskState, op: str, args: tuple, primary_size: tuple[int, int] | None
+              ) -> tuple[MaskState, str]:
+    """A legend edit (core/mask/edit.py through core.mask_files), checked again."""
+    path, legend, note = mask_files.edit(str(state.path), state.legend, op, args)
+    return load_mask(str(path), legend, primary_size), note
 
 
 class MaskPanel(QWidget):
@@ -413,7 +105,7 @@ class MaskPanel(QWidget):
         super().__init__(parent)
         self.state: MaskState | None = None
         self.primary_size: tuple[int, int] | None = None
-        self._worker = None
+        self._worker: Worker | None = None
         lay = QVBoxLayout(self)
         buttons = QHBoxLayout()
         self.load_button = QPushButton("Load RGBA mask…")
@@ -516,8 +208,10 @@ class MaskPanel(QWidget):
     # ---------------------------------------------------------------- actions
     def set_primary_size(self, size: tuple[int, int] | None) -> None:
         self.primary_size = size
-        if self.state is not None and size is not None and (self.state.report.width, self.state.report.height) != size:
-            self._run(load_mask, str(self.state.path), self.state.legend, size, message="Checking the mask again…")
+        state = self.state
+        if state is not None and state.report is not None and size is not None \
+                and (state.report.width, state.report.height) != size:
+            self._run(load_mask, str(state.path), state.legend, size, message="Checking the mask again…")
 
     def load_files(self, mask_path: str, legend_path: str) -> None:
         # The legend as written (bad keys included), so core's checks name them and block submission
@@ -528,13 +222,27 @@ class MaskPanel(QWidget):
             return
         self._run(load_mask, mask_path, legend, self.primary_size, message=f"Checking {Path(mask_path).name}…")
 
+    def load(self, mask_path: str, legend: dict[str, str]) -> None:
+        """A local mask with its legend as a job names them (bad keys included: core's checks name them)."""
+        self._run(load_mask, mask_path, dict(legend), self.primary_size, message=f"Checking {Path(mask_path).name}…")
+
     def colour_code_files(self, index_path: str, classes, colours: dict[str, str] | None = None) -> None:
         """``classes``: class names in any form core's encode takes (a list, first = index 1, or {index: name});
         ``colours``: {generated colour: chosen colour} (the dialog's ``chosen_colours()``)."""
-        self._run(colour_code, index_path, classes, self.primary_size, data_dir() / "coded", colours,
+        self._run(colour_code, index_path, classes, self.primary_size, colours,
                   message=f"Colour-coding {Path(index_path).name}…")
 
+    def show_remote(self, url: str, legend: dict[str, str]) -> None:
+        """A job's mask that is only a URL: listed with its legend (keys can be fixed here), sent as it is."""
+        self.state = MaskState(None, dict(legend), None, None, url=url)
+        self._fill_legend(self.state)
+        self._show_problems(check_legend(self.state.legend)[1])
+        self.status.setText(f"The pre-label is at {url}; it is sent as it is (not shown over the image). Load, "
+                            f"colour-code or import a mask to replace it.")
+        self._update_buttons()
+
     def clear(self) -> None:
+        """Remove the mask (the job is sent without a pre-label)."""
         self.state = None
         self.legend_table.set_rows([])
         self.problems.clear()
@@ -571,8 +279,8 @@ class MaskPanel(QWidget):
         if self._worker is not None or (self.import_dialog is not None and self.import_dialog.isVisible()):
             self._show_error("The mask tab is busy; drop the file again when it has finished.")
             return
-        if is_rgba_png(path):
-            legend = legend_beside(path) or open_file(self, "legend", "Legend for this mask",
+        if mask_files.is_rgba_png(path):
+            legend = mask_files.find_legend(path) or open_file(self, "legend", "Legend for this mask",
                                                       "Legend JSON (*.json);;All files (*)",
                                                       start=str(Path(path).parent))
             if legend:
@@ -581,7 +289,7 @@ class MaskPanel(QWidget):
         self.open_import_dialog(path)
 
     def _window_backend(self):
-        return getattr(self.window(), "backend", None)
+        return getattr(self.window(), "session", None)
 
     def known_classes(self) -> list[str] | None:
         """The class list of the profile in use (None when it has none: any class name is accepted)."""
@@ -608,7 +316,7 @@ class MaskPanel(QWidget):
     def _on_import_accepted(self, dialog: MaskImportDialog) -> None:
         result = dialog.imported
         if result is not None:
-            self._run(write_imported, result, data_dir() / "imported", self.primary_size,
+            self._run(write_imported, result, self.primary_size,
                       message=f"Writing and checking the mask imported from {Path(result.source).name}…")
 
     def _on_import_file_clicked(self) -> None:
@@ -633,7 +341,7 @@ class MaskPanel(QWidget):
                 self.colour_code_files(index, classes, dialog.chosen_colours())
 
     def _on_repair_clicked(self) -> None:
-        if self.state is None:
+        if self.state is None or self.state.path is None:
             return
         default = str(self.state.path.with_name(self.state.path.stem + "_repaired.png"))
         out = save_file(self, "export", "Save the repaired mask as", default, "PNG images (*.png)")
@@ -641,19 +349,17 @@ class MaskPanel(QWidget):
             self._run(repair_mask, self.state, out, self.primary_size, message="Repairing…")
 
     def _on_export_clicked(self) -> None:
-        if self.state is None:
+        if self.state is None or self.state.path is None:
             return
         out = save_file(self, "export", "Export the mask as", str(self.state.path.name), "PNG images (*.png)")
         if not out:
             return
         try:
-            if Path(out).resolve() != self.state.path.resolve():
-                shutil.copyfile(self.state.path, out)
-            Path(out).with_suffix(".legend.json").write_text(json.dumps(self.state.legend, indent=2), encoding="utf-8")
+            legend_file = mask_files.export(self.state.path, self.state.legend, out)
         except OSError as e:
             self._show_error(f"Could not export to {out}: {e.strerror}.")
             return
-        self.status.setText(f"Exported {Path(out).name} and {Path(out).with_suffix('.legend.json').name}.")
+        self.status.setText(f"Exported {Path(out).name} and {legend_file.name}.")
 
     def _on_name_edited(self, hexkey: str, name: str) -> None:
         if self.state is not None:
@@ -663,7 +369,8 @@ class MaskPanel(QWidget):
                 overlay.names[overlay.hexes.index(hexkey.lower())] = name
             # core's legend rules again (a name two colours now share), without decoding the mask again
             legend_problems = check_legend(self.state.legend)[1]
-            others = [p for p in self.state.report.problems if p.code not in ("bad_legend_entry",)]
+            report = self.state.report
+            others = [p for p in report.problems if p.code not in ("bad_legend_entry",)] if report else []
             shown = [p for p in legend_problems if p.severity == "warning"] + others
             self._show_problems(shown)
             self._fill_legend(self.state)
@@ -695,7 +402,18 @@ class MaskPanel(QWidget):
         worker; False (and the reason shown) when there is no mask or the panel is busy."""
         if self.state is None or self._worker is not None:
             return False
-        self._run(edit_mask, self.state, op, args, self.primary_size, data_dir() / "edited",
+        if self.state.path is None:  # a URL: only what needs no pixels
+            try:
+                legend, note = mask_files.edit_legend_only(self.state.legend, op, args)
+            except ValueError:
+                self._show_error("That edit needs the mask's pixels; this mask is only a URL. Load the mask file "
+                                 "to recolour, merge or remove classes.")
+                return False
+            self.show_remote(self.state.sent_as, legend)
+            self.status.setText(note + ". " + self.status.text())
+            self.mask_changed.emit(self.state)
+            return True
+        self._run(edit_mask, self.state, op, args, self.primary_size,
                   message="Editing the legend…", failed="The legend could not be changed: ")
         return True
 
@@ -750,7 +468,7 @@ class MaskPanel(QWidget):
         self._set_enabled(False)
         self._worker = start_worker(fn, *args, owner=self)
         self._worker.returned.connect(self._on_result)
-        self._worker.errored.connect(lambda e: self._show_error(f"{failed}{_sentence(str(e))}"))
+        self._worker.errored.connect(lambda e: self._show_error(f"{failed}{sentence(e)}"))
         self._worker.finished.connect(self._on_worker_finished)
 
     def _on_worker_finished(self) -> None:
@@ -770,7 +488,7 @@ class MaskPanel(QWidget):
             self.problems.addItem(QListWidgetItem("None: every pixel is unlabelled or a legend colour."))
         errors = sum(p.severity == "error" for p in report.problems)
         size = f"{report.width}×{report.height}" if report.width else "unreadable"
-        self.status.setText(f"{result.path.name}: {size}, {len(report.rows)} classes, "
+        self.status.setText(f"{Path(result.path).name}: {size}, {len(report.rows)} classes, "
                             + (f"{errors} error(s)" if errors else "valid") + (f". {note}" if note else ""))
         self._update_buttons()
         self.mask_changed.emit(result)
@@ -778,13 +496,13 @@ class MaskPanel(QWidget):
     def _fill_legend(self, state: MaskState) -> None:
         """Every legend entry as written (a bad key too, so it can be corrected in place), with the
         check's pixel counts, and core's marks on rows with something wrong."""
-        stats = {r.hex: r for r in state.report.rows}
+        stats = {r.hex: r for r in state.report.rows} if state.report is not None else {}
         rows = []
         for key, name in state.legend.items():
             r = stats.get(key.lower()) if isinstance(key, str) else None
             rows.append((key, name if isinstance(name, str) else "", r.pixels if r else None, r.share if r else None))
         self.legend_table.set_rows(rows, toggles=state.overlay is None or state.overlay.indexed,
-                                   marks=legend_marks(state.legend))
+                                   marks=mask_files.legend_marks(state.legend))
 
     def _show_problems(self, problems) -> None:
         """Core's problems in the window's words (its buttons, not the command line's), each once."""
@@ -821,7 +539,7 @@ class MaskPanel(QWidget):
         self.add_button.setEnabled(enabled and has)
         for b in (self.colour_button, self.merge_button, self.remove_button):
             b.setEnabled(enabled and selected)
-        fixable = self.state is not None and self.state.report.repairable
+        fixable = self.state is not None and self.state.report is not None and self.state.report.repairable
         self.repair_button.setEnabled(enabled and fixable)
-        self.export_button.setEnabled(enabled and has)
+        self.export_button.setEnabled(enabled and has and self.state is not None and self.state.path is not None)
         self.clear_button.setEnabled(enabled and has)

@@ -104,7 +104,7 @@ class PrimaryPanel(QWidget):
         self.info.setWordWrap(True)
         lay.addWidget(self.info)
         lay.addStretch(1)
-        self.browse.clicked.connect(self._on_browse_clicked)
+        self.browse.clicked.connect(self.choose_file)
         self.edit.editingFinished.connect(self._on_edit_finished)
 
     def value(self) -> str:
@@ -114,7 +114,7 @@ class PrimaryPanel(QWidget):
         self.edit.setText(value)
         self._on_edit_finished()
 
-    def _on_browse_clicked(self) -> None:
+    def choose_file(self) -> None:
         path = open_file(self, "primary", "Primary image", IMAGE_FILTER)
         if path:
             self.set_value(path)

@@ -41,6 +41,7 @@ def isolated_qsettings(tmp_path, qapp):
 def unsaved_work_is_discarded(monkeypatch):
     """The unsaved-job prompt (a modal box) answers "discard" unless a test says otherwise."""
     monkeypatch.setattr(MainWindow, "ask_unsaved", lambda self, doing: "discard")
+    monkeypatch.setattr(MainWindow, "ask_copy_mask", lambda self, name, folder: "keep")  # no modal prompt
 
 
 class WindowFactory:
@@ -87,8 +88,8 @@ class WindowFactory:
             win.close()
         QThreadPool.globalInstance().waitForDone(10000)
         self._qtbot.wait(10)  # results already queued reach their (now closed) owners
-        win.backend.sandbox = None  # not ours to stop
-        win.backend.close()
+        win.session.sandbox = None  # not ours to stop
+        win.session.close()
 
     def close_all(self) -> None:
         for win in list(reversed(self._open)):

@@ -40,11 +40,11 @@ def test_picker_lists_a_batch_made_outside_the_tool_with_done_total(qtbot, make_
                                   Qt.ItemDataRole.ToolTipRole).count(batch_id) == 1
     assert not win.job.batch_note.isVisible()
     # The default batch /details named is used for reconciliation from now on (no flag needed).
-    assert win.backend.default_batch_id == sandbox.default_batch_id
+    assert win.session.default_batch_id == sandbox.default_batch_id
 
 
 def test_refresh_keeps_the_choice_and_shows_new_progress(qtbot, window, sandbox):
-    qtbot.waitUntil(lambda: window._batches_worker is None and window.job.refresh_batches.isEnabled(), timeout=10000)
+    qtbot.waitUntil(lambda: window.remote.batches_worker is None and window.job.refresh_batches.isEnabled(), timeout=10000)
     first = _outside_batch(sandbox, "week 1", jobs=2)
     with qtbot.waitSignal(window.batches_listed, timeout=10000):
         qtbot.mouseClick(window.job.refresh_batches, Qt.MouseButton.LeftButton)
@@ -60,7 +60,7 @@ def test_refresh_keeps_the_choice_and_shows_new_progress(qtbot, window, sandbox)
 
 
 def test_details_failure_is_a_sentence_not_a_crash(qtbot, window, sandbox):
-    qtbot.waitUntil(lambda: window._batches_worker is None, timeout=10000)
+    qtbot.waitUntil(lambda: window.remote.batches_worker is None, timeout=10000)
     before = _items(window)
     with qtbot.waitSignal(window.batches_listed, timeout=10000) as got:
         window._on_connection_applied(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, "not-the-key")
@@ -74,7 +74,7 @@ def test_details_failure_is_a_sentence_not_a_crash(qtbot, window, sandbox):
 
 def test_new_batch_flow_still_adds_and_selects(qtbot, window, sandbox, monkeypatch):
     from PySide6.QtWidgets import QInputDialog
-    qtbot.waitUntil(lambda: window._batches_worker is None, timeout=10000)
+    qtbot.waitUntil(lambda: window.remote.batches_worker is None, timeout=10000)
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("night drive", True)))
     qtbot.mouseClick(window.job.new_batch, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.job.batch.count() == 2, timeout=10000)
@@ -86,7 +86,7 @@ def test_new_batch_flow_still_adds_and_selects(qtbot, window, sandbox, monkeypat
 
 
 def test_a_job_sent_from_the_window_is_counted_in_the_picker(qtbot, window, sandbox, sample_ready):
-    qtbot.waitUntil(lambda: window._batches_worker is None and window.job.refresh_batches.isEnabled(), timeout=10000)
+    qtbot.waitUntil(lambda: window.remote.batches_worker is None and window.job.refresh_batches.isEnabled(), timeout=10000)
     assert window.job.batch.itemText(0).endswith("· 0 / 0")
     sample_ready(window, "counted")
     with qtbot.waitSignal(window.batches_listed, timeout=30000):

@@ -199,7 +199,7 @@ def test_save_and_use_shows_the_real_key_state_and_keeps_the_sandbox_entry(qtbot
     assert "sandbox" in names and "staging" in names  # the sandbox stays one pick away
     assert panel.api_key.placeholderText() == "paste the profile's API key"  # not "sandbox key in use"
     assert "No key stored" in panel.key_source.text()
-    assert not window.backend.api_key  # the sandbox's key is not carried over to another server
+    assert not window.session.api_key  # the sandbox's key is not carried over to another server
     window.primary.set_value(sandbox.add_file(SAMPLE_PRIMARY))
     window.job.reference_id.setText("k-1")
     window.refresh()
@@ -210,12 +210,12 @@ def test_save_and_use_shows_the_real_key_state_and_keeps_the_sandbox_entry(qtbot
     qtbot.keyClicks(panel.api_key, "staging-key")
     qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
     assert panel.api_key.text() == "" and "OS keyring" in panel.api_key.placeholderText()
-    assert window.backend.api_key == "staging-key"
+    assert window.session.api_key == "staging-key"
 
     index = panel.profile.findText("sandbox")  # and back to the sandbox, remembered as in use
     panel.profile.setCurrentIndex(index)
     panel.profile.activated.emit(index)
     qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
-    assert window.backend.sandbox_mode and window.backend.api_key == sandbox.api_key
+    assert window.session.sandbox_mode and window.session.api_key == sandbox.api_key
     assert load_profiles()[1] == "sandbox" and "sandbox" not in load_profiles()[0]
     assert panel.api_key.placeholderText() == "sandbox key in use"

@@ -16,7 +16,7 @@ SAMPLE = sample_job_files()
 
 
 def _loaded(win) -> bool:
-    return win.mask_state is not None and win.is_idle() and win._after_primary is None
+    return win.mask_state is not None and win.is_idle() and win.after_primary is None
 
 
 def test_save_then_open_the_job_file_gives_the_same_job(qtbot, make_window, wait_idle, tmp_path, monkeypatch):
@@ -30,7 +30,7 @@ def test_save_then_open_the_job_file_gives_the_same_job(qtbot, make_window, wait
     target = tmp_path / "drafts" / "coffee.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
     win.save_action.trigger()
-    assert not win.is_modified() and win.draft_path == target
+    assert not win.is_modified() and win.draft.path == target
     data = json.loads(target.read_text(encoding="utf-8"))
     assert data["reference_id"] == "coffee-1"
     assert data["data"]["reference_data"]["raster"]["images"][0]["label"] == "left"
@@ -60,8 +60,8 @@ def test_every_replacement_and_quitting_asks_first_and_cancel_keeps_the_job(qtbo
     assert asked == ["starting a new job", "loading the sample", "quitting"]
     assert win.isVisible() and win.job.reference_id.text() == "mine"  # nothing replaced, still open
     other = tmp_path / "other.json"
-    drafts.write_draft(drafts.empty_spec(), other)
-    assert win.open_path(str(other)) is False and win.job.reference_id.text() == "mine"
+    drafts.JobDraft().write(other)
+    assert win.files.open_path(str(other)) is False and win.job.reference_id.text() == "mine"
     answer[0] = "discard"
     win.new_action.trigger()
     assert win.job.reference_id.text() == "" and not win.is_modified()
@@ -78,12 +78,12 @@ def test_unsaved_work_is_autosaved_and_restored_by_the_next_window(qtbot, make_w
     qtbot.waitUntil(lambda: drafts.read_autosave() is not None, timeout=5000)
     # A crash: the window never gets to close; the next start finds the work.
     win2 = make_window()
-    assert win2.restore_autosave()
-    qtbot.waitUntil(lambda: win2.is_idle() and win2._after_primary is None, timeout=20000)
+    assert win2.files.restore_autosave()
+    qtbot.waitUntil(lambda: win2.is_idle() and win2.after_primary is None, timeout=20000)
     assert win2.primary.value() == str(SAMPLE["primary"])
     assert win2.references.references() == [("front", str(SAMPLE["references"][0][1]))]
     assert win2.job.reference_id.text() == "crash-test" and win2.is_modified()
-    win2.new_job()  # discarded on purpose (the tests' prompt answers "discard"): nothing left to restore
+    win2.files.new_job()  # discarded on purpose (the tests' prompt answers "discard"): nothing left to restore
     assert drafts.read_autosave() is None
     win.ask_unsaved = lambda doing: "discard"
 
@@ -108,7 +108,7 @@ def test_load_sample_on_top_of_a_job_leaves_no_stale_mask_size_error(qtbot, make
 
 def test_a_job_file_on_the_command_line_opens_in_the_window(tmp_path, monkeypatch):
     job = tmp_path / "j.json"
-    drafts.write_draft(drafts.empty_spec(), job)
+    drafts.JobDraft().write(job)
     seen = []
     import playment_submit.gui.app as app_module
     monkeypatch.setattr(app_module, "main", lambda argv: seen.append(argv) or 0)

@@ -27,6 +27,6 @@ def test_first_hash_of_a_file_runs_in_a_worker_then_the_preview_shows_its_url(wi
     window.primary.set_value(str(primary))
     wait_idle(window)
     url = json.loads(window.job.preview.toPlainText())["data"]["image_url"]
-    assert url == window.backend.storage.destination(str(primary)) and url.startswith(sandbox.base_url)
+    assert url == window.session.storage.destination(str(primary)) and url.startswith(sandbox.base_url)
     assert threads and not any(threads), "a file was hashed on the GUI thread"
     assert window.job.submit.isEnabled(), window.job.reasons.text()

@@ -19,7 +19,7 @@ def _fill(journal) -> None:
 
 
 def test_search_filter_copy_and_reopen(qtbot, window):
-    _fill(window.backend.journal)
+    _fill(window.session.journal)
     window.tabs.setCurrentWidget(window.history)
     h = window.history
     qtbot.waitUntil(lambda: h.rowCount() == 3)

@@ -29,12 +29,12 @@ def _row(panel, ref) -> int:
 
 def _refresh(qtbot, window) -> None:
     qtbot.mouseClick(window.history.refresh_status, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window._status_worker is None and window.history.refresh_status.isEnabled(),
+    qtbot.waitUntil(lambda: window.remote.status_worker is None and window.history.refresh_status.isEnabled(),
                     timeout=15000)
 
 
 def test_refresh_status_fills_the_column_and_marks_changes(qtbot, window, sandbox, tmp_path):
-    jobs = _journal_jobs(sandbox, window.backend.journal, ["frame-1", "frame-2"])
+    jobs = _journal_jobs(sandbox, window.session.journal, ["frame-1", "frame-2"])
     window.tabs.setCurrentWidget(window.history)
     h = window.history
     qtbot.waitUntil(lambda: h.rowCount() == 2)
@@ -53,12 +53,12 @@ def test_refresh_status_fills_the_column_and_marks_changes(qtbot, window, sandbo
     assert h.item(done, LIVE).data(CHANGED_ROLE) is True and "was created" in h.item(done, LIVE).toolTip()
     assert h.item(same, LIVE).text() == "created" and not h.item(same, LIVE).font().bold()
     assert "1 completed" in h.status_summary.text() and "1 changed since the last look" in h.status_summary.text()
-    seen = window.backend.journal.remote_statuses()
+    seen = window.session.journal.remote_statuses()
     assert all(not rs.changed_since_seen for rs in seen.values())  # shown, so no longer news
 
     # Another look at the same journal (the next start): the stored statuses, with no request to Playment.
     asked = dict(sandbox.stats())
-    fresh = HistoryPanel(window.backend.journal)
+    fresh = HistoryPanel(window.session.journal)
     qtbot.addWidget(fresh)
     assert not fresh.table.isColumnHidden(LIVE)
     assert fresh.item(_row(fresh, "frame-2"), LIVE).text() == "completed"
@@ -68,9 +68,9 @@ def test_refresh_status_fills_the_column_and_marks_changes(qtbot, window, sandbo
 
 
 def test_refresh_status_without_a_key_is_a_sentence(qtbot, window, sandbox):
-    _journal_jobs(sandbox, window.backend.journal, ["frame-1"])
+    _journal_jobs(sandbox, window.session.journal, ["frame-1"])
     window.tabs.setCurrentWidget(window.history)
-    window.backend.api_key = None
+    window.session.api_key = None
     qtbot.mouseClick(window.history.refresh_status, Qt.MouseButton.LeftButton)
     text = window.history.status_summary.text()
-    assert text.startswith("Statuses not read: No API key is set") and window._status_worker is None
+    assert text.startswith("Statuses not read: No API key is set") and window.remote.status_worker is None

@@ -74,7 +74,7 @@ def test_merge_remove_add_and_change_colour(qtbot, tmp_path, monkeypatch):
     assert panel.merge_button.isEnabled() and panel.colour_button.isEnabled()
     state = _edit(qtbot, panel, "merge", "#00ff00", "#ff0000")
     assert state.legend == {"#ff0000": "cup"}
-    assert state.path == data_dir() / "edited" / "m_edited.png"  # a new file; the original is kept
+    assert state.path.parent == data_dir() / "masks" / "edited" and state.path.name.startswith("m-")  # a new file
     pixels = np.asarray(Image.open(state.path))
     assert (pixels[5:35, 5:30] == (255, 0, 0, 255)).all()
     assert json.loads(state.path.with_suffix(".legend.json").read_text()) == {"#ff0000": "cup"}

@@ -92,16 +92,16 @@ def test_duplicate_reference_shows_fs_0001_and_keeps_the_form(qtbot, window, san
     wait_idle(window)
     # Said once: core's refusal under Submit, not also the note beside the reference ID.
     assert not window.job.reference_note.isVisibleTo(window)
-    job_id = window.backend.journal.get("refusal-test").job_id
+    job_id = window.session.journal.get("refusal-test").job_id
     posts = sandbox.stats()["POST jobs"]
     # The journal knows it: Submit is disabled before any click, with the sentence `submit` prints.
     assert not window.job.submit.isEnabled()
     reasons = window.job.reasons.text()
     assert job_id in reasons and "not sent again" in reasons and "already submitted" in reasons
     window.submit()  # asked anyway (a shortcut, a script): refused without a request
-    assert sandbox.stats()["POST jobs"] == posts and window.backend.journal.get("refusal-test").state == "created"
+    assert sandbox.stats()["POST jobs"] == posts and window.session.journal.get("refusal-test").state == "created"
     assert_form_kept(window, sandbox)
-    window.backend.journal.forget("refusal-test")  # as if submitted from elsewhere: the server must refuse
+    window.session.journal.forget("refusal-test")  # as if submitted from elsewhere: the server must refuse
     window.refresh()
     wait_idle(window)
     message = _submit_and_fail(qtbot, window)
@@ -112,7 +112,7 @@ def test_duplicate_reference_shows_fs_0001_and_keeps_the_form(qtbot, window, san
 
 def test_rejected_key_shows_the_message_and_keeps_the_form(qtbot, window, sandbox, wait_idle):
     _url_job(window, sandbox, wait_idle)
-    window.backend.apply_connection(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, "wrong-key")
+    window.session.apply_connection(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, "wrong-key")
     message = _submit_and_fail(qtbot, window)
     assert "rejected the API key" in message
     assert_form_kept(window, sandbox)
@@ -121,7 +121,7 @@ def test_rejected_key_shows_the_message_and_keeps_the_form(qtbot, window, sandbo
 
 def test_server_down_shows_the_message_and_keeps_the_form(qtbot, window, sandbox, wait_idle):
     _url_job(window, sandbox, wait_idle)
-    window.backend.apply_connection("http://127.0.0.1:9", sandbox.project_id, sandbox.workflow_id, None)
+    window.session.apply_connection("http://127.0.0.1:9", sandbox.project_id, sandbox.workflow_id, None)
     message = _submit_and_fail(qtbot, window)
     assert "Could not reach" in message
     assert_form_kept(window, sandbox)
@@ -226,7 +226,7 @@ def test_new_batch_is_created_through_the_api_and_used(qtbot, window, sandbox, m
     qtbot.mouseClick(window.job.new_batch, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.job.batch.count() == 2, timeout=10000)
     batch_id = window.job.batch.currentData()
-    assert window.backend.profile.batches == {"night drive": batch_id}
+    assert window.session.profile.batches == {"night drive": batch_id}
     _url_job(window, sandbox, wait_idle)
     assert json.loads(window.job.preview.toPlainText())["batch_id"] == batch_id
     with qtbot.waitSignal(window.submit_succeeded, timeout=20000):
@@ -261,7 +261,7 @@ def test_closing_during_a_bulk_run_finishes_what_is_in_flight_and_loses_nothing(
 
     slow = make_sandbox(latency_ms=100)
     win = make_window(slow)
-    backend = win.backend
+    backend = win.session
     manifest = tmp_path / "m.csv"
     manifest.write_text("reference_id,image\n" + "".join(f"r{i:03d},https://example.com/{i}.png\n"
                                                          for i in range(200)))
@@ -346,7 +346,7 @@ def test_result_shows_the_whole_job_id_selectable_with_copy(qtbot, window):
 
 def test_a_failure_message_goes_when_the_connection_changes(qtbot, window, sandbox, wait_idle):
     _url_job(window, sandbox, wait_idle)
-    window.backend.apply_connection("http://127.0.0.1:9", sandbox.project_id, sandbox.workflow_id, None)
+    window.session.apply_connection("http://127.0.0.1:9", sandbox.project_id, sandbox.workflow_id, None)
     text = _submit_and_fail(qtbot, window)
     assert "127.0.0.1:9" in text
     window._on_connection_applied(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, sandbox.api_key)

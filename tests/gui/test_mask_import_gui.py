@@ -74,7 +74,7 @@ def test_dropped_cityscapes_labelids_shows_legend_with_counts_then_loads_the_mas
     wait_idle(window)
     qtbot.waitUntil(lambda: panel.state is not None, timeout=20000)
     state = panel.state
-    assert state.path.parent == data_dir() / "imported"
+    assert state.path.parent == data_dir() / "masks" / "imported"
     assert sorted(state.legend.values()) == ["car", "person", "road"]
     assert state.report.usable and not state.report.errors
     assert {r.name: r.pixels for r in state.report.rows} == {"road": 13, "car": 4, "person": 3}
@@ -181,7 +181,7 @@ def test_format_that_cannot_be_told_is_chosen_and_index_needs_its_classes_file(q
 
 def test_unknown_class_is_refused_with_the_closest_name_and_the_rename_is_offered(qtbot, window, wait_idle,
                                                                                  tmp_path):
-    window.backend.profile.classes = ["Road", "vehicle", "pedestrian"]
+    window.session.profile.classes = ["Road", "vehicle", "pedestrian"]
     panel = window.mask_panel
     dialog = panel.open_import_dialog(str(_cityscapes(tmp_path)))
     _wait_preview(qtbot, dialog)

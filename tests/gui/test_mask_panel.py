@@ -282,5 +282,5 @@ def test_the_window_decodes_a_loaded_mask_once_for_its_overlay_and_the_check_bef
     window.refresh()
     wait_idle(window)
     assert window.mask_panel.state is not None and window.mask_panel.state.overlay is not None
-    assert window._verdict is not None and not window._verdict.errors, window._verdict.errors
+    assert window.checks.verdict is not None and not window.checks.verdict.errors, window.checks.verdict.errors
     assert [m for m in decoded if m.endswith("m.png")] == [str(tmp_path / "m.png")]

@@ -35,7 +35,7 @@ def test_class_list_round_trips_through_save_and_use(qtbot, window, sandbox, mem
     assert "3 classes" in panel.classes_count.text()
     qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
     assert load_profiles()[0]["proj"].classes == ["car", "road", "person"]
-    assert window.backend.profile.classes == ["car", "road", "person"]   # in use at once (Mask and Bulk tabs)
+    assert window.session.profile.classes == ["car", "road", "person"]   # in use at once (Mask and Bulk tabs)
     assert window.mask_panel.known_classes() == ["car", "road", "person"]
 
     _pick(qtbot, panel, "other")   # another profile shows its own (empty) list, then "proj" shows its list again
@@ -91,7 +91,7 @@ def test_bulk_tab_refuses_a_mask_source_class_outside_the_profile_list_as_bulk_d
     panel = window.connection
     panel.classes_box.setPlainText("Car\nroad")
     qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)   # the sandbox profile, in use, now has the list
-    assert window.backend.profile.classes == ["Car", "road"]
+    assert window.session.profile.classes == ["Car", "road"]
     refused = check()
     assert "mask_source" in refused and "class \"car\"" in refused and "closest is \"Car\"" in refused
     assert bulk.model.status(0) == "error"

@@ -44,7 +44,7 @@ def _download(qtbot, window, out) -> None:
     window.tabs.setCurrentWidget(view)
     view.set_folder(str(out))
     qtbot.mouseClick(view.download, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window._results_worker is None and view.download.isEnabled(), timeout=30000)
+    qtbot.waitUntil(lambda: window.remote.results_worker is None and view.download.isEnabled(), timeout=30000)
 
 
 def _select(qtbot, view, ref):
@@ -58,7 +58,7 @@ def _select(qtbot, view, ref):
 
 def test_download_lists_jobs_and_shows_the_review_of_a_prelabelled_job(qtbot, window, sandbox, tmp_path,
                                                                         monkeypatch):
-    jobs = _jobs(sandbox, window.backend.journal)
+    jobs = _jobs(sandbox, window.session.journal)
     sandbox.complete_jobs()
     out = tmp_path / "results"
     _download(qtbot, window, out)
@@ -113,7 +113,7 @@ def test_download_lists_jobs_and_shows_the_review_of_a_prelabelled_job(qtbot, wi
 
 
 def test_a_new_view_lists_what_the_folder_holds_without_a_request(qtbot, window, sandbox, tmp_path):
-    _jobs(sandbox, window.backend.journal)
+    _jobs(sandbox, window.session.journal)
     sandbox.complete_jobs()
     out = tmp_path / "results"
     _download(qtbot, window, out)
@@ -121,7 +121,7 @@ def test_a_new_view_lists_what_the_folder_holds_without_a_request(qtbot, window,
         return {k: v for k, v in sandbox.stats().items() if k != "GET files"}  # first view may still be fetching it
 
     asked = api_requests()
-    fresh = ResultsView(window.backend.journal)
+    fresh = ResultsView(window.session.journal)
     qtbot.addWidget(fresh)
     assert fresh.folder.text() == str(out)
     fresh.rescan()
@@ -131,7 +131,7 @@ def test_a_new_view_lists_what_the_folder_holds_without_a_request(qtbot, window,
 
 
 def test_download_failure_is_a_sentence(qtbot, window, sandbox, tmp_path):
-    _jobs(sandbox, window.backend.journal)
+    _jobs(sandbox, window.session.journal)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     _download(qtbot, window, blocker / "sub")

@@ -1,0 +1,235 @@
+"""The colour-code dialog: class names for an index mask, by core's classes rule, with the legend it makes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from playment_submit.core.mask import (
+    CLASSES_HELP,
+    class_colours,
+    classes_from_text,
+    classes_to_text,
+    load_classes,
+    parse_classes,
+)
+from playment_submit.core.mask.encode import index_counts
+from playment_submit.core.mask_files import remember_classes, remembered_classes
+from playment_submit.gui.style import set_status, status_colour
+from playment_submit.gui.widgets.legend_table import swatch
+from playment_submit.gui.workers import Worker, start_worker
+
+
+def legend_preview(classes: Any) -> list[tuple[int, str, str]]:
+    """(index, colour, name) rows of the legend core's encode will produce for these classes (runs in a
+    worker: the first call for many classes computes the palette). Core's own answer, so the dialog never
+    re-implements the palette, the index rule or the naming rules."""
+    return class_colours(classes) if classes else []
+
+
+def sentence(problem: object) -> str:
+    """A problem as a sentence starting with a capital."""
+    text = str(problem)
+    return text[0].upper() + text[1:] if text else text
+
+
+class ClassNamesDialog(QDialog):
+    """Asks for the class names of an index mask and shows, per index, the legend entry it makes.
+
+    The editor follows core's classes rule (``CLASSES_HELP``, the same as ``mask encode --classes``):
+    line n names index n, or ``n: name`` on every line. A loaded classes file is shown in that form
+    and, while the text is left as loaded, used as it is (so colours it pins are kept too).
+
+    With ``index_path`` the dialog also shows which index values the mask holds and their pixel counts
+    (core's ``index_counts``, in a worker). Double-clicking a row of the generated legend chooses that
+    class's colour. Without ``names`` the editor starts with the names accepted last time.
+    """
+
+    def __init__(self, names=(), parent=None, index_path: str | None = None):
+        super().__init__(parent)
+        self.counts: dict[int, int] | None = None
+        self.colours: dict[int, str] = {}   # index -> colour the user chose
+        self._rows: list[tuple[int, str, str]] = []
+        self.setWindowTitle("Colour-code an index mask")
+        self.resize(560, 380)
+        lay = QVBoxLayout(self)
+        self.help = QLabel(CLASSES_HELP)
+        self.help.setWordWrap(True)
+        lay.addWidget(self.help)
+        cols = QHBoxLayout()
+        self._loaded: tuple[str, Any] | None = None   # (text as loaded, the file's classes)
+        self.editor = QPlainTextEdit(classes_to_text(names) if names else remembered_classes())
+        self.editor.setToolTip("One class name per line (line n is index n), or \"n: name\" on every line")
+        cols.addWidget(self.editor, 1)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("Generated legend (index, colour, name, pixels)"))
+        self.legend_list = QListWidget()
+        self.legend_list.setToolTip("The index each class names, the colour it will get in the coded mask, "
+                                    "and its legend entry; double-click a row to choose its colour")
+        self.legend_list.itemDoubleClicked.connect(self._choose_colour)
+        right.addWidget(self.legend_list)
+        self.indices = QLabel("")
+        self.indices.setObjectName("indicesFound")
+        self.indices.setWordWrap(True)
+        right.addWidget(self.indices)
+        cols.addLayout(right, 1)
+        lay.addLayout(cols)
+        load = QPushButton("Load names from file…")
+        load.clicked.connect(self._on_load_clicked)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        row = QHBoxLayout()
+        row.addWidget(load)
+        row.addStretch(1)
+        row.addWidget(buttons)
+        lay.addLayout(row)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        set_status(self.error, "error")
+        lay.addWidget(self.error)
+        self._worker: Worker | None = None
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(250)
+        self._preview_timer.timeout.connect(self._on_preview_due)
+        self.editor.textChanged.connect(self._preview_timer.start)
+        self._on_preview_due()
+        if index_path:
+            self.indices.setText(f"Reading the index values in {Path(index_path).name}…")
+            self._count_worker = start_worker(index_counts, index_path, owner=self)
+            self._count_worker.returned.connect(self._on_counts)
+            self._count_worker.errored.connect(lambda e: self.indices.setText(sentence(str(e))))
+
+    def _on_counts(self, counts: dict[int, int]) -> None:
+        self.counts = counts
+        parts = [f"{i}{' (unlabelled)' if i == 0 else ''}: {n:,} px" for i, n in sorted(counts.items())[:20]]
+        more = len(counts) - 20
+        self.indices.setText("The mask holds index " + ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+                             + ".")
+        self._show_preview(self.editor.toPlainText(), self._rows)
+
+    def _choose_colour(self, item: QListWidgetItem) -> None:
+        index = item.data(Qt.ItemDataRole.UserRole)
+        row = next((r for r in self._rows if r[0] == index), None)
+        if row is None:
+            return
+        colour = QColorDialog.getColor(QColor(self.colours.get(index, row[1])), self, f"Colour for {row[2]}")
+        if colour.isValid():
+            self.set_colour(index, colour.name())
+
+    def set_colour(self, index: int, colour: str) -> None:
+        """Choose the colour of class ``index`` (instead of the generated one)."""
+        self.colours[index] = colour.lower()
+        self._show_preview(self.editor.toPlainText(), self._rows)
+
+    def chosen_colours(self) -> dict[str, str]:
+        """{generated colour: chosen colour} for the classes given their own colour (for ``colour_code``)."""
+        return {auto: self.colours[i] for i, auto, _ in self._rows if i in self.colours and self.colours[i] != auto}
+
+    def _on_preview_due(self) -> None:
+        text = self.editor.toPlainText()
+        if not text.strip():
+            self._show_preview(text, [])
+            return
+        problems = self.problems()
+        if problems:
+            self.legend_list.clear()
+            self.error.setText(" ".join(sentence(p) for p in problems))
+            return
+        self._worker = start_worker(legend_preview, self.names(), owner=self)
+        self._worker.returned.connect(lambda rows, t=text: self._show_preview(t, rows))
+        self._worker.errored.connect(lambda e, t=text: self._on_preview_failed(t, e))
+
+    def _show_preview(self, text: str, rows: list[tuple[int, str, str]]) -> None:
+        if text != self.editor.toPlainText():
+            return  # the user kept typing; a newer preview is on its way
+        self.error.setText("")
+        self.legend_list.clear()
+        self._rows = list(rows)
+        counts = self.counts or {}
+        for index, hexkey, name in rows:
+            colour = self.colours.get(index, hexkey)
+            px = f"  {counts.get(index, 0):,} px" if self.counts is not None else ""
+            item = QListWidgetItem(swatch(colour), f"{index}  {colour}  {name}{px}")
+            item.setData(Qt.ItemDataRole.UserRole, index)
+            self.legend_list.addItem(item)
+        if self.counts is not None:
+            named = {r[0] for r in rows}
+            for index in sorted(i for i in self.counts if i and i not in named)[:20]:
+                item = QListWidgetItem(f"{index}  (no name)  {self.counts[index]:,} px")
+                item.setForeground(status_colour("error"))
+                item.setToolTip(f"Index {index} is in the mask but has no class name; add it on the left.")
+                self.legend_list.addItem(item)
+        if not rows:
+            self.legend_list.addItem("Type the class names on the left.")
+
+    def _on_preview_failed(self, text: str, error: Exception) -> None:
+        if text == self.editor.toPlainText():
+            self.legend_list.clear()
+            self.error.setText(str(error))
+
+    def _on_load_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Class names", "", "Class names (*.json *.txt)")
+        if path:
+            self.load_file(path)
+
+    def load_file(self, path: str) -> bool:
+        """Show a classes file in the editor by core's rule; False (and the reason shown) if it is unusable."""
+        classes, problems = load_classes(path)
+        if classes is not None and not problems:
+            problems = parse_classes(classes, str(path))[2]
+        if classes is None or problems:
+            self.error.setText(" ".join(str(p) for p in problems))
+            return False
+        text = classes_to_text(classes)
+        self._loaded = (text, classes)
+        self.editor.setPlainText(text)
+        return True
+
+    def _as_loaded(self) -> bool:
+        return self._loaded is not None and self.editor.toPlainText() == self._loaded[0]
+
+    def names(self):
+        """The classes to colour-code with, in a form core's encode takes: the loaded file's classes while
+        the editor still shows them unchanged, otherwise {index: name} read from the editor."""
+        if self._as_loaded():
+            return self._loaded[1]
+        return classes_from_text(self.editor.toPlainText())[0]
+
+    def index_names(self) -> dict[int, str]:
+        """{index: name} as core reads the current classes."""
+        return parse_classes(self.names())[0]
+
+    def problems(self) -> list:
+        if self._loaded is not None and self._as_loaded():
+            return parse_classes(self._loaded[1])[2]
+        return classes_from_text(self.editor.toPlainText())[1]
+
+    def accept(self) -> None:
+        problems = self.problems()
+        if not problems and not self.index_names():
+            self.error.setText("Write at least one class name, or load a classes file.")
+            return
+        if problems:
+            self.error.setText(" ".join(sentence(p) for p in problems))
+            return
+        if not self._as_loaded():
+            remember_classes(self.editor.toPlainText())  # for next time
+        super().accept()

@@ -59,7 +59,6 @@ class Faults:
         return self.html_500 + self.html_502 + self.rate_limit + self.drop_before + self.drop_after
 
 
-
 class SandboxServer:
     """Run with ``start()`` (a daemon thread) / ``stop()``, or as a context manager."""
 
@@ -187,6 +186,7 @@ class SandboxServer:
             return dict(self._stats)
 
     def count(self, key: str) -> None:
+        """Add one to the request count ``key`` (``GET /_sandbox/stats``, :meth:`stats`)."""
         with self._stats_lock:
             self._stats[key] = self._stats.get(key, 0) + 1
 
@@ -202,10 +202,12 @@ class SandboxServer:
             self._scripted.append((status, raw, content_type or ctype, headers or {}))
 
     def next_scripted(self) -> ScriptedReply | None:
+        """The oldest answer queued by :meth:`queue_response`, taken off the queue; None when it is empty."""
         with self._rng_lock:
             return self._scripted.pop(0) if self._scripted else None
 
     def roll(self) -> float:
+        """One draw in [0, 1) from the sandbox's seeded random source (the fault roll of a job POST)."""
         with self._rng_lock:
             return self._rng.random()
 
@@ -326,6 +328,7 @@ class SandboxServer:
         return f"{self.base_url}/results/{quote(job_id)}.png"
 
     def own_file(self, url: Any) -> Path | None:
+        """The file behind ``url`` when it is an existing file of this sandbox's /files/, else None."""
         if not isinstance(url, str) or self.own_file_missing(url) or not url.startswith(self.base_url + "/files/"):
             return None
         try:

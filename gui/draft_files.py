@@ -171,6 +171,11 @@ class DraftFiles(QObject):
             if not chosen:
                 return False
             path = Path(chosen if chosen.lower().endswith(".json") else chosen + ".json")
+        return self.save_job_as(path)
+
+    def save_job_as(self, path: Path) -> bool:
+        """Save the draft as the job file ``path`` (offering to copy an app-kept mask beside it)."""
+        draft = self.w.draft
         self._offer_mask_copy(path.parent)
         try:
             draft.write(path)

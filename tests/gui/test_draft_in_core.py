@@ -1,0 +1,131 @@
+"""The job lives in core (issue 20): the window renders core's JobDraft and hands it edits.
+
+What a user saw before: a reopened job or a job file with a URL mask sent a pre-label the Mask tab hid, a job
+file's workflow was replaced by the profile's, and two ``mask index.png`` colour-coded from two folders
+overwrote each other. Each test here failed on the window that assembled the job itself.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from playment_submit.core import cli
+from playment_submit.core.draft import normalised_payload
+from playment_submit.core.settings import data_dir
+from playment_submit.resources import sample_classes, sample_job_files
+
+SAMPLE = sample_job_files()
+OWN_WF = "9d7c4b2e-3a1f-4e5d-8c6b-7a9f0e1d2c3b"
+
+
+def _job_file(folder: Path, **extra) -> Path:
+    data = {"reference_id": "from-file", "work_flow_id": OWN_WF, "priority_weight": 3,
+            "data": {"image_url": "https://example.com/frames/a.png",
+                     "metadata": {"scene": {"weather": "rain"}, "frame": 7},
+                     "maker_response": {"raster": {"data": {"url": "https://example.com/masks/a.png",
+                                                            "legend": {"#FF0000": "cup", "#fdffd34": "Sky"}}}}}}
+    data.update(extra)
+    path = folder / "job.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def _preview(win) -> dict:
+    return json.loads(win.job.preview.toPlainText())
+
+
+def test_a_job_file_is_sent_as_written_then_with_the_users_edits_and_only_those(qtbot, window, wait_idle, tmp_path):
+    path = _job_file(tmp_path)
+    assert window.files.open_path(str(path))
+    wait_idle(window)
+    expected = normalised_payload(json.loads(path.read_text()))
+    assert _preview(window) == expected  # its own workflow, priority, metadata and URL mask: nothing replaced
+    assert expected["work_flow_id"] == OWN_WF != window.session.workflow_id
+    assert window.job.workflow_note.isVisibleTo(window) and "from the job file" in window.job.workflow_note.text()
+    # the URL mask is shown in the Mask tab, with its legend, and can be removed
+    panel = window.mask_panel
+    assert panel.state is not None and panel.state.url == "https://example.com/masks/a.png"
+    assert "https://example.com/masks/a.png" in panel.status.text() and panel.clear_button.isEnabled()
+    assert panel.legend_table.rowCount() == 2
+    # the bad legend key is fixed without the pixels; the reference ID is edited: those two edits and only those
+    assert panel.edit_legend("replace_key", "#fdffd34", "#fdff34")
+    window.job.reference_id.setText("edited")
+    window.job.reference_id.textEdited.emit("edited")
+    wait_idle(window)
+    expected["reference_id"] = "edited"
+    expected["data"]["maker_response"]["raster"]["data"]["legend"] = {"#ff0000": "cup", "#fdff34": "Sky"}
+    assert _preview(window) == expected and window.is_modified()
+    # "Use the profile's" replaces the job's workflow, on the user's word only
+    window.job.use_profile_workflow.click()
+    wait_idle(window)
+    assert _preview(window)["work_flow_id"] == window.session.workflow_id
+    assert not window.job.workflow_note.isVisibleTo(window)
+
+
+def test_a_misspelt_field_stays_and_blocks_with_the_sentence_submit_gives(qtbot, window, wait_idle, tmp_path,
+                                                                        capsys):
+    path = _job_file(tmp_path, dta={"image_url": "x.png"})
+    capsys.readouterr()
+    assert cli.main(["submit", str(path)]) != 0
+    said = [line.removeprefix("error: ").removeprefix(f"{path}: ") for line in capsys.readouterr().err.splitlines()
+            if "dta" in line]
+    assert said and all("unknown field" in s for s in said)
+    assert window.files.open_path(str(path))
+    wait_idle(window)
+    assert not window.job.submit.isEnabled()
+    reasons = window.job.reasons.text()
+    assert any(s.split(": ", 1)[1] in reasons for s in said), (said, reasons)
+    assert window.draft.payload["dta"] == {"image_url": "x.png"}  # kept, not dropped without a word
+
+
+def test_a_job_reopened_from_history_shows_its_mask(qtbot, window, wait_idle, sample_ready):
+    sample_ready(window, "reopen-me")
+    with qtbot.waitSignal(window.submit_succeeded, timeout=30000):
+        window.submit()
+    wait_idle(window)
+    window.tabs.setCurrentWidget(window.history)
+    window.history.refresh()
+    window.history.table.selectRow(0)
+    window.history.reopen_selected()
+    wait_idle(window)
+    state = window.mask_panel.state
+    assert state is not None and state.url is not None and state.url.startswith("http")
+    assert state.url in window.mask_panel.status.text()
+    assert sorted(state.legend.values()) == sorted(sample_classes())
+    assert _preview(window)["data"]["maker_response"]["raster"]["data"]["url"] == state.url
+
+
+def test_two_masks_of_one_name_from_two_folders_stay_two_files_and_two_drafts(qtbot, window, wait_idle, tmp_path):
+    index = SAMPLE["index_mask"]
+    first, second = tmp_path / "a" / "mask index.png", tmp_path / "b" / "mask index.png"
+    for target in (first, second):
+        target.parent.mkdir()
+        shutil.copy(index, target)
+    from PIL import Image
+    with Image.open(second) as img:  # the second folder's mask differs by one pixel
+        changed = img.copy()
+    changed.putpixel((0, 0), 1 if changed.getpixel((0, 0)) != 1 else 2)
+    changed.save(second)
+
+    saved = []
+    for n, target in enumerate((first, second)):
+        window.files.new_job()
+        window.primary.set_value(str(SAMPLE["primary"]))
+        wait_idle(window)
+        window.mask_panel.colour_code_files(str(target), sample_classes())
+        wait_idle(window)
+        qtbot.waitUntil(lambda: window.mask_panel.state is not None, timeout=20000)
+        job = tmp_path / f"job{n}.json"
+        assert window.files.save_job_as(job)
+        saved.append((job, window.mask_panel.state.path))
+    (job_a, mask_a), (job_b, mask_b) = saved
+    assert mask_a != mask_b and mask_a.is_file() and mask_b.is_file()
+    assert mask_a.parent == mask_b.parent == data_dir() / "masks" / "coded"
+    for job, mask in saved:
+        window.files.open_path(str(job))
+        wait_idle(window)
+        qtbot.waitUntil(lambda: window.mask_panel.state is not None and window.mask_panel.state.path is not None,
+                        timeout=20000)
+        assert window.mask_panel.state.path == mask

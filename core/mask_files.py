@@ -20,13 +20,15 @@ from typing import Any
 
 import numpy as np
 
+from .errors import Problem, ValidationError
 from .legend import duplicate_names, key_problem
-from .mask import encode, load_rgba, repair, save_png, write_legend
+from .mask import DEFAULT_MAX_PIXELS, encode, load_rgba, repair, save_png, write_legend
 from .mask.edit import add_class, change_colour, merge_classes, remove_class, replace_key
 from .mask.formats import ImportResult
 from .settings import config_dir, data_dir
 
-KINDS = ("coded", "imported", "edited")
+KINDS = ("coded", "imported", "edited", "fetched")
+MAX_FETCH_BYTES = 256 * 2**20    # a job's mask fetched to preview it (an 8192x6144 RGBA PNG is far below this)
 LEGEND_SUFFIX = ".legend.json"   # what this app writes beside a mask; ``<mask>.json`` is read too
 KEEP_DAYS = 30                   # an unreferenced mask older than this is removed by :func:`clean_unused`
 KEEP_BYTES = 2 * 1024 ** 3       # ... and the oldest unreferenced ones go first while the folder is larger
@@ -63,6 +65,30 @@ def is_rgba_png(path: str | Path) -> bool:
         return False
     # signature, IHDR length and type, width, height, bit depth, colour type 6 (RGBA)
     return len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and head[25] == 6
+
+
+def fetch_preview(client: Any, url: str, *, max_bytes: int = MAX_FETCH_BYTES,
+                  max_pixels: int = DEFAULT_MAX_PIXELS) -> Path:
+    """Download a job's mask that is only a URL, to show it over the image (the job still sends the URL).
+    Only through the API's attachments endpoint (the key goes to the API host alone, the signed storage URL
+    is fetched without it; see ``PlaymentClient.fetch_attachment``), at most ``max_bytes``, and refused
+    from its PNG header, before anything is decoded, when it is not an 8-bit RGBA PNG or over
+    ``max_pixels``. Returns the local copy (named by its content) in the app's ``fetched`` folder."""
+    data = client.fetch_attachment(url, max_bytes=max_bytes)
+    head = data[:26]
+    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        raise ValidationError([Problem("", f"The mask at {url} is not a PNG; Playment needs an RGBA PNG there.")])
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if width * height > max_pixels:
+        raise ValidationError([Problem("", f"The mask at {url} is {width}×{height} pixels, more than the "
+                                           f"{max_pixels / 1e6:g} megapixels a mask may have; it was not decoded.")])
+    out = masks_dir("fetched") / f"{hashlib.sha256(data).hexdigest()[:16]}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.is_file():
+        tmp = out.with_suffix(".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    return out
 
 
 def content_tag(pixels: np.ndarray, legend: Mapping[str, str]) -> str:
@@ -263,6 +289,6 @@ def remember_classes(text: str) -> None:
 
 
 __all__ = ["EDITS", "KINDS", "LEGEND_SUFFIX", "clean_unused", "colour_code", "content_tag", "copy_beside",
-           "edit", "edit_legend_only", "export", "find_legend", "in_app_folder", "is_rgba_png",
+           "edit", "edit_legend_only", "export", "fetch_preview", "find_legend", "in_app_folder", "is_rgba_png",
            "last_classes_path", "legend_file_for", "legend_marks", "masks_dir", "remember_classes",
            "remembered_classes", "repair_into", "store", "write_import"]

@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.primary = PrimaryPanel()
         self.references = ReferencesPanel()
         self.mask_panel = MaskPanel()
+        self.mask_panel.session = session
         self.connection = ConnectionPanel(session)
         inputs = QTabWidget()
         inputs.addTab(self.primary, "&Image")
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.primary.image_loaded.connect(self._on_image_loaded)
         self.references.references_changed.connect(self._on_form_edited)
         self.mask_panel.mask_changed.connect(self._on_mask_changed)
+        self.mask_panel.preview_requested.connect(self.remote.fetch_mask)
         self.mask_panel.busy_changed.connect(lambda b: self.set_busy("mask", b))
         self.mask_panel.opacity_changed.connect(self.view.set_opacity)
         self.mask_panel.class_visibility_changed.connect(self.view.set_class_visible)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
+from playment_submit.core import mask_files
 from playment_submit.core import status as live_status
 from playment_submit.core.errors import PlaymentError
 from playment_submit.core.results_download import download_results
@@ -35,6 +36,14 @@ class RemoteWork(QObject):
         self.batches_worker: Worker | None = None   # the /details request listing the project's batches
         self.status_worker: Worker | None = None    # History's "Refresh status"
         self.results_worker: Worker | None = None   # the Results tab's download
+
+    def fetch_mask(self, url: str) -> None:
+        """The Mask tab's "Fetch to preview": the job's URL mask through the attachments endpoint, in a worker."""
+        panel = self.w.mask_panel
+        panel.status.setText(f"Fetching {url}…")
+        worker = start_worker(mask_files.fetch_preview, self.w.session.client, url, owner=self.w)
+        worker.returned.connect(lambda path: panel.show_fetched(str(path)))
+        worker.errored.connect(lambda e: panel.status.setText(f"The mask was not fetched: {sentence(e)}"))
 
     def cancel_all(self) -> None:
         """Closing: statuses and results stop after the request on its way."""

@@ -8,18 +8,13 @@ that is only a URL is shown by its URL and legend; its legend keys can be fixed 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QColorDialog,
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -32,70 +27,27 @@ from PySide6.QtWidgets import (
 
 from playment_submit.core import mask_files
 from playment_submit.core.legend import check_legend, key_problem, read_legend_data
-from playment_submit.core.mask import MaskReport
-from playment_submit.core.mask.formats import ImportResult
+from playment_submit.core.session import Session
 from playment_submit.gui.dialogs import open_file, save_file
-from playment_submit.gui.overlay import Overlay, load_overlay
 from playment_submit.gui.style import set_status, status_colour
 from playment_submit.gui.widgets.class_names_dialog import ClassNamesDialog, sentence
+from playment_submit.gui.widgets.legend_dialogs import ask_colour, ask_merge_target, ask_new_class
 from playment_submit.gui.widgets.legend_table import LegendTable
 from playment_submit.gui.widgets.mask_import_dialog import MaskImportDialog
+from playment_submit.gui.widgets.mask_jobs import (
+    MaskState,
+    colour_code,
+    edit_mask,
+    load_mask,
+    repair_mask,
+    write_imported,
+)
 from playment_submit.gui.workers import Worker, start_worker
-
-
-@dataclass
-class MaskState:
-    """The mask in the panel. ``path``: the local file shown (None for a job's mask that is only a URL);
-    ``url``: the URL the job sends it as (a job's remote mask), else None and the file is uploaded."""
-
-    path: Path | None
-    legend: dict[str, str]
-    report: MaskReport | None
-    overlay: Overlay | None
-    url: str | None = None
-
-    @property
-    def sent_as(self) -> str:
-        """What the job names as its mask: the URL, or the local file (uploaded at submit time)."""
-        return self.url if self.url is not None else str(self.path)
-
-
-# ---------------------------------------------------------------- worker jobs (no widgets)
-def load_mask(path: str, legend: dict[str, str], primary_size: tuple[int, int] | None) -> MaskState:
-    """Check the mask and build its overlay from one decode (core's fast path; the report is kept, so the
-    pipeline's check before sending does not decode it again)."""
-    report, overlay = load_overlay(path, legend, primary_size)
-    return MaskState(Path(path), dict(legend), report, overlay)
-
-
-def colour_code(index_path: str, classes: Any, primary_size: tuple[int, int] | None,
-                colours: dict[str, str] | None = None) -> MaskState:
-    """``classes`` in any form core accepts: the dialog's {index: name}, a list (first = index 1), ...
-    ``colours``: {generated colour: chosen colour} for classes the user gave their own colour."""
-    out, legend = mask_files.colour_code(index_path, classes, colours)
-    return load_mask(str(out), legend, primary_size)
-
-
-def write_imported(result: ImportResult, primary_size: tuple[int, int] | None) -> MaskState:
-    """Write an import the user accepted (mask + legend), then check it as any mask loaded from disk."""
-    out, legend = mask_files.write_import(result)
-    return load_mask(str(out), legend, primary_size)
-
-
-def repair_mask(state: MaskState, out_path: str, primary_size: tuple[int, int] | None) -> tuple[MaskState, str]:
-    note = mask_files.repair_into(str(state.path), state.legend, out_path)
-    return load_mask(out_path, state.legend, primary_size), note
-
-
-def edit_mask(state: MaskState, op: str, args: tuple, primary_size: tuple[int, int] | None
-              ) -> tuple[MaskState, str]:
-    """A legend edit (core/mask/edit.py through core.mask_files), checked again."""
-    path, legend, note = mask_files.edit(str(state.path), state.legend, op, args)
-    return load_mask(str(path), legend, primary_size), note
 
 
 class MaskPanel(QWidget):
     mask_changed = Signal(object)        # MaskState | None
+    preview_requested = Signal(str)      # "Fetch to preview" of a job's mask that is only a URL
     busy_changed = Signal(bool)
     opacity_changed = Signal(float)
     class_visibility_changed = Signal(int, bool)
@@ -106,6 +58,8 @@ class MaskPanel(QWidget):
         self.state: MaskState | None = None
         self.primary_size: tuple[int, int] | None = None
         self._worker: Worker | None = None
+        self._keep_url: str | None = None
+        self.session: Session | None = None  # the window's: the profile's class list judges imports
         lay = QVBoxLayout(self)
         buttons = QHBoxLayout()
         self.load_button = QPushButton("Load RGBA mask…")
@@ -173,6 +127,9 @@ class MaskPanel(QWidget):
         self.repair_button.setToolTip("Snap near colours to the legend, clear hidden colour, threshold soft edges; "
                                       "writes a new file")
         self.export_button = QPushButton("Export mask + legend…")
+        self.fetch_button = QPushButton("Fetch to preview")
+        self.fetch_button.setToolTip("Download this job's mask through Playment's attachments endpoint to show it "
+                                     "over the image (the job still sends the URL)")
         self.clear_button = QPushButton("Remove mask")
         # Two rows: in a narrow side panel (1024 pixels wide, or 2x scale) three buttons in one row clip
         # their labels ("xport mask + legend.").
@@ -181,6 +138,7 @@ class MaskPanel(QWidget):
         more.addWidget(self.clear_button)
         lay.addLayout(more)
         lay.addWidget(self.export_button)
+        lay.addWidget(self.fetch_button)
         self._update_buttons()
 
         self.load_button.clicked.connect(self._on_load_clicked)
@@ -188,6 +146,8 @@ class MaskPanel(QWidget):
         self.repair_button.clicked.connect(self._on_repair_clicked)
         self.export_button.clicked.connect(self._on_export_clicked)
         self.clear_button.clicked.connect(self.clear)
+        self.fetch_button.clicked.connect(lambda: self.state is not None and self.state.url is not None
+                                          and self.preview_requested.emit(self.state.url))
         self.opacity.valueChanged.connect(self._on_opacity)
         self._on_opacity(self.opacity.value(), emit=False)
         self.legend_table.visibility_changed.connect(self._on_row_visibility)
@@ -241,6 +201,12 @@ class MaskPanel(QWidget):
                             f"colour-code or import a mask to replace it.")
         self._update_buttons()
 
+    def show_fetched(self, path: str) -> None:
+        """The local copy of the job's URL mask, checked and shown over the image; the job still sends the URL."""
+        if self.state is not None and self.state.url is not None:
+            self._run(load_mask, path, self.state.legend, self.primary_size, message="Checking the fetched mask…",
+                      keep_url=self.state.url)
+
     def clear(self) -> None:
         """Remove the mask (the job is sent without a pre-label)."""
         self.state = None
@@ -288,13 +254,9 @@ class MaskPanel(QWidget):
             return
         self.open_import_dialog(path)
 
-    def _window_backend(self):
-        return getattr(self.window(), "session", None)
-
     def known_classes(self) -> list[str] | None:
         """The class list of the profile in use (None when it has none: any class name is accepted)."""
-        profile = getattr(self._window_backend(), "profile", None)
-        return list(getattr(profile, "classes", None) or []) or None
+        return list(self.session.profile.classes or []) or None if self.session is not None else None
 
     def _primary_name(self) -> str | None:
         primary = getattr(self.window(), "primary", None)
@@ -426,34 +388,19 @@ class MaskPanel(QWidget):
 
     def _on_colour_clicked(self) -> None:
         key = self.legend_table.selected_key()
-        if key is None or self.state is None:
-            return
-        start = QColor(key) if key_problem(key) is None else QColor(Qt.GlobalColor.white)
-        colour = QColorDialog.getColor(start, self, f"Colour for \"{self.state.legend.get(key, key)}\"")
-        if colour.isValid() and colour.name() != key.lower():
-            self._on_colour_typed(key, colour.name())
+        colour = ask_colour(self, key, self.state.legend) if key is not None and self.state is not None else None
+        if colour is not None and key is not None:
+            self._on_colour_typed(key, colour)
 
     def _on_add_clicked(self) -> None:
-        if self.state is None:
-            return
-        colour = QColorDialog.getColor(QColor(Qt.GlobalColor.white), self, "Colour of the new class")
-        if not colour.isValid():
-            return
-        name, ok = QInputDialog.getText(self, "New class", f"Name of the class coloured {colour.name()}:")
-        if ok:
-            self.edit_legend("add", colour.name(), name)
+        added = ask_new_class(self) if self.state is not None else None
+        if added is not None:
+            self.edit_legend("add", *added)
 
     def _on_merge_clicked(self) -> None:
         key = self.legend_table.selected_key()
-        if key is None or self.state is None:
-            return
-        others = [f"{name} ({k})" for k, name in self.state.legend.items() if k != key]
-        if not others:
-            return
-        choice, ok = QInputDialog.getItem(self, "Merge classes", f"Merge \"{self.state.legend[key]}\" ({key}) "
-                                          f"into:", others, 0, False)
-        if ok and choice:
-            target = choice.rsplit(" (", 1)[1].rstrip(")")
+        target = ask_merge_target(self, key, self.state.legend) if key is not None and self.state else None
+        if target is not None:
             self.edit_legend("merge", key, target)
 
     def _on_remove_clicked(self) -> None:
@@ -462,7 +409,9 @@ class MaskPanel(QWidget):
             self.edit_legend("remove", key)
 
     # ---------------------------------------------------------------- workers
-    def _run(self, fn, *args, message: str, failed: str = "The mask could not be used: ") -> None:
+    def _run(self, fn, *args, message: str, failed: str = "The mask could not be used: ",
+             keep_url: str | None = None) -> None:
+        self._keep_url = keep_url
         self.status.setText(message)
         self.busy_changed.emit(True)
         self._set_enabled(False)
@@ -480,6 +429,8 @@ class MaskPanel(QWidget):
         note = ""
         if isinstance(result, tuple):
             result, note = result
+        if self._keep_url is not None and result.url is None:
+            result.url = self._keep_url  # a fetched preview of the job's URL mask: the URL is what is sent
         self.state = result
         report = result.report
         self._fill_legend(result)
@@ -543,3 +494,6 @@ class MaskPanel(QWidget):
         self.repair_button.setEnabled(enabled and fixable)
         self.export_button.setEnabled(enabled and has and self.state is not None and self.state.path is not None)
         self.clear_button.setEnabled(enabled and has)
+        remote = self.state is not None and self.state.url is not None and self.state.path is None
+        self.fetch_button.setVisible(remote)
+        self.fetch_button.setEnabled(enabled and remote)

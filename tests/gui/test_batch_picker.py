@@ -44,7 +44,8 @@ def test_picker_lists_a_batch_made_outside_the_tool_with_done_total(qtbot, make_
 
 
 def test_refresh_keeps_the_choice_and_shows_new_progress(qtbot, window, sandbox):
-    qtbot.waitUntil(lambda: window.remote.batches_worker is None and window.job.refresh_batches.isEnabled(), timeout=10000)
+    qtbot.waitUntil(lambda: window.remote.batches_worker is None and window.job.refresh_batches.isEnabled(),
+                    timeout=10000)
     first = _outside_batch(sandbox, "week 1", jobs=2)
     with qtbot.waitSignal(window.batches_listed, timeout=10000):
         qtbot.mouseClick(window.job.refresh_batches, Qt.MouseButton.LeftButton)
@@ -86,7 +87,8 @@ def test_new_batch_flow_still_adds_and_selects(qtbot, window, sandbox, monkeypat
 
 
 def test_a_job_sent_from_the_window_is_counted_in_the_picker(qtbot, window, sandbox, sample_ready):
-    qtbot.waitUntil(lambda: window.remote.batches_worker is None and window.job.refresh_batches.isEnabled(), timeout=10000)
+    qtbot.waitUntil(lambda: window.remote.batches_worker is None and window.job.refresh_batches.isEnabled(),
+                    timeout=10000)
     assert window.job.batch.itemText(0).endswith("· 0 / 0")
     sample_ready(window, "counted")
     with qtbot.waitSignal(window.batches_listed, timeout=30000):

@@ -11,8 +11,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from playment_submit.core import cli
 from playment_submit.core.draft import normalised_payload
+from playment_submit.core.errors import ValidationError
+from playment_submit.core.mask_files import fetch_preview
 from playment_submit.core.settings import data_dir
 from playment_submit.resources import sample_classes, sample_job_files
 
@@ -95,6 +99,26 @@ def test_a_job_reopened_from_history_shows_its_mask(qtbot, window, wait_idle, sa
     assert state.url in window.mask_panel.status.text()
     assert sorted(state.legend.values()) == sorted(sample_classes())
     assert _preview(window)["data"]["maker_response"]["raster"]["data"]["url"] == state.url
+    # Fetch to preview: through the attachments endpoint, shown over the image; the job still sends the URL
+    assert not window.mask_panel.fetch_button.isHidden() and window.mask_panel.fetch_button.isEnabled()
+    window.mask_panel.fetch_button.click()
+    qtbot.waitUntil(lambda: window.mask_panel.state is not None and window.mask_panel.state.path is not None,
+                    timeout=20000)
+    wait_idle(window)
+    fetched = window.mask_panel.state
+    assert fetched.url == state.url and fetched.path.parent == data_dir() / "masks" / "fetched"
+    assert fetched.report is not None and fetched.report.usable and window.view.overlay_item is not None
+    assert _preview(window)["data"]["maker_response"]["raster"]["data"]["url"] == state.url
+
+
+def test_a_fetched_mask_over_the_pixel_cap_is_refused_from_its_header(tmp_path):
+    class Attachments:  # what the attachments endpoint handed back: a PNG header claiming 60000 x 60000 pixels
+        def fetch_attachment(self, url, max_bytes):
+            return b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (60000).to_bytes(4, "big") * 2 + b"\x08\x06\x00\x00\x00"
+
+    with pytest.raises(ValidationError, match="megapixels"):
+        fetch_preview(Attachments(), "https://example.com/huge.png")
+    assert not (data_dir() / "masks" / "fetched").exists()  # nothing written, nothing decoded
 
 
 def test_two_masks_of_one_name_from_two_folders_stay_two_files_and_two_drafts(qtbot, window, wait_idle, tmp_path):

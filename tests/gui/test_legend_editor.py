@@ -16,7 +16,8 @@ from PySide6.QtGui import QImage
 from playment_submit.core.settings import data_dir
 from playment_submit.gui.overlay import build_overlay
 from playment_submit.gui.style import status_colour
-from playment_submit.gui.widgets.mask_panel import ClassNamesDialog, MaskPanel
+from playment_submit.gui.widgets.class_names_dialog import ClassNamesDialog
+from playment_submit.gui.widgets.mask_panel import MaskPanel
 from playment_submit.gui.widgets.mask_view import MaskView
 
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QThreadPool
 
 from playment_submit.core.cli import mask as cli_mask
 from playment_submit.core.mask import CLASSES_HELP, encode, load_classes, parse_classes
-from playment_submit.gui.widgets.mask_panel import ClassNamesDialog
+from playment_submit.gui.widgets.class_names_dialog import ClassNamesDialog
 from playment_submit.resources import sample_classes, sample_job_files
 
 

@@ -144,7 +144,7 @@ def test_two_masks_of_one_name_from_two_folders_stay_two_files_and_two_drafts(qt
         job = tmp_path / f"job{n}.json"
         assert window.files.save_job_as(job)
         saved.append((job, window.mask_panel.state.path))
-    (job_a, mask_a), (job_b, mask_b) = saved
+    (_, mask_a), (_, mask_b) = saved
     assert mask_a != mask_b and mask_a.is_file() and mask_b.is_file()
     assert mask_a.parent == mask_b.parent == data_dir() / "masks" / "coded"
     for job, mask in saved:

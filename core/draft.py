@@ -26,7 +26,7 @@ import copy
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -224,6 +224,16 @@ class JobDraft:
                 seen.add(p.text("gui"))
                 out.append(p)
         return out
+
+    def batch_outside(self, project_batches: Iterable[str], project: str) -> str | None:
+        """A sentence when the draft's own batch is not one of ``project_batches`` (the project's, as /details
+        lists them): the job would be refused or land elsewhere. None when it is there or there is none."""
+        batch = self._payload.get("batch_id")
+        if not isinstance(batch, str) or not batch or batch in set(project_batches):
+            return None
+        where = f" (from {self.origin})" if self.origin else ""
+        return (f"The job's batch {batch}{where} is not a batch of project {project}; choose one of the project's "
+                f"batches above, or the project's default batch.")
 
     def key(self) -> str:
         """The work the draft holds, as one comparable string (the job's own workflow and batch included)."""

@@ -91,7 +91,8 @@ class RemoteWork(QObject):
         self.batches_worker = None
         self.w.job.refresh_batches.setEnabled(True)
         self.w.job.show_batch_list(details.batches, self.w.session.profile.batches)
-        self.w.job.show_batch_note("")
+        outside = self.w.draft.batch_outside([b.batch_id for b in details.batches], str(self.w.session.project_id))
+        self.w.job.show_batch_note(outside or "", "warning" if outside else None)
         self.w.batches_listed.emit(details)
 
     def _on_batches_errored(self, worker, error) -> None:

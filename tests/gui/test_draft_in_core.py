@@ -153,3 +153,17 @@ def test_two_masks_of_one_name_from_two_folders_stay_two_files_and_two_drafts(qt
         qtbot.waitUntil(lambda: window.mask_panel.state is not None and window.mask_panel.state.path is not None,
                         timeout=20000)
         assert window.mask_panel.state.path == mask
+
+
+def test_a_job_files_batch_outside_the_project_is_said(qtbot, window, wait_idle, tmp_path):
+    path = _job_file(tmp_path, batch_id="1b2c3d4e-5f60-4718-9a0b-c1d2e3f4a5b6")
+    assert window.files.open_path(str(path))
+    wait_idle(window)
+    with qtbot.waitSignal(window.batches_listed, timeout=10000):
+        window.load_batches()
+    note = window.job.batch_note.text()
+    assert "1b2c3d4e-5f60-4718-9a0b-c1d2e3f4a5b6 (from the job file) is not a batch of project" in note
+    assert _preview(window)["batch_id"] == "1b2c3d4e-5f60-4718-9a0b-c1d2e3f4a5b6"  # said, not silently replaced
+    window.job.batch.setCurrentIndex(0)  # the project's default batch instead
+    wait_idle(window)
+    assert "batch_id" not in _preview(window)

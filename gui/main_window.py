@@ -4,12 +4,15 @@ hands it the user's edits, and everything about it (validity, payload, submissio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QTabWidget,
@@ -44,6 +47,19 @@ class MainWindow(QMainWindow):
     submit_failed = Signal(object)      # the exception
     sample_loaded = Signal()
     batches_listed = Signal(object)     # core.client.ProjectDetails, or the error that stopped it
+    # Made by gui.window_actions (build_actions, build_status_bar):
+    new_action: QAction
+    open_action: QAction
+    open_image_action: QAction
+    save_action: QAction
+    save_as_action: QAction
+    sample_action: QAction
+    submit_action: QAction
+    zoom_actions: tuple[QAction, ...]
+    tab_shortcuts: list[QShortcut]
+    recent_menu: QMenu
+    key_warning: QLabel
+    badge: QLabel
 
     def __init__(self, session: Session, parent=None):
         super().__init__(parent)
@@ -56,7 +72,7 @@ class MainWindow(QMainWindow):
         self._busy: set[str] = set()
         self.filling = False                   # the form is being filled from the draft: no edits to hand back
         self.addresses = FileAddresses(self)
-        self.after_primary = None              # a step waiting for the primary image (its size checks the mask)
+        self.after_primary: Callable[[], None] | None = None  # a step waiting for the primary image
         self.failure_key: str | None = None    # the job and connection a failure message is about
         self._sent_reference: str | None = None  # the reference ID of the job this window sent last
         self.remote = RemoteWork(self)
@@ -339,10 +355,11 @@ class MainWindow(QMainWindow):
 
     def _destination(self, path: str) -> str | None:
         """Where storage will put a local file, once its content hash is known (computed in a worker)."""
-        if not self.session.can_upload or not self.addresses.is_ready(path):
+        storage = self.session.storage
+        if storage is None or not self.session.can_upload or not self.addresses.is_ready(path):
             return None
         try:
-            return self.session.storage.destination(path)
+            return storage.destination(path)
         except Exception:  # a missing file is reported by validation/upload; the preview keeps the path
             return None
 

@@ -535,7 +535,9 @@ def read_job(job: DeliveredJob) -> DeliveredMasks:
         from .review import decode_rgba
         return DeliveredMasks(decode_rgba(job.delivered), None)
     except PlaymentError as e:
-        why = str(e).rstrip(".")
+        problems = e.problems if isinstance(e, ValidationError) else []
+        why = "; ".join(f"{Path(p.path).name}: {p.message.rstrip('.')}" if p.path else p.message.rstrip(".")
+                        for p in problems) or str(e).rstrip(".")
         raise ValidationError([Problem(str(job.folder), why)],
                               message=f"The results of \"{job.label}\" in {job.folder} could not be read ({why}); "
                                       f"download them again.") from None

@@ -236,7 +236,7 @@ def difference_layer(pidx: NDArray[np.uint16], didx: NDArray[np.uint16], match: 
 def decode_rgba(path: str | Path) -> NDArray[np.uint8]:
     """An RGBA PNG as (H, W, 4) uint8 (the decode a review costs). A file that is missing, not an image or
     over Pillow's decompression-bomb limit is a ValidationError naming the file."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     from .errors import Problem
     from .sanitise import one_line
@@ -246,8 +246,11 @@ def decode_rgba(path: str | Path) -> NDArray[np.uint8]:
                 im = im.convert("RGBA")
             arr: NDArray[np.uint8] = np.asarray(im)
     except (OSError, ValueError, Image.DecompressionBombError) as e:
-        why = e.strerror if isinstance(e, OSError) and e.strerror else one_line(e, 160)
-        raise ValidationError([Problem(str(path), f"{Path(path).name} cannot be read as a PNG ({why}).")],
+        if isinstance(e, UnidentifiedImageError):
+            why = "not an image Pillow can decode"
+        else:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else one_line(e, 160)
+        raise ValidationError([Problem(str(path), f"cannot be read as a PNG ({why}).")],
                               message=f"{path}: cannot be read as a PNG ({why}).") from None
     return arr
 

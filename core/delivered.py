@@ -40,7 +40,17 @@ from .client import PlaymentClient
 from .errors import PlaymentError, Problem, ValidationError
 from .journal import Journal
 from .jsonio import parse_json
-from .review import KINDS, ClassReview, JobReview, class_index, corrected_most, pixel_key, review_job, review_masks
+from .review import (
+    KINDS,
+    ClassReview,
+    JobReview,
+    class_index,
+    corrected_most,
+    decode_rgba,
+    pixel_key,
+    review_job,
+    review_masks,
+)
 from .sanitise import one_line
 from .status import StatusReport, refresh_statuses
 
@@ -532,7 +542,6 @@ def read_job(job: DeliveredJob) -> DeliveredMasks:
                                 read_legend(job.legend), reference_id=job.reference_id, job_id=job.job_id,
                                 keep_arrays=True)
             return DeliveredMasks(review.delivered_rgba, review)
-        from .review import decode_rgba
         return DeliveredMasks(decode_rgba(job.delivered), None)
     except PlaymentError as e:
         problems = e.problems if isinstance(e, ValidationError) else []

@@ -22,7 +22,7 @@ from playment_submit.core.delivered import (
 from playment_submit.core.errors import ValidationError
 from playment_submit.core.journal import Journal
 from playment_submit.core.review import review_masks
-from tests.core.test_results_delivered import _prelabel, _submit
+from tests.core.test_results_delivered import put_prelabel, submit_journalled
 
 LEGEND = {"#ff0000": "car", "#00ff00": "road"}
 
@@ -31,10 +31,10 @@ LEGEND = {"#ff0000": "car", "#00ff00": "road"}
 def downloaded(sandbox, tmp_path):
     """A journal with two completed jobs (one sent with a pre-label) downloaded into ``out``."""
     from playment_submit.core.client import PlaymentClient
-    _prelabel(sandbox)
+    put_prelabel(sandbox)
     journal = Journal(tmp_path / "j.sqlite")
-    _submit(sandbox, journal, "with-pre")
-    _submit(sandbox, journal, "no-pre", prelabel=False)
+    submit_journalled(sandbox, journal, "with-pre")
+    submit_journalled(sandbox, journal, "no-pre", prelabel=False)
     sandbox.complete_jobs()
     out = tmp_path / "out"
     with PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key) as client:

@@ -66,6 +66,7 @@ RESULT_JSON, REVIEW_PNG = "result.json", "review.png"
 REVIEW_CSV, REVIEW_HTML = "review.csv", "review.html"
 MAX_LISTED_JOBS = 10_000            # jobs a scan looks for; a folder (or journal) with more lists the first ones
 MAX_REVIEW_CSV_BYTES = 64 << 20     # a review.csv larger than this is not read (a batch of 10,000 jobs: ~5 MB)
+MAX_REVIEW_ROWS = 500_000           # review.csv lines read (one per job and class: 10,000 jobs of 50 classes)
 MAX_LEGEND_BYTES = 1 << 20          # a legend file larger than this is damaged (real ones are a few KB)
 
 
@@ -467,7 +468,11 @@ def _read_review_csv(path: Path, problems: list[str]) -> dict[str, Reviewed]:
                                 f"download the results again to rewrite it.")
                 return found
             bad: list[int] = []
-            for row in reader:
+            for n, row in enumerate(reader):
+                if n >= MAX_REVIEW_ROWS:
+                    problems.append(f"{path} has more than {MAX_REVIEW_ROWS:,} lines; only the first ones are "
+                                    f"read, so some jobs show no changed share.")
+                    break
                 try:
                     job_id = _cell_text(row.get("job_id"), 100)
                     share = float(row.get("changed_share") or "")

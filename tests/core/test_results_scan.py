@@ -182,6 +182,11 @@ def test_a_huge_or_hostile_folder_is_bounded(tmp_path, monkeypatch):
     found = scan_results(out)
     assert [j.job_id for j in found.jobs] == ["j-0", "j-1", "j-2"]
     assert found.problems == [f"5 jobs are known; only the first 3 are looked for in {out}."]
+    monkeypatch.setattr(delivered, "MAX_REVIEW_ROWS", 4)  # 2 lines a job: the first two jobs are read
+    found = scan_results(out)
+    assert [j.job_id for j in found.jobs] == ["j-0", "j-1"]
+    assert found.problems == [f"{out / 'review.csv'} has more than 4 lines; only the first ones are read, so some "
+                              f"jobs show no changed share."]
     monkeypatch.setattr(delivered, "MAX_REVIEW_CSV_BYTES", 100)
     found = scan_results(out)
     assert found.jobs == [] and "larger than" in found.problems[0]

@@ -103,7 +103,7 @@ class JobReview:
 _MULTIPLIERS = [m | 1 for m in random.Random(14).sample(range(1 << 20, 1 << 32), 64)]
 
 
-def _pixel_key(hexkey: str) -> int:
+def pixel_key(hexkey: str) -> int:
     """The uint32 of an opaque ``#rrggbb`` pixel as an RGBA buffer viewed as little-endian uint32 reads it."""
     r, g, b = (int(hexkey[i:i + 2], 16) for i in (1, 3, 5))
     return r | g << 8 | b << 16 | 255 << 24
@@ -119,7 +119,7 @@ def _as_u32(rgba: NDArray[np.uint8]) -> NDArray[np.uint32]:
 
 def class_index(rgba: NDArray[np.uint8], keys: Mapping[int, int]) -> NDArray[np.uint16]:
     """Class numbers (uint16, 0 = unlabelled or a colour outside ``keys``) of an RGBA mask, where ``keys``
-    maps a pixel's uint32 (see :func:`_pixel_key`) to its number. A perfect hash of the legend's colours into a
+    maps a pixel's uint32 (see :func:`pixel_key`) to its number. A perfect hash of the legend's colours into a
     small table: multiply, shift, look up, verify; the cost does not grow with the number of classes."""
     u = _as_u32(rgba)
     out_dtype = np.uint16
@@ -160,7 +160,7 @@ def _names(legend: Mapping[str, str]) -> tuple[list[str], dict[int, int], dict[s
         name = str(name).strip()
         if name not in names:
             names.append(name)
-        keys[_pixel_key(colour)] = names.index(name) + 1
+        keys[pixel_key(colour)] = names.index(name) + 1
         by_colour[colour.lower()] = name
     return names, keys, by_colour
 
@@ -234,12 +234,24 @@ def difference_layer(pidx: NDArray[np.uint16], didx: NDArray[np.uint16], match: 
 
 
 def decode_rgba(path: str | Path) -> NDArray[np.uint8]:
-    """An RGBA PNG as (H, W, 4) uint8 (the decode a review costs)."""
-    from PIL import Image
-    with Image.open(path) as im:
-        if im.mode != "RGBA":
-            im = im.convert("RGBA")
-        arr: NDArray[np.uint8] = np.asarray(im)
+    """An RGBA PNG as (H, W, 4) uint8 (the decode a review costs). A file that is missing, not an image or
+    over Pillow's decompression-bomb limit is a ValidationError naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .errors import Problem
+    from .sanitise import one_line
+    try:
+        with Image.open(path) as im:
+            if im.mode != "RGBA":
+                im = im.convert("RGBA")
+            arr: NDArray[np.uint8] = np.asarray(im)
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        if isinstance(e, UnidentifiedImageError):
+            why = "not an image Pillow can decode"
+        else:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else one_line(e, 160)
+        raise ValidationError([Problem(str(path), f"cannot be read as a PNG ({why}).")],
+                              message=f"{path}: cannot be read as a PNG ({why}).") from None
     return arr
 
 

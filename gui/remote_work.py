@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject
 from playment_submit.core import mask_files
 from playment_submit.core import status as live_status
 from playment_submit.core.errors import PlaymentError
-from playment_submit.core.results_download import download_results
+from playment_submit.core.delivered import download_results
 from playment_submit.gui.workers import Worker, start_worker
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class RemoteWork(QObject):
 
     def download_results(self, folder: str) -> None:
         """The Results tab's "Download results": statuses refreshed, completed jobs downloaded (only what is
-        new), converted and reviewed (``core.results_download``, as ``playment-submit results``), in a worker."""
+        new), converted and reviewed (``core.delivered``, as ``playment-submit results``), in a worker."""
         if self.results_worker is not None:
             return
         missing = self.w.session.missing_key()

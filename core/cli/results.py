@@ -29,7 +29,7 @@ def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
 def cmd_results(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..results_download import download_results
+    from ..delivered import download_results
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise UsageError(f"-o {out} is a file; give a folder (it is created when missing).")

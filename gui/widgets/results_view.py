@@ -1,34 +1,27 @@
 """Results: what came back from Playment, and how much the annotators changed each pre-label.
 
-The window downloads (``core.results_download.download_results`` in a worker, the same as ``playment-submit
-results``) into the output folder chosen here; this view lists the jobs with their download status and the share
-of pixels the annotators changed, and for the job selected draws the pre-label or the delivered mask over the
-primary image, a difference layer (red: the pixel's class changed), and the per-class table from
-``core.review.review_job`` (class, IoU, pixels added and removed, kept / renamed / introduced / dropped).
+The window downloads (``core.delivered.download_results`` in a worker, the same as ``playment-submit results``)
+into the output folder chosen here; this view lists the jobs with their download status and the share of pixels
+the annotators changed, and for the job selected draws the pre-label or the delivered mask over the primary
+image, a difference layer (red: the pixel's class changed), and the per-class table from ``core.review``
+(class, IoU, pixels added and removed, kept / renamed / introduced / dropped).
 
-Everything read from disk (the folder listing, the two masks, the primary image) is read in a worker, and the
-masks are turned into QImages there too; the GUI thread only wraps them in pixmaps. The files are the ones core
-wrote per job: ``<folder>/<reference id>-<job id>/`` with ``delivered.png``, ``legend.json`` and, for a job with
-a pre-label, ``prelabel.png`` and ``prelabel_legend.json`` (see core/results_download.py).
+It renders what core says and reads no file itself: the folder is listed by ``core.delivered.scan_results``
+and a job's masks are decoded and reviewed by ``core.delivered.read_job`` (see results_canvas.py), both in a
+worker; the GUI thread only wraps the QImages in pixmaps.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-from PySide6.QtCore import QRectF, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QImage, QPainter, QPixmap
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPixmap, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QGraphicsPixmapItem,
-    QGraphicsScene,
-    QGraphicsView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -43,12 +36,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playment_submit.core.results_download import folder_name
-from playment_submit.core.review import JobReview, decode_rgba, review_job
+from playment_submit.core.delivered import DeliveredJob, DownloadReport, ResultsFolder, delivered_jobs, scan_results
 from playment_submit.gui.dialogs import app_settings
 from playment_submit.gui.style import set_status
-from playment_submit.gui.widgets.primary_panel import load_image, qimage_from_array
-from playment_submit.gui.workers import start_worker
+from playment_submit.gui.widgets.results_canvas import JobImages, ResultsCanvas, load_job
+from playment_submit.gui.workers import Worker, start_worker
 
 FOLDER_KEY = "results/folder"
 JOB_COLS = ("Reference ID", "Status", "Changed")
@@ -56,147 +48,6 @@ CLASS_COLS = ("Class", "Delivered as", "Kind", "IoU", "Added", "Removed")
 STATUS_WORDS = {"downloaded": "downloaded now", "unchanged": "on disk", "no_result": "no result",
                 "failed": "failed", "on disk": "on disk"}
 LAYERS = ("Delivered", "Pre-label", "No mask")
-DIFF_RGBA = (255, 30, 30, 200)
-
-
-@dataclass
-class ResultRow:
-    """One job of the list: where its files are and what the download or review said about it."""
-
-    reference_id: str | None
-    job_id: str
-    folder: Path
-    status: str                   # core's JobDownload.status, or "on disk" for a folder found on disk
-    message: str | None = None
-    changed_share: float | None = None  # None: no pre-label, so nothing to compare
-
-    @property
-    def label(self) -> str:
-        return self.reference_id or self.job_id
-
-
-@dataclass
-class JobImages:
-    """A selected job, read and converted in a worker: QImages ready to become pixmaps, and its review."""
-
-    row: ResultRow
-    delivered: QImage
-    prelabel: QImage | None
-    difference: QImage | None
-    primary: QImage | None
-    primary_note: str
-    review: JobReview | None      # arrays dropped; None without a pre-label
-
-
-# ------------------------------------------------------------------------------------ worker functions
-def scan_folder(out: Path, journal) -> list[ResultRow]:
-    """The jobs whose results are already in ``out`` (named as core names them), with the changed share from
-    ``review.csv``: what the view lists before (or without) a download. Runs in a worker."""
-    shares: dict[str, float] = {}
-    try:
-        with open(out / "review.csv", newline="", encoding="utf-8") as fh:
-            for r in csv.DictReader(fh):
-                try:
-                    shares[r["job_id"]] = float(r["changed_share"])
-                except (KeyError, TypeError, ValueError):
-                    continue
-    except OSError:
-        pass
-    rows = []
-    for rs in (journal.remote_statuses() if journal is not None else {}).values():
-        folder = out / folder_name(rs.reference_id, rs.job_id)
-        if (folder / "delivered.png").is_file():
-            rows.append(ResultRow(rs.reference_id, rs.job_id, folder, "on disk", None, shares.get(rs.job_id)))
-    return sorted(rows, key=lambda r: (r.reference_id or "", r.job_id))
-
-
-def rows_from_report(report) -> list[ResultRow]:
-    """The rows of a ``core.results_download.DownloadReport``."""
-    return [ResultRow(j.reference_id, j.job_id, Path(j.folder) if j.folder else Path(), j.status, j.message,
-                      j.review.changed_share if j.review is not None else None) for j in report.jobs]
-
-
-def _difference_image(difference: np.ndarray) -> QImage:
-    layer = np.zeros((*difference.shape, 4), dtype=np.uint8)
-    layer[difference] = DIFF_RGBA
-    return qimage_from_array(layer)
-
-
-def _read_legend(path: Path) -> dict[str, str]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
-
-
-def load_job(row: ResultRow, image_url: str | None) -> JobImages:
-    """Read a job's masks (and review it when it had a pre-label) and its primary image. Runs in a worker;
-    raises ValueError with a sentence for files that cannot be read."""
-    folder = row.folder
-    try:
-        review = None
-        if (folder / "prelabel.png").is_file():
-            review = review_job(folder / "prelabel.png", _read_legend(folder / "prelabel_legend.json"),
-                                folder / "delivered.png", _read_legend(folder / "legend.json"),
-                                reference_id=row.reference_id, job_id=row.job_id, keep_arrays=True)
-            assert review.prelabel_rgba is not None and review.delivered_rgba is not None
-            assert review.difference is not None
-            delivered = qimage_from_array(review.delivered_rgba)
-            prelabel: QImage | None = qimage_from_array(review.prelabel_rgba)
-            difference: QImage | None = _difference_image(review.difference)
-            review.prelabel_rgba = review.delivered_rgba = None  # the QImages hold what is drawn
-            review.difference = None
-        else:
-            delivered, prelabel, difference = qimage_from_array(decode_rgba(folder / "delivered.png")), None, None
-    except (OSError, ValueError) as e:
-        raise ValueError(f"The results of \"{row.label}\" in {folder} could not be read ({e}); download them "
-                         f"again.") from None
-    primary, note = None, ""
-    if image_url:
-        try:
-            primary = load_image(image_url)
-        except ValueError as e:
-            note = f"Primary image not shown: {e}"
-    else:
-        note = "Primary image not shown: the journal has no image URL for this job."
-    return JobImages(row, delivered, prelabel, difference, primary, note, review)
-
-
-# ------------------------------------------------------------------------------------ the view
-class _Canvas(QGraphicsView):
-    """The primary image with one mask layer and the difference layer over it; fits the view when resized."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setScene(QGraphicsScene(self))
-        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        self.setBackgroundBrush(Qt.GlobalColor.darkGray)
-        self.setMinimumSize(200, 150)
-        self.base_layer = QGraphicsPixmapItem()
-        self.mask_layer = QGraphicsPixmapItem()
-        self.diff_layer = QGraphicsPixmapItem()
-        for z, item in enumerate((self.base_layer, self.mask_layer, self.diff_layer)):
-            item.setZValue(z)
-            self.scene().addItem(item)
-
-    def show_job(self, images: JobImages | None) -> None:
-        if images is None:
-            for item in (self.base_layer, self.mask_layer, self.diff_layer):
-                item.setPixmap(QPixmap())
-            return
-        size = images.delivered.size()
-        primary = images.primary
-        if primary is not None and primary.size() != size:  # drawn under the mask at the mask's size
-            primary = primary.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio)
-        self.base_layer.setPixmap(QPixmap.fromImage(primary) if primary is not None else QPixmap())
-        self.scene().setSceneRect(QRectF(0, 0, size.width(), size.height()))
-        self.fit()
-
-    def fit(self) -> None:
-        if not self.scene().sceneRect().isEmpty():
-            self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.fit()
 
 
 class ResultsView(QWidget):
@@ -207,13 +58,14 @@ class ResultsView(QWidget):
     cancel_requested = Signal()
     job_shown = Signal(object)         # JobImages once the selected job is drawn (or the error)
 
-    def __init__(self, journal, parent=None):
+    def __init__(self, journal: Any, parent: QWidget | None = None):
         super().__init__(parent)
         self.journal = journal
-        self.rows: list[ResultRow] = []
+        self.rows: list[DeliveredJob] = []
         self.images: JobImages | None = None
-        self._load_worker = None
-        self._scan_worker = None
+        self._load_worker: Worker | None = None
+        self._scan_worker: Worker | None = None
+        self._review_html: Path | None = None  # the folder's review page, as the last scan or download said
         self._pixmaps: dict[str, QPixmap] = {}  # the selected job's layers, by LAYERS name and "Difference"
         lay = QVBoxLayout(self)
 
@@ -280,7 +132,7 @@ class ResultsView(QWidget):
             controls.addWidget(w)
         controls.addStretch(1)
         rl.addLayout(controls)
-        self.canvas = _Canvas()
+        self.canvas = ResultsCanvas()
         self.note = QLabel("")
         self.note.setWordWrap(True)
         set_status(self.note, "muted")
@@ -336,20 +188,27 @@ class ResultsView(QWidget):
     def rescan(self) -> None:
         """List the results already in the folder (no request to Playment), in a worker."""
         out = self.folder_path()
+        self._review_html = None
         self._update_review_button()
-        if out is None or self.journal is None or not out.is_dir():
+        if out is None or self.journal is None:
             return
-        worker = start_worker(scan_folder, out, self.journal, owner=self)
-        worker.returned.connect(lambda rows, w=worker: self._on_scanned(w, rows))
+        worker = start_worker(scan_results, out, self.journal, owner=self)
+        worker.returned.connect(lambda found, w=worker: self._on_scanned(w, found))
         self._scan_worker = worker
 
-    def _on_scanned(self, worker, rows: list[ResultRow]) -> None:
+    def _on_scanned(self, worker: Worker, found: ResultsFolder) -> None:
         if worker is not self._scan_worker or self.cancel.isVisible():
             return  # an older folder's listing, or a download is about to list its own
-        self.show_rows(rows)
-        if rows:
-            self.summary.setText(f"{len(rows)} job(s) with results in this folder; select one to compare its "
-                                 f"pre-label with what was delivered.")
+        self._review_html = found.review_html
+        self._update_review_button()
+        self.show_rows(found.jobs)
+        text = (f"{len(found.jobs)} job(s) with results in this folder; select one to compare its pre-label with "
+                f"what was delivered." if found.jobs else "")
+        if found.problems:
+            text = " ".join([text, *found.problems]).strip()
+        if text:
+            self.summary.setText(text)
+            set_status(self.summary, "warning" if found.problems else None)
 
     def _on_choose_clicked(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -391,9 +250,11 @@ class ResultsView(QWidget):
         self.cancel.setEnabled(False)
         self.progress.setFormat("Stopping after the current job…")
 
-    def show_report(self, report, stopped: bool = False) -> None:
+    def show_report(self, report: DownloadReport, stopped: bool = False) -> None:
         """A ``DownloadReport``: the jobs listed with their status and changed share, the counts above."""
-        self.show_rows(rows_from_report(report))
+        if report.review_html is not None:
+            self._review_html = report.review_html
+        self.show_rows(delivered_jobs(report))
         counts = report.counts()
         parts = [f"{counts[k]} {STATUS_WORDS.get(k, k)}" for k in ("downloaded", "unchanged", "no_result", "failed")
                  if counts.get(k)]
@@ -416,8 +277,8 @@ class ResultsView(QWidget):
         self.open_review.setEnabled(self.review_page() is not None)
 
     def review_page(self) -> Path | None:
-        out = self.folder_path()
-        return out / "review.html" if out is not None and (out / "review.html").is_file() else None
+        """The folder's one-page review, when the last scan or download found or wrote one."""
+        return self._review_html
 
     def open_review_page(self) -> None:
         page = self.review_page()
@@ -425,7 +286,7 @@ class ResultsView(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(page)))
 
     # ------------------------------------------------------------- the list and the selected job
-    def show_rows(self, rows: list[ResultRow]) -> None:
+    def show_rows(self, rows: list[DeliveredJob]) -> None:
         selected = self.selected_row()
         keep = selected.job_id if selected is not None else None
         self.rows = rows
@@ -447,7 +308,7 @@ class ResultsView(QWidget):
         else:
             self._show_images(None)
 
-    def selected_row(self) -> ResultRow | None:
+    def selected_row(self) -> DeliveredJob | None:
         picked = self.jobs.selectionModel().selectedRows()
         return self.rows[picked[0].row()] if picked and picked[0].row() < len(self.rows) else None
 
@@ -461,28 +322,19 @@ class ResultsView(QWidget):
             self.note.setText(row.message or "Playment has no result for this job.")
             return
         self.note.setText(f"Reading the results of \"{row.label}\"…")
-        entry = self._journal_entry(row)
-        image_url = entry.payload.get("data", {}).get("image_url") if entry is not None and isinstance(
-            entry.payload, dict) and isinstance(entry.payload.get("data"), dict) else None
-        worker = start_worker(load_job, row, image_url if isinstance(image_url, str) else None, owner=self)
+        worker = start_worker(load_job, row, self.journal, owner=self)
         worker.returned.connect(lambda images, w=worker: self._on_loaded(w, images))
         worker.errored.connect(lambda e, w=worker: self._on_load_failed(w, e))
         self._load_worker = worker
 
-    def _journal_entry(self, row: ResultRow):
-        if self.journal is None or not row.reference_id:
-            return None
-        entry = self.journal.get(row.reference_id)
-        return entry if entry is not None and entry.job_id == row.job_id else None
-
-    def _on_loaded(self, worker, images: JobImages) -> None:
+    def _on_loaded(self, worker: Worker, images: JobImages) -> None:
         if worker is not self._load_worker:
             return  # another job was selected meanwhile
         self._load_worker = None
         self._show_images(images)
         self.job_shown.emit(images)
 
-    def _on_load_failed(self, worker, error) -> None:
+    def _on_load_failed(self, worker: Worker, error: BaseException) -> None:
         if worker is not self._load_worker:
             return
         self._load_worker = None
@@ -503,7 +355,11 @@ class ResultsView(QWidget):
                 self._pixmaps["Difference"] = QPixmap.fromImage(images.difference)
         has_pre = images is not None and images.prelabel is not None
         self.difference.setEnabled(has_pre)
-        self.layer.model().item(LAYERS.index("Pre-label")).setEnabled(has_pre)
+        model = self.layer.model()
+        if isinstance(model, QStandardItemModel):  # QComboBox's own model: a disabled item cannot be chosen
+            item = model.item(LAYERS.index("Pre-label"))
+            if item is not None:
+                item.setEnabled(has_pre)
         if not has_pre and self.layer.currentText() == "Pre-label":
             self.layer.setCurrentIndex(0)
         self._draw_layers()

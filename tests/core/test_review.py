@@ -72,6 +72,6 @@ def test_class_index_ignores_colours_outside_the_legend():
     m = np.zeros((4, 4, 4), np.uint8)
     m[0, 0] = [255, 0, 0, 255]
     m[0, 1] = [1, 2, 3, 255]
-    from playment_submit.core.review import _pixel_key
-    idx = class_index(m, {_pixel_key("#ff0000"): 1})
+    from playment_submit.core.review import pixel_key
+    idx = class_index(m, {pixel_key("#ff0000"): 1})
     assert idx[0, 0] == 1 and idx[0, 1] == 0 and idx.sum() == 1

@@ -137,3 +137,27 @@ def test_download_failure_is_a_sentence(qtbot, window, sandbox, tmp_path):
     _download(qtbot, window, blocker / "sub")
     text = window.results.summary.text()
     assert text.startswith("Results not downloaded: ") and "Traceback" not in text and "a-file" in text
+
+
+def test_damaged_results_are_sentences_in_the_view(qtbot, window, sandbox, tmp_path):
+    """What core says about a damaged folder or job reaches the view as its sentence (the view reads no file)."""
+    _jobs(sandbox, window.backend.journal)
+    sandbox.complete_jobs()
+    out = tmp_path / "results"
+    _download(qtbot, window, out)
+    view = window.results
+    folder = next(r.folder for r in view.rows if r.reference_id == "with-pre")
+    (folder / "prelabel_legend.json").write_text("{broken", encoding="utf-8")
+    (out / "review.csv").write_text("not,the,columns\n", encoding="utf-8")
+    view.rescan()
+    qtbot.waitUntil(lambda: "does not have the columns" in view.summary.text(), timeout=10000)
+    assert {r.status for r in view.rows} == {"on disk"} and len(view.rows) == 2
+    row = next(n for n, r in enumerate(view.rows) if r.reference_id == "with-pre")
+    with qtbot.waitSignal(view.job_shown, timeout=15000) as got:
+        view.jobs.clearSelection()
+        view.jobs.selectRow(row)
+    assert isinstance(got.args[0], Exception)
+    note = view.note.text()
+    assert note.startswith('The results of "with-pre"') and "prelabel_legend.json" in note
+    assert "download them again" in note and "Traceback" not in note
+    assert view.canvas.mask_layer.pixmap().isNull()

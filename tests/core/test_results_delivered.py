@@ -19,7 +19,7 @@ from tests.hostile import HostileServer, answer
 LEGEND = {"#ff0000": "car", "#00ff00": "road", "#0000ff": "sky <b>"}
 
 
-def _prelabel(sb, name="m.png"):
+def put_prelabel(sb, name="m.png"):
     m = np.zeros((60, 80, 4), np.uint8)
     m[10:30, 10:40] = [255, 0, 0, 255]
     m[35:55, 5:30] = [0, 255, 0, 255]
@@ -29,7 +29,7 @@ def _prelabel(sb, name="m.png"):
     return m
 
 
-def _submit(sb, journal, ref, *, prelabel=True):
+def submit_journalled(sb, journal, ref, *, prelabel=True):
     data = {"image_url": sb.file_url("img.png")}
     if prelabel:
         data["maker_response"] = {"raster": {"data": {"legend": LEGEND, "url": sb.file_url("m.png")}}}
@@ -40,11 +40,11 @@ def _submit(sb, journal, ref, *, prelabel=True):
 
 
 def test_results_download_convert_review_and_rerun(sandbox, tmp_path, monkeypatch, capsys):
-    _prelabel(sandbox)
+    put_prelabel(sandbox)
     jp = tmp_path / "j.sqlite"
     with Journal(jp) as journal:
-        _submit(sandbox, journal, "with-pre")
-        _submit(sandbox, journal, "no-pre", prelabel=False)
+        submit_journalled(sandbox, journal, "with-pre")
+        submit_journalled(sandbox, journal, "no-pre", prelabel=False)
     sandbox.complete_jobs()
     for k, v in {"PLAYMENT_BASE_URL": sandbox.base_url, "PLAYMENT_API_KEY": sandbox.api_key,
                  "PLAYMENT_PROJECT_ID": sandbox.project_id}.items():

@@ -91,7 +91,7 @@ class DraftFiles(QObject):
 
     def autosave(self) -> None:
         """Keep unsaved work where the next start finds it (only when it changed since the last write)."""
-        if self.w.after_primary is not None or self.w.loading() or self.w.closing():
+        if self.w.after_primary is not None or self.w.loading() or self.w.close_when_idle.isActive():
             return  # half loaded (not the user's work yet), or closing after the user chose
         draft = self.w.draft
         if not draft.is_modified():

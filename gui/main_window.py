@@ -137,9 +137,9 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(120)
         self._refresh_timer.timeout.connect(self.refresh)
-        self._close_when_idle = QTimer(self)  # polls after "close" was confirmed while jobs were on their way
-        self._close_when_idle.setInterval(100)
-        self._close_when_idle.timeout.connect(lambda: self.is_sending() or self.close())
+        self.close_when_idle = QTimer(self)  # polls after "close" was confirmed while jobs were on their way
+        self.close_when_idle.setInterval(100)
+        self.close_when_idle.timeout.connect(lambda: self.is_sending() or self.close())
 
         self.addresses.busy_changed.connect(lambda b: self.set_busy("file addresses", b))
         self.primary.primary_changed.connect(self._on_primary_changed)
@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         # and be journalled, then close. Quitting at once would close the journal under them.
         if self.is_sending():
             event.ignore()
-            if self._close_when_idle.isActive():
+            if self.close_when_idle.isActive():
                 return
             if not self.files.confirm_unsaved("quitting"):
                 return
@@ -217,13 +217,13 @@ class MainWindow(QMainWindow):
             self._on_cancel_requested()
             self.bulk.cancel()
             self.statusBar().showMessage("Finishing the requests on their way, then closing…")
-            self._close_when_idle.start()
+            self.close_when_idle.start()
             return
-        finishing = self._close_when_idle.isActive()  # asked already, before the sending stopped
+        finishing = self.close_when_idle.isActive()  # asked already, before the sending stopped
         if not finishing and not self.files.confirm_unsaved("quitting"):
             event.ignore()
             return
-        self._close_when_idle.stop()
+        self.close_when_idle.stop()
         self._refresh_timer.stop()
         self.remote.cancel_all()  # reading statuses or results: stop after the request on its way
         drafts.clear_autosave()  # saved or deliberately discarded (asked above): nothing to restore next time
@@ -303,10 +303,6 @@ class MainWindow(QMainWindow):
     def mask_state(self):
         """The Mask tab's mask (core's check of it and its overlay), or None."""
         return self.mask_panel.state
-
-    @property
-    def batch_id(self) -> str | None:
-        return self.job.batch.currentData()
 
     def _on_profile_applied(self, profile) -> None:
         """Another profile: its own history and duplicate checks (journal) from now on."""
@@ -459,9 +455,6 @@ class MainWindow(QMainWindow):
     def loading(self) -> bool:
         """An image, mask or file address is still being loaded."""
         return bool(self._busy - {"check", "submit"})
-
-    def closing(self) -> bool:
-        return self._close_when_idle.isActive()
 
     def ask_copy_mask(self, name: str, folder: Path) -> str:
         """Ask whether to copy a mask the app keeps in its own folder beside the job file: "copy" or "keep".

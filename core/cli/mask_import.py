@@ -3,8 +3,9 @@
 Converts a mask written by a model or a dataset tool (COCO, Pascal VOC, Cityscapes, CVAT, per-class binary
 masks, class-index images) into Playment's RGBA mask and legend through :mod:`core.mask.formats`, writes
 them, then runs the same mask check as ``mask check``. numpy, Pillow and pycocotools are imported inside
-the functions, so ``--help`` stays fast. Exit codes as every mask command: 0 written and valid, 1 the
-input was refused (the sentence names the file, class or value), 2 an option or file cannot be used.
+the functions, so ``--help`` stays fast. Exit codes as every command (:mod:`.edge`): 0 written and valid, 1 the
+input was refused (a readable file with bad content; the sentence names the file, class or value), 2 an option
+or a path cannot be used (missing, unreadable, a folder where a file is due).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, UsageError, ValidationError
-from .common import int_option, json_line, output_problem
+from ..errors import OutOfMemoryError, UsageError, ValidationError
+from .common import int_option, output_problem
+from .edge import OK, REFUSED
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 FORMATS = ("coco", "voc", "cityscapes", "cvat", "binary", "index")   # core.mask.formats.FORMATS, unimported
 
 DESCRIPTION = """\
@@ -79,18 +80,6 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_import)
 
 
-def _fail(args: argparse.Namespace, code: int, problems: list[Problem] | str) -> int:
-    if isinstance(problems, str):
-        problems = [Problem("", problems)]
-    if getattr(args, "json", False):
-        print(json_line({"ok": False, "status": "error", "code": None, "exit_code": code,
-                         "message": " ".join(str(p) for p in problems), "problems": [p.to_dict() for p in problems]}))
-    else:
-        for p in problems:
-            print(f"{p.severity}: {p}", file=sys.stderr)
-    return code
-
-
 def _known(args: argparse.Namespace) -> list[str] | None:
     if getattr(args, "known", None):
         from ..mask.formats._common import read_text
@@ -108,32 +97,30 @@ def run_import(args: argparse.Namespace) -> int:
 
     out, legend_out = Path(args.output), Path(args.legend_out)
     if out.suffix.lower() != ".png":
-        return _fail(args, EXIT_USAGE, f"{out}: the output mask must be a .png file (lossy formats change colours).")
+        raise UsageError(f"{out}: the output mask must be a .png file (lossy formats change colours).")
     inputs = [("source", args.source), ("classes file", args.classes), ("labelmap", args.labelmap),
               ("order file", args.order), ("colours file", args.colours), ("map file", args.mapping)]
     for why in (output_problem(out, "-o", inputs),
                 output_problem(legend_out, "--legend-out", [*inputs, ("output mask (-o)", out)])):
         if why:
-            return _fail(args, EXIT_USAGE, why)
+            raise UsageError(why)
     try:
         opts = ImportOptions(image=args.image, instances=args.instances, classes=args.classes, ids=args.ids,
                              labelmap=args.labelmap, order=args.order, unlabelled=args.unlabelled,
                              ignore=tuple(args.ignore or ()), colours=args.colours, mapping=args.mapping,
                              known=_known(args))
         result = import_mask(args.source, args.fmt, opts)
-    except UsageError as e:
-        return _fail(args, EXIT_USAGE, e.user_message)
-    except ValidationError as e:
-        return _fail(args, EXIT_PROBLEMS, e.problems)
+    except ValidationError as e:  # said as the problems themselves, not "must be fixed before submitting"
+        raise ValidationError(e.problems, " ".join(str(p) for p in e.problems)) from None
     except MemoryError:
-        return _fail(args, EXIT_PROBLEMS, f"{args.source}: there is not enough memory to convert this mask.")
+        raise OutOfMemoryError(f"{args.source}: there is not enough memory to convert this mask.") from None
     target = out
     try:
         result.write(out, legend_out)
     except OSError as e:
-        return _fail(args, EXIT_USAGE, f"{target}: cannot write the output ({e.strerror or type(e).__name__}).")
+        raise UsageError(f"{target}: cannot write the output ({e.strerror or type(e).__name__}).") from None
     report = engine.check(out, result.legend)
-    code = EXIT_OK if report.ok else EXIT_PROBLEMS
+    code = OK if report.ok else REFUSED
     total = result.width * result.height
     if getattr(args, "json", False):
         print(json.dumps({"ok": report.ok, "exit_code": code, "format": result.format, "output": str(out),

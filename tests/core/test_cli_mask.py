@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from playment_submit.core.cli import edge
 from playment_submit.core.cli import mask as cli_mask
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ def run(argv, capsys):
     sub = parser.add_subparsers(dest="command")
     cli_mask.add_parser(sub, parent)
     args = parser.parse_args(["mask", *map(str, argv)])
-    code = args.func(args)
+    code = edge.run(args)  # a failure is raised to the command line's one edge, which says it
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -19,58 +19,52 @@ from typing import Any
 from ..errors import OutOfMemoryError, UsageError, ValidationError
 from .common import int_option, output_problem
 from .edge import OK, REFUSED
+from .mask_formats import FORMATS, TABLE
 
-FORMATS = ("coco", "voc", "cityscapes", "cvat", "binary", "index")   # core.mask.formats.FORMATS, unimported
 
-DESCRIPTION = """\
-Convert a mask in the format your model or dataset wrote into Playment's RGBA mask and legend, then check it.
+def _description() -> str:
+    """The help's text: each format's lines from the one table (core.mask.formats.registry, via its
+    plain-data copy :mod:`.mask_formats`), indented under its name."""
+    lines = ["Convert a mask in the format your model or dataset wrote into Playment's RGBA mask and legend, "
+             "then check it.", "", "formats (--from; inferred from the file when left out, where it can be):"]
+    for f in TABLE["formats"]:
+        first, *rest = f["description"]
+        lines.append(f"  {f['name']:<11} {first}")
+        lines += [f"{'':14}{line}" for line in rest]
+    lines += ["", "Every class gets a colour derived from its name, the same in every job, unless the format (cvat) "
+                  "or", "--colours fixes it. --map renames, merges or drops classes; with the profile's class list "
+                        "(or --known)", "a class the project does not know is refused, naming the closest known one."]
+    return "\n".join(lines)
 
-formats (--from; inferred from the file when left out, where it can be):
-  coco        a COCO instances JSON: polygons, uncompressed and compressed RLE, iscrowd. --image picks the
-              image (file_name or id); the output has its width and height. Categories become classes
-              (--instances: one entry per annotation, "<category> #<k>"). Where annotations overlap, the
-              LATER ONE IN THE FILE WINS.
-  voc         a Pascal VOC palette PNG: indices 1..20 are VOC's classes unless --classes names them;
-              0 (background) and 255 (void) are unlabelled.
-  cityscapes  *_labelIds.png, *_labelTrainIds.png / *_trainIds.png or *_instanceIds.png, by the name's
-              suffix or --ids; named by the official Cityscapes label table (trainIds: 0 = road, 255 =
-              ignore). A *_color.png is refused (several classes share a colour there).
-  cvat        a CVAT segmentation mask (RGB PNG) and its labelmap.txt (name:r,g,b::), found next to the
-              mask or in the two folders above it, or --labelmap; CVAT's colours are kept; black is
-              unlabelled.
-  binary      a folder of per-class masks named after their class (car.png: 0 outside, 255 inside);
-              where they overlap the later file in sorted name order wins, or the later line of --order.
-  index       a class-index PNG/TIFF (8 or 16 bit) or .npy with --classes; --unlabelled VALUE (default 0)
-              and --ignore VALUE ... become unlabelled. (`mask encode` is the older form of this path.)
 
-Every class gets a colour derived from its name, the same in every job, unless the format (cvat) or
---colours fixes it. --map renames, merges or drops classes; with the profile's class list (or --known)
-a class the project does not know is refused, naming the closest known one."""
+def option_help(option: dict[str, Any]) -> str:
+    """An option's help: the formats that read it (from the table), then what it is."""
+    return f"{', '.join(option['formats'])}: {option['help']}"
+
+
+# How argparse reads each option of the table (the words come from the table)
+_ARGPARSE: dict[str, dict[str, Any]] = {
+    "instances": {"action": "store_true"},
+    "ids": {"choices": ("label", "train", "instance")},
+    "unlabelled": {"type": int_option("a value from 0 to 65535", 0, 65535), "default": 0},
+    "ignore": {"type": int_option("a value from 0 to 65535", 0, 65535), "nargs": "+", "default": []},
+}
 
 
 def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     """Add ``import`` to the ``mask`` subcommands (``sub`` is their subparsers object)."""
     p = sub.add_parser("import", parents=parents, help="convert COCO, VOC, Cityscapes, CVAT, binary or index "
                                                        "masks into a Playment mask and legend",
-                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=_description(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", help="the mask file (or, for --from binary, the folder of class masks)")
     p.add_argument("--from", dest="fmt", choices=FORMATS, help="the source's format (default: inferred)")
     p.add_argument("-o", "--output", required=True, help="the RGBA mask to write (.png)")
     p.add_argument("--legend-out", required=True, help="the legend JSON to write")
-    p.add_argument("--image", metavar="FILE_NAME|ID", help="coco: the image whose annotations become the mask")
-    p.add_argument("--instances", action="store_true",
-                   help="coco, cityscapes instanceIds: one legend entry per instance (\"car #1\", \"car #2\")")
-    p.add_argument("--classes", metavar="FILE", help="voc, index: class names by value, one per line (line 1 "
-                                                     "names value 1; value 0 when --unlabelled is not 0), or "
-                                                     "\"n: name\" lines, or JSON")
-    p.add_argument("--ids", choices=("label", "train", "instance"),
-                   help="cityscapes: which ids the PNG holds (default: from the file name's suffix)")
-    p.add_argument("--labelmap", metavar="FILE", help="cvat: the export's labelmap.txt")
-    p.add_argument("--order", metavar="FILE", help="binary: class names one per line; later lines win overlaps")
-    p.add_argument("--unlabelled", type=int_option("a value from 0 to 65535", 0, 65535), default=0,
-                   help="index: the value meaning unlabelled (default: %(default)d)")
-    p.add_argument("--ignore", type=int_option("a value from 0 to 65535", 0, 65535), nargs="+", default=[],
-                   metavar="VALUE", help="values that become unlabelled (index, voc, cityscapes)")
+    for option in TABLE["options"]:
+        extra = dict(_ARGPARSE.get(option["key"], {}))
+        if option["metavar"]:
+            extra["metavar"] = option["metavar"]
+        p.add_argument(option["flag"], dest=option["key"], help=option_help(option), **extra)
     p.add_argument("--colours", metavar="FILE", help="JSON {\"class\": \"#rrggbb\"} (or a legend) fixing colours")
     p.add_argument("--map", dest="mapping", metavar="FILE",
                    help="JSON {\"old\": \"new\"} renames (two old names with one new name merge), "
@@ -105,10 +99,9 @@ def run_import(args: argparse.Namespace) -> int:
         if why:
             raise UsageError(why)
     try:
-        opts = ImportOptions(image=args.image, instances=args.instances, classes=args.classes, ids=args.ids,
-                             labelmap=args.labelmap, order=args.order, unlabelled=args.unlabelled,
-                             ignore=tuple(args.ignore or ()), colours=args.colours, mapping=args.mapping,
-                             known=_known(args))
+        given = {o["key"]: getattr(args, o["key"]) for o in TABLE["options"]}  # the table's options, by name
+        given["ignore"] = tuple(given.get("ignore") or ())
+        opts = ImportOptions(**given, colours=args.colours, mapping=args.mapping, known=_known(args))
         result = import_mask(args.source, args.fmt, opts)
     except ValidationError as e:  # said as the problems themselves, not "must be fixed before submitting"
         raise ValidationError(e.problems, " ".join(str(p) for p in e.problems)) from None

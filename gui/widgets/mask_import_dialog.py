@@ -38,6 +38,7 @@ from playment_submit.core.mask.formats import (
     FORMATS,
     ImportOptions,
     ImportResult,
+    dialog_fields,
     import_mask,
     infer_format,
     load_mapping,
@@ -47,15 +48,8 @@ from playment_submit.gui.style import set_status
 from playment_submit.gui.widgets.legend_table import swatch
 from playment_submit.gui.workers import start_worker
 
-#: options each format reads (the rest are hidden)
-FIELDS = {
-    "coco": ("image", "instances"),
-    "voc": ("classes",),
-    "cityscapes": ("ids", "instances"),
-    "cvat": ("labelmap",),
-    "binary": (),
-    "index": ("classes", "unlabelled"),
-}
+#: options each format reads in the dialog (the rest are hidden), from core's one table of formats
+FIELDS: dict[str, tuple[str, ...]] = {fmt: dialog_fields(fmt) for fmt in FORMATS}
 IDS = (("from the file name", None), ("labelIds", "label"), ("trainIds", "train"), ("instanceIds", "instance"))
 
 

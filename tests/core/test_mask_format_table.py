@@ -21,7 +21,7 @@ def _import_parser() -> argparse.ArgumentParser:
 
 
 def test_the_plain_data_copy_is_what_the_registry_computes():
-    assert mask_formats.TABLE == registry.plain_table()
+    assert registry.plain_table() == mask_formats.TABLE
     # byte for byte: regenerate with `python -m playment_submit.core.mask.formats.registry`
     assert registry.PLAIN_MODULE.read_text(encoding="utf-8") == registry.render_plain_module()
     assert mask_formats.FORMATS == registry.FORMATS == formats.FORMATS  # core.manifest reads formats.FORMATS

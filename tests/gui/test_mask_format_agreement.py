@@ -24,7 +24,7 @@ def test_dialog_cli_and_registry_list_the_same_formats_and_options(qtbot, tmp_pa
         if fmt:
             assert dialog.format.itemText(i) == f"{fmt}: {registry.BY_NAME[fmt].summary}"
     # the dialog shows exactly the registry's dialog options of each format, and has a field for each of them
-    assert mask_import_dialog.FIELDS == {f: registry.dialog_fields(f) for f in registry.FORMATS}
+    assert {f: registry.dialog_fields(f) for f in registry.FORMATS} == mask_import_dialog.FIELDS
     dialog_options = {o.key for o in registry.OPTIONS if o.dialog}
     assert dialog_options <= set(dialog._rows)
     for f in TABLE["formats"]:  # the command line's copy names the same options per format

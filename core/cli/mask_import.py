@@ -76,7 +76,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def _known(args: argparse.Namespace) -> list[str] | None:
     if getattr(args, "known", None):
-        from ..mask.formats._common import read_text
+        from ..mask.formats import read_text
         return [line.strip() for line in read_text(args.known, "class list (--known)").splitlines() if line.strip()]
     from ..settings import load_profiles
     profiles, current = load_profiles()

@@ -16,8 +16,8 @@ from ..defaults import CLASSES_HELP as CLASSES_HELP  # its home is core.defaults
 from ..errors import Problem, ValidationError
 from ..jsonio import parse_json
 from ..legend import MAX_CLASSES, distinct_colours, key_problem
-from ._base import MAX_LISTED, _hex_key, _problem, _px
 from .io import load_index_mask
+from .shared import MAX_LISTED, hex_key, mask_problem, pixels_text
 
 # --------------------------------------------------------------------------------------------------
 # encode
@@ -304,10 +304,11 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
             for v in missing[:MAX_LISTED]:
                 y, x = divmod(int(np.argmax(idx.ravel() == v)), w)
                 rows.append({"value": v, "pixels": int(counts_by_index[v]), "first": [x, y]})
-            parts = [f"{r['value']} ({_px(r['pixels'])}, first at x={r['first'][0]}, y={r['first'][1]})" for r in rows]
+            parts = [f"{r['value']} ({pixels_text(r['pixels'])}, first at x={r['first'][0]}, y={r['first'][1]})"
+                     for r in rows]
             if len(missing) > MAX_LISTED:
                 parts.append(f"and {len(missing) - MAX_LISTED} more")
-            raise ValidationError([_problem(
+            raise ValidationError([mask_problem(
                 "unnamed_index", where,
                 f"{len(missing)} index value{'s' if len(missing) != 1 else ''} in the mask "
                 f"{'have' if len(missing) != 1 else 'has'} no class name: " + ", ".join(parts)
@@ -319,7 +320,7 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
     pal = np.zeros(256 if idx.dtype == np.uint8 else 65536, "<u4")
     for i, colour in _colours_for(names, pinned).items():
         legend[colour] = names[i]
-        pal[i] = _hex_key(colour)
+        pal[i] = hex_key(colour)
     rgba = paint(idx, pal)
     counts: dict[str, int] = {}
     if count or counts_by_index is not None:

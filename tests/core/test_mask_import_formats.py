@@ -398,7 +398,7 @@ def test_mask_encode_still_works_as_before(tmp_path):
 
 def test_written_mask_equals_the_in_memory_colouring_for_few_and_many_classes(tmp_path):
     """write() colours through Pillow up to 255 classes and through numpy beyond: both give rgba()."""
-    from playment_submit.core.mask.formats._common import ImportResult
+    from playment_submit.core.mask.formats import ImportResult
     rng = np.random.default_rng(3)
     for n, dtype in ((7, np.uint8), (300, np.uint16)):
         classes = rng.integers(0, n + 1, (23, 31)).astype(dtype)

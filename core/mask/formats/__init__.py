@@ -38,6 +38,7 @@ from ._common import (
     finish,
     load_colours,
     load_mapping,
+    read_text,
     stable_colours,
 )
 from .registry import FORMATS as REGISTRY_FORMATS
@@ -84,4 +85,4 @@ def import_mask(source: str | Path, fmt: str | None = None, options: ImportOptio
 
 __all__ = ["FORMATS", "FORMAT_HELP", "OPTIONS", "REGISTRY", "Decoded", "FormatSpec", "Option", "dialog_fields",
             "ImportOptions", "ImportResult", "closest", "import_mask",
-           "infer_format", "load_colours", "load_mapping", "stable_colours"]
+           "infer_format", "load_colours", "load_mapping", "read_text", "stable_colours"]

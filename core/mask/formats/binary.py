@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import Problem, UsageError, ValidationError
-from .._base import _problem
+from ..shared import mask_problem
 from ._common import Decoded, ImportOptions, read_text
 from .index import load_values
 
@@ -65,7 +65,7 @@ def decode(path: str | Path, opts: ImportOptions) -> Decoded:
         odd = (m != 0) & (m != 1) & (m != 255)
         if odd.any():
             y, x = np.argwhere(odd)[0]
-            raise ValidationError([_problem("not_binary", str(f),
+            raise ValidationError([mask_problem("not_binary", str(f),
                                             f"the mask holds the value {int(m[y, x])} at x={x}, y={y} "
                                             f"({int(odd.sum()):,} pixels are neither 0 nor 255); a class mask "
                                             f"is 0 outside the class and 255 (or 1) inside. Export it again "

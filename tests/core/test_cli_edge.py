@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from playment_submit.core.cli import main
-from playment_submit.core.cli.edge import FAILURE_KEYS
+from playment_submit.core.cli.edge import FAILURE_KEYS, INTERRUPTED, REFUSED, USAGE
 from playment_submit.core.errors import OutOfMemoryError, UsageError, ValidationError
 
 
@@ -107,12 +107,12 @@ def test_a_server_refusal_carries_the_servers_words_in_details(sandbox, monkeypa
 
 
 @pytest.mark.parametrize("exc, code, words", [
-    (KeyboardInterrupt(), 130, "Interrupted."),
-    (MemoryError(), 1, "not enough memory"),
-    (FileNotFoundError(2, "No such file or directory", "/gone/x"), 2, "/gone/x: No such file or directory"),
-    (UsageError("a usage sentence."), 2, "a usage sentence."),
-    (OutOfMemoryError("x.png: too big."), 1, "x.png: too big."),
-    (ValidationError([], "no problems listed."), 1, "no problems listed."),
+    (KeyboardInterrupt(), INTERRUPTED, "Interrupted."),
+    (MemoryError(), REFUSED, "not enough memory"),
+    (FileNotFoundError(2, "No such file or directory", "/gone/x"), USAGE, "/gone/x: No such file or directory"),
+    (UsageError("a usage sentence."), USAGE, "a usage sentence."),
+    (OutOfMemoryError("x.png: too big."), REFUSED, "x.png: too big."),
+    (ValidationError([], "no problems listed."), REFUSED, "no problems listed."),
 ])
 def test_exceptions_that_are_not_ours_become_a_sentence_and_a_status(exc, code, words, capsys):
     import argparse
@@ -126,3 +126,4 @@ def test_exceptions_that_are_not_ours_become_a_sentence_and_a_status(exc, code, 
     assert edge.run(args) == code
     out, err = capsys.readouterr()
     assert words in err and json.loads(out)["exit_code"] == code and words in json.loads(out)["message"]
+    assert (INTERRUPTED, REFUSED, USAGE) == (130, 1, 2)  # the README's numbers

@@ -345,13 +345,3 @@ def finish(dec: Decoded, fmt: str, opts: ImportOptions) -> ImportResult:
     labelled = sum(pixels.values())
     return ImportResult(dec.where, fmt, classes, legend, {n: pixels[n] for n in order},
                         int(values.size - labelled), problems)
-
-
-def parse_int(value: Any, what: str, lo: int = 0, hi: int = 65535) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{what} must be a whole number from {lo} to {hi}, not {value!r}.") from None
-    if not lo <= v <= hi:
-        raise UsageError(f"{what} must be a whole number from {lo} to {hi}, not {v}.")
-    return v

@@ -17,6 +17,7 @@ messages are built from server bodies and our own words, never from request head
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -93,7 +94,7 @@ class PlaymentError(Exception):
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
                  server_message: str | None = None, status: int | None = None,
-                 problems: list[Problem] | None = None):
+                 problems: Sequence[Problem] | None = None):
         from .sanitise import one_line, redact, server_text
         # What a server sent is cleaned (escapes, controls, secrets) before it is kept or shown.
         self.code = one_line(code, 60) if code is not None else None
@@ -144,7 +145,7 @@ class ValidationError(PlaymentError):
     in job.json."); it is the message too when no message is given.
     """
 
-    def __init__(self, problems: list[Problem], message: str | None = None, *, source: str | None = None,
+    def __init__(self, problems: Sequence[Problem], message: str | None = None, *, source: str | None = None,
                  summary: str | None = None):
         errors = [p for p in problems if p.severity == "error"]
         self.source = source

@@ -127,7 +127,7 @@ def unknown_classes(error: BaseException) -> dict[str, str]:
 class FileField(QWidget):
     """A path box with a Browse… button."""
 
-    def __init__(self, key: str, title: str, filters: str, placeholder: str, parent=None):
+    def __init__(self, key: str, title: str, filters: str, placeholder: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -152,7 +152,7 @@ class MaskImportDialog(QDialog):
     (None: any name is accepted); ``primary_name``: the primary image's file name (picks a COCO image)."""
 
     def __init__(self, source: str, known: list[str] | None = None, primary_name: str | None = None,
-                 parent=None):
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.source = source
         self.known = list(known) if known else None
@@ -282,7 +282,7 @@ class MaskImportDialog(QDialog):
             unlabelled=self.unlabelled.value() if "unlabelled" in fields else 0,
             known=self.known)
 
-    def _on_format_changed(self, *_args) -> None:
+    def _on_format_changed(self, *_args: object) -> None:
         fields = FIELDS.get(self.fmt() or "", ())
         for key, (label, widget) in self._rows.items():
             shown = key == "map" or key in fields
@@ -294,7 +294,7 @@ class MaskImportDialog(QDialog):
             return
         self._changed()
 
-    def _changed(self, *_args) -> None:
+    def _changed(self, *_args: object) -> None:
         self._generation += 1  # a preview on its way is now stale
         self.ok.setEnabled(False)
         self._timer.start()

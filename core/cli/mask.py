@@ -140,9 +140,12 @@ def run_check(args: argparse.Namespace) -> int:
         report = engine.check(args.mask, args.legend, primary, max_pixels=max_pixels)
     except MemoryError:
         raise OutOfMemoryError(f"{args.mask}: there is not enough memory to check this mask.") from None
-    unusable = [p for p in report.problems if p.code in ("unreadable", "bad_legend_file")]
+    unusable = [p for p in report.problems if p.code in ("unreadable", "legend_unreadable")]
     if unusable:
         raise UsageError(problems=unusable)
+    no_legend = [p for p in report.problems if p.code == "bad_legend_file"]
+    if no_legend:  # the file reads but is no legend: refused, without judging every pixel against nothing
+        raise ValidationError(no_legend, " ".join(str(p) for p in no_legend))
     code = OK if report.ok else REFUSED
     if _json(args):
         d = report.to_dict()
@@ -255,8 +258,10 @@ def run_repair(args: argparse.Namespace) -> int:
     if why:
         raise UsageError(why)
     legend, lprobs = engine.load_legend(args.legend)
-    if legend is None:
-        raise UsageError(problems=lprobs)
+    if legend is None:  # a path that cannot be read is a usage error; a file that reads but is no legend, refused
+        if any(p.code == "legend_unreadable" for p in lprobs):
+            raise UsageError(problems=lprobs)
+        raise ValidationError(lprobs, " ".join(str(p) for p in lprobs))
     try:
         summary = engine.repair(args.mask, legend, args.output, tolerance=tolerance,
                                 alpha_threshold=getattr(args, "alpha_threshold", engine.DEFAULT_ALPHA_THRESHOLD),

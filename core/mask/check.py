@@ -181,12 +181,15 @@ def legend_problems(legend: object, path: str = "legend") -> tuple[dict[str, str
 
 
 def load_legend(path: str | Path) -> tuple[dict[str, str] | None, list[MaskProblem]]:
-    """Read and check a legend file. ``None`` as the legend means the file itself is unreadable
-    (missing, not UTF-8, not JSON: problem code ``bad_legend_file``), which the command line treats as
-    an argument error rather than a finding about the mask."""
+    """Read and check a legend file. ``None`` as the legend means the file cannot be used at all: code
+    ``legend_unreadable`` when the path is not a readable file (missing, a folder, no permission), which the
+    command line treats as a usage error (exit 2); ``bad_legend_file`` when the file reads but is no legend
+    (not UTF-8, not JSON), a refused input (exit 1) like a legend that is not a mapping."""
     data, problems = read_legend_data(path)
     if problems:
-        return None, [mask_problem("bad_legend_file", p.path, p.message) for p in problems]
+        readable = os.path.isfile(path) and os.access(path, os.R_OK)
+        code = "bad_legend_file" if readable else "legend_unreadable"
+        return None, [mask_problem(code, p.path, p.message) for p in problems]
     return legend_problems(data, str(path))
 
 

@@ -103,7 +103,9 @@ def repair(mask: str | Path, legend: dict[str, str] | str | Path, out_path: str 
     if isinstance(legend, (str, Path)):
         norm, lprobs = load_legend(legend)
         if norm is None:
-            raise UsageError(str(lprobs[0]))
+            if lprobs[0].code == "legend_unreadable":
+                raise UsageError(str(lprobs[0]))
+            raise ValidationError(lprobs, str(lprobs[0]))
     else:
         norm, lprobs = legend_problems(legend)
     if not norm:

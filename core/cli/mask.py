@@ -180,6 +180,7 @@ def run_check(args: argparse.Namespace) -> int:
 def run_encode(args: argparse.Namespace) -> int:
     """``mask encode INDEX --classes FILE -o OUT.png --legend-out LEGEND.json [--instance-of NAME]``."""
     from .. import mask as engine  # numpy and Pillow load only when a mask command runs
+    from ..mask.encode import classes_unusable_is_usage
     index, out, legend_out = Path(args.index), Path(args.output), Path(args.legend_out)
     instance_of = getattr(args, "instance_of", None)
     if not index.is_file():
@@ -195,8 +196,10 @@ def run_encode(args: argparse.Namespace) -> int:
     classes = None
     if args.classes:
         classes, problems = engine.load_classes(args.classes)
-        if classes is None:
+        if classes is None and classes_unusable_is_usage(args.classes):
             raise UsageError(problems=problems)
+        if classes is None:
+            raise ValidationError(problems, " ".join(str(p) for p in problems))
         if problems:
             raise ValidationError(problems, " ".join(str(p) for p in problems))
     elif not instance_of:

@@ -4,6 +4,7 @@ classes files that name the indices."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,14 +109,23 @@ def classes_to_text(classes: ClassesIn) -> str:
     return "\n".join(f"{i}: {names[i]}" for i in order)
 
 
+def classes_unusable_is_usage(path: str | Path) -> bool:
+    """For a classes file :func:`load_classes` could not use: True when the path itself cannot be read
+    (missing, a folder, no permission: exit 2 on the command line), False when the file reads but its
+    content is no classes file (exit 1)."""
+    return not (os.path.isfile(path) and os.access(path, os.R_OK))
+
+
 def load_classes(path: str | Path, *,
                  zero: bool = False) -> tuple[list[Any] | dict[Any, Any] | None, list[Problem]]:
     """Read a classes file: ``.json`` (a list of names, ``{"1": "car"}``, or ``{"car": "#rrggbb"}``) or
     ``.txt`` (one name per line; line n names index n; or ``n: name`` on every line), see ``CLASSES_HELP``.
 
-    Returns (classes, problems). Classes is ``None`` when the file cannot be read at all (missing, not
-    UTF-8, not JSON, unknown extension: an argument error); with content problems (a blank line, a
-    JSON number instead of a list) the data comes back too, so callers can tell the two apart.
+    Returns (classes, problems). Classes is ``None`` when the file cannot be used at all (missing, not
+    UTF-8, not JSON, unknown extension; :func:`classes_unusable_is_usage` tells a path that cannot be read,
+    an argument error, from a file that reads but is no classes file, a refused input); with content
+    problems (a blank line, a JSON number instead of a list) the data comes back too, so callers can tell
+    the two apart.
     """
     p = Path(path)
     where = str(p)

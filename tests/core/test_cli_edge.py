@@ -127,3 +127,27 @@ def test_exceptions_that_are_not_ours_become_a_sentence_and_a_status(exc, code, 
     out, err = capsys.readouterr()
     assert words in err and json.loads(out)["exit_code"] == code and words in json.loads(out)["message"]
     assert (INTERRUPTED, REFUSED, USAGE) == (130, 1, 2)  # the README's numbers
+
+
+@pytest.mark.parametrize("case", ["order-file-names-no-mask", "classes-not-json", "classes-not-utf8"])
+def test_a_readable_file_with_bad_content_is_exit_1_and_a_missing_one_exit_2(case, tmp_path, capsys):
+    """The README's line between 1 and 2: a file that reads but says the wrong thing is a refused input; a
+    path that cannot be read is a usage error."""
+    out = ["-o", str(tmp_path / "o.png"), "--legend-out", str(tmp_path / "o.json")]
+    if case == "order-file-names-no-mask":
+        folder = tmp_path / "masks"
+        folder.mkdir()
+        Image.fromarray(np.full((4, 4), 255, np.uint8)).save(folder / "car.png")
+        (tmp_path / "order.txt").write_text("car\nbus\n")
+        argv = ["mask", "import", str(folder), "--from", "binary", "--order", str(tmp_path / "order.txt"), *out]
+        bad, missing = tmp_path / "order.txt", tmp_path / "absent.txt"
+    else:
+        Image.fromarray(np.ones((4, 4), np.uint8)).save(tmp_path / "index.png")
+        classes = tmp_path / "classes.json"
+        classes.write_bytes(b"{" if case == "classes-not-json" else b"\xff\xfe car")
+        argv = ["mask", "import", str(tmp_path / "index.png"), "--from", "index", "--classes", str(classes), *out]
+        bad, missing = classes, tmp_path / "absent.json"
+    assert main(argv) == 1, capsys.readouterr().err
+    assert str(bad) in capsys.readouterr().err
+    assert main([str(missing) if a == str(bad) else a for a in argv]) == 2
+    assert "does not exist" in capsys.readouterr().err

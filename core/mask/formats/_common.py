@@ -114,7 +114,8 @@ class ImportResult:
 
 # ------------------------------------------------------------------------------------------- files
 def read_text(path: str | Path, what: str) -> str:
-    """A small UTF-8 text file, or UsageError naming it."""
+    """A small UTF-8 text file; UsageError naming it when the path cannot be read (missing, a folder, no
+    permission), ValidationError when it reads but is not UTF-8 text (a refused input)."""
     p = Path(path)
     try:
         return p.read_text(encoding="utf-8").removeprefix("\ufeff")
@@ -123,7 +124,8 @@ def read_text(path: str | Path, what: str) -> str:
     except IsADirectoryError:
         raise UsageError(f"{p}: the {what} is a folder, not a file.") from None
     except UnicodeDecodeError as e:
-        raise UsageError(f"{p}: the {what} is not UTF-8 text (bad byte at offset {e.start}).") from None
+        raise ValidationError([Problem(str(p), f"the {what} is not UTF-8 text (bad byte at offset {e.start}).")],
+                              f"{p}: the {what} is not UTF-8 text (bad byte at offset {e.start}).") from None
     except OSError as e:
         raise UsageError(f"{p}: the {what} cannot be read ({e.strerror}).") from None
 

@@ -177,6 +177,19 @@ class InterruptedByUser(PlaymentError):
         super().__init__(message, code="interrupted")
 
 
+class StoppedError(PlaymentError):
+    """A run that stopped because of ``cause`` (a refused key, an unreachable server ...), said in the run's
+    own words; its exit status, code and HTTP status are the cause's."""
+
+    def __init__(self, message: str, cause: PlaymentError) -> None:
+        self.cause = cause
+        self.exit_code = cause.exit_code
+        super().__init__(message, code=cause.code, status=cause.status)
+
+    def details(self) -> dict[str, Any]:
+        return {"cause": type(self.cause).__name__, **self.cause.details(), **super().details()}
+
+
 class OutOfMemoryError(PlaymentError):
     """The input is too large for this machine's memory; exit status 1, as a refused input."""
 

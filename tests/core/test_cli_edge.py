@@ -12,7 +12,14 @@ from PIL import Image
 
 from playment_submit.core.cli import main
 from playment_submit.core.cli.edge import FAILURE_KEYS, INTERRUPTED, REFUSED, USAGE
-from playment_submit.core.errors import OutOfMemoryError, UsageError, ValidationError
+from playment_submit.core.errors import (
+    AuthError,
+    ConnectionFailedError,
+    OutOfMemoryError,
+    StoppedError,
+    UsageError,
+    ValidationError,
+)
 
 
 @pytest.fixture
@@ -113,6 +120,8 @@ def test_a_server_refusal_carries_the_servers_words_in_details(sandbox, monkeypa
     (UsageError("a usage sentence."), USAGE, "a usage sentence."),
     (OutOfMemoryError("x.png: too big."), REFUSED, "x.png: too big."),
     (ValidationError([], "no problems listed."), REFUSED, "no problems listed."),
+    (StoppedError("stopped because the key was refused.", AuthError(status=401)), REFUSED, "stopped because"),
+    (StoppedError("stopped because Playment is unreachable.", ConnectionFailedError()), USAGE, "unreachable"),
 ])
 def test_exceptions_that_are_not_ours_become_a_sentence_and_a_status(exc, code, words, capsys):
     import argparse

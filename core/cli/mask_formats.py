@@ -76,6 +76,7 @@ TABLE: dict[str, Any] = {
             'flag': '--image',
             'help': 'the image whose annotations become the mask',
             'metavar': 'FILE_NAME|ID',
+            'choices': [],
             'formats': ['coco'],
         },
         {
@@ -83,6 +84,7 @@ TABLE: dict[str, Any] = {
             'flag': '--instances',
             'help': 'one legend entry per instance ("car #1", "car #2"; cityscapes: instanceIds)',
             'metavar': None,
+            'choices': [],
             'formats': ['coco', 'cityscapes'],
         },
         {
@@ -93,6 +95,7 @@ TABLE: dict[str, Any] = {
                 '--unlabelled is not 0), or "n: name" lines, or JSON'
             ),
             'metavar': 'FILE',
+            'choices': [],
             'formats': ['voc', 'index'],
         },
         {
@@ -100,6 +103,7 @@ TABLE: dict[str, Any] = {
             'flag': '--ids',
             'help': "which ids the PNG holds (default: from the file name's suffix)",
             'metavar': None,
+            'choices': ['label', 'train', 'instance'],
             'formats': ['cityscapes'],
         },
         {
@@ -107,6 +111,7 @@ TABLE: dict[str, Any] = {
             'flag': '--labelmap',
             'help': "the export's labelmap.txt",
             'metavar': 'FILE',
+            'choices': [],
             'formats': ['cvat'],
         },
         {
@@ -114,6 +119,7 @@ TABLE: dict[str, Any] = {
             'flag': '--order',
             'help': 'class names one per line; later lines win overlaps',
             'metavar': 'FILE',
+            'choices': [],
             'formats': ['binary'],
         },
         {
@@ -121,6 +127,7 @@ TABLE: dict[str, Any] = {
             'flag': '--unlabelled',
             'help': 'the value meaning unlabelled (default: %(default)d)',
             'metavar': None,
+            'choices': [],
             'formats': ['index'],
         },
         {
@@ -128,6 +135,7 @@ TABLE: dict[str, Any] = {
             'flag': '--ignore',
             'help': 'values that become unlabelled',
             'metavar': 'VALUE',
+            'choices': [],
             'formats': ['voc', 'cityscapes', 'index'],
         },
     ],

@@ -45,7 +45,6 @@ def option_help(option: dict[str, Any]) -> str:
 # How argparse reads each option of the table (the words come from the table)
 _ARGPARSE: dict[str, dict[str, Any]] = {
     "instances": {"action": "store_true"},
-    "ids": {"choices": ("label", "train", "instance")},
     "unlabelled": {"type": int_option("a value from 0 to 65535", 0, 65535), "default": 0},
     "ignore": {"type": int_option("a value from 0 to 65535", 0, 65535), "nargs": "+", "default": []},
 }
@@ -64,6 +63,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         extra = dict(_ARGPARSE.get(option["key"], {}))
         if option["metavar"]:
             extra["metavar"] = option["metavar"]
+        if option["choices"]:
+            extra["choices"] = tuple(option["choices"])
         p.add_argument(option["flag"], dest=option["key"], help=option_help(option), **extra)
     p.add_argument("--colours", metavar="FILE", help="JSON {\"class\": \"#rrggbb\"} (or a legend) fixing colours")
     p.add_argument("--map", dest="mapping", metavar="FILE",

@@ -36,6 +36,7 @@ from playment_submit.core.errors import PlaymentError, ValidationError
 from playment_submit.core.mask.formats import (
     FORMAT_HELP,
     FORMATS,
+    OPTION_BY_KEY,
     ImportOptions,
     ImportResult,
     dialog_fields,
@@ -50,7 +51,7 @@ from playment_submit.gui.workers import start_worker
 
 #: options each format reads in the dialog (the rest are hidden), from core's one table of formats
 FIELDS: dict[str, tuple[str, ...]] = {fmt: dialog_fields(fmt) for fmt in FORMATS}
-IDS = (("from the file name", None), ("labelIds", "label"), ("trainIds", "train"), ("instanceIds", "instance"))
+IDS = (("from the file name", None), *((label, value) for value, label in OPTION_BY_KEY["ids"].choices))
 
 
 # ---------------------------------------------------------------- worker jobs (no widgets)

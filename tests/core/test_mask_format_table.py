@@ -60,3 +60,12 @@ def test_a_new_option_reaches_import_options_through_the_table(tmp_path):
                                         "--ignore", "3", "4"])
     given = {o["key"]: getattr(args, o["key"]) for o in mask_import.TABLE["options"]}
     assert given["ids"] == "train" and given["ignore"] == [3, 4] and given["unlabelled"] == 0
+
+
+def test_an_options_values_are_listed_once():
+    """--ids' values: the registry's choices are argparse's choices and what the Cityscapes decoder knows."""
+    from playment_submit.core.mask.formats import cityscapes
+
+    actions = {a.dest: a for a in _import_parser()._actions}
+    values = tuple(v for v, _label in registry.OPTION_BY_KEY["ids"].choices)
+    assert tuple(actions["ids"].choices) == values == cityscapes.IDS == ("label", "train", "instance")

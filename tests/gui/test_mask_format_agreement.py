@@ -33,3 +33,5 @@ def test_dialog_cli_and_registry_list_the_same_formats_and_options(qtbot, tmp_pa
     dialog.format.setCurrentIndex(coco)
     shown = {key for key, (_label, widget) in dialog._rows.items() if not widget.isHidden()}
     assert shown == {*registry.dialog_fields("cityscapes"), "map"}
+    ids = [dialog.ids.itemData(i) for i in range(1, dialog.ids.count())]  # after "from the file name"
+    assert tuple(ids) == tuple(v for v, _label in registry.OPTION_BY_KEY["ids"].choices)

@@ -42,7 +42,7 @@ from ._common import (
     stable_colours,
 )
 from .registry import FORMATS as REGISTRY_FORMATS
-from .registry import OPTIONS, REGISTRY, FormatSpec, Option, decoder, dialog_fields, sniff
+from .registry import OPTION_BY_KEY, OPTIONS, REGISTRY, FormatSpec, Option, decoder, dialog_fields, sniff
 
 FORMATS = REGISTRY_FORMATS
 """The formats' names, in the table's order (core.manifest and the window read this name)."""
@@ -83,6 +83,6 @@ def import_mask(source: str | Path, fmt: str | None = None, options: ImportOptio
     return finish(decoded, fmt, opts)
 
 
-__all__ = ["FORMATS", "FORMAT_HELP", "OPTIONS", "REGISTRY", "Decoded", "FormatSpec", "Option", "dialog_fields",
-            "ImportOptions", "ImportResult", "closest", "import_mask",
-           "infer_format", "load_colours", "load_mapping", "read_text", "stable_colours"]
+__all__ = ["FORMATS", "FORMAT_HELP", "OPTION_BY_KEY", "OPTIONS", "REGISTRY", "Decoded", "FormatSpec",
+           "ImportOptions", "ImportResult", "Option", "closest", "dialog_fields", "import_mask", "infer_format",
+           "load_colours", "load_mapping", "read_text", "stable_colours"]

@@ -23,8 +23,9 @@ from ...errors import Problem, UsageError, ValidationError
 from ..encode import value_counts
 from ._common import Decoded, ImportOptions
 from .index import load_values
+from .registry import OPTION_BY_KEY
 
-IDS = ("label", "train", "instance")
+IDS = tuple(value for value, _label in OPTION_BY_KEY["ids"].choices)  # ("label", "train", "instance")
 _SUFFIXES = (("_labelTrainIds", "train"), ("_trainIds", "train"), ("_labelIds", "label"),
              ("_instanceIds", "instance"))
 

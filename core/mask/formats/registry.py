@@ -27,6 +27,7 @@ class Option(NamedTuple):
     help: str                    # said after the names of the formats that read it
     metavar: str | None = None
     dialog: bool = True          # the window's import dialog has a field for it (False: command line only)
+    choices: tuple[tuple[str, str], ...] = ()   # (value, the window's label) when only these values exist
 
 
 class FormatSpec(NamedTuple):
@@ -50,7 +51,8 @@ OPTIONS: tuple[Option, ...] = (
                                        "instanceIds)"),
     Option("classes", "--classes", "class names by value, one per line (line 1 names value 1; value 0 when "
                                    "--unlabelled is not 0), or \"n: name\" lines, or JSON", "FILE"),
-    Option("ids", "--ids", "which ids the PNG holds (default: from the file name's suffix)"),
+    Option("ids", "--ids", "which ids the PNG holds (default: from the file name's suffix)",
+           choices=(("label", "labelIds"), ("train", "trainIds"), ("instance", "instanceIds"))),
     Option("labelmap", "--labelmap", "the export's labelmap.txt", "FILE"),
     Option("order", "--order", "class names one per line; later lines win overlaps", "FILE", dialog=False),
     Option("unlabelled", "--unlabelled", "the value meaning unlabelled (default: %(default)d)"),
@@ -165,7 +167,8 @@ def plain_table() -> dict[str, Any]:
                      "options": list(s.options)}
                     for s in REGISTRY],
         "options": [{"key": o.key, "flag": o.flag, "help": o.help, "metavar": o.metavar,
-                     "formats": list(formats_reading(o.key))} for o in OPTIONS],
+                     "choices": [value for value, _label in o.choices], "formats": list(formats_reading(o.key))}
+                    for o in OPTIONS],
     }
 
 

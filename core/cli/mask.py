@@ -1,11 +1,12 @@
 """``playment-submit mask check | encode | repair``: the mask engine on the command line.
 
-``core/cli.py`` owns the top-level parser and calls :func:`add_parser`; each sub-subcommand sets
-``func`` to one of the ``run_*`` functions, which return the exit code:
+``core/cli/__init__.py`` owns the top-level parser and calls :func:`add_parser`; each sub-subcommand sets
+``func`` to one of the ``run_*`` functions. The exit status:
 
 - 0: the mask is valid / the job was done;
-- 1: problems found or the input refused (the sentences say what and where);
-- 2: an argument cannot be used at all (a missing file, an unreadable legend or classes file).
+- 1: problems found or the input refused (a file that reads but says the wrong thing; the sentences say
+  what and where);
+- 2: an argument cannot be used at all (a missing or unreadable path, an option out of range).
 
 A failure that stops a command is raised as a core error and said by the command line's edge
 (:mod:`.edge`), which also picks its exit status. Human output goes to stdout as a short aligned table; every

@@ -1,4 +1,4 @@
-"""``mask check | encode | repair`` through argparse, as core/cli.py wires them, and the real entry."""
+"""``mask check | encode | repair`` through argparse, as core/cli wires them, and the real entry."""
 
 from __future__ import annotations
 

@@ -160,3 +160,15 @@ def test_a_readable_file_with_bad_content_is_exit_1_and_a_missing_one_exit_2(cas
     assert str(bad) in capsys.readouterr().err
     assert main([str(missing) if a == str(bad) else a for a in argv]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_help_and_the_readme_name_the_one_shape():
+    """--help's epilog and the README say the failure object's keys as the edge writes them."""
+    from pathlib import Path
+
+    from playment_submit.core.cli.common import EPILOG
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for text in (" ".join(EPILOG.split()), " ".join(readme.split())):
+        assert '"ok": false, "status": "error", ' + ", ".join(f'"{k}"' for k in FAILURE_KEYS[2:]) in text
+        assert "130 interrupted" in text

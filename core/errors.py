@@ -142,14 +142,16 @@ class ValidationError(PlaymentError):
 
     ``source`` (optional) is the file the problems are in: the command line prefixes each problem's line with
     it. ``summary`` (optional) is one closing sentence shown after the problems ("Not submitted: 2 problems
-    in job.json."); it is the message too when no message is given.
+    in job.json."); it is the message too when no message is given. ``already_said``: the command printed
+    the problems as it went (bulk's rows), so the command line shows only the summary.
     """
 
     def __init__(self, problems: Sequence[Problem], message: str | None = None, *, source: str | None = None,
-                 summary: str | None = None):
+                 summary: str | None = None, already_said: bool = False):
         errors = [p for p in problems if p.severity == "error"]
         self.source = source
         self.summary = summary
+        self.already_said = already_said
         if message is None and summary is not None:
             message = summary
         if message is None:

@@ -43,11 +43,14 @@ def failure_object(error: PlaymentError) -> dict[str, Any]:
 def say(error: PlaymentError) -> None:
     """The human lines of ``error`` on stderr."""
     source = getattr(error, "source", None)
+    summary = getattr(error, "summary", None)
+    if getattr(error, "already_said", False) and summary:
+        print(summary, file=sys.stderr)
+        return
     if error.problems:
         print_problems(error.problems, prefix=f"{source}: " if source else "")
     else:
         print(f"error: {error}", file=sys.stderr)
-    summary = getattr(error, "summary", None)
     if summary:
         print(summary, file=sys.stderr)
 

@@ -172,3 +172,22 @@ def test_the_help_and_the_readme_name_the_one_shape():
     for text in (" ".join(EPILOG.split()), " ".join(readme.split())):
         assert '"ok": false, "status": "error", ' + ", ".join(f'"{k}"' for k in FAILURE_KEYS[2:]) in text
         assert "130 interrupted" in text
+
+
+def test_problems_a_command_already_printed_are_not_said_twice(capsys):
+    """bulk prints each row's error as it checks the manifest; stopping, it hands the edge the problems for
+    --json and only its closing sentence for the human."""
+    import argparse
+
+    from playment_submit.core.cli import edge
+    from playment_submit.core.errors import Problem
+
+    def stop(args):
+        raise ValidationError([Problem("m.csv", "the header has no reference_id column.")],
+                              "Nothing was sent: the manifest has errors.",
+                              summary="Nothing was sent: the manifest has errors.", already_said=True)
+
+    assert edge.run(argparse.Namespace(json=True, func=stop)) == REFUSED
+    out, err = capsys.readouterr()
+    assert err == "Nothing was sent: the manifest has errors.\n"
+    assert json.loads(out)["problems"][0]["path"] == "m.csv"

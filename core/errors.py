@@ -6,13 +6,18 @@ Every error carries:
 - ``status``: the HTTP status, when there was a response;
 - ``str(err)``: a plain sentence that says what happened and what to do about it.
 
-``exit_code`` is what the command line exits with: 1 when the input or the server said no, 2 for usage
-or environment trouble (no connection, no configuration). No message here ever contains the API key:
+``exit_code`` is what the command line exits with: 1 when the input or the server said no (a readable file
+with bad content, a refused job), 2 for usage or environment trouble (a missing or unreadable path, a missing
+or contradictory option, no connection, no configuration), 130 when interrupted. Subcommands raise these; the
+command line's one edge (:mod:`core.cli.edge`) prints them and picks the exit status from ``exit_code``.
+``problems`` (every error has the list, often empty) name each thing wrong; ``details`` carry context for
+``--json`` (the existing job's ID, the reference ID ...). No message here ever contains the API key:
 messages are built from server bodies and our own words, never from request headers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -88,14 +93,36 @@ class PlaymentError(Exception):
     default_message = "Playment refused the request."
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
-                 server_message: str | None = None, status: int | None = None):
+                 server_message: str | None = None, status: int | None = None,
+                 problems: Sequence[Problem] | None = None):
         from .sanitise import one_line, redact, server_text
         # What a server sent is cleaned (escapes, controls, secrets) before it is kept or shown.
         self.code = one_line(code, 60) if code is not None else None
         self.server_message = server_text(server_message) if server_message is not None else None
         self.status = status
+        self.problems: list[Problem] = list(problems or [])
+        self.context: dict[str, Any] = {}
+        if not message and self.problems:
+            message = " ".join(str(p) for p in self.problems)
         self.user_message = redact(message) if message else self._compose()
         super().__init__(self.user_message)
+
+    def with_context(self, **context: Any) -> PlaymentError:
+        """This error with ``context`` added to its :meth:`details` (what the command was doing: the job
+        file, the reference ID ...); returns the error itself, so ``raise e.with_context(...)`` reads well."""
+        self.context.update(context)
+        return self
+
+    def details(self) -> dict[str, Any]:
+        """What a machine reader may want besides the sentence: the server's own words and HTTP status when
+        there was an answer, each subclass's fields, then the context the command added."""
+        d: dict[str, Any] = {}
+        if self.server_message is not None:
+            d["server_message"] = self.server_message
+        if self.status is not None:
+            d["http_status"] = self.status
+        d.update(self.context)
+        return d
 
     def _compose(self) -> str:
         text = self.default_message
@@ -111,23 +138,64 @@ class PlaymentError(Exception):
 
 
 class ValidationError(PlaymentError):
-    """The input was checked locally and has problems; nothing was sent."""
+    """The input was checked locally and has problems; nothing was sent.
 
-    def __init__(self, problems: list[Problem], message: str | None = None):
-        self.problems = list(problems)
-        errors = [p for p in self.problems if p.severity == "error"]
+    ``source`` (optional) is the file the problems are in: the command line prefixes each problem's line with
+    it. ``summary`` (optional) is one closing sentence shown after the problems ("Not submitted: 2 problems
+    in job.json."); it is the message too when no message is given. ``already_said``: the command printed
+    the problems as it went (bulk's rows), so the command line shows only the summary.
+    """
+
+    def __init__(self, problems: Sequence[Problem], message: str | None = None, *, source: str | None = None,
+                 summary: str | None = None, already_said: bool = False):
+        errors = [p for p in problems if p.severity == "error"]
+        self.source = source
+        self.summary = summary
+        self.already_said = already_said
+        if message is None and summary is not None:
+            message = summary
         if message is None:
             n = len(errors)
             message = (f"{n} problem{'s' if n != 1 else ''} must be fixed before submitting: "
                        + "; ".join(str(p) for p in errors[:5])
                        + (f"; and {n - 5} more" if n > 5 else ""))
-        super().__init__(message)
+        super().__init__(message, problems=list(problems))
 
 
 class UsageError(PlaymentError):
-    """The command line or the configuration is incomplete or wrong."""
+    """The command line or the configuration is incomplete or wrong, or a path cannot be used (missing,
+    unreadable, a folder where a file is due). ``problems``: the sentences, when there are several."""
 
     exit_code = 2
+
+
+class InterruptedByUser(PlaymentError):
+    """Ctrl-C (or SIGTERM) stopped the command."""
+
+    exit_code = 130
+    default_message = "Interrupted."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, code="interrupted")
+
+
+class StoppedError(PlaymentError):
+    """A run that stopped because of ``cause`` (a refused key, an unreachable server ...), said in the run's
+    own words; its exit status, code and HTTP status are the cause's."""
+
+    def __init__(self, message: str, cause: PlaymentError) -> None:
+        self.cause = cause
+        self.exit_code = cause.exit_code
+        super().__init__(message, code=cause.code, status=cause.status)
+
+    def details(self) -> dict[str, Any]:
+        return {"cause": type(self.cause).__name__, **self.cause.details(), **super().details()}
+
+
+class OutOfMemoryError(PlaymentError):
+    """The input is too large for this machine's memory; exit status 1, as a refused input."""
+
+    default_message = "There is not enough memory for this input; split it into smaller files."
 
 
 class AuthError(PlaymentError):
@@ -148,6 +216,9 @@ class DuplicateReferenceError(PlaymentError):
     def __init__(self, message: str | None = None, *, existing_job_id: str | None = None, **kw: Any):
         self.existing_job_id = existing_job_id
         super().__init__(message, **kw)
+
+    def details(self) -> dict[str, Any]:
+        return {"existing_job_id": self.existing_job_id, **super().details()}
 
 
 class InvalidDataError(PlaymentError):
@@ -174,6 +245,9 @@ class RateLimitedError(ServerFaultError):
     def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kw: Any):
         self.retry_after = retry_after
         super().__init__(message, **kw)
+
+    def details(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after, **super().details()}
 
 
 class TransportError(PlaymentError):
@@ -217,6 +291,9 @@ class AmbiguousOutcomeError(PlaymentError):
     def __init__(self, message: str | None = None, *, reference_id: str | None = None, **kw: Any):
         self.reference_id = reference_id
         super().__init__(message, **kw)
+
+    def details(self) -> dict[str, Any]:
+        return {"reference_id": self.reference_id, **super().details()}
 
 
 # The API notes' error codes -> exception class.

@@ -30,9 +30,7 @@ def cmd_batch_create(args: argparse.Namespace) -> int:
     try:
         batch_id = session.client.create_batch(args.name, args.description or "")
     except PlaymentError as e:
-        emit(args, {"name": args.name, "batch_id": None, "status": "failed", "code": e.code, "message": str(e)},
-             f"error: {e}", err=True)
-        return e.exit_code
+        raise e.with_context(name=args.name) from None
     finally:
         session.close()
     emit(args, {"name": args.name, "batch_id": batch_id, "status": "created"},

@@ -37,10 +37,11 @@ time limits: one request takes at most --timeout seconds (default {DEFAULT_TIMEO
 at most {give_up_after(1.0):g} x --timeout ({give_up_after(DEFAULT_TIMEOUT):g} s by default), its retries and \
 waits included.
 
-exit status: 0 success, 1 input or server refused (one problem per line), 2 usage or environment error,
-130 interrupted. With --json, every outcome is one JSON object on stdout, failures included
-({{"status": "error", "code", "exit_code", "message", "problems"}}); only mistakes in the options
-themselves (argparse's "usage:" lines) are printed on stderr alone.
+exit status: 0 success; 1 the input or the server said no (a file with bad content, a refused job; one
+problem per line); 2 usage or environment error (a missing or unreadable path, a missing or contradictory
+option, no connection); 130 interrupted. With --json, every outcome is one JSON object on stdout, failures
+included: {{"ok": false, "status": "error", "error", "code", "exit_code", "message", "problems",
+"details"}}; only mistakes in the options themselves (argparse's "usage:" lines) are on stderr alone.
 """
 
 
@@ -99,7 +100,7 @@ def session_from_args(args: argparse.Namespace, **kw: Any) -> Session:
     return session
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse that exits 2 with one sentence (its default), and keeps our epilog formatting."""
 
     def __init__(self, *a: Any, **kw: Any) -> None:

@@ -1,14 +1,17 @@
 """``playment-submit mask check | encode | repair``: the mask engine on the command line.
 
-``core/cli.py`` owns the top-level parser and calls :func:`add_parser`; each sub-subcommand sets
-``func`` to one of the ``run_*`` functions, which return the exit code:
+``core/cli/__init__.py`` owns the top-level parser and calls :func:`add_parser`; each sub-subcommand sets
+``func`` to one of the ``run_*`` functions. The exit status:
 
 - 0: the mask is valid / the job was done;
-- 1: problems found or the input refused (the sentences say what and where);
-- 2: an argument cannot be used at all (a missing file, an unreadable legend or classes file).
+- 1: problems found or the input refused (a file that reads but says the wrong thing; the sentences say
+  what and where);
+- 2: an argument cannot be used at all (a missing or unreadable path, an option out of range).
 
-Human output goes to stdout as a short aligned table; every problem is one plain sentence on stderr.
-With ``--json`` stdout carries exactly one JSON object and nothing else.
+A failure that stops a command is raised as a core error and said by the command line's edge
+(:mod:`.edge`), which also picks its exit status. Human output goes to stdout as a short aligned table; every
+problem is one plain sentence on stderr. With ``--json`` stdout carries exactly one JSON object and nothing
+else: the command's report, or the edge's failure object.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import defaults
-from ..errors import Problem, UsageError, ValidationError
-from .common import int_option, json_line, number_option, output_problem
+from ..errors import OutOfMemoryError, Problem, UsageError, ValidationError
+from .common import int_option, number_option, output_problem
+from .edge import OK, REFUSED
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 MAX_MEGAPIXELS = 100_000.0   # 100 gigapixels: far beyond any image; keeps the pixel count a sane integer
 MAX_TOLERANCE = 442.0        # the largest RGB distance is sqrt(3) x 255 = 441.7
 
@@ -98,18 +101,6 @@ def _say(problems: Sequence[Problem]) -> None:
         print(f"{p.severity}: {p}", file=sys.stderr)
 
 
-def _fail(args: argparse.Namespace, exit_code: int, problems: Sequence[Problem] | str) -> int:
-    """Report problems that stop a command (one sentence each on stderr; one JSON object with --json)."""
-    if isinstance(problems, str):
-        problems = [Problem("", problems)]
-    if _json(args):  # the shape every subcommand's early failure has, plus the mask commands' "ok"
-        print(json_line({"ok": False, "status": "error", "code": None, "exit_code": exit_code,
-                         "message": " ".join(str(p) for p in problems), "problems": [p.to_dict() for p in problems]}))
-    else:
-        _say(problems)
-    return exit_code
-
-
 def _table(rows: Sequence[tuple[str, ...]], right: set[int]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i])
@@ -138,22 +129,25 @@ def run_check(args: argparse.Namespace) -> int:
     from .. import mask as engine  # numpy and Pillow load only when a mask command runs
     max_pixels = _max_pixels(args)
     if max_pixels is None:
-        return _fail(args, EXIT_USAGE, f"--max-megapixels must be a positive number, not {args.max_megapixels}.")
+        raise UsageError(f"--max-megapixels must be a positive number, not {args.max_megapixels}.")
     primary = None
     if getattr(args, "image", None):
         try:
             primary = engine.image_size(args.image)
         except UsageError as e:
             reason = e.user_message.split(": ", 1)[-1]
-            return _fail(args, EXIT_USAGE, f"{args.image}: the primary image (--image) cannot be used: {reason}")
+            raise UsageError(f"{args.image}: the primary image (--image) cannot be used: {reason}") from None
     try:
         report = engine.check(args.mask, args.legend, primary, max_pixels=max_pixels)
     except MemoryError:
-        return _fail(args, EXIT_PROBLEMS, f"{args.mask}: there is not enough memory to check this mask.")
-    unusable = [p for p in report.problems if p.code in ("unreadable", "bad_legend_file")]
+        raise OutOfMemoryError(f"{args.mask}: there is not enough memory to check this mask.") from None
+    unusable = [p for p in report.problems if p.code in ("unreadable", "legend_unreadable")]
     if unusable:
-        return _fail(args, EXIT_USAGE, unusable)
-    code = EXIT_OK if report.ok else EXIT_PROBLEMS
+        raise UsageError(problems=unusable)
+    no_legend = [p for p in report.problems if p.code == "bad_legend_file"]
+    if no_legend:  # the file reads but is no legend: refused, without judging every pixel against nothing
+        raise ValidationError(no_legend, " ".join(str(p) for p in no_legend))
+    code = OK if report.ok else REFUSED
     if _json(args):
         d = report.to_dict()
         d["exit_code"] = code
@@ -187,51 +181,50 @@ def run_check(args: argparse.Namespace) -> int:
 def run_encode(args: argparse.Namespace) -> int:
     """``mask encode INDEX --classes FILE -o OUT.png --legend-out LEGEND.json [--instance-of NAME]``."""
     from .. import mask as engine  # numpy and Pillow load only when a mask command runs
+    from ..mask.encode import classes_unusable_is_usage
     index, out, legend_out = Path(args.index), Path(args.output), Path(args.legend_out)
     instance_of = getattr(args, "instance_of", None)
     if not index.is_file():
-        return _fail(args, EXIT_USAGE, f"{index}: the index mask file does not exist.")
+        raise UsageError(f"{index}: the index mask file does not exist.")
     if out.suffix.lower() != ".png":
-        return _fail(args, EXIT_USAGE, f"{out}: the output mask must be a .png file (lossy formats change "
-                                       f"colours).")
+        raise UsageError(f"{out}: the output mask must be a .png file (lossy formats change colours).")
     classes_file = getattr(args, "classes", None)
     for why in (output_problem(out, "-o", [("index mask", index), ("classes file", classes_file)]),
                 output_problem(legend_out, "--legend-out", [("index mask", index), ("classes file", classes_file),
                                                             ("output mask (-o)", out)])):
         if why:
-            return _fail(args, EXIT_USAGE, why)
+            raise UsageError(why)
     classes = None
     if args.classes:
         classes, problems = engine.load_classes(args.classes)
+        if classes is None and classes_unusable_is_usage(args.classes):
+            raise UsageError(problems=problems)
         if classes is None:
-            return _fail(args, EXIT_USAGE, problems)
+            raise ValidationError(problems, " ".join(str(p) for p in problems))
         if problems:
-            return _fail(args, EXIT_PROBLEMS, problems)
+            raise ValidationError(problems, " ".join(str(p) for p in problems))
     elif not instance_of:
-        return _fail(args, EXIT_USAGE, "give the class names with --classes FILE, or --instance-of NAME for an "
-                                       "instance mask.")
+        raise UsageError("give the class names with --classes FILE, or --instance-of NAME for an instance mask.")
     try:
         res = engine.encode_full(index, classes, instance_of=instance_of, count=True)
-    except UsageError as e:
-        return _fail(args, EXIT_USAGE, e.user_message)
-    except ValidationError as e:
-        return _fail(args, EXIT_PROBLEMS, e.problems)
+    except ValidationError as e:  # said as the problems themselves, not "must be fixed before submitting"
+        raise ValidationError(e.problems, " ".join(str(p) for p in e.problems)) from None
     target = out
     try:  # a failure is named by the output asked for, never the temporary file it is written through
         engine.save_png(res.rgba, out)
         target = legend_out
         engine.write_legend(res.legend, legend_out)
     except OSError as e:
-        return _fail(args, EXIT_USAGE, f"{target}: cannot write the output ({e.strerror or type(e).__name__}).")
+        raise UsageError(f"{target}: cannot write the output ({e.strerror or type(e).__name__}).") from None
     h, w = res.rgba.shape[:2]
     total = w * h
     if _json(args):
-        print(json.dumps({"ok": True, "exit_code": EXIT_OK, "output": str(out), "legend_file": str(legend_out),
+        print(json.dumps({"ok": True, "exit_code": OK, "output": str(out), "legend_file": str(legend_out),
                           "width": w, "height": h,
                           "legend": [{"hex": c, "name": n, "pixels": res.counts.get(c, 0),
                                       "share": res.counts.get(c, 0) / total if total else 0.0}
                                      for c, n in res.legend.items()]}))
-        return EXIT_OK
+        return OK
     rows = [("colour", "name", "pixels", "share")]
     rows += [(c, n, f"{res.counts.get(c, 0):,}", _share(res.counts.get(c, 0) / total if total else 0.0))
              for c, n in res.legend.items()]
@@ -239,7 +232,7 @@ def run_encode(args: argparse.Namespace) -> int:
     print(f"Wrote {out} ({w} x {h} pixels) and {legend_out} ({len(res.legend)} "
           f"{'instance' if instance_of else 'class'}{'es' if not instance_of and len(res.legend) != 1 else ''}"
           f"{'s' if instance_of and len(res.legend) != 1 else ''}).")
-    return EXIT_OK
+    return OK
 
 
 # --------------------------------------------------------------------------------------------------
@@ -261,27 +254,26 @@ def run_repair(args: argparse.Namespace) -> int:
     from .. import mask as engine  # numpy and Pillow load only when a mask command runs
     max_pixels = _max_pixels(args)
     if max_pixels is None:
-        return _fail(args, EXIT_USAGE, f"--max-megapixels must be a positive number, not {args.max_megapixels}.")
+        raise UsageError(f"--max-megapixels must be a positive number, not {args.max_megapixels}.")
     tolerance = getattr(args, "tolerance", engine.DEFAULT_TOLERANCE)
     if not 0 <= tolerance <= MAX_TOLERANCE:
-        return _fail(args, EXIT_USAGE, f"--tolerance must be an RGB distance from 0 to {MAX_TOLERANCE:g}, not "
-                                       f"{tolerance}.")
+        raise UsageError(f"--tolerance must be an RGB distance from 0 to {MAX_TOLERANCE:g}, not {tolerance}.")
     why = output_problem(args.output, "-o", [("mask to repair", args.mask), ("legend file", args.legend)])
     if why:
-        return _fail(args, EXIT_USAGE, why)
+        raise UsageError(why)
     legend, lprobs = engine.load_legend(args.legend)
-    if legend is None:
-        return _fail(args, EXIT_USAGE, lprobs)
+    if legend is None:  # a path that cannot be read is a usage error; a file that reads but is no legend, refused
+        if any(p.code == "legend_unreadable" for p in lprobs):
+            raise UsageError(problems=lprobs)
+        raise ValidationError(lprobs, " ".join(str(p) for p in lprobs))
     try:
         summary = engine.repair(args.mask, legend, args.output, tolerance=tolerance,
                                 alpha_threshold=getattr(args, "alpha_threshold", engine.DEFAULT_ALPHA_THRESHOLD),
                                 max_pixels=max_pixels)
-    except UsageError as e:
-        return _fail(args, EXIT_USAGE, e.user_message)
     except ValidationError as e:
-        return _fail(args, EXIT_PROBLEMS, lprobs + e.problems)
+        raise ValidationError(lprobs + e.problems, " ".join(str(p) for p in lprobs + e.problems)) from None
     except OSError as e:  # named by the output asked for, never the temporary file it is written through
-        return _fail(args, EXIT_USAGE, f"{args.output}: cannot write the output ({e.strerror or type(e).__name__}).")
+        raise UsageError(f"{args.output}: cannot write the output ({e.strerror or type(e).__name__}).") from None
     left_problem = []
     if summary.left:
         shown = ", ".join(f"{x['hex']} alpha {x['alpha']} ({x['pixels']:,} pixels)"
@@ -291,7 +283,7 @@ def run_repair(args: argparse.Namespace) -> int:
                                     f"{summary.left_pixels:,} pixels kept colours too far from every legend colour "
                                     f"to snap: {shown}{f' and {more} more' if more > 0 else ''}; add them to the "
                                     f"legend if they are classes, or raise --tolerance."))
-    code = EXIT_OK if summary.ok else EXIT_PROBLEMS
+    code = OK if summary.ok else REFUSED
     if _json(args):
         d = summary.to_dict()
         d["exit_code"] = code

@@ -3,8 +3,9 @@
 Converts a mask written by a model or a dataset tool (COCO, Pascal VOC, Cityscapes, CVAT, per-class binary
 masks, class-index images) into Playment's RGBA mask and legend through :mod:`core.mask.formats`, writes
 them, then runs the same mask check as ``mask check``. numpy, Pillow and pycocotools are imported inside
-the functions, so ``--help`` stays fast. Exit codes as every mask command: 0 written and valid, 1 the
-input was refused (the sentence names the file, class or value), 2 an option or file cannot be used.
+the functions, so ``--help`` stays fast. Exit codes as every command (:mod:`.edge`): 0 written and valid, 1 the
+input was refused (a readable file with bad content; the sentence names the file, class or value), 2 an option
+or a path cannot be used (missing, unreadable, a folder where a file is due).
 """
 
 from __future__ import annotations
@@ -15,61 +16,56 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, UsageError, ValidationError
-from .common import int_option, json_line, output_problem
+from ..errors import OutOfMemoryError, UsageError, ValidationError
+from .common import int_option, output_problem
+from .edge import OK, REFUSED
+from .mask_formats import FORMATS, TABLE
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-FORMATS = ("coco", "voc", "cityscapes", "cvat", "binary", "index")   # core.mask.formats.FORMATS, unimported
 
-DESCRIPTION = """\
-Convert a mask in the format your model or dataset wrote into Playment's RGBA mask and legend, then check it.
+def _description() -> str:
+    """The help's text: each format's lines from the one table (core.mask.formats.registry, via its
+    plain-data copy :mod:`.mask_formats`), indented under its name."""
+    lines = ["Convert a mask in the format your model or dataset wrote into Playment's RGBA mask and legend, "
+             "then check it.", "", "formats (--from; inferred from the file when left out, where it can be):"]
+    for f in TABLE["formats"]:
+        first, *rest = f["description"]
+        lines.append(f"  {f['name']:<11} {first}")
+        lines += [f"{'':14}{line}" for line in rest]
+    lines += ["", "Every class gets a colour derived from its name, the same in every job, unless the format (cvat) "
+                  "or", "--colours fixes it. --map renames, merges or drops classes; with the profile's class list "
+                        "(or --known)", "a class the project does not know is refused, naming the closest known one."]
+    return "\n".join(lines)
 
-formats (--from; inferred from the file when left out, where it can be):
-  coco        a COCO instances JSON: polygons, uncompressed and compressed RLE, iscrowd. --image picks the
-              image (file_name or id); the output has its width and height. Categories become classes
-              (--instances: one entry per annotation, "<category> #<k>"). Where annotations overlap, the
-              LATER ONE IN THE FILE WINS.
-  voc         a Pascal VOC palette PNG: indices 1..20 are VOC's classes unless --classes names them;
-              0 (background) and 255 (void) are unlabelled.
-  cityscapes  *_labelIds.png, *_labelTrainIds.png / *_trainIds.png or *_instanceIds.png, by the name's
-              suffix or --ids; named by the official Cityscapes label table (trainIds: 0 = road, 255 =
-              ignore). A *_color.png is refused (several classes share a colour there).
-  cvat        a CVAT segmentation mask (RGB PNG) and its labelmap.txt (name:r,g,b::), found next to the
-              mask or in the two folders above it, or --labelmap; CVAT's colours are kept; black is
-              unlabelled.
-  binary      a folder of per-class masks named after their class (car.png: 0 outside, 255 inside);
-              where they overlap the later file in sorted name order wins, or the later line of --order.
-  index       a class-index PNG/TIFF (8 or 16 bit) or .npy with --classes; --unlabelled VALUE (default 0)
-              and --ignore VALUE ... become unlabelled. (`mask encode` is the older form of this path.)
 
-Every class gets a colour derived from its name, the same in every job, unless the format (cvat) or
---colours fixes it. --map renames, merges or drops classes; with the profile's class list (or --known)
-a class the project does not know is refused, naming the closest known one."""
+def option_help(option: dict[str, Any]) -> str:
+    """An option's help: the formats that read it (from the table), then what it is."""
+    return f"{', '.join(option['formats'])}: {option['help']}"
+
+
+# How argparse reads each option of the table (the words come from the table)
+_ARGPARSE: dict[str, dict[str, Any]] = {
+    "instances": {"action": "store_true"},
+    "unlabelled": {"type": int_option("a value from 0 to 65535", 0, 65535), "default": 0},
+    "ignore": {"type": int_option("a value from 0 to 65535", 0, 65535), "nargs": "+", "default": []},
+}
 
 
 def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     """Add ``import`` to the ``mask`` subcommands (``sub`` is their subparsers object)."""
     p = sub.add_parser("import", parents=parents, help="convert COCO, VOC, Cityscapes, CVAT, binary or index "
                                                        "masks into a Playment mask and legend",
-                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=_description(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", help="the mask file (or, for --from binary, the folder of class masks)")
     p.add_argument("--from", dest="fmt", choices=FORMATS, help="the source's format (default: inferred)")
     p.add_argument("-o", "--output", required=True, help="the RGBA mask to write (.png)")
     p.add_argument("--legend-out", required=True, help="the legend JSON to write")
-    p.add_argument("--image", metavar="FILE_NAME|ID", help="coco: the image whose annotations become the mask")
-    p.add_argument("--instances", action="store_true",
-                   help="coco, cityscapes instanceIds: one legend entry per instance (\"car #1\", \"car #2\")")
-    p.add_argument("--classes", metavar="FILE", help="voc, index: class names by value, one per line (line 1 "
-                                                     "names value 1; value 0 when --unlabelled is not 0), or "
-                                                     "\"n: name\" lines, or JSON")
-    p.add_argument("--ids", choices=("label", "train", "instance"),
-                   help="cityscapes: which ids the PNG holds (default: from the file name's suffix)")
-    p.add_argument("--labelmap", metavar="FILE", help="cvat: the export's labelmap.txt")
-    p.add_argument("--order", metavar="FILE", help="binary: class names one per line; later lines win overlaps")
-    p.add_argument("--unlabelled", type=int_option("a value from 0 to 65535", 0, 65535), default=0,
-                   help="index: the value meaning unlabelled (default: %(default)d)")
-    p.add_argument("--ignore", type=int_option("a value from 0 to 65535", 0, 65535), nargs="+", default=[],
-                   metavar="VALUE", help="values that become unlabelled (index, voc, cityscapes)")
+    for option in TABLE["options"]:
+        extra = dict(_ARGPARSE.get(option["key"], {}))
+        if option["metavar"]:
+            extra["metavar"] = option["metavar"]
+        if option["choices"]:
+            extra["choices"] = tuple(option["choices"])
+        p.add_argument(option["flag"], dest=option["key"], help=option_help(option), **extra)
     p.add_argument("--colours", metavar="FILE", help="JSON {\"class\": \"#rrggbb\"} (or a legend) fixing colours")
     p.add_argument("--map", dest="mapping", metavar="FILE",
                    help="JSON {\"old\": \"new\"} renames (two old names with one new name merge), "
@@ -79,21 +75,9 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_import)
 
 
-def _fail(args: argparse.Namespace, code: int, problems: list[Problem] | str) -> int:
-    if isinstance(problems, str):
-        problems = [Problem("", problems)]
-    if getattr(args, "json", False):
-        print(json_line({"ok": False, "status": "error", "code": None, "exit_code": code,
-                         "message": " ".join(str(p) for p in problems), "problems": [p.to_dict() for p in problems]}))
-    else:
-        for p in problems:
-            print(f"{p.severity}: {p}", file=sys.stderr)
-    return code
-
-
 def _known(args: argparse.Namespace) -> list[str] | None:
     if getattr(args, "known", None):
-        from ..mask.formats._common import read_text
+        from ..mask.formats import read_text
         return [line.strip() for line in read_text(args.known, "class list (--known)").splitlines() if line.strip()]
     from ..settings import load_profiles
     profiles, current = load_profiles()
@@ -108,32 +92,29 @@ def run_import(args: argparse.Namespace) -> int:
 
     out, legend_out = Path(args.output), Path(args.legend_out)
     if out.suffix.lower() != ".png":
-        return _fail(args, EXIT_USAGE, f"{out}: the output mask must be a .png file (lossy formats change colours).")
+        raise UsageError(f"{out}: the output mask must be a .png file (lossy formats change colours).")
     inputs = [("source", args.source), ("classes file", args.classes), ("labelmap", args.labelmap),
               ("order file", args.order), ("colours file", args.colours), ("map file", args.mapping)]
     for why in (output_problem(out, "-o", inputs),
                 output_problem(legend_out, "--legend-out", [*inputs, ("output mask (-o)", out)])):
         if why:
-            return _fail(args, EXIT_USAGE, why)
+            raise UsageError(why)
     try:
-        opts = ImportOptions(image=args.image, instances=args.instances, classes=args.classes, ids=args.ids,
-                             labelmap=args.labelmap, order=args.order, unlabelled=args.unlabelled,
-                             ignore=tuple(args.ignore or ()), colours=args.colours, mapping=args.mapping,
-                             known=_known(args))
+        given = {o["key"]: getattr(args, o["key"]) for o in TABLE["options"]}  # the table's options, by name
+        given["ignore"] = tuple(given.get("ignore") or ())
+        opts = ImportOptions(**given, colours=args.colours, mapping=args.mapping, known=_known(args))
         result = import_mask(args.source, args.fmt, opts)
-    except UsageError as e:
-        return _fail(args, EXIT_USAGE, e.user_message)
-    except ValidationError as e:
-        return _fail(args, EXIT_PROBLEMS, e.problems)
+    except ValidationError as e:  # said as the problems themselves, not "must be fixed before submitting"
+        raise ValidationError(e.problems, " ".join(str(p) for p in e.problems)) from None
     except MemoryError:
-        return _fail(args, EXIT_PROBLEMS, f"{args.source}: there is not enough memory to convert this mask.")
+        raise OutOfMemoryError(f"{args.source}: there is not enough memory to convert this mask.") from None
     target = out
     try:
         result.write(out, legend_out)
     except OSError as e:
-        return _fail(args, EXIT_USAGE, f"{target}: cannot write the output ({e.strerror or type(e).__name__}).")
+        raise UsageError(f"{target}: cannot write the output ({e.strerror or type(e).__name__}).") from None
     report = engine.check(out, result.legend)
-    code = EXIT_OK if report.ok else EXIT_PROBLEMS
+    code = OK if report.ok else REFUSED
     total = result.width * result.height
     if getattr(args, "json", False):
         print(json.dumps({"ok": report.ok, "exit_code": code, "format": result.format, "output": str(out),

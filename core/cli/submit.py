@@ -54,23 +54,17 @@ def cmd_submit(args: argparse.Namespace) -> int:
         print_problems(verdict.warnings, prefix=f"{args.job}: ")
         errors = [p for p in verdict.errors if p.code != DUPLICATE_CODE or p.path != "reference_id"]
         if errors:  # a reference ID already created alone is the server-style refusal below (FS_0001, its job)
-            print_problems(verdict.errors, prefix=f"{args.job}: ")
             n = len(verdict.errors)
-            emit(args, {"reference_id": spec.reference_id, "job_id": None, "status": "invalid",
-                        "problems": [p.to_dict() for p in verdict.errors]},
-                 f"Not submitted: {n} problem{'s' if n != 1 else ''} in {args.job}.", err=True)
-            return 1
+            raise ValidationError(verdict.errors, source=args.job,
+                                  summary=f"Not submitted: {n} problem{'s' if n != 1 else ''} in {args.job}."
+                                  ).with_context(reference_id=spec.reference_id)
         created = session.submit(spec)
-    except ValidationError:
-        raise
     except DuplicateReferenceError as e:  # the journal's refusal: said as the window and `bulk` say it
-        emit(args, {"reference_id": spec.reference_id, "job_id": e.existing_job_id, "status": "failed",
-                    "code": e.code, "message": str(e)}, f"error: {args.job}: reference_id: {e}", err=True)
-        return e.exit_code
+        raise DuplicateReferenceError(f"{args.job}: reference_id: {e}", existing_job_id=e.existing_job_id,
+                                      code=e.code, status=e.status).with_context(reference_id=spec.reference_id) \
+            from None
     except PlaymentError as e:
-        emit(args, {"reference_id": spec.reference_id, "job_id": getattr(e, "existing_job_id", None),
-                    "status": "failed", "code": e.code, "message": str(e)}, f"error: {e}", err=True)
-        return e.exit_code
+        raise e.with_context(reference_id=spec.reference_id) from None
     finally:
         session.close()
     verb = "Recovered" if created.recovered else "Created"

@@ -28,8 +28,6 @@ No Qt here: the GUI and the command line both call these functions.
 
 from __future__ import annotations
 
-from ._base import DEFAULT_ALPHA_THRESHOLD, DEFAULT_TOLERANCE, MAX_LISTED, STRIP_PIXELS, MaskProblem
-from ._base import _hex_key as _hex_key  # tests written against the single-module engine use it
 from .check import (
     BLACK_ALPHA,
     HIDDEN,
@@ -71,6 +69,7 @@ from .io import (
     write_legend,
 )
 from .repair import RepairSummary
+from .shared import DEFAULT_ALPHA_THRESHOLD, DEFAULT_TOLERANCE, MAX_LISTED, STRIP_PIXELS, MaskProblem
 
 # isort: split
 # The verbs last: importing a submodule sets the package attribute of its name to the module, and these

@@ -2,7 +2,7 @@
 colour statistics that :func:`check` (and :func:`core.mask.repair`) work from.
 
 Speed matters because masks are big (an 8192 x 6144 mask is 192 MiB decoded) and PNG decoding
-dominates: an 8-bit RGBA PNG is decoded by libspng (:func:`core.mask.io._decode_rgba8`, about 0.4x
+dominates: an 8-bit RGBA PNG is decoded by libspng (:func:`core.mask.io.decode_rgba8`, about 0.4x
 Pillow's time), and the colour statistics come from one pass over the decoded pixels that counts runs
 of equal pixels rather than pixels (masks are long runs of one colour), strip by strip, without a copy.
 Anything else (other formats, other layouts, files libspng refuses) goes through Pillow as before, with
@@ -25,33 +25,33 @@ import numpy as np
 
 from ..errors import Problem
 from ..legend import check_legend, key_problem, read_legend_data
-from ._base import (
-    DEFAULT_ALPHA_THRESHOLD,
-    DEFAULT_TOLERANCE,
-    MAX_LISTED,
-    STRIP_PIXELS,
-    MaskProblem,
-    _as_u32,
-    _at,
-    _hex_key,
-    _key_hex,
-    _n,
-    _pack,
-    _problem,
-    _px,
-    _unpack,
-)
 from .classmap import MAX_INDEXED, ClassIndexer, class_index, runs
 from .io import (
     DEFAULT_MAX_PIXELS,
     RGBA8,
     PngHeader,
-    _decode_rgba8,
-    _load,
-    _open_image,
-    _png_header,
+    decode_pixels,
+    decode_rgba8,
     is_pil_image,
+    open_image,
     png_decoder,
+    png_header,
+)
+from .shared import (
+    DEFAULT_ALPHA_THRESHOLD,
+    DEFAULT_TOLERANCE,
+    MAX_LISTED,
+    STRIP_PIXELS,
+    MaskProblem,
+    count_text,
+    hex_key,
+    key_hex,
+    mask_problem,
+    pack_rgba,
+    pixels_as_u32,
+    pixels_text,
+    position_text,
+    unpack_rgba,
 )
 
 MAX_EXAMPLES = 5                  # example pixel coordinates kept per problem
@@ -61,7 +61,7 @@ RUN_STRIP = 1 << 20               # pixels per strip of the run count (bounds it
 
 # Pixel categories (a colour's category follows from its RGBA alone).
 VALID, UNLABELLED, UNKNOWN, SOFT, BLACK_ALPHA, HIDDEN = range(6)
-_CAT_CODE = {UNKNOWN: "unknown_colour", SOFT: "soft_alpha", BLACK_ALPHA: "black_with_alpha",
+CATEGORY_CODES = {UNKNOWN: "unknown_colour", SOFT: "soft_alpha", BLACK_ALPHA: "black_with_alpha",
              HIDDEN: "hidden_colour"}
 
 _PNG_COLOUR_TYPES = {0: "greyscale", 2: "RGB", 3: "palette (indexed colour)", 4: "greyscale with alpha",
@@ -176,17 +176,20 @@ def legend_problems(legend: object, path: str = "legend") -> tuple[dict[str, str
             code = "bad_legend_file"
         else:
             code = "bad_legend_entry"    # the empty legend
-        out.append(_problem(code, p.path, p.message, p.severity))
+        out.append(mask_problem(code, p.path, p.message, p.severity))
     return norm, out
 
 
 def load_legend(path: str | Path) -> tuple[dict[str, str] | None, list[MaskProblem]]:
-    """Read and check a legend file. ``None`` as the legend means the file itself is unreadable
-    (missing, not UTF-8, not JSON: problem code ``bad_legend_file``), which the command line treats as
-    an argument error rather than a finding about the mask."""
+    """Read and check a legend file. ``None`` as the legend means the file cannot be used at all: code
+    ``legend_unreadable`` when the path is not a readable file (missing, a folder, no permission), which the
+    command line treats as a usage error (exit 2); ``bad_legend_file`` when the file reads but is no legend
+    (not UTF-8, not JSON), a refused input (exit 1) like a legend that is not a mapping."""
     data, problems = read_legend_data(path)
     if problems:
-        return None, [_problem("bad_legend_file", p.path, p.message) for p in problems]
+        readable = os.path.isfile(path) and os.access(path, os.R_OK)
+        code = "bad_legend_file" if readable else "legend_unreadable"
+        return None, [mask_problem(code, p.path, p.message) for p in problems]
     return legend_problems(data, str(path))
 
 
@@ -235,7 +238,7 @@ def _size(src: Pixels) -> tuple[int, int]:
     return (src.shape[1], src.shape[0]) if isinstance(src, np.ndarray) else src.size
 
 
-def _colour_stats(src: Pixels, protect: np.ndarray, sliced: bool = False,
+def colour_stats(src: Pixels, protect: np.ndarray, sliced: bool = False,
                   indexer: ClassIndexer | None = None) -> _Colours:
     """Colour counts of decoded RGBA pixels: :func:`_colour_stats_runs` for an array, ``getcolors`` for a
     Pillow image.
@@ -246,7 +249,7 @@ def _colour_stats(src: Pixels, protect: np.ndarray, sliced: bool = False,
     also gets every strip's runs, to fill the class-index array in the same pass.
     """
     if isinstance(src, np.ndarray):
-        return _colour_stats_runs(_as_u32(src).reshape(-1), protect, indexer)
+        return _colour_stats_runs(pixels_as_u32(src).reshape(-1), protect, indexer)
     img = src
     limit = MAX_COLOURS + len(protect)
     colours = _getcolors_sliced(img, limit) if sliced else img.getcolors(limit)
@@ -255,7 +258,7 @@ def _colour_stats(src: Pixels, protect: np.ndarray, sliced: bool = False,
             return _Colours(np.zeros(0, np.uint32), np.zeros(0, np.int64))
         counts = np.fromiter((c for c, _ in colours), dtype=np.int64, count=len(colours))
         rgba = np.array([p for _, p in colours], dtype=np.uint32).reshape(-1, 4)
-        keys = _pack(rgba[:, 0], rgba[:, 1], rgba[:, 2], rgba[:, 3])
+        keys = pack_rgba(rgba[:, 0], rgba[:, 1], rgba[:, 2], rgba[:, 3])
         order = np.argsort(keys)  # key order, as the run count gives: equal counts are listed alike
         return _Colours(keys[order], counts[order])
     return _colour_stats_strips(img, protect)
@@ -305,7 +308,7 @@ def _drop_rare(keys: np.ndarray, counts: np.ndarray, protect: np.ndarray, overfl
     keep = np.zeros(len(keys), bool)
     keep[np.argsort(-counts, kind="stable")[:MAX_COLOURS]] = True
     keep |= _isin(keys, protect)
-    cats = _categorise(keys[~keep], protect)
+    cats = categorise_colours(keys[~keep], protect)
     for cat in np.unique(cats):
         overflow[int(cat)] = overflow.get(int(cat), 0) + int(counts[~keep][cats == cat].sum())
     return keys[keep], counts[keep], dropped + int((~keep).sum())
@@ -317,7 +320,7 @@ def _strips(src: Pixels) -> Iterable[tuple[int, np.ndarray]]:
     w, h = _size(src)
     rows = max(1, STRIP_PIXELS // max(1, w))
     if isinstance(src, np.ndarray):
-        u = _as_u32(src)
+        u = pixels_as_u32(src)
         for y0 in range(0, h, rows):
             yield y0, u[y0:y0 + rows]
         return
@@ -356,9 +359,9 @@ def _isin(keys: np.ndarray, among: np.ndarray) -> np.ndarray:
     return np.asarray(among[pos] == keys)
 
 
-def _categorise(keys: np.ndarray, legend_keys: np.ndarray) -> np.ndarray:
+def categorise_colours(keys: np.ndarray, legend_keys: np.ndarray) -> np.ndarray:
     """Category of each packed colour. ``legend_keys`` are packed legend colours with alpha 255."""
-    r, g, b, a = _unpack(keys)
+    r, g, b, a = unpack_rgba(keys)
     rgb0 = (r | g | b) == 0
     cat = np.full(len(keys), UNKNOWN, np.int8)
     cat[_isin(keys, legend_keys)] = VALID
@@ -416,7 +419,7 @@ def _locate(src: Pixels, bad_keys: np.ndarray, bad_cats: np.ndarray, want_first:
 # Near colours: what resizing or anti-aliasing leaves behind, and where repair would put it
 # --------------------------------------------------------------------------------------------------
 
-def _snap_targets(rgb: np.ndarray, counts: np.ndarray, legend_rgb: np.ndarray, tolerance: float,
+def snap_targets(rgb: np.ndarray, counts: np.ndarray, legend_rgb: np.ndarray, tolerance: float,
                   total: int) -> np.ndarray:
     """For each colour (rows of ``rgb``), the legend index it should snap to, ``L`` for unlabelled
     (black), or -1 to leave it.
@@ -621,7 +624,7 @@ def _check(mask: str | Path | Image.Image, legend: dict[str, str] | str | Path,
             index = indexer.out.reshape(pixels.shape[:2]) if indexer is not None and indexer.out is not None else None
             return report, pixels, index
 
-    img, header = _open_image(mask, where, max_pixels, report.problems)
+    img, header = open_image(mask, where, max_pixels, report.problems)
     if img is None:
         return report, None, None
     try:
@@ -639,17 +642,17 @@ def _fast_pixels(path: Path, max_pixels: int) -> np.ndarray | None:
     Pillow then opens, refuses or decodes, with the same sentences as always)."""
     if not path.is_file():
         return None
-    header = _png_header(path)
+    header = png_header(path)
     if header is None or header[2:] != RGBA8 or header[0] * header[1] > max_pixels:
         return None
-    return _decode_rgba8(path, header)
+    return decode_rgba8(path, header)
 
 
 def _size_problem(src: Pixels, primary_size: tuple[int, int] | None, report: MaskReport) -> None:
     size = _size(src)
     if primary_size is not None and tuple(primary_size) != tuple(size):
         pw, ph = primary_size
-        report.problems.append(_problem(
+        report.problems.append(mask_problem(
             "size_mismatch", report.path,
             f"the mask is {size[0]} x {size[1]} pixels but the primary image is "
             f"{pw} x {ph}; the mask must have exactly the primary image's size (resize with "
@@ -677,7 +680,7 @@ def _mode_problem(img: Image.Image, header: PngHeader | None, where: str) -> Mas
     else:
         fix = "convert it to 8-bit RGBA"
         hint = "mask_encode"
-    return _problem("not_rgba", where, f"the mask is {found}, but Playment needs 8-bit RGBA (4 channels); {fix}.",
+    return mask_problem("not_rgba", where, f"the mask is {found}, but Playment needs 8-bit RGBA (4 channels); {fix}.",
                     fix=hint)
 
 
@@ -692,7 +695,7 @@ def _check_image(img: Image.Image, header: PngHeader | None, legend: dict[str, s
     report.format, report.mode = img.format, img.mode
     if img.format is not None and img.format != "PNG":
         lossy = img.format in ("JPEG", "MPO", "WEBP", "JPEG2000", "HEIF", "AVIF")
-        probs.append(_problem("not_png", where,
+        probs.append(mask_problem("not_png", where,
                               f"the mask is a {img.format} file, not a PNG; "
                               + ("JPEG and other lossy formats alter the exact colours the legend relies on, "
                                  if lossy else "Playment expects PNG masks, ")
@@ -703,7 +706,7 @@ def _check_image(img: Image.Image, header: PngHeader | None, legend: dict[str, s
         if not any(p.code == "not_png" for p in probs):
             probs.append(mp)  # a non-PNG is told to be saved as an RGBA PNG already: each problem once
         return False
-    if not _load(img, where, probs):
+    if not decode_pixels(img, where, probs):
         return False
     _check_colours(img, legend, tolerance, report, interactive)
     return True
@@ -712,21 +715,21 @@ def _check_image(img: Image.Image, header: PngHeader | None, legend: dict[str, s
 def _check_colours(src: Pixels, legend: dict[str, str], tolerance: float, report: MaskReport,
                    interactive: bool, indexer: ClassIndexer | None = None) -> None:
     """Count the colours of decoded RGBA pixels and report every colour finding (``indexer``: see
-    :func:`_colour_stats`)."""
+    :func:`colour_stats`)."""
     where = report.path
     probs = report.problems
-    legend_keys = np.array(sorted(_hex_key(h) for h in legend), dtype=np.uint32)
-    stats = _colour_stats(src, np.append(legend_keys, np.uint32(0)), sliced=interactive, indexer=indexer)
+    legend_keys = np.array(sorted(hex_key(h) for h in legend), dtype=np.uint32)
+    stats = colour_stats(src, np.append(legend_keys, np.uint32(0)), sliced=interactive, indexer=indexer)
     w, h = _size(src)
     total = w * h
-    cats = _categorise(stats.keys, legend_keys)
+    cats = categorise_colours(stats.keys, legend_keys)
     by_key = dict(zip(stats.keys.tolist(), stats.counts.tolist(), strict=True))
     for row in report.rows:
-        row.pixels = int(by_key.get(_hex_key(row.hex), 0))
+        row.pixels = int(by_key.get(hex_key(row.hex), 0))
         row.share = row.pixels / total if total else 0.0
     report.unlabelled = int(by_key.get(0, 0))
 
-    totals = {c: int(stats.counts[cats == c].sum()) + stats.overflow.get(c, 0) for c in _CAT_CODE}
+    totals = {c: int(stats.counts[cats == c].sum()) + stats.overflow.get(c, 0) for c in CATEGORY_CODES}
     bad = cats >= UNKNOWN
     if bad.any() or stats.overflow:
         unknown = np.flatnonzero(cats == UNKNOWN)
@@ -736,60 +739,64 @@ def _check_colours(src: Pixels, legend: dict[str, str], tolerance: float, report
         examples, first = _locate(src, stats.keys[bad], cats[bad].astype(np.int8),
                                   set(stats.keys[listed].tolist()), want_cats)
         if totals[UNKNOWN]:
-            rows: list[dict[str, Any]] = [{"hex": _key_hex(k), "pixels": int(c), "first": list(first.get(int(k), ()))}
+            rows: list[dict[str, Any]] = [{"hex": key_hex(k), "pixels": int(c), "first": list(first.get(int(k), ()))}
                     for k, c in zip(stats.keys[listed].tolist(), stats.counts[listed].tolist(), strict=True)]
-            parts = [f"{r['hex']} ({_px(r['pixels'])}, first at {_at(tuple(r['first']) or None)})" for r in rows]
+            parts = [f"{r['hex']} ({pixels_text(r['pixels'])}, first at {position_text(tuple(r['first']) or None)})"
+                     for r in rows]
             n_col = len(unknown) + stats.overflow_colours
             more = n_col - len(listed)
             if more > 0:
                 rest = totals[UNKNOWN] - sum(r["pixels"] for r in rows)
-                parts.append(f"and {_n(more)} more colour{'s' if more != 1 else ''} ({_px(rest)})")
-            probs.append(_problem(
+                parts.append(f"and {count_text(more)} more colour{'s' if more != 1 else ''} ({pixels_text(rest)})")
+            probs.append(mask_problem(
                 "unknown_colour", where,
-                f"{_px(totals[UNKNOWN])} in {_n(n_col)} colour{'s' if n_col != 1 else ''} not in the legend: "
+                f"{pixels_text(totals[UNKNOWN])} in {count_text(n_col)} colour{'s' if n_col != 1 else ''} not in the "
+                f"legend: "
                 + ", ".join(parts) + "; add these colours to the legend or recolour those pixels.",
                 count=totals[UNKNOWN], examples=examples.get(UNKNOWN, ()), details=rows))
         if totals[BLACK_ALPHA]:
             ex = examples.get(BLACK_ALPHA, [])
-            probs.append(_problem(
+            probs.append(mask_problem(
                 "black_with_alpha", where,
-                f"{_px(totals[BLACK_ALPHA])} are black with non-zero alpha (first at {_at(ex[0] if ex else None)}); "
+                f"{pixels_text(totals[BLACK_ALPHA])} are black with non-zero alpha (first at "
+                f"{position_text(ex[0] if ex else None)}); "
                 f"only pixels with all four channels 0 mean unlabelled, and #000000 cannot be a class: set them "
                 f"to (0, 0, 0, 0).",
                 count=totals[BLACK_ALPHA], examples=ex, fix="mask_repair"))
         if totals[SOFT]:
             ex = examples.get(SOFT, [])
-            probs.append(_problem(
+            probs.append(mask_problem(
                 "soft_alpha", where,
-                f"{_px(totals[SOFT])} have partial alpha between 1 and 254 (first at {_at(ex[0] if ex else None)}), "
+                f"{pixels_text(totals[SOFT])} have partial alpha between 1 and 254 (first at "
+                f"{position_text(ex[0] if ex else None)}), "
                 f"the soft edges of anti-aliasing or resizing; labelled pixels need alpha 255 (repairing makes "
                 f"alpha of {DEFAULT_ALPHA_THRESHOLD} or more 255, and less unlabelled).",
                 count=totals[SOFT], examples=ex, fix="mask_repair"))
         if totals[HIDDEN]:
             ex = examples.get(HIDDEN, [])
-            probs.append(_problem(
+            probs.append(mask_problem(
                 "hidden_colour", where,
-                f"{_px(totals[HIDDEN])} are fully transparent but keep a colour (first at "
-                f"{_at(ex[0] if ex else None)}); they count as unlabelled only if every tool ignores RGB under "
-                f"alpha 0: set them to (0, 0, 0, 0).",
+                f"{pixels_text(totals[HIDDEN])} are fully transparent but keep a colour (first at "
+                f"{position_text(ex[0] if ex else None)}); they count as unlabelled only if every tool ignores "
+                f"RGB under alpha 0: set them to (0, 0, 0, 0).",
                 severity="warning", count=totals[HIDDEN], examples=ex, fix="mask_repair"))
         # Near colours: off-legend colours that repair would snap.
         off = np.flatnonzero((cats == UNKNOWN) | (cats == SOFT))
         if len(off) and len(legend_keys):
-            r, g, b, _ = _unpack(stats.keys[off])
+            r, g, b, _ = unpack_rgba(stats.keys[off])
             rgb = np.stack([r, g, b], 1)
             uniq_rgb, inv = np.unique(rgb, axis=0, return_inverse=True)
             ucounts = np.bincount(inv.ravel(), weights=stats.counts[off], minlength=len(uniq_rgb)).astype(np.int64)
-            lr, lg, lb, _ = _unpack(legend_keys)
-            in_legend = _isin(_pack(uniq_rgb[:, 0], uniq_rgb[:, 1], uniq_rgb[:, 2]), legend_keys)
-            tg = _snap_targets(uniq_rgb, ucounts, np.stack([lr, lg, lb], 1), tolerance, total)
+            lr, lg, lb, _ = unpack_rgba(legend_keys)
+            in_legend = _isin(pack_rgba(uniq_rgb[:, 0], uniq_rgb[:, 1], uniq_rgb[:, 2]), legend_keys)
+            tg = snap_targets(uniq_rgb, ucounts, np.stack([lr, lg, lb], 1), tolerance, total)
             near = (tg >= 0) & ~in_legend
             if near.sum() >= NEAR_MIN_COLOURS:
-                probs.append(_problem(
+                probs.append(mask_problem(
                     "near_colours", where,
-                    f"{_n(int(near.sum()))} colours ({_px(int(ucounts[near].sum()))}) lie close to legend colours "
-                    f"or between two of them, the trace of resizing or anti-aliasing the mask; snap them to the "
-                    f"legend, and resize masks with nearest-neighbour only.",
+                    f"{count_text(int(near.sum()))} colours ({pixels_text(int(ucounts[near].sum()))}) lie close to "
+                    f"legend colours or between two of them, the trace of resizing or anti-aliasing the mask; snap "
+                    f"them to the legend, and resize masks with nearest-neighbour only.",
                     severity="warning", count=int(ucounts[near].sum()), fix="mask_repair"))
 
     empty = [r for r in report.rows if r.pixels == 0]
@@ -797,7 +804,7 @@ def _check_colours(src: Pixels, legend: dict[str, str], tolerance: float, report
         names = ", ".join(f"{r.hex} ({r.name})" for r in empty[:MAX_LISTED])
         if len(empty) > MAX_LISTED:
             names += f" and {len(empty) - MAX_LISTED} more"
-        probs.append(_problem(
+        probs.append(mask_problem(
             "empty_class", where,
             f"{len(empty)} legend colour{'s have' if len(empty) != 1 else ' has'} no pixels in the mask: {names}; "
             f"that is fine if those classes are absent from this image, otherwise check the colours.",

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ._base import _as_u32, _hex_key
+from .shared import hex_key, pixels_as_u32
 
 UNLABELLED_INDEX = 0
 UNKNOWN_INDEX = 255
@@ -26,13 +26,13 @@ INDEX_STRIP = 1 << 20      # pixels per strip: bounds the temporaries to a few M
 
 
 class ClassIndexer:
-    """Maps packed pixels (the little-endian uint32 of :func:`core.mask._base._as_u32`) to class indices
+    """Maps packed pixels (the little-endian uint32 of :func:`core.mask.shared.pixels_as_u32`) to class indices
     for one legend, and fills a class-index array run by run."""
 
     def __init__(self, legend: Iterable[str], out: np.ndarray | None = None) -> None:
         """``legend``: ``"#rrggbb"`` keys in legend order (index 1 is the first); ``out``: the flat uint8
         array that :meth:`fill` writes into (one byte per pixel)."""
-        keys = np.array([_hex_key(h) for h in legend], dtype=np.uint32)
+        keys = np.array([hex_key(h) for h in legend], dtype=np.uint32)
         if len(keys) > MAX_INDEXED:
             raise ValueError(f"{len(keys)} legend colours do not fit a byte of class index (at most {MAX_INDEXED})")
         self._order = np.argsort(keys, kind="stable")
@@ -74,7 +74,7 @@ def class_index(rgba: np.ndarray, legend: Iterable[str]) -> np.ndarray:
     h, w = rgba.shape[:2]
     out = np.empty(h * w, np.uint8)
     indexer = ClassIndexer(legend, out)
-    flat = _as_u32(rgba).reshape(-1)
+    flat = pixels_as_u32(rgba).reshape(-1)
     for s in range(0, flat.size, INDEX_STRIP):
         x = flat[s:s + INDEX_STRIP]
         values, lengths = runs(x)

@@ -4,6 +4,7 @@ classes files that name the indices."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ from ..defaults import CLASSES_HELP as CLASSES_HELP  # its home is core.defaults
 from ..errors import Problem, ValidationError
 from ..jsonio import parse_json
 from ..legend import MAX_CLASSES, distinct_colours, key_problem
-from ._base import MAX_LISTED, _hex_key, _problem, _px
 from .io import load_index_mask
+from .shared import MAX_LISTED, hex_key, mask_problem, pixels_text
 
 # --------------------------------------------------------------------------------------------------
 # encode
@@ -108,14 +109,23 @@ def classes_to_text(classes: ClassesIn) -> str:
     return "\n".join(f"{i}: {names[i]}" for i in order)
 
 
+def classes_unusable_is_usage(path: str | Path) -> bool:
+    """For a classes file :func:`load_classes` could not use: True when the path itself cannot be read
+    (missing, a folder, no permission: exit 2 on the command line), False when the file reads but its
+    content is no classes file (exit 1)."""
+    return not (os.path.isfile(path) and os.access(path, os.R_OK))
+
+
 def load_classes(path: str | Path, *,
                  zero: bool = False) -> tuple[list[Any] | dict[Any, Any] | None, list[Problem]]:
     """Read a classes file: ``.json`` (a list of names, ``{"1": "car"}``, or ``{"car": "#rrggbb"}``) or
     ``.txt`` (one name per line; line n names index n; or ``n: name`` on every line), see ``CLASSES_HELP``.
 
-    Returns (classes, problems). Classes is ``None`` when the file cannot be read at all (missing, not
-    UTF-8, not JSON, unknown extension: an argument error); with content problems (a blank line, a
-    JSON number instead of a list) the data comes back too, so callers can tell the two apart.
+    Returns (classes, problems). Classes is ``None`` when the file cannot be used at all (missing, not
+    UTF-8, not JSON, unknown extension; :func:`classes_unusable_is_usage` tells a path that cannot be read,
+    an argument error, from a file that reads but is no classes file, a refused input); with content
+    problems (a blank line, a JSON number instead of a list) the data comes back too, so callers can tell
+    the two apart.
     """
     p = Path(path)
     where = str(p)
@@ -304,10 +314,11 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
             for v in missing[:MAX_LISTED]:
                 y, x = divmod(int(np.argmax(idx.ravel() == v)), w)
                 rows.append({"value": v, "pixels": int(counts_by_index[v]), "first": [x, y]})
-            parts = [f"{r['value']} ({_px(r['pixels'])}, first at x={r['first'][0]}, y={r['first'][1]})" for r in rows]
+            parts = [f"{r['value']} ({pixels_text(r['pixels'])}, first at x={r['first'][0]}, y={r['first'][1]})"
+                     for r in rows]
             if len(missing) > MAX_LISTED:
                 parts.append(f"and {len(missing) - MAX_LISTED} more")
-            raise ValidationError([_problem(
+            raise ValidationError([mask_problem(
                 "unnamed_index", where,
                 f"{len(missing)} index value{'s' if len(missing) != 1 else ''} in the mask "
                 f"{'have' if len(missing) != 1 else 'has'} no class name: " + ", ".join(parts)
@@ -319,7 +330,7 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
     pal = np.zeros(256 if idx.dtype == np.uint8 else 65536, "<u4")
     for i, colour in _colours_for(names, pinned).items():
         legend[colour] = names[i]
-        pal[i] = _hex_key(colour)
+        pal[i] = hex_key(colour)
     rgba = paint(idx, pal)
     counts: dict[str, int] = {}
     if count or counts_by_index is not None:

@@ -21,7 +21,7 @@ import numpy as np
 from ..defaults import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
 from ..errors import Problem, UsageError, ValidationError
 from ..legend import MAX_CLASSES
-from ._base import MaskProblem, _n, _problem
+from .shared import MaskProblem, count_text, mask_problem
 
 if TYPE_CHECKING:  # Pillow loads when a file is not for the fast path (or is written): see is_pil_image
     from PIL import Image
@@ -43,7 +43,7 @@ def is_pil_image(obj: object) -> bool:
 PngHeader = tuple[int, int, int, int]  # width, height, bit depth, colour type
 
 
-def _png_header(path: Path) -> PngHeader | None:
+def png_header(path: Path) -> PngHeader | None:
     """(width, height, bit depth, colour type) from a PNG's IHDR, or None if not a PNG.
 
     Read by hand so that a size can be refused before Pillow is involved at all, and so that
@@ -61,13 +61,13 @@ def _png_header(path: Path) -> PngHeader | None:
 
 
 def _too_large(path: str, w: int, h: int, max_pixels: int) -> MaskProblem:
-    return _problem("too_large", path,
-                    f"the image is {_n(w)} x {_n(h)} pixels ({w * h / 1e6:,.0f} megapixels), over the limit "
-                    f"of {max_pixels / 1e6:,.0f} megapixels; it was not decoded.",
+    return mask_problem("too_large", path,
+                    f"the image is {count_text(w)} x {count_text(h)} pixels ({w * h / 1e6:,.0f} megapixels), over "
+                    f"the limit of {max_pixels / 1e6:,.0f} megapixels; it was not decoded.",
                     count=w * h, fix="max_megapixels")
 
 
-def _open_image(source: str | Path | Image.Image, where: str, max_pixels: int,
+def open_image(source: str | Path | Image.Image, where: str, max_pixels: int,
                 problems: list[Problem]) -> tuple[Image.Image | None, PngHeader | None]:
     """Open lazily (header only), refusing missing files, non-images and oversized images.
 
@@ -79,10 +79,10 @@ def _open_image(source: str | Path | Image.Image, where: str, max_pixels: int,
         return source, None
     path = Path(source)
     if not path.is_file():
-        problems.append(_problem("unreadable", where, "the file does not exist." if not path.exists()
+        problems.append(mask_problem("unreadable", where, "the file does not exist." if not path.exists()
                                  else "this is a folder, not an image file."))
         return None, None
-    header = _png_header(path)
+    header = png_header(path)
     if header and header[0] * header[1] > max_pixels:
         problems.append(_too_large(where, header[0], header[1], max_pixels))
         return None, None
@@ -92,16 +92,16 @@ def _open_image(source: str | Path | Image.Image, where: str, max_pixels: int,
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(path)
     except Image.DecompressionBombError:
-        problems.append(_problem("too_large", where,
+        problems.append(mask_problem("too_large", where,
                                  "the image is larger than Pillow's safety limit for decoding and was not "
                                  "decoded; the file is damaged, hostile, or far too big for a mask."))
         return None, None
     except UnidentifiedImageError:
-        problems.append(_problem("corrupt", where, "the file is not an image that can be read (damaged, "
+        problems.append(mask_problem("corrupt", where, "the file is not an image that can be read (damaged, "
                                  "empty, or not an image at all); export the mask again as an RGBA PNG."))
         return None, None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
-        problems.append(_problem("corrupt", where, f"the image cannot be read ({_reason(e)}); export it again."))
+        problems.append(mask_problem("corrupt", where, f"the image cannot be read ({_reason(e)}); export it again."))
         return None, None
     w, h = img.size
     if w * h > max_pixels:
@@ -142,7 +142,7 @@ def png_decoder() -> str:
     return "libspng" if _spng_decode() is not None else "pillow"
 
 
-def _decode_rgba8(path: Path, header: PngHeader | None) -> np.ndarray | None:
+def decode_rgba8(path: Path, header: PngHeader | None) -> np.ndarray | None:
     """(H, W, 4) uint8 pixels of an 8-bit RGBA PNG through libspng, or None: not that layout, no fast
     decoder, or a file libspng refuses (truncated, damaged, a checksum it does not like). None sends the
     caller down Pillow's path, which decodes what it can and words the problem exactly as before, so the
@@ -151,7 +151,7 @@ def _decode_rgba8(path: Path, header: PngHeader | None) -> np.ndarray | None:
 
 
 def _decode_png8(path: Path, header: PngHeader | None, layout: tuple[int, int], channels: int) -> np.ndarray | None:
-    """:func:`_decode_rgba8` for one 8-bit ``layout`` of ``channels`` channels."""
+    """:func:`decode_rgba8` for one 8-bit ``layout`` of ``channels`` channels."""
     decode = _spng_decode()
     if decode is None or header is None or header[2:] != layout or header[0] * header[1] == 0:
         return None
@@ -190,11 +190,11 @@ def load_png8(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.n
     For previews (the window's primary image): the caller keeps its own decoder for None, so a damaged file
     is still described by that decoder."""
     p = Path(path)
-    header = _png_header(p) if p.is_file() else None
+    header = png_header(p) if p.is_file() else None
     if header is None or not 0 < header[0] * header[1] <= max_pixels:
         return None
     if header[2:] == RGBA8:
-        return _decode_rgba8(p, header)
+        return decode_rgba8(p, header)
     if header[2:] == RGB8 and not _has_chunk_before_idat(p, b"tRNS"):
         return _decode_png8(p, header, RGB8, 3)
     return None
@@ -206,17 +206,17 @@ def load_rgba(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.n
     converted to RGBA. Raises ValidationError with the same sentences as :func:`check` (missing file,
     not an image, over ``max_pixels``, truncated)."""
     p = Path(path)
-    header = _png_header(p) if p.is_file() else None
+    header = png_header(p) if p.is_file() else None
     if header is not None and 0 < header[0] * header[1] <= max_pixels:
-        arr = _decode_rgba8(p, header)
+        arr = decode_rgba8(p, header)
         if arr is not None:
             return arr
     problems: list[Problem] = []
-    img, _ = _open_image(p, str(p), max_pixels, problems)
+    img, _ = open_image(p, str(p), max_pixels, problems)
     if img is None:
         raise ValidationError(problems)
     with img:
-        if not _load(img, str(p), problems):
+        if not decode_pixels(img, str(p), problems):
             raise ValidationError(problems)
         rgba = img if img.mode == "RGBA" else img.convert("RGBA")
         return np.asarray(rgba)
@@ -227,7 +227,7 @@ def _reason(e: BaseException) -> str:
     return text[0].lower() + text[1:] if text else text
 
 
-def _load(img: Image.Image, where: str, problems: list[Problem]) -> bool:
+def decode_pixels(img: Image.Image, where: str, problems: list[Problem]) -> bool:
     """Decode the pixel data; a truncated or corrupt file becomes a ``corrupt`` problem."""
     from PIL import Image
 
@@ -237,9 +237,9 @@ def _load(img: Image.Image, where: str, problems: list[Problem]) -> bool:
             img.load()
         return True
     except MemoryError:
-        problems.append(_problem("too_large", where, "there is not enough memory to decode the image."))
+        problems.append(mask_problem("too_large", where, "there is not enough memory to decode the image."))
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
-        problems.append(_problem("corrupt", where, f"the image is truncated or damaged ({_reason(e)}); "
+        problems.append(mask_problem("corrupt", where, f"the image is truncated or damaged ({_reason(e)}); "
                                  f"export the mask again."))
     return False
 
@@ -250,7 +250,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
     Raises UsageError with a plain sentence when the file is missing or not an image.
     """
     problems: list[Problem] = []
-    img, _ = _open_image(path, str(path), max_pixels=1 << 62, problems=problems)
+    img, _ = open_image(path, str(path), max_pixels=1 << 62, problems=problems)
     if img is None:
         raise UsageError(str(problems[0]))
     with img:
@@ -300,7 +300,7 @@ def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tu
         return _probe_refused(p, f"The image {p} is truncated or damaged ({why}); copy or export it again from "
                                  f"the original.")
 
-    header = _png_header(p)
+    header = png_header(p)
     if header and header[0] * header[1] > max_pixels:
         raise too_large(header[0], header[1])
     from PIL import Image, UnidentifiedImageError
@@ -367,22 +367,22 @@ def load_index_mask(source: str | Path | np.ndarray, *, max_pixels: int = DEFAUL
                 arr = np.load(path, allow_pickle=False, mmap_mode="r")
             except (OSError, ValueError, EOFError) as e:
                 raise ValidationError(
-                    [_problem("corrupt", where, f"the .npy file cannot be read ({_reason(e)}).")]) from e
+                    [mask_problem("corrupt", where, f"the .npy file cannot be read ({_reason(e)}).")]) from e
         else:
             problems: list[Problem] = []
-            img, _ = _open_image(path, where, max_pixels, problems)
+            img, _ = open_image(path, where, max_pixels, problems)
             if img is None:
                 raise ValidationError(problems)
             with img:
                 if img.mode in ("RGB", "RGBA", "CMYK", "YCbCr", "LA", "PA", "HSV", "LAB", "RGBX"):
-                    raise ValidationError([_problem(
+                    raise ValidationError([mask_problem(
                         "not_index", where,
                         f"the file is a {img.mode} colour image, not a single-channel index mask; a colour "
                         f"mask is checked, not encoded.", fix="mask_check_instead")])
                 if img.mode == "F":
-                    raise ValidationError([_problem("not_index", where, "the file holds floating-point values; "
+                    raise ValidationError([mask_problem("not_index", where, "the file holds floating-point values; "
                                                     "class indices must be whole numbers (8- or 16-bit).")])
-                if not _load(img, where, problems):
+                if not decode_pixels(img, where, problems):
                     raise ValidationError(problems)
                 if img.mode == "1":
                     img = img.convert("L")
@@ -390,19 +390,19 @@ def load_index_mask(source: str | Path | np.ndarray, *, max_pixels: int = DEFAUL
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.ndim != 2:
-        raise ValidationError([_problem("not_index", where, f"the index mask has shape {tuple(arr.shape)}; it "
+        raise ValidationError([mask_problem("not_index", where, f"the index mask has shape {tuple(arr.shape)}; it "
                                         f"must be a single-channel 2-D array (height x width).")])
     if arr.dtype == bool:
         arr = arr.astype(np.uint8)
     if not np.issubdtype(arr.dtype, np.integer):
-        raise ValidationError([_problem("not_index", where, f"the index mask holds {arr.dtype} values; class "
+        raise ValidationError([mask_problem("not_index", where, f"the index mask holds {arr.dtype} values; class "
                                         f"indices must be whole numbers (8- or 16-bit).")])
     if arr.size and arr.dtype not in (np.uint8, np.uint16):
         lo, hi = int(arr.min()), int(arr.max())
         if lo < 0 or hi > MAX_CLASSES:
             bad = lo if lo < 0 else hi
             y, x = np.argwhere(arr == bad)[0]
-            raise ValidationError([_problem("bad_index", where, f"index {bad} at x={x}, y={y} is outside "
+            raise ValidationError([mask_problem("bad_index", where, f"index {bad} at x={x}, y={y} is outside "
                                             f"0..{MAX_CLASSES}; 0 means unlabelled, 1.. the classes.",
                                             examples=[(x, y)])])
         arr = arr.astype(np.uint8 if hi < 256 else np.uint16)

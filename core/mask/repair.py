@@ -11,20 +11,28 @@ from typing import Any
 import numpy as np
 
 from ..errors import Problem, UsageError, ValidationError
-from ._base import DEFAULT_ALPHA_THRESHOLD, DEFAULT_TOLERANCE, STRIP_PIXELS, _hex_key, _key_hex, _problem, _unpack
 from .check import (
-    _CAT_CODE,
     BLACK_ALPHA,
+    CATEGORY_CODES,
     HIDDEN,
     SOFT,
     UNKNOWN,
-    _categorise,
-    _colour_stats,
-    _snap_targets,
+    categorise_colours,
+    colour_stats,
     legend_problems,
     load_legend,
+    snap_targets,
 )
-from .io import DEFAULT_MAX_PIXELS, _load, _open_image, save_png
+from .io import DEFAULT_MAX_PIXELS, decode_pixels, open_image, save_png
+from .shared import (
+    DEFAULT_ALPHA_THRESHOLD,
+    DEFAULT_TOLERANCE,
+    STRIP_PIXELS,
+    hex_key,
+    key_hex,
+    mask_problem,
+    unpack_rgba,
+)
 
 
 @dataclass
@@ -95,7 +103,9 @@ def repair(mask: str | Path, legend: dict[str, str] | str | Path, out_path: str 
     if isinstance(legend, (str, Path)):
         norm, lprobs = load_legend(legend)
         if norm is None:
-            raise UsageError(str(lprobs[0]))
+            if lprobs[0].code == "legend_unreadable":
+                raise UsageError(str(lprobs[0]))
+            raise ValidationError(lprobs, str(lprobs[0]))
     else:
         norm, lprobs = legend_problems(legend)
     if not norm:
@@ -104,38 +114,38 @@ def repair(mask: str | Path, legend: dict[str, str] | str | Path, out_path: str 
     if not 1 <= int(alpha_threshold) <= 255:
         raise UsageError(f"the alpha threshold must be between 1 and 255, not {alpha_threshold}.")
     problems: list[Problem] = []
-    img, _ = _open_image(src, str(src), max_pixels, problems)
+    img, _ = open_image(src, str(src), max_pixels, problems)
     if img is None:
         if problems and problems[0].code == "unreadable":
             raise UsageError(str(problems[0]))
         raise ValidationError(problems)
     with img:
         if img.mode not in ("RGBA", "RGB"):
-            raise ValidationError([_problem(
+            raise ValidationError([mask_problem(
                 "not_rgba", str(src), f"the mask is in mode {img.mode}, which repair cannot read as colours.",
                 fix="mask_encode")])
-        if not _load(img, str(src), problems):
+        if not decode_pixels(img, str(src), problems):
             raise ValidationError(problems)
         rgba = img.convert("RGBA") if img.mode != "RGBA" else img
-        legend_keys = np.array(sorted(_hex_key(h) for h in norm), dtype=np.uint32)
-        stats = _colour_stats(rgba, np.append(legend_keys, np.uint32(0)))
+        legend_keys = np.array(sorted(hex_key(h) for h in norm), dtype=np.uint32)
+        stats = colour_stats(rgba, np.append(legend_keys, np.uint32(0)))
         w, h = rgba.size
         arr = np.array(rgba)      # writable copy; the decoded image goes right after
         if rgba is not img:
             rgba.close()
     del img
 
-    cats = _categorise(stats.keys, legend_keys)
-    r, g, b, a = _unpack(stats.keys)
+    cats = categorise_colours(stats.keys, legend_keys)
+    r, g, b, a = unpack_rgba(stats.keys)
     new = stats.keys.copy()
     changed = {"total": 0, "snapped": 0, "alpha_raised": 0, "soft_alpha_cleared": 0, "hidden_colour_cleared": 0,
                "black_with_alpha_cleared": 0, "near_black_cleared": 0}
     left: list[tuple[int, int]] = []
     todo = np.flatnonzero(cats >= UNKNOWN)
-    lr, lg, lb, _ = _unpack(legend_keys)
+    lr, lg, lb, _ = unpack_rgba(legend_keys)
     legend_rgb = np.stack([lr, lg, lb], 1)
     colour_fix = [i for i in todo if cats[i] in (UNKNOWN, SOFT) and a[i] >= alpha_threshold]
-    targets = dict(zip(colour_fix, _snap_targets(np.stack([r, g, b], 1)[colour_fix], stats.counts[colour_fix],
+    targets = dict(zip(colour_fix, snap_targets(np.stack([r, g, b], 1)[colour_fix], stats.counts[colour_fix],
                                                  legend_rgb, tolerance, w * h).tolist(), strict=True))
     in_legend = np.isin(stats.keys | np.uint32(0xFF000000), legend_keys)
     for i in todo.tolist():
@@ -181,7 +191,7 @@ def repair(mask: str | Path, legend: dict[str, str] | str | Path, out_path: str 
             part[hit] = dst_keys[pos[hit]]
     left.sort(key=lambda t: -t[1])
     summary = RepairSummary(str(src), str(dst), w, h, changed,
-                            [{"hex": _key_hex(stats.keys[i]), "alpha": int(a[i]), "pixels": n} for i, n in left],
-                            sum(n for _, n in left) + sum(stats.overflow.get(c, 0) for c in _CAT_CODE))
+                            [{"hex": key_hex(stats.keys[i]), "alpha": int(a[i]), "pixels": n} for i, n in left],
+                            sum(n for _, n in left) + sum(stats.overflow.get(c, 0) for c in CATEGORY_CODES))
     save_png(arr, dst)
     return summary

@@ -36,8 +36,10 @@ from playment_submit.core.errors import PlaymentError, ValidationError
 from playment_submit.core.mask.formats import (
     FORMAT_HELP,
     FORMATS,
+    OPTION_BY_KEY,
     ImportOptions,
     ImportResult,
+    dialog_fields,
     import_mask,
     infer_format,
     load_mapping,
@@ -47,16 +49,9 @@ from playment_submit.gui.style import set_status
 from playment_submit.gui.widgets.legend_table import swatch
 from playment_submit.gui.workers import start_worker
 
-#: options each format reads (the rest are hidden)
-FIELDS = {
-    "coco": ("image", "instances"),
-    "voc": ("classes",),
-    "cityscapes": ("ids", "instances"),
-    "cvat": ("labelmap",),
-    "binary": (),
-    "index": ("classes", "unlabelled"),
-}
-IDS = (("from the file name", None), ("labelIds", "label"), ("trainIds", "train"), ("instanceIds", "instance"))
+#: options each format reads in the dialog (the rest are hidden), from core's one table of formats
+FIELDS: dict[str, tuple[str, ...]] = {fmt: dialog_fields(fmt) for fmt in FORMATS}
+IDS = (("from the file name", None), *((label, value) for value, label in OPTION_BY_KEY["ids"].choices))
 
 
 # ---------------------------------------------------------------- worker jobs (no widgets)
@@ -133,7 +128,7 @@ def unknown_classes(error: BaseException) -> dict[str, str]:
 class FileField(QWidget):
     """A path box with a Browse… button."""
 
-    def __init__(self, key: str, title: str, filters: str, placeholder: str, parent=None):
+    def __init__(self, key: str, title: str, filters: str, placeholder: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -158,7 +153,7 @@ class MaskImportDialog(QDialog):
     (None: any name is accepted); ``primary_name``: the primary image's file name (picks a COCO image)."""
 
     def __init__(self, source: str, known: list[str] | None = None, primary_name: str | None = None,
-                 parent=None):
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.source = source
         self.known = list(known) if known else None
@@ -288,7 +283,7 @@ class MaskImportDialog(QDialog):
             unlabelled=self.unlabelled.value() if "unlabelled" in fields else 0,
             known=self.known)
 
-    def _on_format_changed(self, *_args) -> None:
+    def _on_format_changed(self, *_args: object) -> None:
         fields = FIELDS.get(self.fmt() or "", ())
         for key, (label, widget) in self._rows.items():
             shown = key == "map" or key in fields
@@ -300,7 +295,7 @@ class MaskImportDialog(QDialog):
             return
         self._changed()
 
-    def _changed(self, *_args) -> None:
+    def _changed(self, *_args: object) -> None:
         self._generation += 1  # a preview on its way is now stale
         self.ok.setEnabled(False)
         self._timer.start()

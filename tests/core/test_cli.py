@@ -48,7 +48,9 @@ def test_readme_flow_sandbox_subcommand_then_submit(tmp_path):
         # The journal knows this reference: refused without a request, naming the job it became.
         assert dup.returncode == 1 and "already submitted" in dup.stderr and out["job_id"] in dup.stderr
         dup_json = json.loads(run(["submit", str(EXAMPLES / "docs_example_fixed.json"), "--json"], env).stdout)
-        assert (dup_json["status"], dup_json["code"], dup_json["job_id"]) == ("failed", "FS_0001", out["job_id"])
+        assert (dup_json["status"], dup_json["code"], dup_json["details"]["existing_job_id"]) == \
+            ("error", "FS_0001", out["job_id"])
+        assert dup_json["details"]["reference_id"] == "001" and dup_json["exit_code"] == 1
     finally:
         proc.terminate()
         proc.wait(timeout=10)

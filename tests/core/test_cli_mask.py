@@ -1,4 +1,4 @@
-"""``mask check | encode | repair`` through argparse, as core/cli.py wires them, and the real entry."""
+"""``mask check | encode | repair`` through argparse, as core/cli wires them, and the real entry."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from playment_submit.core.cli import edge
 from playment_submit.core.cli import mask as cli_mask
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ def run(argv, capsys):
     sub = parser.add_subparsers(dest="command")
     cli_mask.add_parser(sub, parent)
     args = parser.parse_args(["mask", *map(str, argv)])
-    code = args.func(args)
+    code = edge.run(args)  # a failure is raised to the command line's one edge, which says it
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -67,7 +68,7 @@ def test_check_json_is_exactly_one_object(files, capsys):
     assert d["ok"] is False and d["problems"][0]["code"] == "unknown_colour" and d["exit_code"] == 1
 
 
-@pytest.mark.parametrize("what", ["mask", "legend", "bad_json", "image"])
+@pytest.mark.parametrize("what", ["mask", "legend", "image"])
 def test_check_unreadable_arguments_exit_2(files, capsys, what):
     (files / "broken.json").write_text("{")
     argv = ["check", files / "ok.png", "--legend", files / "legend.json"]
@@ -82,7 +83,24 @@ def test_check_unreadable_arguments_exit_2(files, capsys, what):
     code, _, err = run(argv, capsys)
     assert code == 2 and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
-    assert ("broken.json:1:2" in err) if what == "bad_json" else ("missing" in err and "does not exist" in err)
+    assert "missing" in err and "does not exist" in err
+
+
+@pytest.mark.parametrize("command", ["check", "repair"])
+def test_a_legend_that_reads_but_is_not_json_is_a_refused_input_exit_1(files, capsys, command):
+    """A readable file with bad content is the input saying no (1), as a job file with bad JSON is; only a path
+    that cannot be read is a usage error (2)."""
+    (files / "broken.json").write_text("{")
+    argv = [command, files / "ok.png", "--legend", files / "broken.json"]
+    if command == "repair":
+        argv += ["-o", files / "fixed.png"]
+    code, _, err = run(argv, capsys)
+    assert code == 1 and "Traceback" not in err and "broken.json:1:2" in err
+    code, out, err = run([*argv, "--json"], capsys)
+    assert code == 1 and json.loads(out)["problems"][0]["code"] == "bad_legend_file"
+    argv[3] = files / "missing.json"
+    code, out, err = run([*argv, "--json"], capsys)
+    assert code == 2 and json.loads(out)["problems"][0]["code"] == "legend_unreadable"
 
 
 def test_check_size_mismatch_and_limit(files, capsys):

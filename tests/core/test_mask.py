@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 
 from playment_submit.core import mask as m
 from playment_submit.core.errors import UsageError, ValidationError
+from playment_submit.core.mask.shared import hex_key
 
 LEGEND = {"#ff0000": "car", "#00ff00": "person", "#0000ff": "road"}
 RED, GREEN, BLUE = (255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)
@@ -439,7 +440,7 @@ def test_repair_makes_an_anti_aliased_mask_valid_without_touching_clean_pixels(t
     assert r1.ok and not r1.errors
     after = np.asarray(Image.open(out))
     keys = before.view("<u4")[..., 0]
-    valid = np.isin(keys, [m._hex_key(h) for h in LEGEND]) | (keys == 0)
+    valid = np.isin(keys, [hex_key(h) for h in LEGEND]) | (keys == 0)
     assert np.array_equal(after[valid], before[valid])
     assert summary.changed["total"] == int((~valid).sum())
     assert np.array_equal(np.asarray(Image.open(p)), before)   # input untouched

@@ -14,6 +14,7 @@ from PIL import Image
 
 from playment_submit.core import mask as m
 from playment_submit.core.errors import ValidationError
+from playment_submit.core.mask.shared import hex_key
 
 io = importlib.import_module("playment_submit.core.mask.io")
 chk = importlib.import_module("playment_submit.core.mask.check")
@@ -201,7 +202,7 @@ def _plain_counts(a: np.ndarray) -> dict[int, int]:
 def test_run_count_is_exact(name, monkeypatch):
     monkeypatch.setattr(chk, "RUN_STRIP", 97)  # many strips, runs cut at strip edges
     a = masks()[name]
-    stats = chk._colour_stats(a, np.zeros(1, np.uint32))
+    stats = chk.colour_stats(a, np.zeros(1, np.uint32))
     assert dict(zip(stats.keys.tolist(), stats.counts.tolist(), strict=True)) == _plain_counts(a)
     assert stats.counts.dtype == np.int64 and int(stats.counts.sum()) == a.shape[0] * a.shape[1]
 
@@ -210,14 +211,14 @@ def test_run_count_beyond_max_colours_keeps_category_totals(monkeypatch):
     monkeypatch.setattr(chk, "RUN_STRIP", 512)
     monkeypatch.setattr(chk, "MAX_COLOURS", 300)
     a = masks()["noisy"]
-    protect = np.array([m._hex_key("#ff0000"), 0], np.uint32)
-    stats = chk._colour_stats(a, protect)
+    protect = np.array([hex_key("#ff0000"), 0], np.uint32)
+    stats = chk.colour_stats(a, protect)
     assert len(stats.keys) <= 300 + len(protect) + 512 and stats.overflow_colours > 0
     full = _plain_counts(a)
     keys = np.array(list(full), np.uint32)
-    cats = chk._categorise(keys, protect[:1])
+    cats = chk.categorise_colours(keys, protect[:1])
     want = {int(c): int(np.array(list(full.values()))[cats == c].sum()) for c in np.unique(cats)}
-    got_cats = chk._categorise(stats.keys, protect[:1])
+    got_cats = chk.categorise_colours(stats.keys, protect[:1])
     got = {c: int(stats.counts[got_cats == c].sum()) + stats.overflow.get(c, 0) for c in want}
     assert got == want
 
@@ -294,9 +295,9 @@ def test_locating_runs_finds_the_pixels_a_per_pixel_search_finds(name, monkeypat
         a[30, 5:7] = (200, 0, 0, 100)
     else:
         a = masks()[name]
-    legend_keys = np.array(sorted(m._hex_key(h) for h in LEGEND), np.uint32)
-    stats = chk._colour_stats(a, legend_keys)
-    cats = chk._categorise(stats.keys, legend_keys)
+    legend_keys = np.array(sorted(hex_key(h) for h in LEGEND), np.uint32)
+    stats = chk.colour_stats(a, legend_keys)
+    cats = chk.categorise_colours(stats.keys, legend_keys)
     bad = cats >= chk.UNKNOWN
     if not bad.any():
         return

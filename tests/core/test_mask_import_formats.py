@@ -182,8 +182,24 @@ def test_cityscapes_label_train_and_instance_ids(tmp_path):
 def test_cityscapes_colour_png_is_refused_with_a_sentence(tmp_path):
     p = tmp_path / "a_gtFine_color.png"
     Image.new("RGB", (4, 4)).save(p)
-    with pytest.raises(UsageError, match="several labels share one colour"):
+    with pytest.raises(ValidationError, match="several labels share one colour"):
         import_mask(p)
+
+
+def test_mask_import_of_a_cityscapes_colour_png_is_a_refused_input_exit_1(tmp_path, capsys):
+    """A readable file with content that cannot be imported is the input saying no (exit 1), as the README
+    says; a missing one is a usage error (exit 2)."""
+    p = tmp_path / "a_gtFine_color.png"
+    Image.new("RGB", (4, 4)).save(p)
+    argv = ["mask", "import", str(p), "-o", str(tmp_path / "m.png"), "--legend-out", str(tmp_path / "l.json")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {p}: a Cityscapes *_color.png cannot be imported") and "Traceback" not in err
+    assert main([*argv, "--json"]) == 1
+    d = json.loads(capsys.readouterr().out)
+    assert (d["status"], d["exit_code"], d["problems"][0]["code"]) == ("error", 1, "cityscapes_color")
+    p.unlink()
+    assert main(argv) == 2 and "does not exist" in capsys.readouterr().err
 
 
 def test_cityscapes_ids_option_overrides_the_name(tmp_path):
@@ -382,7 +398,7 @@ def test_mask_encode_still_works_as_before(tmp_path):
 
 def test_written_mask_equals_the_in_memory_colouring_for_few_and_many_classes(tmp_path):
     """write() colours through Pillow up to 255 classes and through numpy beyond: both give rgba()."""
-    from playment_submit.core.mask.formats._common import ImportResult
+    from playment_submit.core.mask.formats import ImportResult
     rng = np.random.default_rng(3)
     for n, dtype in ((7, np.uint8), (300, np.uint16)):
         classes = rng.integers(0, n + 1, (23, 31)).astype(dtype)

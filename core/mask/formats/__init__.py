@@ -6,7 +6,9 @@ One module per format, each turning its files into a value per pixel and a name 
 gives every class a stable colour (the same name gets the same colour in every job) unless the format
 or ``--colours`` fixes it, and counts pixels per class. Nothing is written until :meth:`ImportResult.write`.
 
-Formats (see each module): ``coco`` (instances JSON through pycocotools), ``voc`` (palette PNG),
+Every format is one row of :data:`.registry.REGISTRY` (name, help, options, sniffing, decoder), which the
+command line and the window read. Formats (see each module): ``coco`` (instances JSON through pycocotools),
+``voc`` (palette PNG),
 ``cityscapes`` (labelIds / trainIds / instanceIds), ``cvat`` (RGB mask + labelmap.txt), ``binary``
 (folder of per-class masks), ``index`` (class-index PNG/TIFF/.npy + classes file).
 
@@ -36,57 +38,23 @@ from ._common import (
     finish,
     load_colours,
     load_mapping,
+    read_text,
     stable_colours,
 )
+from .registry import FORMATS as REGISTRY_FORMATS
+from .registry import OPTION_BY_KEY, OPTIONS, REGISTRY, FormatSpec, Option, decoder, dialog_fields, sniff
 
-FORMATS = ("coco", "voc", "cityscapes", "cvat", "binary", "index")
-FORMAT_HELP = {
-    "coco": "COCO instances JSON (polygons, RLE, iscrowd); --image picks the image",
-    "voc": "Pascal VOC palette PNG (0 and 255 unlabelled)",
-    "cityscapes": "Cityscapes *_labelIds / *_labelTrainIds / *_instanceIds PNG",
-    "cvat": "CVAT segmentation mask (RGB PNG) with its labelmap.txt",
-    "binary": "a folder of per-class 0/255 masks named after their class",
-    "index": "a class-index PNG/TIFF/.npy with --classes",
-}
+FORMATS = REGISTRY_FORMATS
+"""The formats' names, in the table's order (core.manifest and the window read this name)."""
+FORMAT_HELP: dict[str, str] = {spec.name: spec.summary for spec in REGISTRY}
+"""One line per format: the window's format list."""
 
 
 def infer_format(path: str | Path) -> str | None:
     """The format a file or folder is written in, when it can be told; None when the user must choose
-    (an RGB PNG without a labelmap.txt near it, an RGBA PNG, an unknown extension)."""
-    from .cityscapes import ids_from_name
-    from .cvat import find_labelmap
-
-    p = Path(path)
-    if p.is_dir():
-        return "binary"
-    suffix = p.suffix.lower()
-    if suffix == ".json":
-        return "coco"
-    if ids_from_name(p) is not None or p.stem.endswith("_color"):
-        return "cityscapes"
-    if suffix in (".npy", ".tif", ".tiff"):
-        return "index"
-    if suffix != ".png" or not p.is_file():
-        return None
-    try:
-        from PIL import Image
-        with Image.open(p) as img:
-            mode = img.mode
-    except (OSError, ValueError, SyntaxError):
-        return None
-    if mode == "P":
-        return "voc"
-    if mode in ("L", "I;16", "I;16B", "I", "1"):
-        return "index"
-    if mode == "RGB" and find_labelmap(p) is not None:
-        return "cvat"
-    return None
-
-
-def _decoder(fmt: str) -> Any:
-    from . import binary, cityscapes, coco, cvat, index, voc
-    return {"coco": coco, "voc": voc, "cityscapes": cityscapes, "cvat": cvat, "binary": binary,
-            "index": index}[fmt].decode
+    (an RGB PNG without a labelmap.txt near it, an RGBA PNG, an unknown extension). See
+    :data:`.registry.SNIFF_ORDER`."""
+    return sniff(path)
 
 
 def import_mask(source: str | Path, fmt: str | None = None, options: ImportOptions | None = None,
@@ -111,9 +79,10 @@ def import_mask(source: str | Path, fmt: str | None = None, options: ImportOptio
     if fmt != "binary" and not p.is_file():
         raise UsageError(f"{source}: the mask file does not exist." if not p.exists()
                          else f"{source}: this is a folder; only --from binary reads a folder of masks.")
-    decoded = _decoder(fmt)(source, opts)
+    decoded = decoder(fmt)(source, opts)
     return finish(decoded, fmt, opts)
 
 
-__all__ = ["FORMATS", "FORMAT_HELP", "Decoded", "ImportOptions", "ImportResult", "closest", "import_mask",
-           "infer_format", "load_colours", "load_mapping", "stable_colours"]
+__all__ = ["FORMATS", "FORMAT_HELP", "OPTION_BY_KEY", "OPTIONS", "REGISTRY", "Decoded", "FormatSpec",
+           "ImportOptions", "ImportResult", "Option", "closest", "dialog_fields", "import_mask", "infer_format",
+           "load_colours", "load_mapping", "read_text", "stable_colours"]

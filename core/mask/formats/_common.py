@@ -17,9 +17,9 @@ import numpy as np
 from ...errors import Problem, UsageError, ValidationError
 from ...jsonio import parse_json
 from ...legend import key_problem
-from .._base import MAX_LISTED, _hex_key, _problem, _px
 from ..encode import paint, value_counts
 from ..io import DEFAULT_MAX_PIXELS, save_png, save_png_image, write_legend
+from ..shared import MAX_LISTED, hex_key, mask_problem, pixels_text
 
 
 @dataclass
@@ -89,7 +89,7 @@ class ImportResult:
         """RGBA (little-endian uint32) per class value: the legend's colours from 1 on, 0 all zero."""
         pal = np.zeros(256 if self.classes.dtype == np.uint8 else 65536, "<u4")
         for i, colour in enumerate(self.legend, 1):
-            pal[i] = _hex_key(colour)
+            pal[i] = hex_key(colour)
         return pal
 
     def rgba(self) -> np.ndarray:
@@ -114,7 +114,8 @@ class ImportResult:
 
 # ------------------------------------------------------------------------------------------- files
 def read_text(path: str | Path, what: str) -> str:
-    """A small UTF-8 text file, or UsageError naming it."""
+    """A small UTF-8 text file; UsageError naming it when the path cannot be read (missing, a folder, no
+    permission), ValidationError when it reads but is not UTF-8 text (a refused input)."""
     p = Path(path)
     try:
         return p.read_text(encoding="utf-8").removeprefix("\ufeff")
@@ -123,7 +124,8 @@ def read_text(path: str | Path, what: str) -> str:
     except IsADirectoryError:
         raise UsageError(f"{p}: the {what} is a folder, not a file.") from None
     except UnicodeDecodeError as e:
-        raise UsageError(f"{p}: the {what} is not UTF-8 text (bad byte at offset {e.start}).") from None
+        raise ValidationError([Problem(str(p), f"the {what} is not UTF-8 text (bad byte at offset {e.start}).")],
+                              f"{p}: the {what} is not UTF-8 text (bad byte at offset {e.start}).") from None
     except OSError as e:
         raise UsageError(f"{p}: the {what} cannot be read ({e.strerror}).") from None
 
@@ -259,9 +261,9 @@ def closest(name: str, known: Sequence[str]) -> str | None:
 def unknown_name_problem(where: str, name: str, known: Sequence[str], pixels: int) -> Problem:
     near = closest(name, known)
     hint = f"the closest is \"{near}\"" if near else "the list is empty"
-    return _problem("unknown_class", where,
-                    f"class \"{name}\" ({_px(pixels)}) is not one of the project's classes ({hint}); rename it to "
-                    f"a known class, drop it, or add it to the profile's class list.", count=pixels,
+    return mask_problem("unknown_class", where,
+                    f"class \"{name}\" ({pixels_text(pixels)}) is not one of the project's classes ({hint}); rename "
+                    f"it to a known class, drop it, or add it to the profile's class list.", count=pixels,
                     details=[{"name": name, "closest": near}], fix="class_map")
 
 
@@ -273,11 +275,11 @@ def unnamed_problem(dec: Decoded, missing: list[int], counts: np.ndarray) -> Pro
     for v in missing[:MAX_LISTED]:
         y, x = divmod(int(np.argmax(flat == v)), w)
         rows.append({"value": v, "pixels": int(counts[v]), "first": [x, y]})
-    parts = [f"{r['value']} ({_px(r['pixels'])}, first at x={r['first'][0]}, y={r['first'][1]})" for r in rows]
+    parts = [f"{r['value']} ({pixels_text(r['pixels'])}, first at x={r['first'][0]}, y={r['first'][1]})" for r in rows]
     if len(missing) > MAX_LISTED:
         parts.append(f"and {len(missing) - MAX_LISTED} more")
     n = len(missing)
-    return _problem("unnamed_index", dec.where,
+    return mask_problem("unnamed_index", dec.where,
                     f"{n} {dec.value_word}{'s' if n != 1 else ''} in the mask {'have' if n != 1 else 'has'} no class "
                     f"name: " + ", ".join(parts) + f"; {dec.unnamed_hint}.",
                     count=int(sum(int(counts[v]) for v in missing)),
@@ -319,7 +321,7 @@ def finish(dec: Decoded, fmt: str, opts: ImportOptions) -> ImportResult:
         if refused:
             raise ValidationError(refused)
     if len(order) > 65535:
-        raise ValidationError([_problem("too_many_classes", dec.where, f"the mask holds {len(order):,} classes or "
+        raise ValidationError([mask_problem("too_many_classes", dec.where, f"the mask holds {len(order):,} classes or "
                                         f"instances; a Playment mask holds at most 65,535.")])
     pinned = {**{n: c for n, c in dec.pinned.items()}, **load_colours(opts.colours)}
     colours = stable_colours(order, pinned, universe=known or None)
@@ -327,7 +329,7 @@ def finish(dec: Decoded, fmt: str, opts: ImportOptions) -> ImportResult:
     for n in order:
         c = colours[n]
         if c in clash:
-            raise ValidationError([_problem("colour_clash", dec.where, f"\"{clash[c]}\" and \"{n}\" both get the "
+            raise ValidationError([mask_problem("colour_clash", dec.where, f"\"{clash[c]}\" and \"{n}\" both get the "
                                             f"colour {c}; give one of them another colour (--colours FILE).")])
         clash[c] = n
     position = {n: i for i, n in enumerate(order, 1)}
@@ -345,13 +347,3 @@ def finish(dec: Decoded, fmt: str, opts: ImportOptions) -> ImportResult:
     labelled = sum(pixels.values())
     return ImportResult(dec.where, fmt, classes, legend, {n: pixels[n] for n in order},
                         int(values.size - labelled), problems)
-
-
-def parse_int(value: Any, what: str, lo: int = 0, hi: int = 65535) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{what} must be a whole number from {lo} to {hi}, not {value!r}.") from None
-    if not lo <= v <= hi:
-        raise UsageError(f"{what} must be a whole number from {lo} to {hi}, not {v}.")
-    return v

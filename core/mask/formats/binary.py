@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import Problem, UsageError, ValidationError
-from .._base import _problem
+from ..shared import mask_problem
 from ._common import Decoded, ImportOptions, read_text
 from .index import load_values
 
@@ -28,13 +28,15 @@ def _ordered(files: list[Path], order: str | Path | None) -> list[Path]:
     by_name = {p.stem: p for p in files}
     missing = [n for n in wanted if n not in by_name]
     if missing:
-        raise UsageError(f"{order}: {', '.join(repr(n) for n in missing[:5])} "
-                         f"{'have' if len(missing) > 1 else 'has'} no mask file in the folder (files: "
-                         f"{', '.join(p.name for p in files[:8])}).")
+        # the order file reads but does not match the folder: a refused input (exit 1)
+        raise ValidationError([Problem(str(order), f"{', '.join(repr(n) for n in missing[:5])} "
+                                                   f"{'have' if len(missing) > 1 else 'has'} no mask file in the "
+                                                   f"folder (files: {', '.join(p.name for p in files[:8])}).")])
     left = [p.stem for p in files if p.stem not in wanted]
     if left:
-        raise UsageError(f"{order}: the order file does not list {', '.join(repr(n) for n in left[:5])}; list "
-                         f"every class of the folder, the one that wins overlaps last.")
+        raise ValidationError([Problem(str(order), f"the order file does not list "
+                                                   f"{', '.join(repr(n) for n in left[:5])}; list every class of "
+                                                   f"the folder, the one that wins overlaps last.")])
     return [by_name[n] for n in wanted]
 
 
@@ -65,7 +67,7 @@ def decode(path: str | Path, opts: ImportOptions) -> Decoded:
         odd = (m != 0) & (m != 1) & (m != 255)
         if odd.any():
             y, x = np.argwhere(odd)[0]
-            raise ValidationError([_problem("not_binary", str(f),
+            raise ValidationError([mask_problem("not_binary", str(f),
                                             f"the mask holds the value {int(m[y, x])} at x={x}, y={y} "
                                             f"({int(odd.sum()):,} pixels are neither 0 nor 255); a class mask "
                                             f"is 0 outside the class and 255 (or 1) inside. Export it again "

@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import UsageError
+from ...errors import Problem, UsageError, ValidationError
 from ..encode import value_counts
 from ._common import Decoded, ImportOptions
 from .index import load_values
+from .registry import OPTION_BY_KEY
 
-IDS = ("label", "train", "instance")
+IDS = tuple(value for value, _label in OPTION_BY_KEY["ids"].choices)  # ("label", "train", "instance")
 _SUFFIXES = (("_labelTrainIds", "train"), ("_trainIds", "train"), ("_labelIds", "label"),
              ("_instanceIds", "instance"))
 
@@ -48,9 +49,11 @@ def ids_from_name(path: str | Path) -> str | None:
 def decode(path: str | Path, opts: ImportOptions) -> Decoded:
     where = str(path)
     if Path(path).stem.endswith("_color"):
-        raise UsageError(f"{where}: a Cityscapes *_color.png cannot be imported: several labels share one colour "
-                         f"there (ego vehicle, rectification border, out of roi and static are all black); use "
-                         f"the *_labelIds.png or *_labelTrainIds.png next to it.")
+        # A readable file whose content cannot be told apart: a refused input (exit 1), not a usage error.
+        raise ValidationError([Problem(where, "a Cityscapes *_color.png cannot be imported: several labels share "
+                                              "one colour there (ego vehicle, rectification border, out of roi and "
+                                              "static are all black); use the *_labelIds.png or *_labelTrainIds.png "
+                                              "next to it.", code="cityscapes_color")])
     kind = opts.ids or ids_from_name(path)
     if kind not in IDS:
         raise UsageError(f"{where}: the file name does not say which Cityscapes ids it holds (it ends neither in "

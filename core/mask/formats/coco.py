@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import Problem, UsageError, ValidationError
-from .._base import _problem
+from ..shared import mask_problem
 from ._common import Decoded, ImportOptions, read_json
 
 
@@ -133,7 +133,7 @@ def decode(path: str | Path, opts: ImportOptions) -> Decoded:
     im = pick_image(data, opts.image, where)
     h, w = _size(im, where)
     if h * w > opts.max_pixels:
-        raise ValidationError([_problem("too_large", where, f"image {im.get('file_name')} is {w:,} x {h:,} "
+        raise ValidationError([mask_problem("too_large", where, f"image {im.get('file_name')} is {w:,} x {h:,} "
                                         f"pixels, over the limit of {opts.max_pixels / 1e6:,.0f} megapixels.")])
     cats: dict[Any, str] = {}
     cat_value: dict[Any, int] = {}

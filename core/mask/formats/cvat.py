@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ...errors import Problem, UsageError, ValidationError
 from ...legend import rgb_to_hex
-from .._base import _problem
+from ..shared import mask_problem
 from ._common import Decoded, ImportOptions, read_text
 
 
@@ -64,15 +64,15 @@ def load_rgb(path: str | Path, max_pixels: int) -> np.ndarray:
             img = Image.open(path)
             w, h = img.size
             if w * h > max_pixels:
-                raise ValidationError([_problem("too_large", where, f"the image is {w:,} x {h:,} pixels, over "
+                raise ValidationError([mask_problem("too_large", where, f"the image is {w:,} x {h:,} pixels, over "
                                                 f"the limit of {max_pixels / 1e6:,.0f} megapixels; it was not "
                                                 f"decoded.")])
             if img.mode not in ("RGB", "RGBA", "P"):
-                raise ValidationError([_problem("not_rgb", where, f"the image is {img.mode}, not an RGB mask; "
+                raise ValidationError([mask_problem("not_rgb", where, f"the image is {img.mode}, not an RGB mask; "
                                                 f"CVAT's segmentation masks are RGB PNGs.")])
             rgb = np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ValidationError([_problem("corrupt", where, f"the image cannot be read ({e}).")]) from e
+        raise ValidationError([mask_problem("corrupt", where, f"the image cannot be read ({e}).")]) from e
     return (rgb[..., 0].astype(np.uint32) | (rgb[..., 1].astype(np.uint32) << 8)
             | (rgb[..., 2].astype(np.uint32) << 16))
 
@@ -118,7 +118,7 @@ def decode(path: str | Path, opts: ImportOptions) -> Decoded:
                          f"first at x={x}, y={y})")
         more = f" and {len(uniq) - len(order)} more" if len(uniq) > len(order) else ""
         n = len(uniq)
-        raise ValidationError([_problem("unknown_colour", where,
+        raise ValidationError([mask_problem("unknown_colour", where,
                                         f"{n} colour{'s' if n != 1 else ''} in the mask {'are' if n != 1 else 'is'} "
                                         f"not in {lm_path}: " + ", ".join(parts) + more + "; add the labels to the "
                                         "labelmap, or export the mask again from CVAT.", count=int(cnt.sum()))])

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import UsageError, ValidationError
-from ..encode import load_classes, parse_classes
+from ..encode import classes_unusable_is_usage, load_classes, parse_classes
 from ..io import load_index_mask
 from ._common import Decoded, ImportOptions
 
@@ -29,7 +29,9 @@ def class_names(classes: Any, *, zero: bool, required: bool = True) -> dict[int,
         where = str(classes)
         data, problems = load_classes(classes, zero=zero)
         if data is None:
-            raise UsageError(" ".join(str(p) for p in problems))
+            if classes_unusable_is_usage(classes):
+                raise UsageError(" ".join(str(p) for p in problems))
+            raise ValidationError(problems, " ".join(str(p) for p in problems))
         if problems:
             raise ValidationError(problems)
         classes = data

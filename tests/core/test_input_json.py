@@ -102,7 +102,7 @@ def test_a_classes_file_the_parser_cannot_hold(tmp_path, capsys, text, words):
     code = main(["mask", "encode", str(tmp_path / "idx.npy"), "--classes", str(classes), "-o",
                  str(tmp_path / "out.png"), "--legend-out", str(tmp_path / "legend.json")])
     err = capsys.readouterr().err
-    assert code == 2 and words in err and "Traceback" not in err
+    assert code == 1 and words in err and "Traceback" not in err
 
 
 def test_duplicate_legend_keys_in_a_csv_row_are_refused(tmp_path):

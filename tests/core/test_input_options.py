@@ -77,7 +77,7 @@ def test_a_silent_server_is_given_up_on_after_the_timeout(monkeypatch, capsys):
         elapsed = time.monotonic() - start
     assert code == 2 and elapsed < give_up_after(0.5) + 3
     out = json.loads(capsys.readouterr().out)
-    assert out["status"] == "failed" and out["batch_id"] is None
+    assert (out["status"], out["exit_code"], out["details"]["name"]) == ("error", 2, "b")  # the edge's one shape
 
 
 @pytest.mark.parametrize("argv", [["submit", "--help"], ["batch", "create", "--help"], ["bulk", "--help"]])

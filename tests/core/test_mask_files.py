@@ -28,7 +28,7 @@ def test_the_same_content_is_one_file_and_other_content_another_whatever_the_nam
     a = _index_mask(tmp_path / "a" / "mask.npy", 1)
     b = _index_mask(tmp_path / "b" / "mask.npy", 2)
     out_a, legend_a = mask_files.colour_code(a, ["cup", "mug"])
-    out_b, legend_b = mask_files.colour_code(b, ["cup", "mug"])
+    out_b, _ = mask_files.colour_code(b, ["cup", "mug"])
     assert out_a != out_b and out_a.is_file() and out_b.is_file()  # two mask.npy, two files
     assert out_a.parent == out_b.parent == mask_files.masks_dir("coded") and out_a.name.startswith("mask-")
     again, _ = mask_files.colour_code(a, ["cup", "mug"])

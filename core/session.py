@@ -25,7 +25,6 @@ from .settings import (
     Connection,
     Profile,
     cache_default_batch,
-    get_api_key,
     load_profiles,
     resolve_connection,
     save_profiles,
@@ -238,7 +237,3 @@ def from_options(*, profile: str | None = None, base_url: str | None = None, pro
         s.journal = Journal(Path(journal) if journal else default_journal_path(conn.profile.name))
     return s
 
-
-def current_key_source(profile: str) -> tuple[str, str | None]:
-    _, source, warning = get_api_key(profile)
-    return source, warning

@@ -36,10 +36,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from .errors import ConnectionFailedError, PlaymentError, RequestTimeoutError, UsageError
 from .job import JobSpec, is_loopback_host
 from .sanitise import one_line, url_for_display
-from .storage_args import _BUCKET as _BUCKET
 from .storage_args import MAX_PRESIGN_EXPIRY as MAX_PRESIGN_EXPIRY
-from .storage_args import _option as _option
-from .storage_args import _presign_expiry as _presign_expiry
 from .storage_args import add_storage_arguments as add_storage_arguments
 from .storage_args import endpoint_problem as endpoint_problem
 from .storage_args import upload_to_problem as upload_to_problem

@@ -4,7 +4,7 @@ Transport rules (what the official SDK gets wrong, done right):
 - one long-lived ``requests.Session`` whose connection pool is sized for concurrent use (bulk shares it);
 - a total deadline on every request, connect to last byte (``timeout``, default 30 s): a watchdog shuts the
   socket when it passes, so a server that trickles one byte every few seconds cannot hold a request;
-  ``Retry-After`` is capped on every request, and one job gives up after at most :func:`give_up_after`;
+  ``Retry-After`` is capped on every request, and one job gives up after at most the policy's ``job_budget``;
 - redirects are never followed: the ``x-api-key`` header goes to the configured API host only; a 3xx is
   refused with a sentence naming the other host;
 - plain http refused except to loopback (the sandbox); a base URL with credentials in it is refused;
@@ -33,7 +33,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -61,9 +61,14 @@ from .errors import (
     ValidationError,
     error_for_code,
 )
+from .fetcher import MAX_ATTACHMENT_BYTES as MAX_ATTACHMENT_BYTES  # callers import these from the client
+from .fetcher import KeylessFetcher as KeylessFetcher
+from .fetcher import check_storage_url as check_storage_url
+from .fetcher import transport_reason as _reason
 from .job import JobSpec, is_loopback_host
+from .retry import RetryPolicy as RetryPolicy
 from .sanitise import one_line, register_secret, server_text, url_for_display
-from .transport import CappedRetry, Deadline, DeadlineAdapter, DeadlineExceeded
+from .transport import Deadline, DeadlineAdapter, DeadlineExceeded, get_retry
 
 log = logging.getLogger(__name__)
 
@@ -80,29 +85,12 @@ NIL_UUID = "00000000-0000-0000-0000-000000000000"
 JOB_ID_MAX = 200
 _job = threading.local()  # .budget: when the job running in this thread must give up (create_job)
 MAX_ANSWER_BYTES = 8 * 2**20  # the API's answers are small JSON; nothing legitimate comes near this
-MAX_ATTACHMENT_BYTES = 512 * 2**20  # one downloaded result or mask (an 8192x6144 RGBA PNG is far below this)
 FINAL_STATUSES = frozenset({"completed", "failed"})  # a job in one of these never changes again
 
 
 def is_final_status(status: str | None) -> bool:
     """COMPLETED / FAILED (any case, any spacing) are final; created, in progress and anything unknown are not."""
     return status is not None and status.strip().lower().replace("_", " ") in FINAL_STATUSES
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How create_job retries. Defaults: 5 attempts; waits of uniform(0, min(30, 0.5 * 2**n)) s
-    between them (full jitter), or the server's Retry-After when it gives one (up to 60 s; a longer
-    Retry-After is reported instead of waited out)."""
-
-    max_attempts: int = 5
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
-    max_retry_after: float = 60.0
-
-    def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
-        """Full-jitter wait before attempt ``attempt + 1`` (attempt counts from 1)."""
-        return rng() * min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
 
 
 @dataclass(frozen=True)
@@ -272,9 +260,9 @@ class PlaymentClient:
     """Typed access to the four endpoints of the job API. Thread-safe for concurrent create_job calls."""
 
     def __init__(self, base_url: str, project_id: str, api_key: str, *,
-                 timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, pool_size: int = 10,
+                 timeout: float | tuple[float, float] | None = None, pool_size: int = 10,
                  retry: RetryPolicy | None = None, default_batch_id: str | None = None,
-                 paths: dict[str, str] | None = None, get_retries: int = 4,
+                 paths: dict[str, str] | None = None, get_retries: int | None = None,
                  sleep: Callable[[float], Any] | None = None, rng: Callable[[], float] = random.random,
                  on_default_batch: Callable[[str], Any] | None = None):
         base_url = (base_url or "").strip().rstrip("/")
@@ -291,11 +279,18 @@ class PlaymentClient:
         self.on_default_batch = on_default_batch  # told the default batch once /details has named it
         self._default_lock = threading.Lock()
         self._keyless: KeylessFetcher | None = None
-        total = max(timeout) if isinstance(timeout, tuple) else float(timeout)
+        # Every number comes from the policy (the Session's); ``timeout`` and ``get_retries`` override its own.
+        policy = retry or RetryPolicy()
+        if isinstance(timeout, tuple):
+            policy = replace(policy, connect_timeout=float(min(timeout)))
+        total = policy.timeout if timeout is None else max(timeout) if isinstance(timeout, tuple) else float(timeout)
         if not 0 < total <= MAX_TIMEOUT:
             raise UsageError(f"The timeout must be between 0 and {MAX_TIMEOUT:g} seconds, not {total:g}.")
+        policy = policy.with_timeout(total)
+        if get_retries is not None:
+            policy = replace(policy, get_retries=get_retries)
         self.timeout = total
-        self.retry = retry or RetryPolicy()
+        self.retry = policy
         self.paths = {**DEFAULT_PATHS, **(paths or {})}
         self._rng = rng
         self._sleep = sleep
@@ -307,13 +302,8 @@ class PlaymentClient:
             "User-Agent": f"playment-submit/{__version__} python-requests/{requests.__version__}",
             "Accept": "application/json",
         })
-        get_retry = CappedRetry(total=get_retries, connect=0, read=get_retries, status=get_retries, other=0,
-                          backoff_factor=0.5, backoff_max=self.retry.backoff_cap,
-                          status_forcelist=(429, 500, 502, 503, 504), allowed_methods=frozenset({"GET"}),
-                          respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
-                          redirect=0)
         adapter = DeadlineAdapter(pool_connections=2, pool_maxsize=max(1, pool_size), pool_block=True,
-                              max_retries=get_retry)
+                                  max_retries=get_retry(policy, policy.get_retries))
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.trust_env = False  # no proxy or .netrc credentials picked up from the environment
@@ -369,7 +359,7 @@ class PlaymentClient:
         late = f"no complete answer within {total:g} s"
         with Deadline(total) as watch:
             try:
-                resp = self._session.request(method, url, timeout=(min(CONNECT_TIMEOUT, total), total),
+                resp = self._session.request(method, url, timeout=(min(self.retry.connect, total), total),
                                              allow_redirects=False, stream=True, **kwargs)
                 body = bytearray()
                 for chunk in resp.iter_content(65536):  # bounded: a server cannot fill the memory
@@ -399,7 +389,7 @@ class PlaymentClient:
             left = budget - time.monotonic()
             if left < 0.2:
                 raise RequestTimeoutError(f"No time is left to ask {urlsplit(self.base_url).hostname}: this job "
-                                          f"has used its {give_up_after(self.timeout):g} s.")
+                                          f"has used its {self.retry.job_budget:g} s.")
             limit = left if limit is None else min(limit, left)
         try:
             resp = self._send("GET", url, params=params, limit=limit)
@@ -416,7 +406,7 @@ class PlaymentClient:
                                          f"nothing was sent. Check the base URL, or the machine's certificate "
                                          f"store if a proxy inspects TLS.")
         if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return ConnectionFailedError(f"Could not connect to {host} within {min(CONNECT_TIMEOUT, self.timeout):g} "
+            return ConnectionFailedError(f"Could not connect to {host} within {self.retry.connect:g} "
                                          f"s; nothing was sent. Check the base URL and your network connection.")
         if isinstance(exc, requests.exceptions.Timeout):
             what = "the job may or may not have been created" if sent else "nothing was changed"
@@ -490,10 +480,10 @@ class PlaymentClient:
         payload = spec.to_payload()
         ambiguous = prior_attempt_ambiguous
         url = self._url("jobs")
-        # Attempts and the waits between them share 5 x timeout; reconciling gets one timeout more
-        # (give_up_after()). A wait that would not fit is not started.
-        budget_end = time.monotonic() + give_up_after(self.timeout) - self.timeout
-        _job.budget = budget_end + self.timeout  # look-ups (recovery) end within give_up_after() too
+        # The policy's job_budget: every attempt's timeout and the backoff waits between them, then one share
+        # more to reconcile an unknown outcome. A wait that would not fit is not started.
+        budget_end = time.monotonic() + self.retry.job_budget - self.retry.reconcile_share
+        _job.budget = budget_end + self.retry.reconcile_share  # look-ups (recovery) end within the budget too
         try:
             return self._create(spec, payload, url, budget_end, ambiguous, cancel, on_attempt)
         finally:
@@ -672,7 +662,7 @@ class PlaymentClient:
         deadline per request and at most ``max_bytes``."""
         target = self.attachment_location(url)
         if self._keyless is None:
-            self._keyless = KeylessFetcher(timeout=self.timeout)
+            self._keyless = KeylessFetcher(policy=self.retry)
         return self._keyless.fetch(target, max_bytes=max_bytes)
 
     # ------------------------------------------------------------- batches
@@ -680,7 +670,7 @@ class PlaymentClient:
         """Create a batch; returns its batch_id. Not retried after the request may have been sent
         (a retry of a batch that was created would fail as BATCH_CREATION)."""
         if not name or not name.strip():
-            raise ValidationError([_problem("name", "the batch needs a name.")])
+            raise ValidationError([Problem("name", "the batch needs a name.")])
         try:
             resp = self._send("POST", self._url("batches"), json={"name": name, "description": description})
         except requests.exceptions.Timeout:
@@ -708,17 +698,16 @@ class PlaymentClient:
         return jobs, token, d
 
     def iter_batch_jobs(self, batch_id: str) -> Iterator[BatchJob]:
-        """Every job of a batch, following ``next_page_token`` until the last page."""
+        """Every job of a batch, following ``next_page_token`` until the last page, within the policy's listing
+        limits (:meth:`RetryPolicy.listing`)."""
         token: str | None = None
-        seen: set[str] = set()
+        guard = self.retry.listing(f"batch {batch_id}")
         while True:
             jobs, token, _ = self.get_batch_page(batch_id, token)
             yield from jobs
+            guard.page(len(jobs), token)
             if not token:
                 return
-            if token in seen:
-                raise ServerFaultError("Playment's batch listing repeated a page token; stopped to avoid a loop.")
-            seen.add(token)
 
     def find_job_by_reference(self, reference_id: str, batch_id: str | None = None) -> str | None:
         """The job_id of ``reference_id`` in a batch (the API has no direct look-up), or None.
@@ -741,7 +730,7 @@ class PlaymentClient:
             return self._scan_batch(batch_id, reference_id, None)
 
     def _scan_batch(self, batch_id: str, reference_id: str, token: str | None) -> str | None:
-        seen: set[str] = set()
+        guard = self.retry.listing(f"batch {batch_id}")
         found = None
         while True:
             jobs, next_token, _ = self.get_batch_page(batch_id, token)
@@ -755,9 +744,7 @@ class PlaymentClient:
                 found = index.get(reference_id)
             if not next_token:
                 return found
-            if next_token in seen:
-                raise ServerFaultError("Playment's batch listing repeated a page token; stopped to avoid a loop.")
-            seen.add(next_token)
+            guard.page(len(jobs), next_token)
             token = next_token
 
     # -------------------------------------------------------------- checks
@@ -794,97 +781,3 @@ def _nothing_sent(exc: BaseException) -> bool:
     if isinstance(exc, requests.exceptions.ConnectionError):
         return _was_not_sent(exc)
     return not isinstance(exc, (requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError))
-
-
-def _problem(path: str, message: str) -> Problem:
-    return Problem(path, message)
-
-
-def _short(url: str) -> str:
-    return urlsplit(url).path
-
-
-def _reason(exc: BaseException) -> str:
-    """A short, key-free reason for a transport failure."""
-    inner = exc.args[0] if exc.args else exc
-    if isinstance(inner, urllib3.exceptions.MaxRetryError) and inner.reason is not None:
-        inner = inner.reason
-    text = str(inner)
-    for marker in ("Connection refused", "Name or service not known", "timed out", "Connection reset",
-                   "Remote end closed connection"):
-        if marker in text:
-            return marker.lower()
-    return type(inner).__name__
-
-
-def check_storage_url(url: str) -> None:
-    """Refuse a signed storage URL that could leak or mislead: not http(s), no host, credentials in it, or plain
-    http to another machine (only the loopback sandbox may use http). The sentence shows no query string
-    (a signature is a credential of its own)."""
-    shown = url_for_display(one_line(url.split("?", 1)[0], 200))
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
-    except ValueError:
-        raise ServerFaultError(f"Playment redirected the download to \"{shown}\", which is not a usable URL.") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ServerFaultError(f"Playment redirected the download to \"{shown}\", which is not an http(s) URL.")
-    if parts.username is not None or parts.password is not None:
-        raise ServerFaultError("Playment redirected the download to a URL holding a user name or password; "
-                               "it was not followed.")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        raise ServerFaultError(f"Playment redirected the download to plain http ({parts.hostname}); only https "
-                               f"is followed to another machine.")
-
-
-class KeylessFetcher:
-    """Downloads from signed storage URLs (the targets of ``/v1/attachments``) with a session of its own that
-    has never seen the API key: no key header, no cookies carried over, no proxy or .netrc credentials from the
-    environment, redirects not followed (a signed URL is the file itself). Same total deadline per request as
-    the API client, a size limit, and server text sanitised in every message."""
-
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, pool_size: int = 4):
-        self.timeout = timeout
-        self._session = requests.Session()
-        self._session.headers.update({"User-Agent": f"playment-submit/{__version__}", "Accept": "*/*"})
-        self._session.trust_env = False
-        adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=max(1, pool_size), pool_block=True,
-                                  max_retries=CappedRetry(total=2, connect=0, read=2, status=2, other=0,
-                                                          backoff_factor=0.5, backoff_max=10.0,
-                                                          status_forcelist=(429, 500, 502, 503, 504),
-                                                          allowed_methods=frozenset({"GET"}), redirect=0,
-                                                          raise_on_status=False, raise_on_redirect=False))
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
-
-    def fetch(self, url: str, *, max_bytes: int = MAX_ATTACHMENT_BYTES) -> bytes:
-        check_storage_url(url)
-        host = urlsplit(url).hostname
-        with Deadline(self.timeout) as watch:
-            try:
-                resp = self._session.get(url, timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
-                                         allow_redirects=False, stream=True)
-                if resp.status_code != 200:
-                    resp.close()
-                    raise ServerFaultError(f"The storage host {host} answered HTTP {resp.status_code} "
-                                           f"{one_line(resp.reason or '', 60)} for the download.".rstrip(),
-                                           status=resp.status_code)
-                body = bytearray()
-                for chunk in resp.iter_content(1 << 20):
-                    body += chunk
-                    if len(body) > max_bytes:
-                        resp.close()
-                        raise ServerFaultError(f"The file on {host} is larger than {max_bytes // 2**20} MiB; "
-                                               f"it was not downloaded.")
-            except DeadlineExceeded:
-                raise RequestTimeoutError(f"{host} gave no complete file within {self.timeout:g} s.") from None
-            except requests.exceptions.RequestException as e:
-                if watch.expired:
-                    raise RequestTimeoutError(f"{host} gave no complete file within {self.timeout:g} s.") from None
-                raise ConnectionFailedError(f"The download from {host} failed ({_reason(e)}).") from None
-        if watch.expired:
-            raise RequestTimeoutError(f"{host} gave no complete file within {self.timeout:g} s.")
-        return bytes(body)
-
-    def close(self) -> None:
-        self._session.close()

@@ -10,15 +10,25 @@ number has one home.
 from __future__ import annotations
 
 # ---------------------------------------------------------------------------------------- the API client
+# The retry policy's defaults (core.retry.RetryPolicy holds them as one object; the parser needs only these).
 DEFAULT_TIMEOUT = 30.0        # seconds for one request, connect to last byte
 CONNECT_TIMEOUT = 5.0
 MAX_TIMEOUT = 600.0
+DEFAULT_MAX_ATTEMPTS = 5      # create_job (POST) attempts
+DEFAULT_BACKOFF_BASE = 0.5    # full-jitter backoff: uniform(0, min(cap, base * 2**(n-1)))
+DEFAULT_BACKOFF_CAP = 30.0
+
+
+def job_budget(timeout: float, max_attempts: int, backoff_base: float, backoff_cap: float) -> float:
+    """The longest one job can take before the client gives up: ``max_attempts`` attempts of ``timeout`` each,
+    the longest backoff waits between them, and one more ``timeout`` to reconcile an unknown outcome."""
+    waits = sum(min(backoff_cap, backoff_base * 2.0 ** (n - 1)) for n in range(1, max(1, max_attempts)))
+    return max(1, max_attempts) * timeout + waits + timeout
 
 
 def give_up_after(timeout: float = DEFAULT_TIMEOUT) -> float:
-    """The longest one job can take before the client gives up: its attempts and the waits between them
-    share 5 x ``timeout``; reconciling an unknown outcome gets one more ``timeout``."""
-    return 6 * timeout
+    """:func:`job_budget` with the default attempts and backoff (the default policy's ``job_budget``)."""
+    return job_budget(timeout, DEFAULT_MAX_ATTEMPTS, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP)
 
 
 # ---------------------------------------------------------------------------------------- the mask engine

@@ -624,7 +624,9 @@ class Journal:
             out[state] = n
         return out
 
-    def __len__(self) -> int:
+    def entry_count(self) -> int:
+        """How many entries the journal holds. A named count, not ``__len__``: with ``__len__`` an empty journal
+        was falsy and ``if journal:`` skipped it silently; a Journal object is always true."""
         n: int = self._select("SELECT COUNT(*) FROM entries")[0][0]
         return n
 

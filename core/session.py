@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from . import pipeline
-from .client import DEFAULT_TIMEOUT, CreatedJob, PlaymentClient, ProjectDetails
+from .client import DEFAULT_TIMEOUT, ConnectionReport, CreatedJob, PlaymentClient, ProjectDetails
 from .errors import Problem, UsageError
 from .job import JobSpec
 from .journal import Journal, default_journal_path
+from .retry import RetryPolicy
 from .sandbox import SandboxServer
 from .settings import (
     SANDBOX_PROFILE,
     Connection,
     Profile,
     cache_default_batch,
-    get_api_key,
     load_profiles,
     resolve_connection,
     save_profiles,
@@ -48,7 +48,8 @@ class Session:
     journal: Journal | None = None
     storage: Storage | None = None
     pool_size: int = 4
-    timeout: float = DEFAULT_TIMEOUT  # seconds per request, connect to last byte (see core.client)
+    timeout: float | None = None  # seconds per request, connect to last byte; None: the policy's (30 s)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)  # every retry, wait and limit number (core.retry)
     _client: PlaymentClient | None = field(default=None, repr=False)
     _old_journals: list[Journal] = field(default_factory=list, repr=False)
 
@@ -73,7 +74,6 @@ class Session:
                                 workflow_id=sandbox.workflow_id, default_batch_id=sandbox.default_batch_id,
                                 storage={"kind": "sandbox"}),
                 sandbox=sandbox, default_batch_id=sandbox.default_batch_id)
-        # "is not None": a Journal with no rows is falsy (it has a length).
         b.journal = journal if journal is not None else Journal(default_journal_path("sandbox"))
         b.storage = storage_from_settings({"kind": "sandbox"}, sandbox_base_url=sandbox.base_url,
                                           api_key=sandbox.api_key)
@@ -142,10 +142,23 @@ class Session:
             self._client = self.make_client(self.pool_size)
         return self._client
 
+    @property
+    def policy(self) -> RetryPolicy:
+        """The retry policy every request of this session follows (``retry`` with the session's ``timeout``):
+        the client, its signed-URL fetcher and the connection test all get it from here."""
+        return self.retry if self.timeout is None else self.retry.with_timeout(self.timeout)
+
     def make_client(self, pool_size: int = 4) -> PlaymentClient:
         return PlaymentClient(self.base_url, self.project_id, self.api_key or "", pool_size=pool_size,
-                              default_batch_id=self.default_batch_id, timeout=self.timeout,
+                              default_batch_id=self.default_batch_id, retry=self.policy,
                               on_default_batch=self._remember_default_batch)
+
+    def test_connection(self, base_url: str, project_id: str, api_key: str) -> ConnectionReport:
+        """Key rejected / project unknown / reachable for settings not applied yet (the Connection tab's
+        test), with the session's policy made quick (:meth:`RetryPolicy.for_probe`). Raises the client's
+        typed errors for settings it cannot use (a worker shows their sentence)."""
+        with PlaymentClient(base_url, project_id, api_key, retry=self.policy.for_probe()) as client:
+            return client.test_connection()
 
     def _remember_default_batch(self, batch_id: str) -> None:
         """Playment's /details named the default batch (none was configured): use it from now on and keep it
@@ -238,7 +251,3 @@ def from_options(*, profile: str | None = None, base_url: str | None = None, pro
         s.journal = Journal(Path(journal) if journal else default_journal_path(conn.profile.name))
     return s
 
-
-def current_key_source(profile: str) -> tuple[str, str | None]:
-    _, source, warning = get_api_key(profile)
-    return source, warning

@@ -33,13 +33,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
+from .defaults import CONNECT_TIMEOUT, DEFAULT_TIMEOUT
 from .errors import ConnectionFailedError, PlaymentError, RequestTimeoutError, UsageError
 from .job import JobSpec, is_loopback_host
 from .sanitise import one_line, url_for_display
-from .storage_args import _BUCKET as _BUCKET
 from .storage_args import MAX_PRESIGN_EXPIRY as MAX_PRESIGN_EXPIRY
-from .storage_args import _option as _option
-from .storage_args import _presign_expiry as _presign_expiry
 from .storage_args import add_storage_arguments as add_storage_arguments
 from .storage_args import endpoint_problem as endpoint_problem
 from .storage_args import upload_to_problem as upload_to_problem
@@ -178,7 +176,7 @@ class SandboxStorage(Storage):
 
     kind = "sandbox"
 
-    def __init__(self, base_url: str, api_key: str, *, prefix: str = "uploads", timeout: float = 30.0):
+    def __init__(self, base_url: str, api_key: str, *, prefix: str = "uploads", timeout: float = DEFAULT_TIMEOUT):
         parts = urlsplit(base_url)
         if parts.scheme != "http" or not is_loopback_host(parts.hostname):
             raise UsageError(f"Sandbox storage only works with a local sandbox (http on this machine), not "
@@ -218,8 +216,8 @@ class SandboxStorage(Storage):
                                    f"{limit:g} s; is it running and not stuck? Nothing was submitted.")
         with Deadline(limit) as watch:
             try:
-                resp = self._session.request(method, url, timeout=(min(5.0, limit), limit), allow_redirects=False,
-                                             stream=True, **kwargs)
+                resp = self._session.request(method, url, timeout=(min(CONNECT_TIMEOUT, limit), limit),
+                                             allow_redirects=False, stream=True, **kwargs)
                 body = bytearray()
                 for chunk in resp.iter_content(65536):
                     body += chunk
@@ -315,7 +313,7 @@ class S3Storage(Storage):
         self._client = session.client(
             "s3", region_name=region, endpoint_url=endpoint_url,
             # SigV4 everywhere: presigned URLs then carry X-Amz-Expires and work in every region and on MinIO.
-            config=Config(signature_version="s3v4", connect_timeout=5, read_timeout=60,
+            config=Config(signature_version="s3v4", connect_timeout=CONNECT_TIMEOUT, read_timeout=60,
                           retries={"max_attempts": 3, "mode": "standard"}))
 
     def __repr__(self) -> str:

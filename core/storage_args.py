@@ -55,7 +55,7 @@ def upload_to_problem(dest: str) -> str | None:
     return None
 
 
-def _option(check: Callable[[str], str | None]) -> Callable[[str], str]:
+def checked_option(check: Callable[[str], str | None]) -> Callable[[str], str]:
     def parse(text: str) -> str:
         why = check(text)
         if why:
@@ -66,7 +66,7 @@ def _option(check: Callable[[str], str | None]) -> Callable[[str], str]:
     return parse
 
 
-def _presign_expiry(text: str) -> int:
+def presign_expiry_option(text: str) -> int:
     try:
         value = int(text.strip(), 10)
     except ValueError:
@@ -79,13 +79,13 @@ def _presign_expiry(text: str) -> int:
 
 def add_storage_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("uploading local files")
-    g.add_argument("--upload-to", metavar="DEST", type=_option(upload_to_problem),
+    g.add_argument("--upload-to", metavar="DEST", type=checked_option(upload_to_problem),
                    help="where local files go before the job is sent: s3://bucket/prefix, \"sandbox\", or \"none\" "
                         "(default: the profile's storage; the sandbox's own storage when talking to a local sandbox)")
-    g.add_argument("--s3-endpoint-url", type=_option(endpoint_problem), metavar="URL",
+    g.add_argument("--s3-endpoint-url", type=checked_option(endpoint_problem), metavar="URL",
                    help="an S3-compatible endpoint (MinIO, Wasabi, GCS interop): http(s)://host[:port]")
     g.add_argument("--s3-region", help="the bucket's region")
     g.add_argument("--aws-profile", help="a named AWS profile for credentials (default: the standard chain)")
     g.add_argument("--url-style", choices=("s3", "https", "presigned"), help="URL handed to Playment (default s3)")
-    g.add_argument("--presign-expiry", type=_presign_expiry, metavar="SECONDS",
+    g.add_argument("--presign-expiry", type=presign_expiry_option, metavar="SECONDS",
                    help=f"lifetime of presigned URLs, 1 to {MAX_PRESIGN_EXPIRY} (default and most: 7 days)")

@@ -4,8 +4,9 @@ requests' ``timeout`` is per socket operation: a server that sends one byte ever
 it. Here each exchange runs inside :class:`Deadline`: the connections it uses report their sockets to the
 running thread's watch (through :class:`DeadlineAdapter`'s connection classes), and a timer shuts those
 sockets when the deadline passes, which ends any blocked read. :class:`CappedRetry` (urllib3's Retry for
-GETs) caps ``Retry-After`` and never sleeps past the deadline. The API client and the sandbox storage both
-use it.
+GETs) caps ``Retry-After`` and never sleeps past the deadline; :func:`get_retry` builds one from the
+:class:`~core.retry.RetryPolicy`, the only place its numbers come from. The API client and the signed-URL
+fetcher both use it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-RETRY_AFTER_CAP = 30.0  # the longest a retried GET waits for a server's Retry-After
+if TYPE_CHECKING:
+    from .retry import RetryPolicy
 
 _local = threading.local()
 
@@ -71,16 +73,35 @@ class DeadlineAdapter(HTTPAdapter):
 
 
 class CappedRetry(Retry):
-    """urllib3's Retry with Retry-After capped at :data:`RETRY_AFTER_CAP` and no wait past the deadline."""
+    """urllib3's Retry with Retry-After capped at ``retry_after_cap`` and no wait past the deadline."""
+
+    def __init__(self, *args: Any, retry_after_cap: float = 30.0, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.retry_after_cap = retry_after_cap
+
+    def new(self, **kw: Any) -> CappedRetry:  # urllib3 makes a new Retry per attempt: keep the cap
+        fresh = super().new(**kw)
+        fresh.retry_after_cap = self.retry_after_cap
+        return fresh
 
     def sleep(self, response: Any = None) -> None:
         wait = self.get_retry_after(response) if (response is not None and self.respect_retry_after_header) else None
-        wait = min(RETRY_AFTER_CAP, self.get_backoff_time() if wait is None else wait)
+        wait = min(self.retry_after_cap, self.get_backoff_time() if wait is None else wait)
         deadline = getattr(_local, "deadline", None)
         if deadline is not None and time.monotonic() + wait >= deadline:
             raise DeadlineExceeded()
         if wait > 0:
             time.sleep(wait)
+
+
+def get_retry(policy: RetryPolicy, retries: int) -> CappedRetry:
+    """urllib3's retry for idempotent GETs: ``retries`` retries on the policy's statuses and dropped reads
+    (never on a refused connect: nothing was sent), the policy's backoff and Retry-After cap, no redirects."""
+    return CappedRetry(total=retries, connect=0, read=retries, status=retries, other=0,
+                       backoff_factor=policy.backoff_base, backoff_max=policy.backoff_cap,
+                       status_forcelist=policy.retry_statuses, allowed_methods=frozenset({"GET"}),
+                       respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
+                       redirect=0, retry_after_cap=policy.get_retry_after_cap)
 
 
 class Deadline:
@@ -118,4 +139,4 @@ class Deadline:
         _local.socks, _local.deadline = self._outer
 
 
-__all__ = ["RETRY_AFTER_CAP", "CappedRetry", "Deadline", "DeadlineAdapter", "DeadlineExceeded"]
+__all__ = ["CappedRetry", "Deadline", "DeadlineAdapter", "DeadlineExceeded", "get_retry"]

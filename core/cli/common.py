@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..defaults import DEFAULT_TIMEOUT, MAX_TIMEOUT, give_up_after
+from ..defaults import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, MAX_TIMEOUT, give_up_after
 from ..errors import Problem, UsageError
 from ..sanitise import one_line, url_for_display
 
@@ -21,9 +21,11 @@ from ..sanitise import one_line, url_for_display
 if TYPE_CHECKING:
     from ..session import Session
 
+JOB_BUDGET_TEXT = (f"a job gives up after at most {DEFAULT_MAX_ATTEMPTS} attempts of --timeout, the waits between "
+                   f"them and one more --timeout to look up an unknown outcome "
+                   f"({give_up_after(DEFAULT_TIMEOUT):g} s by default)")
 TIMEOUT_HELP = (f"seconds one request may take, connect to last byte (default {DEFAULT_TIMEOUT:g}, at most "
-                f"{MAX_TIMEOUT:g}); a job gives up after at most {give_up_after(1.0):g} x --timeout "
-                f"({give_up_after(DEFAULT_TIMEOUT):g} s by default), retries and waits included")
+                f"{MAX_TIMEOUT:g}); {JOB_BUDGET_TEXT}")
 
 EPILOG = f"""\
 environment:
@@ -33,9 +35,7 @@ environment:
   PLAYMENT_BASE_URL     the API's base URL (default https://api.playment.io)
   PLAYMENT_DEFAULT_BATCH_ID  the project's default batch (lets an interrupted send be recovered)
 
-time limits: one request takes at most --timeout seconds (default {DEFAULT_TIMEOUT:g}); a job gives up after
-at most {give_up_after(1.0):g} x --timeout ({give_up_after(DEFAULT_TIMEOUT):g} s by default), its retries and \
-waits included.
+time limits: one request takes at most --timeout seconds (default {DEFAULT_TIMEOUT:g}); {JOB_BUDGET_TEXT}.
 
 exit status: 0 success; 1 the input or the server said no (a file with bad content, a refused job; one
 problem per line); 2 usage or environment error (a missing or unreadable path, a missing or contradictory

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playment_submit.core.client import PlaymentClient
 from playment_submit.core.errors import PlaymentError, ValidationError
 from playment_submit.core.settings import (
     SANDBOX_PROFILE,
@@ -40,11 +39,6 @@ from playment_submit.core.settings import (
 from playment_submit.gui.dialogs import open_file
 from playment_submit.gui.style import set_status
 from playment_submit.gui.workers import start_worker
-
-
-def test_connection(base_url: str, project_id: str, api_key: str):
-    with PlaymentClient(base_url, project_id, api_key, timeout=(5.0, 10.0), get_retries=1) as client:
-        return client.test_connection()
 
 
 class ConnectionPanel(QWidget):
@@ -395,8 +389,9 @@ class ConnectionPanel(QWidget):
             return
         self.result.setText("Testing…")
         self.test.setEnabled(False)
-        self._worker = start_worker(test_connection, self.base_url.text().strip(), self.project_id.text().strip(), key,
-                                     owner=self)
+        # The Session's client settings and retry policy (made quick for a test): no numbers of the panel's own.
+        self._worker = start_worker(self.backend.test_connection, self.base_url.text().strip(),
+                                    self.project_id.text().strip(), key, owner=self)
         self._worker.returned.connect(lambda report: self.result.setText(
             ("✔ " if report.ok else "✖ ") + report.message))
         self._worker.errored.connect(lambda e: self.result.setText(f"✖ {e}"))

@@ -85,8 +85,8 @@ def test_help_says_how_long_a_job_can_take(argv, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     text = " ".join(capsys.readouterr().out.split())
-    assert (f"a job gives up after at most {give_up_after(1):g} x --timeout "
-            f"({give_up_after(DEFAULT_TIMEOUT):g} s by default)") in text
+    assert (f"a job gives up after at most 5 attempts of --timeout, the waits between them and one more --timeout "
+            f"to look up an unknown outcome ({give_up_after(DEFAULT_TIMEOUT):g} s by default)") in text
 
 
 # ------------------------------------------------------------------ the other values

@@ -72,7 +72,7 @@ def test_history_newest_first_limit_and_counts(journal):
     assert [e.reference_id for e in hist] == ["r1", "r4", "r3"]
     assert [e.reference_id for e in journal.history(states=["created"])] == ["r1"]
     assert journal.counts() == {"pending": 0, "sending": 4, "created": 1, "failed": 0, "ambiguous": 0}
-    assert len(journal) == 5
+    assert journal.entry_count() == 5
     assert set(journal.get_many(["r0", "r1", "zz"])) == {"r0", "r1"}
 
 
@@ -135,3 +135,11 @@ def test_write_survives_sigkill(tmp_path):
         assert counts["created"] >= 50
         assert counts["sending"] <= 1  # at most the one in flight when killed
         assert counts["pending"] == counts["failed"] == 0
+
+
+def test_an_empty_journal_is_still_true(tmp_path):
+    """`if journal:` must mean "there is a journal", not "it has rows": an empty one was falsy and was skipped."""
+    with Journal(tmp_path / "empty.sqlite") as j:
+        assert j.entry_count() == 0
+        assert bool(j) is True
+        assert (j or None) is j

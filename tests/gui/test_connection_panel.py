@@ -219,3 +219,37 @@ def test_save_and_use_shows_the_real_key_state_and_keeps_the_sandbox_entry(qtbot
     assert window.session.sandbox_mode and window.session.api_key == sandbox.api_key
     assert load_profiles()[1] == "sandbox" and "sandbox" not in load_profiles()[0]
     assert panel.api_key.placeholderText() == "sandbox key in use"
+
+
+def test_the_connection_test_follows_the_sessions_retry_policy(qtbot, sandbox, memory_keyring, tmp_path):
+    """The panel's test takes the Session's policy (made quick): no timeout or retry numbers of its own. A server
+    that never answers is given up on after the policy's probe_timeout, asked probe_retries + 1 times."""
+    import time
+
+    from playment_submit.core.retry import RetryPolicy
+    from tests.hostile import HostileServer, answer
+
+    backend = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    backend.retry = RetryPolicy(probe_timeout=0.4, probe_retries=2, backoff_base=0.001, backoff_cap=0.01)
+    panel = ConnectionPanel(backend)
+    qtbot.addWidget(panel)
+    def click_test() -> float:
+        start = time.monotonic()
+        panel.result.setText("")
+        qtbot.mouseClick(panel.test, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.result.text().startswith(("✔", "✖")), timeout=15000)
+        assert panel.result.text().startswith("✖"), panel.result.text()
+        return time.monotonic() - start
+
+    with HostileServer(lambda s, conn, req: time.sleep(5)) as silent:
+        panel.base_url.setText(silent.base_url)
+        elapsed = click_test()
+        assert elapsed < 3, elapsed  # the policy's 0.4 s, not the fixed (5 s, 10 s) the panel used to pick
+    with HostileServer(lambda s, conn, req: answer(conn, 503, b"busy", reason="Unavailable")) as busy:
+        panel.base_url.setText(busy.base_url)
+        qtbot.waitUntil(lambda: panel.test.isEnabled(), timeout=5000)
+        click_test()
+        assert len(busy.requests) == 3  # probe_retries + 1 (the panel used to retry once whatever the policy)
+    QThreadPool.globalInstance().waitForDone(5000)
+    backend.journal.close()
+    backend.sandbox = None

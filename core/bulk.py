@@ -144,6 +144,7 @@ class BulkSubmitter:
                  rate: float | None = None, storage: Any = None,
                  progress: Callable[[BulkProgress], Any] | None = None,
                  on_result: Callable[[RowResult], Any] | None = None,
+                 on_start: Callable[[ManifestRow], Any] | None = None,
                  cancel_event: threading.Event | None = None, progress_interval: float = 0.2,
                  claim_wait: float = CLAIM_WAIT, description: str | None = None):
         """``claim_wait``: seconds to wait for another run's claim on the journal; ``description``: what this
@@ -157,6 +158,7 @@ class BulkSubmitter:
         self.gate = RateGate(rate)
         self.on_progress = progress   # may be replaced before run() (the window sets its own)
         self.on_result = on_result
+        self.on_start = on_start       # a row starts being sent (its upload first): the run's live row state
         self.cancel_event = cancel_event or threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -270,7 +272,7 @@ class BulkSubmitter:
             if r.action in SENDABLE:
                 todo.append((i, r))
             else:
-                results[i] = _static_result(r)
+                results[i] = unsent_result(r)
         self._total = len(todo)
         claim = self._claim(len(todo)) if todo else None  # raises JournalClaimedError before anything is sent
         with self._lock:
@@ -360,6 +362,8 @@ class BulkSubmitter:
         with self._lock:
             self._in_flight += 1
         try:
+            if self.on_start is not None:
+                self.on_start(row)
             return self._send(row)
         finally:
             with self._lock:
@@ -497,7 +501,7 @@ def _missing(row: ManifestRow) -> RowResult:
                      "created.")
 
 
-def _static_result(r: ManifestRow) -> RowResult:
+def unsent_result(r: ManifestRow) -> RowResult:
     if r.action == DONE:
         return RowResult(r.reference_id, r.row, "skipped", r.job_id, message="Created in an earlier run.")
     if r.action == CHANGED:

@@ -9,7 +9,6 @@ run the same command again to continue).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -144,11 +143,16 @@ def _refuse_outputs_over_rows(manifest: Any, outputs: list[tuple[str, str | None
 
 
 def run_bulk(args: argparse.Namespace) -> int:
-    from ..bulk import BulkSubmitter, RowResult, _static_result
-    from ..journal import Journal, default_journal_path
-    from ..manifest import INVALID, check_manifest, load_manifest, write_csv
-    from ..results import write_results
+    """The command line's front end of core.bulk_run.BulkRun: the same steps as the window's Bulk tab, with
+    the terminal's progress bar, Ctrl-C and --json lines; failures go to the command line's one edge."""
+    from ..bulk import RowResult
+    from ..bulk_rows import write_results
+    from ..bulk_run import BulkOptions, BulkRun
+    from ..errors import InterruptedByUser, StoppedError, ValidationError
+    from ..journal import Journal
+    from ..manifest import write_csv
     from .common import check_output, session_from_args
+    from .edge import OK, REFUSED
 
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:  # argparse checked it; a caller building args may not have
         raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}.")
@@ -171,78 +175,43 @@ def run_bulk(args: argparse.Namespace) -> int:
                                                  ("manifest written by --write-manifest", args.write_manifest)])
     session = session_from_args(args, storage_args=args, need_key=not args.dry_run, pool_size=args.concurrency,
                                 with_journal=False)
-    history = None
+    options = BulkOptions(concurrency=args.concurrency, rate=args.rate, valid_only=args.valid_only,
+                          retry_failed=args.retry_failed, check_masks=not args.no_mask_check, batch_id=args.batch_id,
+                          primary_dir=args.primary_dir, masks_dir=args.masks_dir)
+    run: BulkRun | None = None
     try:
-        manifest = load_manifest(args.manifest, workflow_id=session.workflow_id or None, batch_id=args.batch_id,
-                                 primary=args.primary_dir, masks=args.masks_dir)
+        journal = session.journal = Journal(journal_path)
+        run = BulkRun(session, args.manifest, options, journal=journal,
+                      client=None if args.dry_run else session.client)
+        manifest = run.open(ask_server=not args.dry_run)
         _refuse_outputs_over_rows(manifest, [("--results", args.results), ("--write-manifest", args.write_manifest)])
         if args.write_manifest:
             out = write_csv(manifest, args.write_manifest)
             print(f"Wrote the manifest ({len(manifest.rows)} rows) to {out}.", file=sys.stderr)
-        journal = session.journal = Journal(journal_path)
-        storage = session.storage if session.can_upload else None  # URLs only: local paths are row errors
-        client = None if args.dry_run else session.client
-        # Jobs created from the window or `submit` with this profile are refused here too (same sentence).
-        history_path = default_journal_path(session.profile.name)
-        if history_path.exists() and history_path.resolve() != journal_path.resolve():
-            history = Journal(history_path)
-        check_manifest(manifest, journal=journal, storage=storage, history=history, client=client,
-                       check_masks=not args.no_mask_check, retry_failed=args.retry_failed,
-                       workers=min(4, os.cpu_count() or 2), classes=session.profile.classes or None)
         for w in manifest.warnings:
             print(f"warning: {w}", file=sys.stderr)
-        errors = manifest.errors
-        for e in errors:
+        for e in manifest.errors:
             print(f"error: {e}", file=sys.stderr)
-        counts = manifest.counts()
-        n_invalid = counts.get(INVALID, 0)
-        file_errors = [p for p in manifest.problems if p.severity == "error"]
-        sendable = manifest.sendable()
-        if file_errors or (n_invalid and not args.valid_only) or args.dry_run:
-            results = [_static_result(r) if r.action not in ("send", "reconcile", "retry") else
-                       RowResult(r.reference_id, r.row, "not_sent",
-                                 message="Dry run." if args.dry_run else "Not sent: other rows have errors.")
-                       for r in manifest.rows]
+        blocked = run.blocked()
+        if blocked is not None or args.dry_run:
+            results, text = run.dry_run() if blocked is None else (
+                run.unsent_results("Not sent: other rows have errors."), blocked)
             if args.results:
                 write_results(args.results, results)
             if as_json:
                 for r in results:
                     print(json_line(r.to_dict()))
-            skipped = counts.get("done", 0)
-            if args.dry_run and not (file_errors or n_invalid):
-                print(f"Dry run: {len(sendable)} row(s) would be sent, {skipped} already created, "
-                      f"{len(manifest.rows) - len(sendable) - skipped} left out. Nothing was sent.", file=sys.stderr)
-                return 0
-            what = f"{n_invalid} row(s) have errors" if n_invalid else "the manifest has errors"
-            message = (f"Nothing was sent: {what}. Fix them, or pass --valid-only to send the {len(sendable)} "
-                       f"valid row(s).")
-            print(message, file=sys.stderr)
-            if as_json:
-                print(json_line({"status": "error", "code": None, "exit_code": 1, "message": message,
-                                 "problems": [p.to_dict() for p in manifest.problems if p.severity == "error"]}),
-                      flush=True)
-            return 1
+            if blocked is None:
+                print(text, file=sys.stderr)
+                return OK
+            valid = len(manifest.sendable())
+            message = blocked + (f" Fix them, or pass --valid-only to send the {valid} valid row(s)." if valid
+                                 else " Fix them.")
+            raise ValidationError([p for p in manifest.problems if p.severity == "error"], summary=message,
+                                  already_said=True)
 
-        assert client is not None  # only a dry run has none, and it returned above
-        if counts.get("done"):
-            print(f"{counts['done']} row(s) were created in an earlier run (journal {journal_path}); they are "
-                  f"skipped.", file=sys.stderr)
-        report = client.test_connection()
-        if not report.ok:
-            code = 2 if report.kind == "unreachable" else 1
-            print(f"error: {report.message} Nothing was sent.", file=sys.stderr)
-            if as_json:
-                print(json_line({"status": "error", "code": None, "exit_code": code,
-                                 "message": f"{report.message} Nothing was sent.", "problems": []}), flush=True)
-            return code
-        # The default batch comes from the option, the profile or the project's /details; only when none of
-        # them names it can an interrupted creation in that batch not be looked up.
-        if (any(r.spec is not None and not r.spec.batch_id for r in sendable)
-                and client.known_default_batch() is None):
-            print("warning: rows without batch_id go to the project's default batch, which the project details "
-                  "do not name; a job whose creation is interrupted cannot be looked up. Pass "
-                  "--default-batch-id (or set it in the profile) to let re-runs recover such jobs.", file=sys.stderr)
-
+        for note in run.preflight():  # the connection test raises, with "Nothing was sent."
+            print(("warning: " if "default batch" in note else "") + note, file=sys.stderr)
         bar = _Bar(sys.stderr.isatty() and not as_json)
 
         def on_result(r: RowResult) -> None:
@@ -250,8 +219,7 @@ def run_bulk(args: argparse.Namespace) -> int:
                 with out_lock:
                     print(json_line(r.to_dict()), flush=True)
 
-        submitter = BulkSubmitter(client, journal, concurrency=args.concurrency, rate=args.rate, storage=storage,
-                                  progress=bar.draw, on_result=on_result)
+        submitter = run.prepare_send(progress=bar.draw, on_result=on_result)
         interrupts = {"n": 0}
 
         def on_sigint(signum: int, frame: FrameType | None) -> None:
@@ -267,7 +235,7 @@ def run_bulk(args: argparse.Namespace) -> int:
         on_main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, on_sigint) if on_main_thread else None
         try:
-            summary = submitter.run(manifest.rows)
+            summary = run.send()
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
@@ -279,23 +247,17 @@ def run_bulk(args: argparse.Namespace) -> int:
                     print(json_line(res.to_dict()))
         if args.results:
             write_results(args.results, summary.results)
-        c = summary.counts()
         for r in summary.results:
             if r.status in ("failed", "ambiguous"):
                 print(f"error: {manifest.source} row {r.row} ({r.reference_id}): {r.message}", file=sys.stderr)
-        parts = [f"{c[k]} {k}" for k in ("created", "recovered", "skipped", "failed", "ambiguous", "invalid",
-                                         "changed", "not_sent") if c.get(k)]
-        print(f"{', '.join(parts) or 'nothing to do'} in {summary.elapsed:.1f} s. Journal: {journal_path}",
-              file=sys.stderr)
+        print(f"{run.summary_text(summary)} Journal: {journal_path}", file=sys.stderr)
         if submitter.fatal is not None:
-            print(f"error: stopped because {submitter.fatal} Run the same command again once this is fixed.",
-                  file=sys.stderr)
-            return submitter.fatal.exit_code
+            raise StoppedError(f"stopped because {submitter.fatal} Run the same command again once this is fixed.",
+                               submitter.fatal)
         if summary.cancelled:
-            print("Stopped before the end; run the same command again to continue.", file=sys.stderr)
-            return 130
-        return 0 if summary.ok else 1
+            raise InterruptedByUser("Stopped before the end; run the same command again to continue.")
+        return OK if summary.ok else REFUSED
     finally:
-        if history is not None:
-            history.close()
+        if run is not None:
+            run.close()
         session.close()

@@ -1,27 +1,18 @@
 """The Bulk tab: open a manifest or a folder, see every row's check status, send the valid rows.
 
-- The row table is a QAbstractTableModel over plain Python lists (no per-row widgets, ``data()`` only
-  indexes a list), so 100,000 rows scroll smoothly; results arriving from the workers are buffered and
-  applied every 150 ms as one ``dataChanged`` range, not one signal per job.
-- Loading/checking and sending run through ``gui.workers.start_worker`` (never on the GUI thread);
-  workers only compute and report through ``progress_callback``, never touch widgets.
-- Sending is :class:`core.bulk.BulkSubmitter` with the backend's client and journal: the same
-  exactly-once, resumable engine as ``playment-submit bulk``. Pause holds new starts, Cancel lets the
-  jobs in flight finish and journals them.
-
-The backend (core/session.py) is read duck-typed: ``client`` (or ``make_client(pool_size=...)``),
-``journal``, ``storage`` and ``connection.workflow_id`` when present.
+The run is core's :class:`~playment_submit.core.bulk_run.BulkRun`, the same steps as ``playment-submit bulk``
+(check against the journal and the profile's history, the connection test and its notes, the exactly-once
+send, the dry run's and the summary's sentences); this tab is its Qt side. Loading, checking and sending run
+in workers (``gui.workers.start_worker``), which report through ``progress_callback`` and never touch widgets.
+The table is gui/widgets/bulk_table.py. The window sends the valid rows (the command line's --valid-only).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -39,181 +30,61 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playment_submit.core.manifest import SENDABLE, SKIP_FAILED, Manifest, ManifestRow, check_manifest, load_manifest
-from playment_submit.core.results import (
+from playment_submit.core.bulk import BulkSummary, RowResult
+from playment_submit.core.bulk_rows import (
     FILTERS,
     apply_results,
-    dry_run,
     mark_for_retry,
     results_for_rows,
-    row_matches,
-    status_word,
+    row_details,
     write_results,
 )
-from playment_submit.gui.style import status_colour
+from playment_submit.core.bulk_run import BulkOptions, BulkRun, progress_text
+from playment_submit.core.manifest import SKIP_FAILED, Manifest, ManifestRow
+from playment_submit.core.session import Session
+from playment_submit.gui.widgets.bulk_table import FILTER_LABELS, BulkFilterModel, BulkRowsModel
 from playment_submit.gui.workers import Worker, start_worker
-
-COLUMNS = ("Row", "Reference ID", "Status", "Job ID", "Message")
-# a row's status code (core.manifest action or core.bulk result) -> gui/style.py's status (its colour);
-# the words shown are core.results.status_word's
-_STATUS_STYLES = {"invalid": "error", "failed": "error", "ambiguous": "warning", "changed": "warning",
-                  "skip_failed": "warning", "created": "ok", "recovered": "ok", "skipped": "muted", "done": "muted"}
-_FILTER_LABELS = {"all": "All rows", "problems": "Problems", "sent": "Sent"}
-
-# -------------------------------------------------------------------------------------------- model
-class BulkRowsModel(QAbstractTableModel):
-    """Rows of a manifest as five text columns kept in plain lists; cheap ``data()``."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[ManifestRow] = []
-        self._status: list[str] = []  # the code (action or result status); status_word() is shown
-        self._job: list[str] = []
-        self._message: list[str] = []
-        self._index: dict[int, int] = {}  # id(ManifestRow) -> position
-        self._pending: dict[int, tuple[str, str, str]] = {}
-        self._bold = QFont()
-        self._bold.setBold(True)
-
-    def set_manifest(self, manifest: Manifest | None) -> None:
-        self.beginResetModel()
-        self.rows = list(manifest.rows) if manifest is not None else []
-        self._status, self._job, self._message = [], [], []
-        for r in self.rows:
-            self._status.append(r.action)
-            self._job.append(r.job_id or "")
-            first = r.errors[0] if r.errors else (r.problems[0] if r.problems else None)
-            self._message.append("" if first is None else (first.text("gui") + (f" (+{len(r.problems) - 1} more)"
-                                                                         if len(r.problems) > 1 else "")))
-        self._index = {r.row: i for i, r in enumerate(self.rows)}
-        self._pending.clear()
-        self.endResetModel()
-
-    # results from the workers, applied in one batch
-    def queue_result(self, row_number: int, status: str, job_id: str | None, message: str) -> None:
-        i = self._index.get(row_number)
-        if i is not None:
-            self._pending[i] = (status, job_id or "", message)
-
-    def flush(self) -> None:
-        if not self._pending:
-            return
-        lo, hi = min(self._pending), max(self._pending)
-        for i, (status, job, msg) in self._pending.items():
-            self._status[i], self._job[i], self._message[i] = status, job, msg
-        self._pending.clear()
-        self.dataChanged.emit(self.index(lo, 0), self.index(hi, len(COLUMNS) - 1))
-
-    def status(self, i: int) -> str:
-        """The Status column's words for row ``i`` (plain words, not codes)."""
-        return status_word(self._status[i])
-
-    def code(self, i: int) -> str:
-        """Row ``i``'s status code: its action before a send, its result (``created``, ``not_sent``...) after."""
-        return self._status[i]
-
-    def matches(self, i: int, filter_name: str) -> bool:
-        return row_matches(filter_name, self._status[i], bool(self.rows[i].problems))
-
-    # Qt interface
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid():
-            return None
-        i, c = index.row(), index.column()
-        if role == Qt.DisplayRole or (role == Qt.ToolTipRole and c == 4):
-            if c == 0:
-                return self.rows[i].row
-            if c == 1:
-                return self.rows[i].reference_id or ""
-            if c == 2:
-                return status_word(self._status[i])
-            if c == 3:
-                return self._job[i]
-            return self._message[i]
-        if role == Qt.ForegroundRole and c == 2:
-            style = _STATUS_STYLES.get(self._status[i])
-            return QBrush(status_colour(style)) if style else None
-        return None
-
-
-class BulkFilterModel(QSortFilterProxyModel):
-    """The rows a filter of core.results.FILTERS shows (all / problems / sent), decided by core's
-    ``row_matches``. Not dynamic: the panel re-filters after a batch of results, not per row."""
-
-    def __init__(self, source: BulkRowsModel, parent=None):
-        super().__init__(parent)
-        self.setDynamicSortFilter(False)
-        self.setSourceModel(source)
-        self.filter_name = "all"
-
-    def set_filter(self, name: str) -> None:
-        self.beginFilterChange()
-        self.filter_name = name
-        self.endFilterChange()
-
-    def refilter(self) -> None:
-        if self.filter_name != "all":
-            self.beginFilterChange()
-            self.endFilterChange()
-
-    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
-        if self.filter_name == "all":
-            return True
-        model = self.sourceModel()
-        assert isinstance(model, BulkRowsModel)
-        return model.matches(source_row, self.filter_name)
 
 
 # -------------------------------------------------------------------------------- background jobs
-def _load_and_check(path: str, workflow_id: str | None, journal: Any, storage: Any,
-                    progress_callback=None, cancel_event=None, classes: list[str] | None = None) -> Manifest:
-    """``classes``: the profile's class list, so a row's mask_source is judged as `bulk` judges it."""
-    man = load_manifest(path, workflow_id=workflow_id)
-    if progress_callback is not None:
-        progress_callback({"phase": "check", "done": 0, "total": len(man.rows)})
-
+def _open(run: BulkRun, progress_callback=None, cancel_event=None) -> Manifest:
+    """Load and check the manifest (core's BulkRun.open), reporting the mask check's progress."""
     def masks(done: int, total: int) -> None:
         if progress_callback is not None:
             progress_callback({"phase": "masks", "done": done, "total": total})
 
-    return check_manifest(man, journal=journal, storage=storage, progress=masks,
-                          cancel=cancel_event, classes=classes)
+    return run.open(progress=masks, cancel=cancel_event)
 
 
-def _send(submitter, rows, progress_callback=None):
-    """Run the submitter (made on the GUI thread so Pause/Cancel can reach it); report through Qt."""
+def _send(run: BulkRun, progress_callback=None) -> BulkSummary:
+    """The connection test and its notes, then the send (the submitter was made on the GUI thread, so Pause
+    and Cancel reach it at once); everything is reported through Qt."""
+    notes = run.preflight()
+    submitter = run.submitter
+    assert submitter is not None
     if progress_callback is not None:
+        progress_callback({"phase": "notes", "notes": notes})
         submitter.on_progress = lambda p: progress_callback({"phase": "send", "progress": p})
-        submitter.on_result = lambda r: progress_callback({"phase": "result", "result": r})
-    return submitter.run(rows)
+        finished = submitter.on_result
+        started = submitter.on_start
 
+        def on_result(r: RowResult) -> None:
+            if finished is not None:
+                finished(r)
+            progress_callback({"phase": "result", "result": r})
 
-def progress_text(p) -> str:
-    """The line under the progress bar during a send (a core.bulk.BulkProgress)."""
-    eta = "" if p.eta is None else f", about {int(p.eta // 60)} min {int(p.eta % 60)} s left"
-    text = (f"Sent {p.done} of {p.total}, {p.failed} failed, {p.in_flight} in flight, "
-            f"{p.rate:.1f} jobs/s{eta}.")
-    if p.cancelled:
-        return text + " Stopping after the jobs in flight…"
-    if p.paused:
-        return text + (f" Pausing: {p.in_flight} in flight finishing…" if p.in_flight else " Paused.")
-    return text
+        def on_start(row: ManifestRow) -> None:
+            if started is not None:
+                started(row)
+            progress_callback({"phase": "start", "row": row.row})
+
+        submitter.on_result, submitter.on_start = on_result, on_start
+    return run.send()
 
 
 # -------------------------------------------------------------------------------------------- panel
 class BulkPanel(QWidget):
-    """The "Bulk" tab (``BulkPanel(backend, parent=None)``).
+    """The "Bulk" tab (``BulkPanel(session, parent=None)``).
 
     Signals: ``manifest_checked(Manifest)`` after a manifest is loaded and checked;
     ``submission_finished(BulkSummary)`` after a send ends (completed or cancelled);
@@ -225,15 +96,17 @@ class BulkPanel(QWidget):
     submission_finished = Signal(object)
     openRowRequested = Signal(dict)
 
-    def __init__(self, backend: Any, parent: QWidget | None = None):
+    def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("bulkPanel")
-        self.backend = backend
+        self.session = session
+        self.run: BulkRun | None = None
         self.manifest: Manifest | None = None
-        self.summary = None
-        self.submitter = None
+        self.summary: BulkSummary | None = None
         self._worker: Worker | None = None
-        self._results: dict[int, Any] = {}
+        self._results: dict[int, RowResult] = {}
+        self._busy: str | None = None
+        self.notes: list[str] = []   # what core's pre-flight said before the send (default batch, earlier runs)
         self._path: str | None = None
         self._refiltered = 0.0
 
@@ -260,7 +133,7 @@ class BulkPanel(QWidget):
         self.concurrency.setPrefix("workers: ")
         self.filter_box = QComboBox()
         for name in FILTERS:
-            self.filter_box.addItem(_FILTER_LABELS[name], name)
+            self.filter_box.addItem(FILTER_LABELS[name], name)
         self.filter_box.setToolTip("Show all rows, only rows with problems, or only rows already sent")
         for name in ("open_button", "folder_button", "recheck_button", "dry_run_button", "submit_button",
                      "pause_button", "cancel_button", "retry_button", "export_button", "open_row_button",
@@ -347,31 +220,6 @@ class BulkPanel(QWidget):
         self.filter_box.currentIndexChanged.connect(lambda _i: self.set_filter(self.filter_box.currentData()))
         self._set_busy(None)
 
-    # ------------------------------------------------------------------ backend access
-    def _journal(self):
-        return getattr(self.backend, "journal", None)
-
-    def _storage(self):
-        return self.backend.storage if self.backend.can_upload else None
-
-    def _classes(self) -> list[str] | None:
-        """The profile's class list (None when it has none): mask_source rows are refused by it."""
-        profile = getattr(self.backend, "profile", None)
-        return list(getattr(profile, "classes", None) or []) or None
-
-    def _workflow_id(self) -> str | None:
-        conn = getattr(self.backend, "connection", None)
-        return getattr(conn, "workflow_id", None) or getattr(self.backend, "workflow_id", None)
-
-    def _client(self):
-        make = getattr(self.backend, "make_client", None)
-        if callable(make):
-            try:
-                return make(pool_size=self.concurrency.value())
-            except TypeError:
-                return make()
-        return getattr(self.backend, "client", None)
-
     # ------------------------------------------------------------------ state
     def _set_busy(self, what: str | None) -> None:
         self._busy = what
@@ -379,8 +227,8 @@ class BulkPanel(QWidget):
         self.open_button.setEnabled(idle)
         self.folder_button.setEnabled(idle)
         self.concurrency.setEnabled(idle)
-        ready = bool(self.manifest is not None and self.manifest.sendable()
-                     and not any(p.severity == "error" for p in self.manifest.problems))
+        ready = bool(self.manifest is not None and self.run is not None and self.manifest.sendable()
+                     and self.run.blocked() is None)
         self.submit_button.setEnabled(idle and ready)
         self.dry_run_button.setEnabled(idle and self.manifest is not None)
         self.recheck_button.setEnabled(idle and self._path is not None)
@@ -392,22 +240,6 @@ class BulkPanel(QWidget):
         self._update_open_row()
         if what != "send":
             self.pause_button.setText("Pause")
-
-    def _summary_text(self) -> str:
-        man = self.manifest
-        if man is None:
-            return ""
-        c = man.counts()
-        parts = [f"{len(man.rows)} rows", f"{len(man.sendable())} to send"]
-        for key, words in (("done", "already created"), ("invalid", "with errors"), ("changed", "changed"),
-                           ("skip_failed", "failed before (Retry failed sends them)")):
-            if c.get(key):
-                parts.append(f"{c[key]} {words}")
-        text = ", ".join(parts) + "."
-        file_errors = [p.text("gui") for p in man.problems if p.severity == "error"]
-        if file_errors:
-            text += " " + " ".join(file_errors)
-        return text
 
     # ------------------------------------------------------------------ open and check
     def _choose_file(self) -> None:
@@ -438,8 +270,11 @@ class BulkPanel(QWidget):
         self.counts.setText(f"Checking {path}…")
         self.progress.setRange(0, 0)
         self._set_busy("check")
-        w = start_worker(_load_and_check, path, self._workflow_id(), self._journal(), self._storage(),
-                         owner=self, classes=self._classes())
+        if self.run is not None:
+            self.run.close()
+        # the window sends the valid rows (the command line's --valid-only), to the profile's journal
+        self.run = BulkRun(self.session, path, BulkOptions(concurrency=self.concurrency.value(), valid_only=True))
+        w = start_worker(_open, self.run, owner=self)
         w.progressed.connect(self._on_check_progress)
         w.returned.connect(self._on_checked)
         w.errored.connect(self._on_error)
@@ -463,7 +298,7 @@ class BulkPanel(QWidget):
         self.model.set_manifest(manifest)
         self.progress.setRange(0, max(1, len(manifest.sendable())))
         self.progress.setValue(0)
-        self.counts.setText(self._summary_text())
+        self.counts.setText(self.run.check_summary() if self.run is not None else "")
         self._set_busy(None)  # ready before listeners hear about it
         self.manifest_checked.emit(manifest)
 
@@ -519,41 +354,29 @@ class BulkPanel(QWidget):
             self.preview.clear()
             return
         r = self.model.rows[i]
-        parts = []
-        if r.problems:
-            parts.append("\n".join(("Error: " if p.severity == "error" else "Warning: ") + p.text("gui")
-                                    for p in r.problems))
-        res = self._results.get(r.row)
-        if res is not None:
-            parts.append(f"Result: {status_word(res.status)}" + (f", job {res.job_id}" if res.job_id else "")
-                         + (f" ({res.message})" if res.message else ""))
-        payload = r.payload()
-        parts.append(json.dumps(payload, indent=2, ensure_ascii=False) if payload is not None
-                     else "(this row could not be read as a job)")
-        self.preview.setPlainText("\n\n".join(parts))
+        self.preview.setPlainText(row_details(r, self._results.get(r.row)))
 
     # ------------------------------------------------------------------ send
     def submit(self):
         """Send the valid rows (journalled, exactly once); returns the worker, or None when nothing to do."""
-        from playment_submit.core.bulk import BulkSubmitter
-        if self.manifest is None or self._busy is not None:
+        if self.manifest is None or self.run is None or self._busy is not None:
             return None
-        rows = self.manifest.rows
-        todo = [r for r in rows if r.action in SENDABLE]
+        todo = self.manifest.sendable()
         if not todo:
             return None
-        client = self._client()
-        if client is None:
-            self.counts.setText("No connection is configured; set up a profile (or the sandbox) first.")
+        missing = self.session.missing_key()
+        if missing is not None:
+            self.counts.setText("Nothing was sent: " + missing.text("gui", with_path=False))
             return None
-        self.submitter = BulkSubmitter(client, self._journal(), concurrency=self.concurrency.value(),
-                                       storage=self._storage(), progress_interval=0.1)
+        self.run.options.concurrency = self.concurrency.value()
+        self.run.prepare_send(progress_interval=0.1)
+        self.notes = []
         self._results.clear()
         self.progress.setRange(0, len(todo))
         self.progress.setValue(0)
         self._set_busy("send")
         self._flush_timer.start()
-        w = start_worker(_send, self.submitter, rows, owner=self)
+        w = start_worker(_send, self.run, owner=self)
         w.progressed.connect(self._on_send_progress)
         w.returned.connect(self._on_sent)
         w.errored.connect(self._on_error)
@@ -562,14 +385,19 @@ class BulkPanel(QWidget):
         return w
 
     def _on_send_progress(self, info: dict) -> None:
-        if info.get("phase") == "result":
+        phase = info.get("phase")
+        if phase == "result":
             r = info["result"]
             self._results[r.row] = r
             self.model.queue_result(r.row, r.status, r.job_id, r.message)
-        elif info.get("phase") == "send":
+        elif phase == "start":
+            self.model.queue_result(info["row"], "in_flight", None, "")
+        elif phase == "notes":
+            self.notes = list(info["notes"])
+        elif phase == "send" and self.run is not None:
             p = info["progress"]
             self.progress.setValue(p.done + p.failed)
-            self.counts.setText(progress_text(p))
+            self.counts.setText(progress_text(p, self.run.in_flight()))
 
     def _on_sent(self, summary) -> None:
         self.summary = summary
@@ -581,9 +409,7 @@ class BulkPanel(QWidget):
         apply_results(self.model.rows, summary.results)
         self.proxy.refilter()
         c = summary.counts()
-        parts = [f"{c[k]} {status_word(k)}" for k in ("created", "recovered", "skipped", "failed", "ambiguous",
-                                                       "invalid", "changed", "not_sent") if c.get(k)]
-        text = ", ".join(parts) + f" in {summary.elapsed:.1f} s."
+        text = " ".join([*self.notes, BulkRun.summary_text(summary)])
         if summary.cancelled:
             text += " Stopped: Submit again to send the rows not sent yet."
         if c.get("failed"):
@@ -611,9 +437,9 @@ class BulkPanel(QWidget):
 
     def dry_run(self) -> str | None:
         """Show what Submit would send (core.results.dry_run): nothing is uploaded or created."""
-        if self.manifest is None or self._busy is not None:
+        if self.run is None or self.manifest is None or self._busy is not None:
             return None
-        results, text = dry_run(self.manifest.rows)
+        results, text = self.run.dry_run()
         for r in results:
             self.model.queue_result(r.row, r.status, r.job_id, r.message)
         self.model.flush()
@@ -621,14 +447,20 @@ class BulkPanel(QWidget):
         self.counts.setText(text)
         return text
 
+    @property
+    def submitter(self):
+        """The send's engine (core.bulk.BulkSubmitter) while there is one."""
+        return self.run.submitter if self.run is not None else None
+
     def toggle_pause(self) -> None:
-        if self.submitter is None or self._busy != "send":
+        submitter = self.submitter
+        if submitter is None or self._busy != "send":
             return
-        if self.submitter.paused:
-            self.submitter.resume()
+        if submitter.paused:
+            submitter.resume()
             self.pause_button.setText("Pause")
         else:
-            self.submitter.pause()
+            submitter.pause()
             self.pause_button.setText("Resume")
 
     def is_sending(self) -> bool:
@@ -641,8 +473,9 @@ class BulkPanel(QWidget):
     def cancel(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
-        if self.submitter is not None and self._busy == "send":
-            self.submitter.cancel()
+        submitter = self.submitter
+        if submitter is not None and self._busy == "send":
+            submitter.cancel()
 
     # ------------------------------------------------------------------ export
     def _choose_export(self) -> None:

@@ -6,10 +6,10 @@ import threading
 import time
 
 from playment_submit.core.bulk import BulkSubmitter
+from playment_submit.core.bulk_rows import apply_results
 from playment_submit.core.client import PlaymentClient, RetryPolicy
 from playment_submit.core.journal import Journal
 from playment_submit.core.manifest import SEND, check_manifest, read_csv
-from playment_submit.core.results import apply_results
 from playment_submit.core.storage import SandboxStorage
 from tests.conftest import png_bytes
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
-from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
 
 pytest.importorskip("pytestqt", reason="pytest-qt drives the widget tests")
 
-from playment_submit.core.client import PlaymentClient, RetryPolicy
+from playment_submit.core.bulk_rows import RESULT_COLUMNS
+from playment_submit.core.client import RetryPolicy
 from playment_submit.core.journal import Journal
 from playment_submit.core.manifest import DONE, SEND, Manifest, ManifestRow
-from playment_submit.core.results import RESULT_COLUMNS
+from playment_submit.core.session import Session
 from playment_submit.gui.style import status_colour
-from playment_submit.gui.widgets.bulk_panel import BulkPanel, BulkRowsModel
+from playment_submit.gui.widgets.bulk_panel import BulkPanel
+from playment_submit.gui.widgets.bulk_table import BulkRowsModel
 
 
 def _csv_dicts(path) -> list[dict[str, str]]:
@@ -26,13 +27,12 @@ def _csv_dicts(path) -> list[dict[str, str]]:
 
 @pytest.fixture
 def backend(tmp_path, sandbox):
-    client = PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key, pool_size=8,
-                            default_batch_id=sandbox.default_batch_id, retry=RetryPolicy(backoff_base=0.01))
-    journal = Journal(tmp_path / "journal.sqlite")
-    yield SimpleNamespace(client=client, journal=journal, storage=None, can_upload=False,
-                          connection=SimpleNamespace(workflow_id=sandbox.workflow_id))
-    journal.close()
-    client.close()
+    """A session on the sandbox with no storage (local paths are row errors), its own journal."""
+    session = Session(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, sandbox.api_key,
+                      default_batch_id=sandbox.default_batch_id, journal=Journal(tmp_path / "journal.sqlite"),
+                      pool_size=8, retry=RetryPolicy(backoff_base=0.01))
+    yield session
+    session.close()
 
 
 def _manifest(tmp_path, n, bad_rows=()):
@@ -94,9 +94,8 @@ def test_open_preview_submit_export(qtbot, tmp_path, sandbox, backend):
 
 def test_cancel_then_submit_again_finishes_exactly_once(qtbot, tmp_path, make_sandbox, backend):
     slow = make_sandbox(latency_ms=30)
-    backend.client = PlaymentClient(slow.base_url, slow.project_id, slow.api_key, pool_size=2,
-                                    default_batch_id=slow.default_batch_id)
-    backend.connection.workflow_id = slow.workflow_id
+    backend.apply_connection(slow.base_url, slow.project_id, slow.workflow_id, slow.api_key)
+    backend.default_batch_id = slow.default_batch_id
     panel = BulkPanel(backend)
     qtbot.addWidget(panel)
     panel.concurrency.setValue(2)
@@ -116,14 +115,12 @@ def test_cancel_then_submit_again_finishes_exactly_once(qtbot, tmp_path, make_sa
         pass
     refs = [j["reference_id"] for j in slow.jobs()]
     assert len(refs) == len(set(refs)) == 120
-    backend.client.close()
 
 
 def _slow_backend(make_sandbox, backend, latency_ms=40, workers=2):
     slow = make_sandbox(latency_ms=latency_ms)
-    backend.client = PlaymentClient(slow.base_url, slow.project_id, slow.api_key, pool_size=workers,
-                                    default_batch_id=slow.default_batch_id)
-    backend.connection.workflow_id = slow.workflow_id
+    backend.apply_connection(slow.base_url, slow.project_id, slow.workflow_id, slow.api_key)
+    backend.default_batch_id = slow.default_batch_id
     return slow
 
 
@@ -147,7 +144,6 @@ def test_pause_freezes_counters_rate_and_eta_while_in_flight_rows_finish(qtbot, 
     with qtbot.waitSignal(worker.finished, timeout=60000):
         pass
     assert len(slow.jobs()) == 80 and panel.summary.ok
-    backend.client.close()
 
 
 def test_cancelled_rows_stay_ready_and_failed_rows_can_be_retried(qtbot, tmp_path, make_sandbox, backend):
@@ -185,7 +181,6 @@ def test_cancelled_rows_stay_ready_and_failed_rows_can_be_retried(qtbot, tmp_pat
     refs = [j["reference_id"] for j in slow.jobs()]
     assert len(refs) == len(set(refs)) == 40
     assert panel.model.status(39) == "created" and not panel.retry_button.isEnabled()
-    backend.client.close()
 
 
 def test_filter_dry_run_open_row_and_recheck(qtbot, tmp_path, sandbox, backend):

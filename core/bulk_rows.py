@@ -1,7 +1,8 @@
-"""What a bulk send leaves behind: the results CSV, and what each row can do next. Plain Python, no Qt.
+"""The bulk rows' results (not the results Playment delivers: those are core/delivered.py): the results CSV,
+the words for a row's status, a row's details, and what each row can do next. Plain Python, no Qt.
 
-Used by the Bulk tab (gui/widgets/bulk_panel.py) and meant for ``playment-submit bulk --results``
-(core/cli_bulk.py), so both write the same file and both agree on what a row's outcome means.
+Used by the Bulk tab (gui/widgets/bulk_panel.py) and ``playment-submit bulk --results`` (core/cli/bulk.py),
+so both write the same file and both agree on what a row's outcome means.
 
 - :func:`write_results` writes one line per :class:`~playment_submit.core.bulk.RowResult`: columns
   ``row, reference_id, job_id, status, error_code, message``, written to ``<path>.part`` then renamed over
@@ -19,11 +20,12 @@ Used by the Bulk tab (gui/widgets/bulk_panel.py) and meant for ``playment-submit
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from .bulk import RowResult, _static_result
+from .bulk import RowResult, unsent_result
 from .manifest import CHANGED, DONE, INVALID, RECONCILE, RETRY, SEND, SENDABLE, SKIP_FAILED, ManifestRow
 
 RESULT_COLUMNS = ("row", "reference_id", "job_id", "status", "error_code", "message")
@@ -57,7 +59,7 @@ def results_for_rows(rows: Sequence[ManifestRow], known: Mapping[int, RowResult]
     the row was sent or reported this session, otherwise what the check says about it: ``skipped``
     (created in an earlier run), ``changed``, ``invalid`` (with its first error's code and messages),
     ``not_sent`` (to send, or failed in an earlier run)."""
-    return [known.get(r.row) or _static_result(r) for r in rows]
+    return [known.get(r.row) or unsent_result(r) for r in rows]
 
 
 def next_action(status: str, action: str, *, retry_failed: bool = False) -> str:
@@ -95,7 +97,7 @@ STATUS_WORDS: dict[str, str] = {
     # after a send: the row's result
     "created": "created", "recovered": "created (found)", "skipped": "already created", "failed": "failed",
     "ambiguous": "unconfirmed", "not_sent": "not sent", "invalid": "error", "changed": "changed",
-    "would_send": "would be sent",
+    "would_send": "would be sent", "in_flight": "sending…",
 }
 
 #: The group a status falls in, for a filter and for colouring: ok (created), problem (needs a look),
@@ -148,7 +150,7 @@ def dry_run(rows: Sequence[ManifestRow]) -> tuple[list[RowResult], str]:
     """What a send would do, without sending: a result per row (``would_send`` for the rows a send takes,
     the check's verdict for the others) and one sentence saying how many of each. Nothing is uploaded."""
     results = [RowResult(r.reference_id, r.row, "would_send", message="Dry run: this row would be sent.")
-               if r.action in SENDABLE else _static_result(r) for r in rows]
+               if r.action in SENDABLE else unsent_result(r) for r in rows]
     sendable = sum(r.action in SENDABLE for r in rows)
     created = sum(r.action == DONE for r in rows)
     errors = sum(r.action == INVALID for r in rows)
@@ -156,6 +158,22 @@ def dry_run(rows: Sequence[ManifestRow]) -> tuple[list[RowResult], str]:
             f"{len(rows) - sendable - created} left out")
     text += f" ({errors} with errors)." if errors else "."
     return results, text + " Nothing was uploaded or sent."
+
+
+def row_details(row: ManifestRow, result: RowResult | None = None) -> str:
+    """What the Bulk tab shows for a selected row: its problems, its result this session, and the job it
+    creates (the documented payload, as the pipeline checks and sends it)."""
+    parts = []
+    if row.problems:
+        parts.append("\n".join(("Error: " if p.severity == "error" else "Warning: ") + p.text("gui")
+                               for p in row.problems))
+    if result is not None:
+        parts.append(f"Result: {status_word(result.status)}" + (f", job {result.job_id}" if result.job_id else "")
+                     + (f" ({result.message})" if result.message else ""))
+    payload = row.payload()
+    parts.append(json.dumps(payload, indent=2, ensure_ascii=False) if payload is not None
+                 else "(this row could not be read as a job)")
+    return "\n\n".join(parts)
 
 
 def apply_results(rows: Sequence[ManifestRow], results: Sequence[RowResult], *, retry_failed: bool = False) -> None:
@@ -172,4 +190,4 @@ def apply_results(rows: Sequence[ManifestRow], results: Sequence[RowResult], *, 
 
 __all__ = ["RESULT_COLUMNS", "write_results", "results_for_rows", "next_action", "can_send_again",
            "apply_results", "STATUS_WORDS", "FILTERS", "status_word", "status_group", "row_matches",
-           "mark_for_retry", "dry_run"]
+           "mark_for_retry", "dry_run", "row_details"]

@@ -7,6 +7,14 @@ import csv
 import pytest
 
 from playment_submit.core.bulk import BulkSubmitter, RowResult
+from playment_submit.core.bulk_rows import (
+    RESULT_COLUMNS,
+    apply_results,
+    can_send_again,
+    next_action,
+    results_for_rows,
+    write_results,
+)
 from playment_submit.core.client import PlaymentClient, RetryPolicy
 from playment_submit.core.journal import Journal
 from playment_submit.core.manifest import (
@@ -21,14 +29,6 @@ from playment_submit.core.manifest import (
     ManifestRow,
     check_manifest,
     read_csv,
-)
-from playment_submit.core.results import (
-    RESULT_COLUMNS,
-    apply_results,
-    can_send_again,
-    next_action,
-    results_for_rows,
-    write_results,
 )
 
 

@@ -1,0 +1,135 @@
+"""The Bulk tab's row table: a QAbstractTableModel over plain lists (no per-row widgets, ``data()`` only
+indexes a list), so 100,000 rows scroll smoothly; results arriving from the workers are buffered and applied
+every 150 ms as one ``dataChanged`` range, not one signal per job. The words and filters are core's
+(core.bulk_rows)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QFont
+
+from playment_submit.core.bulk_rows import row_matches, status_word
+from playment_submit.core.manifest import Manifest, ManifestRow
+from playment_submit.gui.style import status_colour
+
+COLUMNS = ("Row", "Reference ID", "Status", "Job ID", "Message")
+# a row's status code (core.manifest action or core.bulk result) -> gui/style.py's status (its colour);
+# the words shown are core.bulk_rows.status_word's
+STATUS_STYLES = {"invalid": "error", "failed": "error", "ambiguous": "warning", "changed": "warning",
+                 "skip_failed": "warning", "created": "ok", "recovered": "ok", "skipped": "muted", "done": "muted",
+                 "in_flight": "muted"}
+FILTER_LABELS = {"all": "All rows", "problems": "Problems", "sent": "Sent"}
+
+# -------------------------------------------------------------------------------------------- model
+class BulkRowsModel(QAbstractTableModel):
+    """Rows of a manifest as five text columns kept in plain lists; cheap ``data()``."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[ManifestRow] = []
+        self._status: list[str] = []  # the code (action or result status); status_word() is shown
+        self._job: list[str] = []
+        self._message: list[str] = []
+        self._index: dict[int, int] = {}  # id(ManifestRow) -> position
+        self._pending: dict[int, tuple[str, str, str]] = {}
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    def set_manifest(self, manifest: Manifest | None) -> None:
+        self.beginResetModel()
+        self.rows = list(manifest.rows) if manifest is not None else []
+        self._status, self._job, self._message = [], [], []
+        for r in self.rows:
+            self._status.append(r.action)
+            self._job.append(r.job_id or "")
+            first = r.errors[0] if r.errors else (r.problems[0] if r.problems else None)
+            self._message.append("" if first is None else (first.text("gui") + (f" (+{len(r.problems) - 1} more)"
+                                                                         if len(r.problems) > 1 else "")))
+        self._index = {r.row: i for i, r in enumerate(self.rows)}
+        self._pending.clear()
+        self.endResetModel()
+
+    # results from the workers, applied in one batch
+    def queue_result(self, row_number: int, status: str, job_id: str | None, message: str) -> None:
+        i = self._index.get(row_number)
+        if i is not None:
+            self._pending[i] = (status, job_id or "", message)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        lo, hi = min(self._pending), max(self._pending)
+        for i, (status, job, msg) in self._pending.items():
+            self._status[i], self._job[i], self._message[i] = status, job, msg
+        self._pending.clear()
+        self.dataChanged.emit(self.index(lo, 0), self.index(hi, len(COLUMNS) - 1))
+
+    def status(self, i: int) -> str:
+        """The Status column's words for row ``i`` (plain words, not codes)."""
+        return status_word(self._status[i])
+
+    def code(self, i: int) -> str:
+        """Row ``i``'s status code: its action before a send, its result (``created``, ``not_sent``...) after."""
+        return self._status[i]
+
+    def matches(self, i: int, filter_name: str) -> bool:
+        return row_matches(filter_name, self._status[i], bool(self.rows[i].problems))
+
+    # Qt interface
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        i, c = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole or (role == Qt.ItemDataRole.ToolTipRole and c == 4):
+            if c == 0:
+                return self.rows[i].row
+            if c == 1:
+                return self.rows[i].reference_id or ""
+            if c == 2:
+                return status_word(self._status[i])
+            if c == 3:
+                return self._job[i]
+            return self._message[i]
+        if role == Qt.ItemDataRole.ForegroundRole and c == 2:
+            style = STATUS_STYLES.get(self._status[i])
+            return QBrush(status_colour(style)) if style else None
+        return None
+
+
+class BulkFilterModel(QSortFilterProxyModel):
+    """The rows a filter of core.results.FILTERS shows (all / problems / sent), decided by core's
+    ``row_matches``. Not dynamic: the panel re-filters after a batch of results, not per row."""
+
+    def __init__(self, source: BulkRowsModel, parent=None):
+        super().__init__(parent)
+        self.setDynamicSortFilter(False)
+        self.setSourceModel(source)
+        self.filter_name = "all"
+
+    def set_filter(self, name: str) -> None:
+        self.beginFilterChange()
+        self.filter_name = name
+        self.endFilterChange()
+
+    def refilter(self) -> None:
+        if self.filter_name != "all":
+            self.beginFilterChange()
+            self.endFilterChange()
+
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
+        if self.filter_name == "all":
+            return True
+        model = self.sourceModel()
+        assert isinstance(model, BulkRowsModel)
+        return model.matches(source_row, self.filter_name)

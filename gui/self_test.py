@@ -92,13 +92,13 @@ def run_self_test() -> int:
         from playment_submit.core.session import Session
         from playment_submit.gui.main_window import MainWindow
         # Its own journal: the self-test's job is not the user's history, and no profile is read.
-        backend = Session.for_sandbox(SandboxServer().start(), journal=Journal(Path(tmp.name) / "journal.sqlite"))
-        state["backend"] = backend
-        window = MainWindow(backend)
+        session = Session.for_sandbox(SandboxServer().start(), journal=Journal(Path(tmp.name) / "journal.sqlite"))
+        state["session"] = session
+        window = MainWindow(session)
         window.show()
         state["window"] = window
         state["app"].processEvents()
-        return f"main window {window.width()}x{window.height()}, sandbox at {backend.base_url}"
+        return f"main window {window.width()}x{window.height()}, sandbox at {session.base_url}"
 
     def colour_code() -> str:
         from playment_submit.core.mask import check as check_mask
@@ -122,15 +122,15 @@ def run_self_test() -> int:
 
         from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
         from playment_submit.core.pipeline import submit_job
-        files, backend = state["files"], state["backend"]
-        spec = JobSpec("self-test-" + str(int(time.time())), backend.workflow_id, str(files["primary"]),
+        files, session = state["files"], state["session"]
+        spec = JobSpec("self-test-" + str(int(time.time())), session.workflow_id, str(files["primary"]),
                        [ReferenceImage(str(p), label) for label, p in files["references"]],
                        RasterPrelabel(str(state["mask"]), state["legend"]))
-        created = submit_job(spec, backend.client, storage=backend.storage, journal=backend.journal)
-        info = backend.client.get_job(created.job_id)
+        created = submit_job(spec, session.client, storage=session.storage, journal=session.journal)
+        info = session.client.get_job(created.job_id)
         if info.reference_id != spec.reference_id:
             raise RuntimeError(f"read back {info.reference_id!r}, expected {spec.reference_id!r}")
-        [stored] = [j for j in backend.sandbox.jobs() if j["job_id"] == created.job_id]
+        [stored] = [j for j in session.sandbox.jobs() if j["job_id"] == created.job_id]
         url = stored["payload"]["data"]["maker_response"]["raster"]["data"]["url"]
         if requests.get(url, timeout=10).content != state["mask"].read_bytes():
             raise RuntimeError("the uploaded mask came back different")
@@ -141,16 +141,16 @@ def run_self_test() -> int:
     check("ca certificates", certificates)
     if "app" in state and "files" in state:
         check("window + sandbox", window_and_sandbox)
-    if "backend" in state:
+    if "session" in state:
         check("mask colour-code + check", colour_code)
     if "mask" in state:
         check("upload + submit + read back", submit_and_read_back)
     expected = 6
-    backend = state.get("backend")
-    if backend is not None:
+    session = state.get("session")
+    if session is not None:
         if "window" in state:
             state["window"].close()
-        backend.close()
+        session.close()
     tmp.cleanup()
     elapsed = time.perf_counter() - t0
     if failures or len(passed) < expected:

@@ -5,7 +5,8 @@ this only starts the workers and hands their answers to the widgets."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
@@ -103,30 +104,43 @@ class RemoteWork(QObject):
         self.w.job.show_batch_note(f"The project's batches could not be listed: {error}", "error")
         self.w.batches_listed.emit(error)
 
+    def _journal_task(self, failed: str, show_failure: Callable[[str], None], set_busy: Callable[[bool], None],
+                      task: Callable[..., Any], *args: Any) -> Worker | None:
+        """Start ``task(client, journal, *args, progress)`` over the profile's journal in a worker, its
+        progress reported as (done, total, what); None (and ``failed`` + why said) when it cannot start."""
+        missing = self.w.session.missing_key()
+        if missing is not None:
+            show_failure(failed + missing.text("gui", with_path=False))
+            return None
+        journal = self.w.session.journal
+        if journal is None:
+            return None
+        set_busy(True)
+        client = self.w.session.client
+
+        def run(progress_callback: Callable[[Any], None], cancel_event: Any) -> Any:
+            return task(journal, client, *args, cancel=cancel_event,
+                        progress=lambda d, t, w: progress_callback((d, t, w)))
+
+        worker = start_worker(run, owner=self.w)
+        worker.errored.connect(lambda e: show_failure(f"{failed}{sentence(e)}"))
+        return worker
+
     def refresh_statuses(self) -> None:
         """History's "Refresh status": Playment's status of every journalled job not yet final, in a worker
         (``core.status.refresh_statuses``, the same as ``playment-submit status``), with progress and cancel."""
+        history = self.w.history
         if self.status_worker is not None:
             return
-        missing = self.w.session.missing_key()
-        if missing is not None:
-            self.w.history.show_status_failure("Statuses not read: " + missing.text("gui", with_path=False))
+        worker = self._journal_task("Statuses not read: ", history.show_status_failure, history.set_status_busy,
+                                    live_status.refresh_statuses)
+        if worker is None:
             return
         journal = self.w.session.journal
-        if journal is None:
-            return
-        self.w.history.set_status_busy(True)
-        worker = start_worker(self._refresh_statuses_job, self.w.session, journal, owner=self.w)
-        worker.progressed.connect(lambda p: self.w.history.show_status_progress(*p))
+        worker.progressed.connect(lambda p: history.show_status_progress(*p))
         worker.returned.connect(lambda report, j=journal: self._on_statuses_returned(j, report))
-        worker.errored.connect(lambda e: self.w.history.show_status_failure(f"Statuses not read: {e}"))
         worker.finished.connect(self._on_statuses_finished)
         self.status_worker = worker
-
-    @staticmethod
-    def _refresh_statuses_job(session, journal, progress_callback, cancel_event):
-        return live_status.refresh_statuses(journal, session.client, cancel=cancel_event,
-                                            progress=lambda d, t, w: progress_callback((d, t, w)))
 
     def _on_statuses_returned(self, journal, report) -> None:
         if journal is not self.w.history.journal:
@@ -148,27 +162,17 @@ class RemoteWork(QObject):
     def download_results(self, folder: str) -> None:
         """The Results tab's "Download results": statuses refreshed, completed jobs downloaded (only what is
         new), converted and reviewed (``core.delivered``, as ``playment-submit results``), in a worker."""
+        results = self.w.results
         if self.results_worker is not None:
             return
-        missing = self.w.session.missing_key()
-        if missing is not None:
-            self.w.results.show_failure("Results not downloaded: " + missing.text("gui", with_path=False))
+        worker = self._journal_task("Results not downloaded: ", results.show_failure, results.set_busy,
+                                    download_results, folder)
+        if worker is None:
             return
-        journal = self.w.session.journal
-        if journal is None:
-            return
-        self.w.results.set_busy(True)
-        worker = start_worker(self._download_results_job, self.w.session, journal, folder, owner=self.w)
-        worker.progressed.connect(lambda p: self.w.results.show_progress(*p))
+        worker.progressed.connect(lambda p: results.show_progress(*p))
         worker.returned.connect(lambda report, w=worker: self._on_results_returned(w, report))
-        worker.errored.connect(lambda e: self.w.results.show_failure(f"Results not downloaded: {sentence(e)}"))
         worker.finished.connect(self._on_results_finished)
         self.results_worker = worker
-
-    @staticmethod
-    def _download_results_job(session, journal, folder, progress_callback, cancel_event):
-        return download_results(journal, session.client, folder, cancel=cancel_event,
-                                progress=lambda d, t, w: progress_callback((d, t, w)))
 
     def _on_results_returned(self, worker, report) -> None:
         self.w.results.show_report(report, stopped=worker.cancel_event.is_set())

@@ -248,7 +248,8 @@ class MainWindow(QMainWindow):
             remember_recent(str(Path(value).resolve()))
         stem = value.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0] if value else ""
         current = self.job.reference_id.text().strip()
-        if stem and (not current or current == self.suggested_ref):
+        own = self.draft.payload.get("reference_id")  # a job's own ID the form cannot show (a number) stays
+        if stem and (not current or current == self.suggested_ref) and (isinstance(own, str) or own is None):
             self.suggested_ref = self._unused_reference(stem)
             self.job.reference_id.setText(self.suggested_ref)
             self.draft.set_reference_id(self.suggested_ref)  # a suggestion is part of the job, even while filling
@@ -290,10 +291,21 @@ class MainWindow(QMainWindow):
         """The form's fields are edits of the draft (the window keeps no job of its own)."""
         if self.filling:
             return
-        self.draft.set_reference_id(self.job.reference_id.text().strip())
-        self.draft.set_image(self.primary.value())
-        self.draft.set_references([ReferenceImage(url, label) for label, url in self.references.references()])
-        self.draft.set_batch(self.job.batch.currentData())
+        # Only what differs from what the form shows of the draft is an edit: a field the form cannot show
+        # (a number as reference ID, "data" that is not an object) stays as loaded, with its blocker.
+        shown = self.draft.spec(self.session.workflow_id)
+        ref = self.job.reference_id.text().strip()
+        if ref != (shown.reference_id if isinstance(shown.reference_id, str) else ""):
+            self.draft.set_reference_id(ref)
+        image = self.primary.value()
+        if image != str(shown.image_url or ""):
+            self.draft.set_image(image)
+        refs = [ReferenceImage(url, label) for label, url in self.references.references()]
+        if refs != [ReferenceImage(str(r.image_url or ""), str(r.label or "")) for r in shown.references]:
+            self.draft.set_references(refs)
+        batch = self.job.batch.currentData()
+        if batch != shown.batch_id:
+            self.draft.set_batch(batch)
 
     def _on_profile_workflow_requested(self) -> None:
         self.draft.use_profile_workflow()

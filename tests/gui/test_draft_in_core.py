@@ -167,3 +167,19 @@ def test_a_job_files_batch_outside_the_project_is_said(qtbot, window, wait_idle,
     window.job.batch.setCurrentIndex(0)  # the project's default batch instead
     wait_idle(window)
     assert "batch_id" not in _preview(window)
+
+
+def test_what_the_form_cannot_show_stays_as_loaded_with_its_blocker(qtbot, window, wait_idle, tmp_path):
+    cases = {"data.json": ({"reference_id": "a", "data": "x"}, '"data" must be an object'),
+             "number.json": ({"reference_id": 5, "data": {"image_url": "https://example.com/a.png"}},
+                             "the reference ID must be text, not int")}
+    for name, (data, words) in cases.items():
+        path = tmp_path / name
+        path.write_text(json.dumps(data), encoding="utf-8")
+        assert window.files.open_path(str(path))
+        wait_idle(window)
+        window.refresh()
+        wait_idle(window)
+        assert words in window.job.reasons.text(), window.job.reasons.text()
+        assert window.draft.payload["reference_id"] == data["reference_id"]  # no suggestion replaced it
+        assert not window.job.submit.isEnabled()

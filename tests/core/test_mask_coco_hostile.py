@@ -113,7 +113,7 @@ def test_rle_strings_decode_as_pycocotools_decodes_them():
         cnts = rle_counts(rle["counts"].decode())
         assert cnts.sum() == h * w
         flat = np.repeat(np.arange(cnts.size) % 2, cnts).astype(np.uint8)
-        assert (flat.reshape(w, h).T == api.decode(rle)).all()
+        assert (api.decode(rle) == flat.reshape(w, h).T).all()
 
 
 _grid = st.integers(0, 400).map(lambda k: k / 10)               # the .1/.3/.7/.9 grid and every tenth

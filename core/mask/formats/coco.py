@@ -128,10 +128,10 @@ def rle_counts(text: str) -> np.ndarray:
     if lengths.max() > 7:
         raise ValueError("a number in it is longer than 7 characters (over 34 bits)")
     k = np.arange(raw.size) - np.repeat(starts, lengths)        # the chunk's place within its number
-    x = np.add.reduceat((raw & 0x1F) << (5 * k), starts)
+    x: np.ndarray = np.add.reduceat((raw & 0x1F) << (5 * k), starts)
     negative = (raw[ends] & 0x10) != 0
     x = x - (negative.astype(np.int64) << (5 * lengths))        # sign extension, as rleFrString does
-    cnts = x.copy()
+    cnts: np.ndarray = x.copy()
     if cnts.size > 3:                                            # cnts[m] = x[m] + cnts[m - 2] for m > 2
         cnts[3::2] = np.cumsum(x[3::2]) + x[1]
         cnts[4::2] = np.cumsum(x[4::2]) + x[2]

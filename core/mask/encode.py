@@ -69,9 +69,10 @@ def _class_lines(text: str, where: str, empty: str,
             problems.append(Problem(at(i), f"line {i} (\"{line.strip()}\") gives no index while other lines do "
                                            f"(\"{example}\"); write every line as \"n: name\", or none of them."))
             continue
-        index, name = int(m.group(1)), m.group(2).strip()
+        index, name = index_number(m.group(1)), m.group(2).strip()
         if not int(not zero) <= index <= MAX_CLASSES:
-            problems.append(Problem(at(i), f"line {i} gives class index {index}, outside 1..{MAX_CLASSES}; "
+            problems.append(Problem(at(i), f"line {i} gives class index {index_text(m.group(1))}, outside "
+                                           f"{int(not zero)}..{MAX_CLASSES}; "
                                            f"0 means unlabelled and cannot name a class."))
         elif not name:
             problems.append(Problem(at(i), f"line {i} gives index {index} but no name; write \"{index}: name\"."))
@@ -82,6 +83,19 @@ def _class_lines(text: str, where: str, empty: str,
             names[index] = name
             line_of[index] = i
     return names, problems
+
+
+def index_number(digits: str) -> int:
+    """A class index written in ASCII digits; -1 (outside every range) when it has more than 9 digits, so
+    that a 5,001-digit key is refused with a sentence instead of Python's digit limit (4,300)."""
+    text = digits.strip()
+    return int(text) if len(text) <= 9 else -1
+
+
+def index_text(digits: str) -> str:
+    """An index as written, shortened for a sentence when it is long."""
+    text = digits.strip()
+    return text if len(text) <= 12 else f"{text[:6]}...({len(text):,} digits)"
 
 
 def classes_from_text(text: str, where: str = "") -> tuple[dict[int, str], list[Problem]]:
@@ -169,13 +183,16 @@ def parse_classes(classes: ClassesIn, where: str = "classes",
         return names, pinned, problems
     if isinstance(classes, (list, tuple)):
         items = [(i + int(not zero), n) for i, n in enumerate(classes)]
+        written: dict[int, str] = {}
     elif isinstance(classes, dict):
         keys = list(classes)
-        if all((isinstance(k, int) and not isinstance(k, bool)) or (isinstance(k, str) and k.strip().isdigit())
-               for k in keys):
-            items = [(int(k), v) for k, v in classes.items()]
+        if all((isinstance(k, int) and not isinstance(k, bool))
+               or (isinstance(k, str) and k.strip().isascii() and k.strip().isdigit()) for k in keys):
+            items = [(k if isinstance(k, int) else index_number(k), v) for k, v in classes.items()]
+            written = {index: str(k) for (index, _), k in zip(items, keys, strict=True) if index < 0}
         else:
             items = []
+            written = {}
             for pos, (name, colour) in enumerate(classes.items(), 1):
                 items.append((pos, name))
                 if colour in (None, ""):
@@ -189,7 +206,9 @@ def parse_classes(classes: ClassesIn, where: str = "classes",
         return names, pinned, [Problem(where, "classes must be a list of names or a mapping.")]
     for index, name in items:
         if not (int(not zero) <= index <= MAX_CLASSES):
-            problems.append(Problem(f"{where}[{index}]", f"class index {index} is outside 1..{MAX_CLASSES}; "
+            shown = index_text(written.get(index, str(index)))
+            problems.append(Problem(f"{where}[{shown}]", f"class index {shown} is outside "
+                                                         f"{int(not zero)}..{MAX_CLASSES}; "
                                                          f"0 means unlabelled and cannot name a class."))
             continue
         if not isinstance(name, str) or not name.strip():

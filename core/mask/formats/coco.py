@@ -164,18 +164,24 @@ def paint_runs(out: np.ndarray, cnts: np.ndarray, value: int) -> None:
     if not hit.any():
         return
     s1, e1 = s1[hit], e1[hit]
-    cx0, cx1 = int(s1[0]) // h, (int(e1[-1]) - 1) // h + 1
-    lo, hi = cx0 * h, cx1 * h
-    edges = np.zeros(hi - lo + 1, np.int32)
-    np.add.at(edges, s1 - lo, 1)
-    np.add.at(edges, e1 - lo, -1)
-    window = np.cumsum(edges[:-1], dtype=np.int32).astype(bool).reshape(cx1 - cx0, h)   # (columns, rows)
-    rows = np.nonzero(window.any(axis=0))[0]
-    ry0, ry1 = int(rows[0]), int(rows[-1]) + 1
+    # each run split into pieces of one column: (column, first row, row after the last)
+    first_col, last_col = s1 // h, (e1 - 1) // h
+    n = last_col - first_col + 1
+    run = np.repeat(np.arange(s1.size), n)
+    step = np.arange(run.size) - np.repeat(np.cumsum(n) - n, n)
+    col = first_col[run] + step
+    r0 = np.where(step == 0, s1[run] % h, 0)
+    r1 = np.where(col == last_col[run], (e1[run] - 1) % h + 1, h)
+    cx0, cx1 = int(col.min()), int(col.max()) + 1
+    ry0, ry1 = int(r0.min()), int(r1.max())
+    edges = np.zeros((cx1 - cx0, ry1 - ry0 + 1), np.int8)   # runs of ones never overlap: sums stay 0/1
+    np.add.at(edges, (col - cx0, r0 - ry0), 1)
+    np.add.at(edges, (col - cx0, r1 - ry0), -1)
+    window = np.cumsum(edges[:, :-1], axis=1, dtype=np.int8).view(bool)   # (columns, rows)
     region = out[ry0:ry1, cx0:cx1]
     # copyto with a where-mask writes in place without building an index of the hits; the transposed view
     # of the region walks it column by column like the window
-    np.copyto(region.T, np.asarray(value, region.dtype), where=window[:, ry0:ry1])
+    np.copyto(region.T, np.asarray(value, region.dtype), where=window)
 
 
 def _paint_polygons(out: np.ndarray, polys: list[list[float]], value: int) -> bool:

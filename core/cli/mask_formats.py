@@ -29,7 +29,7 @@ TABLE: dict[str, Any] = {
                 "a Pascal VOC palette PNG: indices 1..20 are VOC's classes unless --classes names them;",
                 '0 (background) and 255 (void) are unlabelled.',
             ],
-            'options': ['classes', 'ignore'],
+            'options': ['classes', 'classes_start', 'ignore'],
         },
         {
             'name': 'cityscapes',
@@ -67,7 +67,7 @@ TABLE: dict[str, Any] = {
                 'a class-index PNG/TIFF (8 or 16 bit) or .npy with --classes; --unlabelled VALUE (default 0)',
                 'and --ignore VALUE ... become unlabelled. (`mask encode` is the older form of this path.)',
             ],
-            'options': ['classes', 'unlabelled', 'ignore'],
+            'options': ['classes', 'classes_start', 'unlabelled', 'ignore'],
         },
     ],
     'options': [
@@ -137,6 +137,17 @@ TABLE: dict[str, Any] = {
             'metavar': 'VALUE',
             'choices': [],
             'formats': ['voc', 'cityscapes', 'index'],
+        },
+        {
+            'key': 'classes_start',
+            'flag': '--classes-start',
+            'help': (
+                'force a plain class list to start at index 0 or 1 (default: 0 when line 1 names '
+                'background or is __ignore__, else 1)'
+            ),
+            'metavar': '0|1',
+            'choices': [],
+            'formats': ['voc', 'index'],
         },
     ],
 }

@@ -17,6 +17,7 @@ from ..defaults import CLASSES_HELP as CLASSES_HELP  # its home is core.defaults
 from ..errors import Problem, ValidationError
 from ..jsonio import parse_json
 from ..legend import MAX_CLASSES, distinct_colours, key_problem
+from .classlist import is_background, read_class_list
 from .io import load_index_mask
 from .shared import MAX_LISTED, hex_key, mask_problem, pixels_text
 
@@ -118,7 +119,8 @@ def classes_to_text(classes: ClassesIn) -> str:
     if not names:
         return ""
     order = sorted(names)
-    if order == list(range(1, len(order) + 1)) and not any(_INDEXED_LINE.fullmatch(n) for n in names.values()):
+    plain = order == list(range(1, len(order) + 1)) and not any(_INDEXED_LINE.fullmatch(n) for n in names.values())
+    if plain and not is_background(names[1]) and names[1].strip().lower() != "__ignore__":
         return "\n".join(names[i] for i in order)
     return "\n".join(f"{i}: {names[i]}" for i in order)
 
@@ -170,8 +172,16 @@ def load_classes(path: str | Path, *,
                                  f"(one class name per line).")]
 
 
-def parse_classes(classes: ClassesIn, where: str = "classes",
-                  zero: bool = False) -> tuple[dict[int, str], dict[int, str], list[Problem]]:
+def class_list_rule(classes: ClassesIn, start: int | None = None, zero: bool = False) -> str | None:
+    """The sentence saying how a plain list of names was indexed (see :mod:`core.mask.classlist`); None
+    for classes that give their indices themselves ({"n": "name"}, {"name": "#rrggbb"})."""
+    if isinstance(classes, (list, tuple)):
+        return read_class_list(classes, start, zero).rule
+    return None
+
+
+def parse_classes(classes: ClassesIn, where: str = "classes", zero: bool = False,
+                  start: int | None = None) -> tuple[dict[int, str], dict[int, str], list[Problem]]:
     """Classes in any accepted form -> ({index: name}, {index: pinned "#rrggbb"}, problems).
 
     With ``zero`` index 0 may be named, and a list starts at index 0 (for masks whose unlabelled value is
@@ -182,7 +192,13 @@ def parse_classes(classes: ClassesIn, where: str = "classes",
     if classes is None:
         return names, pinned, problems
     if isinstance(classes, (list, tuple)):
-        items = [(i + int(not zero), n) for i, n in enumerate(classes)]
+        read = read_class_list(classes, start, zero)   # the one class-list rule (background first, __ignore__)
+        if 0 in read.names and not zero:
+            return names, pinned, [Problem(f"{where}[0]", f"{read.rule[:-1]}, but index 0 is unlabelled in this "
+                                                          f"mask, so \"{read.names[0]}\" cannot name it; start "
+                                                          f"the list with background, or read it from index 1 "
+                                                          f"(--classes-start 1).")]
+        items = list(read.names.items())
         written: dict[int, str] = {}
     elif isinstance(classes, dict):
         keys = list(classes)
@@ -299,7 +315,8 @@ def encode(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
 
 
 def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
-                instance_of: str | None = None, count: bool = False) -> EncodeResult:
+                instance_of: str | None = None, count: bool = False,
+                classes_start: int | None = None) -> EncodeResult:
     """:func:`encode`, also returning pixel counts per colour when ``count`` is set."""
     where = "index mask" if isinstance(index_mask, np.ndarray) else str(index_mask)
     idx = load_index_mask(index_mask)
@@ -314,7 +331,7 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
         names = {i: f"{instance_of.strip()} {i}" for i in np.flatnonzero(counts_by_index).tolist() if i}
         pinned: dict[int, str] = {}
     else:
-        names, pinned, problems = parse_classes(classes)
+        names, pinned, problems = parse_classes(classes, start=classes_start)
         if problems:
             raise ValidationError(problems)
         if not names:

@@ -57,6 +57,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("order", "--order", "class names one per line; later lines win overlaps", "FILE", dialog=False),
     Option("unlabelled", "--unlabelled", "the value meaning unlabelled (default: %(default)d)"),
     Option("ignore", "--ignore", "values that become unlabelled", "VALUE", dialog=False),
+    Option("classes_start", "--classes-start", "force a plain class list to start at index 0 or 1 (default: 0 "
+                                               "when line 1 names background or is __ignore__, else 1)",
+           "0|1", dialog=False),
 )
 
 REGISTRY: tuple[FormatSpec, ...] = (
@@ -69,7 +72,7 @@ REGISTRY: tuple[FormatSpec, ...] = (
     FormatSpec("voc", "Pascal VOC palette PNG (0 and 255 unlabelled)",
                ("a Pascal VOC palette PNG: indices 1..20 are VOC's classes unless --classes names them;",
                 "0 (background) and 255 (void) are unlabelled."),
-               ("classes", "ignore"), "voc", png_modes=("P",)),
+               ("classes", "classes_start", "ignore"), "voc", png_modes=("P",)),
     FormatSpec("cityscapes", "Cityscapes *_labelIds / *_labelTrainIds / *_instanceIds PNG",
                ("*_labelIds.png, *_labelTrainIds.png / *_trainIds.png or *_instanceIds.png, by the name's",
                 "suffix or --ids; named by the official Cityscapes label table (trainIds: 0 = road, 255 =",
@@ -88,7 +91,7 @@ REGISTRY: tuple[FormatSpec, ...] = (
     FormatSpec("index", "a class-index PNG/TIFF/.npy with --classes",
                ("a class-index PNG/TIFF (8 or 16 bit) or .npy with --classes; --unlabelled VALUE (default 0)",
                 "and --ignore VALUE ... become unlabelled. (`mask encode` is the older form of this path.)"),
-               ("classes", "unlabelled", "ignore"), "index", suffixes=(".npy", ".tif", ".tiff"),
+               ("classes", "classes_start", "unlabelled", "ignore"), "index", suffixes=(".npy", ".tif", ".tiff"),
                png_modes=("L", "I;16", "I;16B", "I", "1")),
 )
 

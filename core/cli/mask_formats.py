@@ -133,7 +133,7 @@ TABLE: dict[str, Any] = {
         {
             'key': 'ignore',
             'flag': '--ignore',
-            'help': 'values that become unlabelled',
+            'help': 'values that become unlabelled (negative ones too: -1 in a .npy)',
             'metavar': 'VALUE',
             'choices': [],
             'formats': ['voc', 'cityscapes', 'index'],

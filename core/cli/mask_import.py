@@ -45,8 +45,8 @@ def option_help(option: dict[str, Any]) -> str:
 # How argparse reads each option of the table (the words come from the table)
 _ARGPARSE: dict[str, dict[str, Any]] = {
     "instances": {"action": "store_true"},
-    "unlabelled": {"type": int_option("a value from 0 to 65535", 0, 65535), "default": 0},
-    "ignore": {"type": int_option("a value from 0 to 65535", 0, 65535), "nargs": "+", "default": []},
+    "unlabelled": {"type": int_option("a whole number", 0, 65535), "default": 0},
+    "ignore": {"type": int_option("a whole number", -2 ** 31, 65535), "nargs": "+", "default": []},
     "classes_start": {"type": int_option("0 or 1", 0, 1)},
 }
 

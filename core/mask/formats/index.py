@@ -59,13 +59,16 @@ def list_unlabelled(read: ClassList | None, dtype: np.dtype[Any]) -> set[int]:
     return out
 
 
-def load_values(path: str | Path, opts: ImportOptions) -> np.ndarray:
-    return load_index_mask(path, max_pixels=opts.max_pixels)
+def load_values(path: str | Path, opts: ImportOptions, extra_ignore: tuple[int, ...] = ()) -> np.ndarray:
+    """The mask's values; negative ignore values (``--ignore -1``, labelme's __ignore__) become the
+    unlabelled value."""
+    return load_index_mask(path, max_pixels=opts.max_pixels, unlabelled=int(opts.unlabelled),
+                           negative_ignore=tuple(int(v) for v in (*opts.ignore, *extra_ignore) if int(v) < 0))
 
 
 def decode(path: str | Path, opts: ImportOptions) -> Decoded:
-    values = path if isinstance(path, np.ndarray) else load_values(path, opts)
     names, read = class_names(opts.classes, zero=opts.unlabelled != 0, start=opts.classes_start)
+    values = path if isinstance(path, np.ndarray) else load_values(path, opts, (-1,) if read and read.ignore else ())
     unlabelled = {int(opts.unlabelled), *(int(v) for v in opts.ignore), *list_unlabelled(read, values.dtype)}
     named_unlabelled = sorted(v for v in unlabelled if v in names)
     if named_unlabelled:

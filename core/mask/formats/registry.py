@@ -56,7 +56,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("labelmap", "--labelmap", "the export's labelmap.txt", "FILE"),
     Option("order", "--order", "class names one per line; later lines win overlaps", "FILE", dialog=False),
     Option("unlabelled", "--unlabelled", "the value meaning unlabelled (default: %(default)d)"),
-    Option("ignore", "--ignore", "values that become unlabelled", "VALUE", dialog=False),
+    Option("ignore", "--ignore", "values that become unlabelled (negative ones too: -1 in a .npy)", "VALUE",
+           dialog=False),
     Option("classes_start", "--classes-start", "force a plain class list to start at index 0 or 1 (default: 0 "
                                                "when line 1 names background or is __ignore__, else 1)",
            "0|1", dialog=False),

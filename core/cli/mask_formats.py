@@ -24,12 +24,14 @@ TABLE: dict[str, Any] = {
         },
         {
             'name': 'voc',
-            'summary': 'Pascal VOC palette PNG (0 and 255 unlabelled)',
+            'summary': 'Pascal VOC class PNG: palette, 8-bit grey or RGB (0 and 255 unlabelled)',
             'description': [
-                "a Pascal VOC palette PNG: indices 1..20 are VOC's classes unless --classes names them;",
-                '0 (background) and 255 (void) are unlabelled.',
+                "a Pascal VOC class mask: a palette or 8-bit grey PNG (indices 1..20 are VOC's classes unless",
+                '--classes names them), or an RGB PNG coloured by the labelmap.txt beside it (--labelmap) or',
+                "else by VOC's 21-class colour map. 0 (background) and 255 (void) are unlabelled; any other",
+                'colour, and a 16-bit grey PNG, is refused.',
             ],
-            'options': ['classes', 'classes_start', 'ignore'],
+            'options': ['classes', 'classes_start', 'labelmap', 'ignore'],
         },
         {
             'name': 'cityscapes',
@@ -109,10 +111,10 @@ TABLE: dict[str, Any] = {
         {
             'key': 'labelmap',
             'flag': '--labelmap',
-            'help': "the export's labelmap.txt",
+            'help': 'the labelmap.txt naming the colours (default: found beside the mask or above it)',
             'metavar': 'FILE',
             'choices': [],
-            'formats': ['cvat'],
+            'formats': ['voc', 'cvat'],
         },
         {
             'key': 'order',

@@ -52,6 +52,7 @@ from .encode import (
     EncodeResult,
     class_colours,
     class_list_rule,
+    classes_text_rule,
     classes_from_text,
     classes_to_text,
     load_classes,
@@ -98,7 +99,7 @@ __all__ = [
     "CLASSES_HELP", "class_colours", "classes_from_text", "classes_to_text", "encode", "encode_full",
     "load_classes", "parse_classes",
     # the one class-list rule
-    "CLASS_LIST_RULE", "ClassList", "class_list_rule", "read_class_list",
+    "CLASS_LIST_RULE", "ClassList", "class_list_rule", "classes_text_rule", "read_class_list",
     # repair
     "repair",
 ]

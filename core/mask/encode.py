@@ -111,6 +111,13 @@ def classes_from_text(text: str, where: str = "") -> tuple[dict[int, str], list[
     return names, problems or more
 
 
+def classes_text_rule(text: str) -> str | None:
+    """The sentence saying how class names written as text are indexed by the one class-list rule (for
+    the colour-code dialog); None for ``n: name`` lines, which give their indices themselves."""
+    value, _ = _class_lines(text, "", "")
+    return read_class_list(value).rule if isinstance(value, list) and value else None
+
+
 def classes_to_text(classes: ClassesIn) -> str:
     """Classes in any accepted form as text that :func:`classes_from_text` reads back to the same
     {index: name}: plain lines when the indices run 1..n, ``n: name`` lines otherwise. Pinned colours

@@ -28,6 +28,13 @@ from ..errors import OutOfMemoryError, Problem, UsageError, ValidationError
 from .common import int_option, number_option, output_problem
 from .edge import OK, REFUSED
 
+# core.mask.classlist.CLASS_LIST_RULE, copied so that --help does not load numpy (a test keeps them equal)
+CLASS_LIST_HELP = ("Class names, one per line: line 1 is index 1 (index 0 is unlabelled), unless line 1 names "
+                   "background (background, _background_, __background__, unlabeled, void): then the list starts "
+                   "at index 0 and index 0 stays unlabelled; labelme's __ignore__ on line 1 names the ignore value "
+                   "(255, or -1 in .npy) and the next line is index 0. --classes-start 0|1 forces either reading. "
+                   "Or write \"n: name\" on every line to give the indices yourself.")
+
 MAX_MEGAPIXELS = 100_000.0   # 100 gigapixels: far beyond any image; keeps the pixel count a sane integer
 MAX_TOLERANCE = 442.0        # the largest RGB distance is sqrt(3) x 255 = 441.7
 
@@ -59,9 +66,12 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
                                    "--from index`: it reads the same files and classes rules, but colours by index "
                                    "order (colours pinned in the classes file kept) and has --instance-of; "
                                    "`mask import` colours by class name (the same in every job) and adds "
-                                   "--unlabelled, --ignore, --map and the profile's class list.")
+                                   "--unlabelled, --ignore, --map and the profile's class list. " + CLASS_LIST_HELP)
     e.add_argument("index", help="the index mask (8/16-bit PNG or TIFF, or .npy)")
     e.add_argument("--classes", metavar="FILE", help=defaults.CLASSES_HELP)
+    e.add_argument("--classes-start", type=int_option("0 or 1", 0, 1), metavar="0|1",
+                   help="force a plain class list to start at index 0 or 1 (default: 0 when line 1 names "
+                        "background or is __ignore__, else 1)")
     e.add_argument("-o", "--output", required=True, help="the RGBA mask to write (.png)")
     e.add_argument("--legend-out", required=True, help="the legend JSON to write")
     e.add_argument("--instance-of", metavar="NAME",
@@ -206,7 +216,8 @@ def run_encode(args: argparse.Namespace) -> int:
     elif not instance_of:
         raise UsageError("give the class names with --classes FILE, or --instance-of NAME for an instance mask.")
     try:
-        res = engine.encode_full(index, classes, instance_of=instance_of, count=True)
+        res = engine.encode_full(index, classes, instance_of=instance_of, count=True,
+                                 classes_start=getattr(args, "classes_start", None))
     except ValidationError as e:  # said as the problems themselves, not "must be fixed before submitting"
         raise ValidationError(e.problems, " ".join(str(p) for p in e.problems)) from None
     target = out
@@ -218,9 +229,10 @@ def run_encode(args: argparse.Namespace) -> int:
         raise UsageError(f"{target}: cannot write the output ({e.strerror or type(e).__name__}).") from None
     h, w = res.rgba.shape[:2]
     total = w * h
+    rule = None if instance_of else engine.class_list_rule(classes, getattr(args, "classes_start", None))
     if _json(args):
         print(json.dumps({"ok": True, "exit_code": OK, "output": str(out), "legend_file": str(legend_out),
-                          "width": w, "height": h,
+                          "width": w, "height": h, "classes_rule": rule,
                           "legend": [{"hex": c, "name": n, "pixels": res.counts.get(c, 0),
                                       "share": res.counts.get(c, 0) / total if total else 0.0}
                                      for c, n in res.legend.items()]}))
@@ -229,6 +241,8 @@ def run_encode(args: argparse.Namespace) -> int:
     rows += [(c, n, f"{res.counts.get(c, 0):,}", _share(res.counts.get(c, 0) / total if total else 0.0))
              for c, n in res.legend.items()]
     print(_table(rows, right={2, 3}))
+    if rule:
+        print(f"Classes: {rule}")
     print(f"Wrote {out} ({w} x {h} pixels) and {legend_out} ({len(res.legend)} "
           f"{'instance' if instance_of else 'class'}{'es' if not instance_of and len(res.legend) != 1 else ''}"
           f"{'s' if instance_of and len(res.legend) != 1 else ''}).")

@@ -24,12 +24,14 @@ TABLE: dict[str, Any] = {
         },
         {
             'name': 'voc',
-            'summary': 'Pascal VOC palette PNG (0 and 255 unlabelled)',
+            'summary': 'Pascal VOC class PNG: palette, 8-bit grey or RGB (0 and 255 unlabelled)',
             'description': [
-                "a Pascal VOC palette PNG: indices 1..20 are VOC's classes unless --classes names them;",
-                '0 (background) and 255 (void) are unlabelled.',
+                "a Pascal VOC class mask: a palette or 8-bit grey PNG (indices 1..20 are VOC's classes unless",
+                '--classes names them), or an RGB PNG coloured by the labelmap.txt beside it (--labelmap) or',
+                "else by VOC's 21-class colour map. 0 (background) and 255 (void) are unlabelled; any other",
+                'colour, and a 16-bit grey PNG, is refused.',
             ],
-            'options': ['classes', 'ignore'],
+            'options': ['classes', 'classes_start', 'labelmap', 'ignore'],
         },
         {
             'name': 'cityscapes',
@@ -67,7 +69,7 @@ TABLE: dict[str, Any] = {
                 'a class-index PNG/TIFF (8 or 16 bit) or .npy with --classes; --unlabelled VALUE (default 0)',
                 'and --ignore VALUE ... become unlabelled. (`mask encode` is the older form of this path.)',
             ],
-            'options': ['classes', 'unlabelled', 'ignore'],
+            'options': ['classes', 'classes_start', 'unlabelled', 'ignore'],
         },
     ],
     'options': [
@@ -109,10 +111,10 @@ TABLE: dict[str, Any] = {
         {
             'key': 'labelmap',
             'flag': '--labelmap',
-            'help': "the export's labelmap.txt",
+            'help': 'the labelmap.txt naming the colours (default: found beside the mask or above it)',
             'metavar': 'FILE',
             'choices': [],
-            'formats': ['cvat'],
+            'formats': ['voc', 'cvat'],
         },
         {
             'key': 'order',
@@ -133,10 +135,21 @@ TABLE: dict[str, Any] = {
         {
             'key': 'ignore',
             'flag': '--ignore',
-            'help': 'values that become unlabelled',
+            'help': 'values that become unlabelled (negative ones too: -1 in a .npy)',
             'metavar': 'VALUE',
             'choices': [],
             'formats': ['voc', 'cityscapes', 'index'],
+        },
+        {
+            'key': 'classes_start',
+            'flag': '--classes-start',
+            'help': (
+                'force a plain class list to start at index 0 or 1 (default: 0 when line 1 names '
+                'background or is __ignore__, else 1)'
+            ),
+            'metavar': '0|1',
+            'choices': [],
+            'formats': ['voc', 'index'],
         },
     ],
 }

@@ -45,8 +45,9 @@ def option_help(option: dict[str, Any]) -> str:
 # How argparse reads each option of the table (the words come from the table)
 _ARGPARSE: dict[str, dict[str, Any]] = {
     "instances": {"action": "store_true"},
-    "unlabelled": {"type": int_option("a value from 0 to 65535", 0, 65535), "default": 0},
-    "ignore": {"type": int_option("a value from 0 to 65535", 0, 65535), "nargs": "+", "default": []},
+    "unlabelled": {"type": int_option("a whole number", 0, 65535), "default": 0},
+    "ignore": {"type": int_option("a whole number", -2 ** 31, 65535), "nargs": "+", "default": []},
+    "classes_start": {"type": int_option("0 or 1", 0, 1)},
 }
 
 
@@ -119,7 +120,7 @@ def run_import(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         print(json.dumps({"ok": report.ok, "exit_code": code, "format": result.format, "output": str(out),
                           "legend_file": str(legend_out), "width": result.width, "height": result.height,
-                          "unlabelled": result.unlabelled,
+                          "unlabelled": result.unlabelled, "classes_rule": result.classes_rule,
                           "legend": [{"hex": c, "name": n, "pixels": k, "share": k / total if total else 0.0}
                                      for c, n, k in result.rows()],
                           "problems": [p.to_dict() for p in [*result.problems, *report.problems]]}))
@@ -133,6 +134,8 @@ def run_import(args: argparse.Namespace) -> int:
         print("  ".join(c.rjust(widths[i]) if i >= 2 else c.ljust(widths[i]) for i, c in enumerate(r)).rstrip())
     for p in [*result.problems, *report.problems]:
         print(f"{p.severity}: {p}", file=sys.stderr)
+    if result.classes_rule:
+        print(f"Classes: {result.classes_rule}")
     n = len(result.legend)
     print(f"Wrote {out} ({result.width} x {result.height} pixels, from {result.format}) and {legend_out} "
           f"({n} class{'es' if n != 1 else ''})" + ("." if report.ok else "; the mask check found problems."))

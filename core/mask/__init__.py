@@ -45,12 +45,15 @@ from .check import (
     legend_problems,
     load_legend,
 )
+from .classlist import CLASS_LIST_RULE, ClassList, read_class_list
 from .classmap import MAX_INDEXED, UNKNOWN_INDEX, UNLABELLED_INDEX, class_index
 from .encode import (
     CLASSES_HELP,
     EncodeResult,
     class_colours,
+    class_list_rule,
     classes_from_text,
+    classes_text_rule,
     classes_to_text,
     load_classes,
     parse_classes,
@@ -95,6 +98,8 @@ __all__ = [
     # encode
     "CLASSES_HELP", "class_colours", "classes_from_text", "classes_to_text", "encode", "encode_full",
     "load_classes", "parse_classes",
+    # the one class-list rule
+    "CLASS_LIST_RULE", "ClassList", "class_list_rule", "classes_text_rule", "read_class_list",
     # repair
     "repair",
 ]

@@ -17,6 +17,7 @@ from ..defaults import CLASSES_HELP as CLASSES_HELP  # its home is core.defaults
 from ..errors import Problem, ValidationError
 from ..jsonio import parse_json
 from ..legend import MAX_CLASSES, distinct_colours, key_problem
+from .classlist import is_background, read_class_list
 from .io import load_index_mask
 from .shared import MAX_LISTED, hex_key, mask_problem, pixels_text
 
@@ -69,9 +70,10 @@ def _class_lines(text: str, where: str, empty: str,
             problems.append(Problem(at(i), f"line {i} (\"{line.strip()}\") gives no index while other lines do "
                                            f"(\"{example}\"); write every line as \"n: name\", or none of them."))
             continue
-        index, name = int(m.group(1)), m.group(2).strip()
+        index, name = index_number(m.group(1)), m.group(2).strip()
         if not int(not zero) <= index <= MAX_CLASSES:
-            problems.append(Problem(at(i), f"line {i} gives class index {index}, outside 1..{MAX_CLASSES}; "
+            problems.append(Problem(at(i), f"line {i} gives class index {index_text(m.group(1))}, outside "
+                                           f"{int(not zero)}..{MAX_CLASSES}; "
                                            f"0 means unlabelled and cannot name a class."))
         elif not name:
             problems.append(Problem(at(i), f"line {i} gives index {index} but no name; write \"{index}: name\"."))
@@ -82,6 +84,19 @@ def _class_lines(text: str, where: str, empty: str,
             names[index] = name
             line_of[index] = i
     return names, problems
+
+
+def index_number(digits: str) -> int:
+    """A class index written in ASCII digits; -1 (outside every range) when it has more than 9 digits, so
+    that a 5,001-digit key is refused with a sentence instead of Python's digit limit (4,300)."""
+    text = digits.strip()
+    return int(text) if len(text) <= 9 else -1
+
+
+def index_text(digits: str) -> str:
+    """An index as written, shortened for a sentence when it is long."""
+    text = digits.strip()
+    return text if len(text) <= 12 else f"{text[:6]}...({len(text):,} digits)"
 
 
 def classes_from_text(text: str, where: str = "") -> tuple[dict[int, str], list[Problem]]:
@@ -96,6 +111,13 @@ def classes_from_text(text: str, where: str = "") -> tuple[dict[int, str], list[
     return names, problems or more
 
 
+def classes_text_rule(text: str) -> str | None:
+    """The sentence saying how class names written as text are indexed by the one class-list rule (for
+    the colour-code dialog); None for ``n: name`` lines, which give their indices themselves."""
+    value, _ = _class_lines(text, "", "")
+    return read_class_list(value).rule if isinstance(value, list) and value else None
+
+
 def classes_to_text(classes: ClassesIn) -> str:
     """Classes in any accepted form as text that :func:`classes_from_text` reads back to the same
     {index: name}: plain lines when the indices run 1..n, ``n: name`` lines otherwise. Pinned colours
@@ -104,7 +126,8 @@ def classes_to_text(classes: ClassesIn) -> str:
     if not names:
         return ""
     order = sorted(names)
-    if order == list(range(1, len(order) + 1)) and not any(_INDEXED_LINE.fullmatch(n) for n in names.values()):
+    plain = order == list(range(1, len(order) + 1)) and not any(_INDEXED_LINE.fullmatch(n) for n in names.values())
+    if plain and not is_background(names[1]) and names[1].strip().lower() != "__ignore__":
         return "\n".join(names[i] for i in order)
     return "\n".join(f"{i}: {names[i]}" for i in order)
 
@@ -156,8 +179,16 @@ def load_classes(path: str | Path, *,
                                  f"(one class name per line).")]
 
 
-def parse_classes(classes: ClassesIn, where: str = "classes",
-                  zero: bool = False) -> tuple[dict[int, str], dict[int, str], list[Problem]]:
+def class_list_rule(classes: ClassesIn, start: int | None = None, zero: bool = False) -> str | None:
+    """The sentence saying how a plain list of names was indexed (see :mod:`core.mask.classlist`); None
+    for classes that give their indices themselves ({"n": "name"}, {"name": "#rrggbb"})."""
+    if isinstance(classes, (list, tuple)):
+        return read_class_list(classes, start, zero).rule
+    return None
+
+
+def parse_classes(classes: ClassesIn, where: str = "classes", zero: bool = False,
+                  start: int | None = None) -> tuple[dict[int, str], dict[int, str], list[Problem]]:
     """Classes in any accepted form -> ({index: name}, {index: pinned "#rrggbb"}, problems).
 
     With ``zero`` index 0 may be named, and a list starts at index 0 (for masks whose unlabelled value is
@@ -168,14 +199,23 @@ def parse_classes(classes: ClassesIn, where: str = "classes",
     if classes is None:
         return names, pinned, problems
     if isinstance(classes, (list, tuple)):
-        items = [(i + int(not zero), n) for i, n in enumerate(classes)]
+        read = read_class_list(classes, start, zero)   # the one class-list rule (background first, __ignore__)
+        if 0 in read.names and not zero:
+            return names, pinned, [Problem(f"{where}[0]", f"{read.rule[:-1]}, but index 0 is unlabelled in this "
+                                                          f"mask, so \"{read.names[0]}\" cannot name it; start "
+                                                          f"the list with background, or read it from index 1 "
+                                                          f"(--classes-start 1).")]
+        items = list(read.names.items())
+        written: dict[int, str] = {}
     elif isinstance(classes, dict):
         keys = list(classes)
-        if all((isinstance(k, int) and not isinstance(k, bool)) or (isinstance(k, str) and k.strip().isdigit())
-               for k in keys):
-            items = [(int(k), v) for k, v in classes.items()]
+        if all((isinstance(k, int) and not isinstance(k, bool))
+               or (isinstance(k, str) and k.strip().isascii() and k.strip().isdigit()) for k in keys):
+            items = [(k if isinstance(k, int) else index_number(k), v) for k, v in classes.items()]
+            written = {index: str(k) for (index, _), k in zip(items, keys, strict=True) if index < 0}
         else:
             items = []
+            written = {}
             for pos, (name, colour) in enumerate(classes.items(), 1):
                 items.append((pos, name))
                 if colour in (None, ""):
@@ -189,7 +229,9 @@ def parse_classes(classes: ClassesIn, where: str = "classes",
         return names, pinned, [Problem(where, "classes must be a list of names or a mapping.")]
     for index, name in items:
         if not (int(not zero) <= index <= MAX_CLASSES):
-            problems.append(Problem(f"{where}[{index}]", f"class index {index} is outside 1..{MAX_CLASSES}; "
+            shown = index_text(written.get(index, str(index)))
+            problems.append(Problem(f"{where}[{shown}]", f"class index {shown} is outside "
+                                                         f"{int(not zero)}..{MAX_CLASSES}; "
                                                          f"0 means unlabelled and cannot name a class."))
             continue
         if not isinstance(name, str) or not name.strip():
@@ -280,7 +322,8 @@ def encode(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
 
 
 def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
-                instance_of: str | None = None, count: bool = False) -> EncodeResult:
+                instance_of: str | None = None, count: bool = False,
+                classes_start: int | None = None) -> EncodeResult:
     """:func:`encode`, also returning pixel counts per colour when ``count`` is set."""
     where = "index mask" if isinstance(index_mask, np.ndarray) else str(index_mask)
     idx = load_index_mask(index_mask)
@@ -295,7 +338,7 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
         names = {i: f"{instance_of.strip()} {i}" for i in np.flatnonzero(counts_by_index).tolist() if i}
         pinned: dict[int, str] = {}
     else:
-        names, pinned, problems = parse_classes(classes)
+        names, pinned, problems = parse_classes(classes, start=classes_start)
         if problems:
             raise ValidationError(problems)
         if not names:

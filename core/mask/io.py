@@ -349,11 +349,16 @@ def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tu
 # Index masks
 # --------------------------------------------------------------------------------------------------
 
-def load_index_mask(source: str | Path | np.ndarray, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_index_mask(source: str | Path | np.ndarray, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                    negative_ignore: tuple[int, ...] = (), unlabelled: int = 0) -> np.ndarray:
     """A 2-D array of class indices (uint8 when it fits, else uint16) from a PNG/TIFF/.npy or array.
 
-    Raises UsageError for a missing file and ValidationError (with problems naming the file) for
-    anything that is not a single-channel integer image with values 0..65535.
+    A ``.npy`` is opened with ``allow_pickle=False`` and memory-mapped, so its shape and type are checked
+    from the header (any integer type, either byte order; float and object arrays refused) and its size
+    against ``max_pixels`` before a value is read. Pixels holding one of ``negative_ignore`` (negative
+    ignore values, labelme's -1) become ``unlabelled``. Raises UsageError for a missing file and
+    ValidationError (with problems naming the file) for anything that is not a single-channel integer
+    image with values 0..65535.
     """
     where = "index mask" if isinstance(source, np.ndarray) else str(source)
     if isinstance(source, np.ndarray):
@@ -367,7 +372,12 @@ def load_index_mask(source: str | Path | np.ndarray, *, max_pixels: int = DEFAUL
                 arr = np.load(path, allow_pickle=False, mmap_mode="r")
             except (OSError, ValueError, EOFError) as e:
                 raise ValidationError(
-                    [mask_problem("corrupt", where, f"the .npy file cannot be read ({_reason(e)}).")]) from e
+                    [mask_problem("corrupt", where, f"the .npy file cannot be read ({_reason(e)}); save the "
+                                                    f"mask with numpy.save as a 2-D integer array.")]) from e
+            if arr.size > max_pixels:
+                raise ValidationError([mask_problem("too_large", where, f"the array is {arr.shape} "
+                                                    f"({arr.size:,} values), over the limit of "
+                                                    f"{max_pixels / 1e6:,.0f} megapixels.")])
         else:
             problems: list[Problem] = []
             img, _ = open_image(path, where, max_pixels, problems)
@@ -397,13 +407,17 @@ def load_index_mask(source: str | Path | np.ndarray, *, max_pixels: int = DEFAUL
     if not np.issubdtype(arr.dtype, np.integer):
         raise ValidationError([mask_problem("not_index", where, f"the index mask holds {arr.dtype} values; class "
                                         f"indices must be whole numbers (8- or 16-bit).")])
+    negative = [v for v in negative_ignore if v < 0]
+    if negative and arr.size and np.issubdtype(arr.dtype, np.signedinteger):
+        arr = np.where(np.isin(arr, negative), arr.dtype.type(unlabelled), arr)
     if arr.size and arr.dtype not in (np.uint8, np.uint16):
         lo, hi = int(arr.min()), int(arr.max())
         if lo < 0 or hi > MAX_CLASSES:
             bad = lo if lo < 0 else hi
             y, x = np.argwhere(arr == bad)[0]
+            hint = " (a negative ignore value: pass it to --ignore)" if bad < 0 else ""
             raise ValidationError([mask_problem("bad_index", where, f"index {bad} at x={x}, y={y} is outside "
-                                            f"0..{MAX_CLASSES}; 0 means unlabelled, 1.. the classes.",
+                                            f"0..{MAX_CLASSES}{hint}; 0 means unlabelled, 1.. the classes.",
                                             examples=[(x, y)])])
         arr = arr.astype(np.uint8 if hi < 256 else np.uint16)
     return np.ascontiguousarray(arr)

@@ -24,7 +24,9 @@ from PySide6.QtWidgets import (
 from playment_submit.core.mask import (
     CLASSES_HELP,
     class_colours,
+    class_list_rule,
     classes_from_text,
+    classes_text_rule,
     classes_to_text,
     load_classes,
     parse_classes,
@@ -100,6 +102,10 @@ class ClassNamesDialog(QDialog):
         row.addStretch(1)
         row.addWidget(buttons)
         lay.addLayout(row)
+        self.rule = QLabel("")   # which reading of the class list core used (background first, __ignore__)
+        self.rule.setObjectName("classListRule")
+        self.rule.setWordWrap(True)
+        lay.addWidget(self.rule)
         self.error = QLabel()
         self.error.setWordWrap(True)
         set_status(self.error, "error")
@@ -145,6 +151,11 @@ class ClassNamesDialog(QDialog):
 
     def _on_preview_due(self) -> None:
         text = self.editor.toPlainText()
+        if self._as_loaded() and self._loaded is not None:
+            rule = class_list_rule(self._loaded[1])
+        else:
+            rule = classes_text_rule(text) if text.strip() else None
+        self.rule.setText(f"Read as: {rule}" if rule else "")
         if not text.strip():
             self._show_preview(text, [])
             return

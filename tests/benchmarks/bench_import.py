@@ -1,6 +1,11 @@
 """mask import speed: a 4096 x 3072 COCO file with 300 polygon instances against Pillow encoding the
 output PNG alone (target <= 1.5x), and an 8K (7680 x 4320) index PNG against its decode plus that encode
-(target <= 1.3x). Baselines are measured in the same run. Run: python tests/benchmarks/bench_import.py"""
+(target <= 1.3x). Baselines are measured in the same run. Run: python tests/benchmarks/bench_import.py
+
+Issue 22: COCO polygons are now rasterised in image coordinates (bit for bit as annToMask) and painted from
+the RLE's runs within their box. Measured on the shared 2-CPU box, same run conditions: 0.394 s (1.61x)
+before, 0.463 s (1.90x) after, so exactness costs about 0.07 s (+18 %) on this file; the 1.5x target is
+missed and kept as the goal."""
 
 from __future__ import annotations
 

@@ -170,3 +170,19 @@ def test_real_console_entry(files):
                            "--legend", str(files / "legend.json")], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "does not exist" in proc.stderr
+
+
+def test_encode_classes_with_a_5001_digit_key_is_a_sentence(files, capsys):
+    # int() of a 5,001-digit string raises "Exceeds the limit (4300 digits)": it used to escape as a traceback
+    idx = np.zeros((20, 30), np.uint8)
+    idx[3, 4] = 1
+    np.save(files / "idx.npy", idx)
+    key = "1" * 5001
+    (files / "classes.json").write_text(json.dumps({"1": "car", key: "bus"}))
+    (files / "classes.txt").write_text(f"1: car\n{key}: bus\n")
+    for name, where in (("classes.json", "class index 111111...(5,001 digits)"),
+                        ("classes.txt", "line 2 gives class index 111111...(5,001 digits)")):
+        code, _, err = run(["encode", files / "idx.npy", "--classes", files / name, "-o", files / "e.png",
+                            "--legend-out", files / "e.json"], capsys)
+        assert code == 1, err
+        assert where in err and "outside" in err and "Traceback" not in err, err

@@ -122,3 +122,7 @@ def test_one_help_sentence():
         helps += [a.help for a in enc._actions if "--classes" in a.option_strings]
     assert helps == [m.CLASSES_HELP]
     assert "line n names index n" in m.CLASSES_HELP and "n: name" in m.CLASSES_HELP
+    # the one class-list rule, said in mask encode's description (a numpy-free copy of core's sentence)
+    assert cli_mask.CLASS_LIST_HELP == m.CLASS_LIST_RULE
+    for action in parser._subparsers._group_actions[0].choices["mask"]._subparsers._group_actions:
+        assert m.CLASS_LIST_RULE in action.choices["encode"].description

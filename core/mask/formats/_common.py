@@ -38,6 +38,7 @@ class ImportOptions:
     mapping: str | Path | dict[str, str | None] | None = None   # rename, merge (same new name) or drop (null)
     known: Sequence[str] | None = None       # the project's class names (a profile's class list)
     max_pixels: int = DEFAULT_MAX_PIXELS
+    classes_start: int | None = None         # voc, index: force a class list to start at 0 or 1
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Decoded:
     value_word: str = "value"
     counts: np.ndarray | None = None         # pixels per value when the format already counted them
     problems: list[Problem] = field(default_factory=list)   # warnings found while decoding
+    classes_rule: str | None = None          # how a plain class list was indexed (core.mask.classlist)
 
 
 @dataclass
@@ -72,6 +74,7 @@ class ImportResult:
     counts: dict[str, int]                   # name -> pixels
     unlabelled: int                          # pixels left unlabelled
     problems: list[Problem] = field(default_factory=list)   # warnings (errors raise ValidationError)
+    classes_rule: str | None = None          # how a plain class list was indexed, said to the user
 
     @property
     def width(self) -> int:
@@ -346,4 +349,4 @@ def finish(dec: Decoded, fmt: str, opts: ImportOptions) -> ImportResult:
     legend = {colours[n]: n for n in order}
     labelled = sum(pixels.values())
     return ImportResult(dec.where, fmt, classes, legend, {n: pixels[n] for n in order},
-                        int(values.size - labelled), problems)
+                        int(values.size - labelled), problems, dec.classes_rule)

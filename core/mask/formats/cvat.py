@@ -84,6 +84,16 @@ def decode(path: str | Path, opts: ImportOptions) -> Decoded:
         raise UsageError(f"{where}: no labelmap.txt next to the mask or above it; name CVAT's labelmap with "
                          f"--labelmap FILE.")
     labelmap = parse_labelmap(read_text(lm_path, "labelmap"), str(lm_path))
+    return decode_colours(path, opts, labelmap, str(lm_path), "add the labels to the labelmap, or export the "
+                                                              "mask again from CVAT")
+
+
+def decode_colours(path: str | Path, opts: ImportOptions, labelmap: list[tuple[str, tuple[int, int, int]]],
+                   source: str, fix: str, unlabelled_colours: frozenset[int] = frozenset()) -> Decoded:
+    """An RGB mask read by a colour table (CVAT's or VOC's labelmap): each colour its label, black and
+    ``unlabelled_colours`` (keys r | g << 8 | b << 16) unlabelled, any other colour refused naming where it
+    first is and ``source``, the table's name."""
+    where = str(path)
     keys = load_rgb(path, opts.max_pixels)
     # colour key -> value 1..n (0 for black); unknown colours become value n+1.. and are named in the refusal
     table: dict[int, int] = {}
@@ -96,7 +106,7 @@ def decode(path: str | Path, opts: ImportOptions) -> Decoded:
             continue  # CVAT merges labels of one colour; the first name holds it
         value = len(table) + 1
         table[key] = value
-        if key == 0:
+        if key == 0 or key in unlabelled_colours:
             unlabelled.add(value)
         else:
             names[value] = name
@@ -120,8 +130,8 @@ def decode(path: str | Path, opts: ImportOptions) -> Decoded:
         n = len(uniq)
         raise ValidationError([mask_problem("unknown_colour", where,
                                         f"{n} colour{'s' if n != 1 else ''} in the mask {'are' if n != 1 else 'is'} "
-                                        f"not in {lm_path}: " + ", ".join(parts) + more + "; add the labels to the "
-                                        "labelmap, or export the mask again from CVAT.", count=int(cnt.sum()))])
+                                        f"not in {source}: " + ", ".join(parts) + more + f"; {fix}.",
+                                        count=int(cnt.sum()))])
     unlabelled.add(0)
     values = values if len(table) > 255 else values.astype(np.uint8)
     return Decoded(where, values, names, unlabelled, pinned=pinned, value_word="colour")

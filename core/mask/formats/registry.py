@@ -53,10 +53,15 @@ OPTIONS: tuple[Option, ...] = (
                                    "--unlabelled is not 0), or \"n: name\" lines, or JSON", "FILE"),
     Option("ids", "--ids", "which ids the PNG holds (default: from the file name's suffix)",
            choices=(("label", "labelIds"), ("train", "trainIds"), ("instance", "instanceIds"))),
-    Option("labelmap", "--labelmap", "the export's labelmap.txt", "FILE"),
+    Option("labelmap", "--labelmap", "the labelmap.txt naming the colours (default: found beside the mask or "
+                                     "above it)", "FILE"),
     Option("order", "--order", "class names one per line; later lines win overlaps", "FILE", dialog=False),
     Option("unlabelled", "--unlabelled", "the value meaning unlabelled (default: %(default)d)"),
-    Option("ignore", "--ignore", "values that become unlabelled", "VALUE", dialog=False),
+    Option("ignore", "--ignore", "values that become unlabelled (negative ones too: -1 in a .npy)", "VALUE",
+           dialog=False),
+    Option("classes_start", "--classes-start", "force a plain class list to start at index 0 or 1 (default: 0 "
+                                               "when line 1 names background or is __ignore__, else 1)",
+           "0|1", dialog=False),
 )
 
 REGISTRY: tuple[FormatSpec, ...] = (
@@ -66,10 +71,12 @@ REGISTRY: tuple[FormatSpec, ...] = (
                 "(--instances: one entry per annotation, \"<category> #<k>\"). Where annotations overlap, the",
                 "LATER ONE IN THE FILE WINS."),
                ("image", "instances"), "coco", suffixes=(".json",)),
-    FormatSpec("voc", "Pascal VOC palette PNG (0 and 255 unlabelled)",
-               ("a Pascal VOC palette PNG: indices 1..20 are VOC's classes unless --classes names them;",
-                "0 (background) and 255 (void) are unlabelled."),
-               ("classes", "ignore"), "voc", png_modes=("P",)),
+    FormatSpec("voc", "Pascal VOC class PNG: palette, 8-bit grey or RGB (0 and 255 unlabelled)",
+               ("a Pascal VOC class mask: a palette or 8-bit grey PNG (indices 1..20 are VOC's classes unless",
+                "--classes names them), or an RGB PNG coloured by the labelmap.txt beside it (--labelmap) or",
+                "else by VOC's 21-class colour map. 0 (background) and 255 (void) are unlabelled; any other",
+                "colour, and a 16-bit grey PNG, is refused."),
+               ("classes", "classes_start", "labelmap", "ignore"), "voc", png_modes=("P",)),
     FormatSpec("cityscapes", "Cityscapes *_labelIds / *_labelTrainIds / *_instanceIds PNG",
                ("*_labelIds.png, *_labelTrainIds.png / *_trainIds.png or *_instanceIds.png, by the name's",
                 "suffix or --ids; named by the official Cityscapes label table (trainIds: 0 = road, 255 =",
@@ -88,7 +95,7 @@ REGISTRY: tuple[FormatSpec, ...] = (
     FormatSpec("index", "a class-index PNG/TIFF/.npy with --classes",
                ("a class-index PNG/TIFF (8 or 16 bit) or .npy with --classes; --unlabelled VALUE (default 0)",
                 "and --ignore VALUE ... become unlabelled. (`mask encode` is the older form of this path.)"),
-               ("classes", "unlabelled", "ignore"), "index", suffixes=(".npy", ".tif", ".tiff"),
+               ("classes", "classes_start", "unlabelled", "ignore"), "index", suffixes=(".npy", ".tif", ".tiff"),
                png_modes=("L", "I;16", "I;16B", "I", "1")),
 )
 

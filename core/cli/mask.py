@@ -28,13 +28,6 @@ from ..errors import OutOfMemoryError, Problem, UsageError, ValidationError
 from .common import int_option, number_option, output_problem
 from .edge import OK, REFUSED
 
-# core.mask.classlist.CLASS_LIST_RULE, copied so that --help does not load numpy (a test keeps them equal)
-CLASS_LIST_HELP = ("Class names, one per line: line 1 is index 1 (index 0 is unlabelled), unless line 1 names "
-                   "background (background, _background_, __background__, unlabeled, void): then the list starts "
-                   "at index 0 and index 0 stays unlabelled; labelme's __ignore__ on line 1 names the ignore value "
-                   "(255, or -1 in .npy) and the next line is index 0. --classes-start 0|1 forces either reading. "
-                   "Or write \"n: name\" on every line to give the indices yourself.")
-
 MAX_MEGAPIXELS = 100_000.0   # 100 gigapixels: far beyond any image; keeps the pixel count a sane integer
 MAX_TOLERANCE = 442.0        # the largest RGB distance is sqrt(3) x 255 = 441.7
 
@@ -66,7 +59,7 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
                                    "--from index`: it reads the same files and classes rules, but colours by index "
                                    "order (colours pinned in the classes file kept) and has --instance-of; "
                                    "`mask import` colours by class name (the same in every job) and adds "
-                                   "--unlabelled, --ignore, --map and the profile's class list. " + CLASS_LIST_HELP)
+                                   "--unlabelled, --ignore, --map and the profile's class list.")
     e.add_argument("index", help="the index mask (8/16-bit PNG or TIFF, or .npy)")
     e.add_argument("--classes", metavar="FILE", help=defaults.CLASSES_HELP)
     e.add_argument("--classes-start", type=int_option("0 or 1", 0, 1), metavar="0|1",

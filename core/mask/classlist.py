@@ -19,17 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..defaults import CLASSES_HELP
+
 BACKGROUND_NAMES = frozenset({"background", "_background_", "__background__", "unlabeled", "unlabelled", "void"})
 """Names that, on line 1, mean "index 0 is background" (compared in lower case)."""
 
 IGNORE_NAME = "__ignore__"
 """labelme's first line in class_names.txt: the ignore value, not a class."""
 
-CLASS_LIST_RULE = ("Class names, one per line: line 1 is index 1 (index 0 is unlabelled), unless line 1 names "
-                   "background (background, _background_, __background__, unlabeled, void): then the list starts "
-                   "at index 0 and index 0 stays unlabelled; labelme's __ignore__ on line 1 names the ignore value "
-                   "(255, or -1 in .npy) and the next line is index 0. --classes-start 0|1 forces either reading. "
-                   "Or write \"n: name\" on every line to give the indices yourself.")
+CLASS_LIST_RULE = CLASSES_HELP
 """The rule in one paragraph, for ``--help`` and the colour-code dialog."""
 
 

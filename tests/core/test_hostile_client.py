@@ -208,3 +208,18 @@ def test_deeply_nested_or_huge_number_bodies_are_a_sentence_not_a_crash():
               pytest.raises(E.PlaymentError) as info):
             c.get_job("j")
         assert "HTTP 500" in str(info.value)
+
+
+def test_reconcile_skips_a_non_string_reference_id_on_a_batch_page(caplog):
+    """Issue 21 item 4: a page entry whose reference_id is a list crashed the scan (unhashable type)."""
+    def script(server, conn, req):
+        answer(conn, 200, {"success": True, "data": {"id": "b-1", "next_page_token": None, "jobs": [
+            {"id": "job-list", "reference_id": ["h-1"], "status": "created"},
+            {"id": "job-dict", "reference_id": {"a": 1}, "status": "created"},
+            {"id": True, "reference_id": "h-1"},
+            {"id": "job-ok", "reference_id": "h-1", "status": "created"}]}})
+
+    with HostileServer(script) as server, client(server) as c, caplog.at_level("WARNING"):
+        assert c.find_job_by_reference("h-1", "b-1") == "job-ok"
+        assert c.find_job_by_reference("h-2", "b-1") is None
+    assert "reference ID that is not text" in caplog.text and "without a usable job ID" in caplog.text

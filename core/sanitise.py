@@ -100,4 +100,5 @@ def url_for_display(url: str) -> str:
     return redact(encodable(url))
 
 
-__all__ = ["REDACTED", "encodable", "escaped", "one_line", "redact", "register_secret", "server_text", "unsafe_characters", "url_for_display"]
+__all__ = ["REDACTED", "encodable", "escaped", "one_line", "redact", "register_secret", "server_text",
+           "unsafe_characters", "url_for_display"]

@@ -505,6 +505,7 @@ class PlaymentClient:
         ref = spec.reference_id
         batch_for_lookup = spec.batch_id or self.default_batch_id
         last: PlaymentError | None = None
+        unknown: PlaymentError | None = None  # the error of the attempt that may have reached Playment
         attempt = 0
         while attempt < self.retry.max_attempts:
             attempt += 1
@@ -542,11 +543,11 @@ class PlaymentClient:
                                                f"again; try later.", retry_after=e.retry_after, status=429) from e
                     delay = e.retry_after
             except ServerFaultError as e:
-                last, ambiguous = e, True
+                last, ambiguous, unknown = e, True, e
             except requests.exceptions.RequestException as e:
                 last = self._transport_error(e, sent=True)
                 if not _nothing_sent(e):
-                    ambiguous = True
+                    ambiguous, unknown = True, last
                 elif not isinstance(e, requests.exceptions.ConnectTimeout):
                     break  # a certificate, a name or a refused connection: trying again changes nothing
             log.info("create_job %s: attempt %d failed: %s", ref, attempt, last)
@@ -571,8 +572,14 @@ class PlaymentClient:
                    "default batch in the profile or PLAYMENT_DEFAULT_BATCH_ID to let it reconcile)"
                    if batch_for_lookup is None
                    else f"its batch {batch_for_lookup} could not be read")
+            # Say what made it unknown; a later attempt that provably was not sent is said as such, never as
+            # if "nothing was sent" were the whole story.
+            said = (f"an earlier attempt may have reached it ({unknown})" if unknown is not None
+                    else "an earlier send of it has an unknown outcome")
+            if last is not None and last is not unknown:
+                said += f"; the last attempt did not reach it ({last})"
             raise AmbiguousOutcomeError(
-                f"Playment may or may not have created job \"{ref}\": {last} The tool cannot tell because {why}. "
+                f"Playment may or may not have created job \"{ref}\": {said}. The tool cannot tell because {why}. "
                 f"Sending it again is safe: a duplicate is refused (FS_0001) and then recovered.",
                 reference_id=ref)
         if last is None:

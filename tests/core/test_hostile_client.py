@@ -223,3 +223,21 @@ def test_reconcile_skips_a_non_string_reference_id_on_a_batch_page(caplog):
         assert c.find_job_by_reference("h-1", "b-1") == "job-ok"
         assert c.find_job_by_reference("h-2", "b-1") is None
     assert "reference ID that is not text" in caplog.text and "without a usable job ID" in caplog.text
+
+
+def test_unknown_outcome_never_says_only_that_nothing_was_sent():
+    """Issue 21 item 10: the first POST dropped after it was sent, the retry was refused (nothing sent); the
+    message said "may or may not have created ...: ...; nothing was sent", contradicting itself."""
+    def script(server, conn, req):
+        conn.close()  # the job went out, no answer came
+        server.stop()  # every later connection is refused: provably not sent
+
+    server = HostileServer(script)
+    with client(server, retry=RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_cap=0.01),
+                get_retries=0) as c:
+        with pytest.raises(E.AmbiguousOutcomeError) as info:
+            c.create_job(job("h-1"))
+    msg = str(info.value)
+    assert msg.startswith("Playment may or may not have created job \"h-1\": an earlier attempt may have reached it")
+    assert "nothing was sent" not in msg.split("the last attempt did not reach it")[0]
+    assert "Sending it again is safe" in msg

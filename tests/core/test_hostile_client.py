@@ -234,9 +234,8 @@ def test_unknown_outcome_never_says_only_that_nothing_was_sent():
 
     server = HostileServer(script)
     with client(server, retry=RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_cap=0.01),
-                get_retries=0) as c:
-        with pytest.raises(E.AmbiguousOutcomeError) as info:
-            c.create_job(job("h-1"))
+                get_retries=0) as c, pytest.raises(E.AmbiguousOutcomeError) as info:
+        c.create_job(job("h-1"))
     msg = str(info.value)
     assert msg.startswith("Playment may or may not have created job \"h-1\": an earlier attempt may have reached it")
     assert "nothing was sent" not in msg.split("the last attempt did not reach it")[0]

@@ -34,6 +34,6 @@ def test_ctrl_c_during_submit_says_the_job_may_exist_and_rerunning_is_safe(tmp_p
             time.sleep(0.05)
         assert any(r.method == "POST" for r in server.requests), proc.communicate(timeout=5)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Playment may have created it" in err and "again is safe" in err and "Traceback" not in err

@@ -63,6 +63,7 @@ from .errors import (
 )
 from .fetcher import MAX_ATTACHMENT_BYTES as MAX_ATTACHMENT_BYTES  # callers import these from the client
 from .fetcher import KeylessFetcher as KeylessFetcher
+from .fetcher import check_redirect_target
 from .fetcher import check_storage_url as check_storage_url
 from .fetcher import transport_reason as _reason
 from .job import JobSpec, is_loopback_host
@@ -672,6 +673,7 @@ class PlaymentClient:
         location = resp.headers.get("Location") or ""
         target = urljoin(self._url("attachments"), location)
         check_storage_url(target)
+        check_redirect_target(target, self.base_url)
         return target
 
     def fetch_attachment(self, url: str, *, max_bytes: int = MAX_ATTACHMENT_BYTES) -> bytes:

@@ -240,3 +240,24 @@ def test_unknown_outcome_never_says_only_that_nothing_was_sent():
     assert msg.startswith("Playment may or may not have created job \"h-1\": an earlier attempt may have reached it")
     assert "nothing was sent" not in msg.split("the last attempt did not reach it")[0]
     assert "Sending it again is safe" in msg
+
+
+@pytest.mark.parametrize("target", ["https://169.254.169.254/latest/meta-data/", "https://[fe80::1]/x.png",
+                                    "https://[::ffff:169.254.169.254]/x"])
+def test_attachment_redirect_to_link_local_is_never_followed(target):
+    """Issue 21 item 10: results followed an attachments redirect to a cloud's metadata address."""
+    def script(server, conn, req):
+        answer(conn, 302, b"", headers={"Location": target}, reason="Found")
+
+    with HostileServer(script) as server, client(server) as c, pytest.raises(E.ServerFaultError, match="link-local"):
+        c.fetch_attachment("https://private.example/r.png")
+    assert len(server.requests) == 1
+
+
+def test_attachment_redirect_to_loopback_only_when_the_api_is_loopback():
+    from playment_submit.core.fetcher import check_redirect_target
+    check_redirect_target("http://127.0.0.1:9/files/m.png", "http://127.0.0.1:8080")  # the sandbox
+    for target in ("https://127.0.0.1/x.png", "https://localhost:8443/x", "https://[::1]/x", "https://127.9.9.9/"):
+        with pytest.raises(E.ServerFaultError, match="loopback"):
+            check_redirect_target(target, "https://api.playment.in")
+    check_redirect_target("https://storage.googleapis.com/b/m.png?sig=1", "https://api.playment.in")

@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
@@ -63,6 +63,7 @@ from .errors import (
 )
 from .fetcher import MAX_ATTACHMENT_BYTES as MAX_ATTACHMENT_BYTES  # callers import these from the client
 from .fetcher import KeylessFetcher as KeylessFetcher
+from .fetcher import check_redirect_target
 from .fetcher import check_storage_url as check_storage_url
 from .fetcher import transport_reason as _reason
 from .job import JobSpec, is_loopback_host
@@ -128,6 +129,17 @@ class BatchJob:
     reference_id: str | None
     status: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+class BatchPage(NamedTuple):
+    """One page of a batch listing: the usable jobs, the next page token (None: the last page), the raw
+    ``data``, how many entries had no usable job ID (skipped) and how many a reference ID that is not text."""
+
+    jobs: list[BatchJob]
+    token: str | None
+    raw: dict[str, Any]
+    skipped: int = 0
+    bad_references: int = 0
 
 
 @dataclass(frozen=True)
@@ -494,6 +506,7 @@ class PlaymentClient:
         ref = spec.reference_id
         batch_for_lookup = spec.batch_id or self.default_batch_id
         last: PlaymentError | None = None
+        unknown: PlaymentError | None = None  # the error of the attempt that may have reached Playment
         attempt = 0
         while attempt < self.retry.max_attempts:
             attempt += 1
@@ -531,11 +544,11 @@ class PlaymentClient:
                                                f"again; try later.", retry_after=e.retry_after, status=429) from e
                     delay = e.retry_after
             except ServerFaultError as e:
-                last, ambiguous = e, True
+                last, ambiguous, unknown = e, True, e
             except requests.exceptions.RequestException as e:
                 last = self._transport_error(e, sent=True)
                 if not _nothing_sent(e):
-                    ambiguous = True
+                    ambiguous, unknown = True, last
                 elif not isinstance(e, requests.exceptions.ConnectTimeout):
                     break  # a certificate, a name or a refused connection: trying again changes nothing
             log.info("create_job %s: attempt %d failed: %s", ref, attempt, last)
@@ -560,8 +573,14 @@ class PlaymentClient:
                    "default batch in the profile or PLAYMENT_DEFAULT_BATCH_ID to let it reconcile)"
                    if batch_for_lookup is None
                    else f"its batch {batch_for_lookup} could not be read")
+            # Say what made it unknown; a later attempt that provably was not sent is said as such, never as
+            # if "nothing was sent" were the whole story.
+            said = (f"an earlier attempt may have reached it ({unknown})" if unknown is not None
+                    else "an earlier send of it has an unknown outcome")
+            if last is not None and last is not unknown:
+                said += f"; the last attempt did not reach it ({last})"
             raise AmbiguousOutcomeError(
-                f"Playment may or may not have created job \"{ref}\": {last} The tool cannot tell because {why}. "
+                f"Playment may or may not have created job \"{ref}\": {said}. The tool cannot tell because {why}. "
                 f"Sending it again is safe: a duplicate is refused (FS_0001) and then recovered.",
                 reference_id=ref)
         if last is None:
@@ -654,6 +673,7 @@ class PlaymentClient:
         location = resp.headers.get("Location") or ""
         target = urljoin(self._url("attachments"), location)
         check_storage_url(target)
+        check_redirect_target(target, self.base_url)
         return target
 
     def fetch_attachment(self, url: str, *, max_bytes: int = MAX_ATTACHMENT_BYTES) -> bytes:
@@ -685,17 +705,33 @@ class PlaymentClient:
                                    "not exist now.", status=resp.status_code)
         return batch_id
 
-    def get_batch_page(self, batch_id: str,
-                       page_token: str | None = None) -> tuple[list[BatchJob], str | None, dict[str, Any]]:
+    def get_batch_page(self, batch_id: str, page_token: str | None = None) -> BatchPage:
+        """One page of a batch listing, typed: entries whose ``id`` is not a usable ID (a number, ``true``, a
+        dict) are skipped and counted in :attr:`BatchPage.skipped`; a ``reference_id`` or ``status`` that is not
+        a string becomes None (counted too). A ``next_page_token`` that is not a string is a server fault."""
         params = {"page_token": page_token} if page_token else None
         d = self._get(self._url("batch", batch_id=batch_id), params=params)
-        jobs = []
-        for j in d.get("jobs") or []:
-            if isinstance(j, dict) and j.get("id"):
-                jobs.append(BatchJob(job_id=str(j["id"]), reference_id=j.get("reference_id"),
-                                     status=j.get("status"), raw=j))
+        jobs, skipped, bad_refs = [], 0, 0
+        entries = d.get("jobs")
+        for j in entries if isinstance(entries, list) else []:
+            if not isinstance(j, dict) or not _is_id(j.get("id")):
+                skipped += 1
+                continue
+            ref = j.get("reference_id")
+            if ref is not None and not isinstance(ref, str):
+                bad_refs += 1
+                ref = None
+            status = j.get("status")
+            jobs.append(BatchJob(job_id=j["id"], reference_id=ref,
+                                 status=status if isinstance(status, str) else None, raw=j))
         token = d.get("next_page_token") or None
-        return jobs, token, d
+        if token is not None and not isinstance(token, str):
+            raise ServerFaultError(f"Playment's listing of batch {batch_id} named a next page that is not a "
+                                   f"page token ({type(token).__name__}); the listing did not end.")
+        if skipped or bad_refs:
+            log.warning("batch %s: a page listed %d entry(ies) without a usable job ID (skipped) and %d with a "
+                        "reference ID that is not text (kept without it)", batch_id, skipped, bad_refs)
+        return BatchPage(jobs, token, d, skipped, bad_refs)
 
     def iter_batch_jobs(self, batch_id: str) -> Iterator[BatchJob]:
         """Every job of a batch, following ``next_page_token`` until the last page, within the policy's listing
@@ -703,7 +739,7 @@ class PlaymentClient:
         token: str | None = None
         guard = self.retry.listing(f"batch {batch_id}")
         while True:
-            jobs, token, _ = self.get_batch_page(batch_id, token)
+            jobs, token, _, _, _ = self.get_batch_page(batch_id, token)
             yield from jobs
             guard.page(len(jobs), token)
             if not token:
@@ -733,7 +769,7 @@ class PlaymentClient:
         guard = self.retry.listing(f"batch {batch_id}")
         found = None
         while True:
-            jobs, next_token, _ = self.get_batch_page(batch_id, token)
+            jobs, next_token, _, _, _ = self.get_batch_page(batch_id, token)
             with self._index_lock:
                 index, _ = self._batch_index[batch_id]
                 for j in jobs:

@@ -30,6 +30,7 @@ import html
 import io
 import json
 import re
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import PlaymentClient
+from .defaults import DEFAULT_MAX_PIXELS
 from .errors import PlaymentError, Problem, ValidationError
 from .journal import Journal
 from .jsonio import parse_json
@@ -123,16 +125,40 @@ def result_of(result: Any) -> tuple[str, dict[str, str]] | None:
     return None
 
 
-def _decode_png(data: bytes, what: str) -> Any:
+def png_bytes_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the IHDR of PNG bytes, or None when they do not start like a PNG."""
+    if len(data) < 24 or not data.startswith(b"\x89PNG\r\n\x1a\n") or data[12:16] != b"IHDR":
+        return None
+    w, h = struct.unpack(">II", data[16:24])
+    return w, h
+
+
+def _decode_png(data: bytes, what: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:
+    """The RGBA pixels of a downloaded PNG. Its size is read from the header first: over ``max_pixels`` it is
+    refused before anything is decoded (a small file can claim 13000 x 13000 pixels and take gigabytes)."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
+    size = png_bytes_size(data)
+    if size is None:
+        raise ValidationError([Problem(what, f"the {what} is not a PNG (it does not start with a PNG "
+                                             f"header); nothing was written for this job.")])
+    w, h = size
+    if w * h > max_pixels:
+        raise ValidationError([Problem(what, f"the {what} is {w:,} x {h:,} pixels ({w * h / 1e6:,.0f} megapixels), "
+                                             f"over the limit of {max_pixels / 1e6:,.0f} megapixels; it was not "
+                                             f"decoded and nothing was written for this job. Raise "
+                                             f"--max-megapixels to accept it.")])
     try:
         with Image.open(io.BytesIO(data)) as im:
             if im.format != "PNG":
                 raise ValidationError([Problem(what, f"the {what} is {im.format or 'not an image'}, not a PNG.")])
             return np.asarray(im.convert("RGBA"))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
-        raise ValidationError([Problem(what, f"the {what} is not a readable PNG ({one_line(e, 80)}).")]) from None
+    except UnidentifiedImageError:
+        raise ValidationError([Problem(what, f"the {what} is not a readable PNG (Pillow cannot identify it).")]) \
+            from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        why = one_line(re.sub(r"<[^>]*>", "the file", str(e)), 80)
+        raise ValidationError([Problem(what, f"the {what} is not a readable PNG ({why}).")]) from None
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -155,10 +181,13 @@ def _write_classes(folder: Path, rgba: Any, legend: dict[str, str]) -> None:
 
 def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Path, *, batch_id: str | None = None,
                      progress: Progress | None = None, cancel: threading.Event | None = None,
-                     refresh: bool = True, review: bool = True) -> DownloadReport:
+                     refresh: bool = True, review: bool = True,
+                     max_pixels: int = DEFAULT_MAX_PIXELS) -> DownloadReport:
     """Download, convert and review every completed job (``batch_id``: of that batch). ``refresh``: ask
     Playment for statuses first (:func:`core.status.refresh_statuses`). Per-job failures are reported on the
-    job, never raised; the review files are rewritten from every job on disk, old and new."""
+    job, never raised; the review files are rewritten from every job on disk, old and new. A mask over
+    ``max_pixels`` (from its PNG header) is refused before decoding: that job writes nothing and is not
+    recorded as fetched."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = DownloadReport()
@@ -180,10 +209,13 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
             masks = None  # (pre-label, delivered) just decoded: the review does not read them back from disk
             if not (rs.fetched_url and (folder / DELIVERED_PNG).is_file()):
                 job.status, masks = _download_one(client, journal, rs.job_id, folder,
-                                                  entry.payload if entry else None)
+                                                  entry.payload if entry else None, max_pixels)
             job.prelabel = job.status in ("downloaded", "unchanged") and (folder / PRELABEL_PNG).is_file()
             if review and job.prelabel:
                 job.review = _review_folder(folder, ref, rs.job_id, masks)
+        except ValidationError as e:  # the problems themselves, not "must be fixed before submitting"
+            job.status, job.message = "failed", " ".join(
+                p.message if p.path in p.message else f"{p.path}: {p.message}" for p in e.problems) or str(e)
         except PlaymentError as e:
             job.status, job.message = "failed", str(e)
         except OSError as e:
@@ -199,7 +231,8 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
 
 
 def _download_one(client: PlaymentClient, journal: Journal, job_id: str, folder: Path,
-                  payload: dict[str, Any] | None) -> tuple[str, tuple[Any, Any] | None]:
+                  payload: dict[str, Any] | None,
+                  max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, tuple[Any, Any] | None]:
     """Fetch, check and write one job's result: its status word, and (pre-label, delivered) RGBA arrays when
     both were written."""
     info = client.get_job(job_id)
@@ -207,7 +240,7 @@ def _download_one(client: PlaymentClient, journal: Journal, job_id: str, folder:
     if found is None:
         return "no_result", None
     url, legend = found
-    rgba = _decode_png(client.fetch_attachment(url), "delivered mask")
+    rgba = _decode_png(client.fetch_attachment(url), "delivered mask", max_pixels)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / DELIVERED_PNG).write_bytes(_png(rgba))
     _write_json(folder / LEGEND_JSON, legend)
@@ -218,7 +251,7 @@ def _download_one(client: PlaymentClient, journal: Journal, job_id: str, folder:
     if pre is not None:
         pre_url, pre_legend = pre
         try:
-            pre_rgba = _decode_png(client.fetch_attachment(pre_url), "pre-label mask")
+            pre_rgba = _decode_png(client.fetch_attachment(pre_url), "pre-label mask", max_pixels)
         except PlaymentError:
             pre_rgba = None  # the delivered result is still worth having; the review skips this job
         if pre_rgba is not None:
@@ -279,7 +312,7 @@ def write_review_csv(reviews: list[JobReview], path: Path) -> Path:
         w.writerow(REVIEW_COLUMNS)
         for r in reviews:
             for c in r.classes:
-                w.writerow([_cell(r.reference_id), r.job_id, f"{r.changed_share:.6f}", _cell(c.name),
+                w.writerow([_cell(r.reference_id), _cell(r.job_id), f"{r.changed_share:.6f}", _cell(c.name),
                             _cell(c.delivered_name), c.kind, "" if c.iou is None else f"{c.iou:.6f}",
                             c.prelabel_pixels, c.delivered_pixels, c.added, c.removed])
     tmp.replace(path)

@@ -6,6 +6,7 @@ its deadlines and retries from the same :class:`~core.retry.RetryPolicy` as the 
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 import requests
@@ -52,6 +53,27 @@ def check_storage_url(url: str) -> None:
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ServerFaultError(f"Playment redirected the download to plain http ({parts.hostname}); only https "
                                f"is followed to another machine.")
+
+
+def check_redirect_target(url: str, api_base_url: str) -> None:
+    """Refuse an attachments redirect to an address inside the machine or its cloud: a link-local address
+    (169.254.x.x, e.g. a cloud's metadata service, or fe80::) never, a loopback address (127.x, ::1,
+    localhost) only when the API itself is on loopback (the sandbox). Checked on the URL's host as written
+    (a name that resolves to such an address is not looked up)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        ip = None
+    if ip is not None and isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip is not None and (ip.is_link_local or ip.is_unspecified or ip.is_multicast):
+        raise ServerFaultError(f"Playment redirected the download to {host}, a link-local or reserved address "
+                               f"(such as a cloud's metadata service); it was not followed.")
+    loopback = host == "localhost" or host.endswith(".localhost") or (ip is not None and ip.is_loopback)
+    if loopback and not is_loopback_host(urlsplit(api_base_url).hostname):
+        raise ServerFaultError(f"Playment redirected the download to {host}, this machine's own loopback "
+                               f"address, while the API is elsewhere; it was not followed.")
 
 
 class KeylessFetcher:

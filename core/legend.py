@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .errors import Problem
 from .jsonio import parse_json
+from .sanitise import escaped, unsafe_characters
 
 if TYPE_CHECKING:  # numpy itself is imported where it is used (the command line starts without it)
     import numpy as np
@@ -42,7 +43,7 @@ def key_problem(key: object) -> str | None:
         hint = ""
         if key.startswith("#") and re.fullmatch(r"[0-9a-fA-F]+", digits or "x"):
             hint = f" (it has {len(digits)} hex digits, a colour needs exactly 6)"
-        return (f"legend key \"{key}\" is not a colour of the form \"#rrggbb\"{hint}; no mask pixel can "
+        return (f"legend key \"{escaped(key, 80)}\" is not a colour of the form \"#rrggbb\"{hint}; no mask pixel can "
                 f"match it. Fix the key to the pixel colour it stands for.")
     if key.lower() == UNLABELLED:
         return ("legend key \"#000000\" means \"unlabelled\" to Playment and cannot name a class; "
@@ -88,6 +89,10 @@ def check_legend(legend: object, path: str = "legend") -> tuple[dict[str, str], 
             problems.append(Problem(where, f"the name for {norm} is empty; give the class a name."))
             continue
         clean = name.strip()
+        bad = unsafe_characters(clean)
+        if bad:
+            problems.append(Problem(where, name_problem(norm, clean, bad)))
+            continue
         if clean in names:
             problems.append(Problem(where, f"{norm} and {names[clean]} are both named \"{clean}\"; give each "
                                            f"colour its own name, or merge the two classes if they are one.",
@@ -97,6 +102,14 @@ def check_legend(legend: object, path: str = "legend") -> tuple[dict[str, str], 
         out[norm] = clean
         original[norm] = key
     return out, problems
+
+
+def name_problem(key: str, name: str, bad: list[str]) -> str:
+    """The one sentence for a class name holding control or direction-changing characters (every front end
+    says this one): the name shown escaped, the characters named, the fix."""
+    return (f"the name for {key}, \"{escaped(name, 120)}\", holds control or direction-changing characters "
+            f"({', '.join(bad)}): a terminal would act on them and Playment would show them as they are. "
+            f"Remove them from the name.")
 
 
 def duplicate_names(legend: object) -> dict[str, list[str]]:

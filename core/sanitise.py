@@ -71,9 +71,34 @@ def server_text(text: object, limit: int = MAX_SERVER_TEXT) -> str:
     return one_line(text, limit)
 
 
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+
+
+def unsafe_characters(text: str) -> list[str]:
+    """The control, zero-width, bidirectional and surrogate characters in ``text``, escaped, each once
+    (``["\\x1b", "\\u202e"]``): what a name from a file must not carry to a terminal or to Playment."""
+    return list(dict.fromkeys(_escape_one(c) for c in _UNSAFE.findall(text)))
+
+
+def escaped(text: object, limit: int | None = None) -> str:
+    """``text`` with every control, zero-width and bidirectional character written as an escape (``\\x1b``,
+    ``\\u202e``) instead of removed: what a name from a file looks like when shown to its owner, who must
+    see that it holds them. Secrets redacted; cut to ``limit`` characters."""
+    s = redact(_UNSAFE.sub(lambda m: _escape_one(m.group(0)), str(text)))
+    if limit is not None and len(s) > limit:
+        s = s[: max(0, limit - 1)] + "…"
+    return s
+
+
+def _escape_one(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n <= 0xFF else f"\\u{n:04x}"
+
+
 def url_for_display(url: str) -> str:
     """A URL without credentials in it (``https://[redacted]@host/...``)."""
     return redact(encodable(url))
 
 
-__all__ = ["REDACTED", "encodable", "one_line", "redact", "register_secret", "server_text", "url_for_display"]
+__all__ = ["REDACTED", "encodable", "escaped", "one_line", "redact", "register_secret", "server_text",
+           "unsafe_characters", "url_for_display"]

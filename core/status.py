@@ -16,11 +16,11 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .client import PlaymentClient, is_final_status
-from .errors import NotFoundError, PlaymentError
+from .errors import NotFoundError, PlaymentError, ServerFaultError
 from .journal import Journal, RemoteStatus
 from .sanitise import one_line
 
@@ -119,31 +119,45 @@ def refresh_statuses(journal: Journal, client: PlaymentClient, *, batch_id: str 
         by_batch.setdefault(b, set()).add(j)
     if batch_id is not None:
         by_batch.setdefault(batch_id, set())
+    totals = _batch_totals(client, report) if any(b is not None for b in by_batch) else {}
     for b, wanted in by_batch.items():
         if b is None:
             continue
         remaining = set(wanted)
         token: str | None = None
-        seen_tokens: set[str] = set()
+        guard = listing_guard(client, b, totals.get(b))
+        kept = skipped = 0
         try:
             while True:
                 if cancel is not None and cancel.is_set():
                     break
-                page, token, _ = client.get_batch_page(b, token)
-                report.requests += 1
-                report.page_requests += 1
-                for listed in page:
+                try:
+                    page = client.get_batch_page(b, token)
+                finally:
+                    report.requests += 1
+                    report.page_requests += 1
+                token = page.token
+                skipped += page.skipped
+                for listed in page.jobs:
                     if batch_id is not None or listed.job_id in wanted:
-                        ref = listed.reference_id if isinstance(listed.reference_id, str) else None
-                        answers[listed.job_id] = (ref, b, _norm(listed.status))
+                        answers[listed.job_id] = (listed.reference_id, b, _norm(listed.status))
                         remaining.discard(listed.job_id)
+                        kept += 1
                 tell(f"batch {b}")
                 # --batch lists the whole batch; otherwise stop as soon as every open job was seen.
-                if not token or token in seen_tokens or (batch_id is None and not remaining):
+                if not token or (batch_id is None and not remaining):
                     break
-                seen_tokens.add(token)
+                guard.page(len(page.jobs), token)
+        except ServerFaultError as e:
+            report.errors.append(f"{one_line(e, 400)} The listing of batch {b} did not end: kept the {kept} "
+                                 f"job status(es) its pages gave"
+                                 + (f"; the other {len(remaining)} open job(s) were asked one by one."
+                                    if remaining else "."))
         except PlaymentError as e:
             report.errors.append(f"Batch {b} could not be read ({e}); its jobs were asked one by one.")
+        if skipped:
+            report.errors.append(f"Playment's listing of batch {b} held {skipped} entry(ies) without a usable job "
+                                 f"ID (not text, or empty); they were skipped.")
     for j in sorted(set(open_jobs) - set(answers)):
         if cancel is not None and cancel.is_set():
             break
@@ -172,6 +186,53 @@ def refresh_statuses(journal: Journal, client: PlaymentClient, *, batch_id: str 
                                      error=errors.get(j)))
     report.errors.extend(f"{ref_or(j, known)}: {msg}" for j, msg in errors.items())
     return report
+
+
+PAGE_SIZE = 100           # jobs on one batch page, as Playment documents it
+EMPTY_PAGES = 3           # empty pages in a row that still name a next page: the listing does not end
+
+
+class BoundedListing:
+    """The policy's :class:`~core.retry.ListingGuard` for one batch, plus what only a batch listing knows:
+    the batch's size from ``/details`` (the policy's limits lowered to it, with a margin for jobs added
+    while listing) and empty pages that still name a next page."""
+
+    def __init__(self, client: PlaymentClient, batch_id: str, total_jobs: int | None):
+        policy = client.retry
+        if total_jobs is not None:
+            items = total_jobs + max(PAGE_SIZE, total_jobs // 10)
+            pages = -(-items // PAGE_SIZE) + EMPTY_PAGES
+            policy = replace(policy, max_listing_items=min(policy.max_listing_items, items),
+                             max_listing_pages=min(policy.max_listing_pages, pages))
+        self.batch_id, self.total_jobs = batch_id, total_jobs
+        self._guard = policy.listing(f"batch {batch_id}" + ("" if total_jobs is None
+                                                          else f" ({total_jobs} job(s) by the project's details)"))
+        self._empty = 0
+
+    def page(self, items: int, next_token: str | None) -> None:
+        """Account one page read; raises :class:`ServerFaultError` (a sentence) when the listing does not end."""
+        self._empty = self._empty + 1 if items == 0 and next_token else 0
+        if self._empty >= EMPTY_PAGES:
+            raise ServerFaultError(f"Playment's listing of batch {self.batch_id} answered {self._empty} empty "
+                                   f"pages in a row that each named a next page; stopped there.")
+        self._guard.page(items, next_token)
+
+
+def listing_guard(client: PlaymentClient, batch_id: str, total_jobs: int | None) -> BoundedListing:
+    """The bound for listing ``batch_id``: see :class:`BoundedListing`."""
+    return BoundedListing(client, batch_id, total_jobs)
+
+
+def _batch_totals(client: PlaymentClient, report: StatusReport) -> dict[str, int]:
+    """Each batch's ``total_jobs`` from ``/details`` (one request); empty when the details cannot be read,
+    then the policy's hard limits bound the listing alone."""
+    try:
+        details = client.get_project_details()
+    except PlaymentError:
+        return {}
+    finally:
+        report.requests += 1
+    return {b.batch_id: b.total_jobs for b in details.batches if b.total_jobs is not None}
 
 
 def ref_or(job_id: str, known: dict[str, tuple[str | None, str | None]]) -> str:

@@ -6,8 +6,10 @@ import argparse
 import sys
 from typing import Any
 
+from ..defaults import DEFAULT_MAX_PIXELS
 from ..errors import UsageError
-from .common import EPILOG, emit, id_option, session_from_args
+from .common import EPILOG, emit, id_option, number_option, session_from_args
+from .mask import MAX_MEGAPIXELS
 
 
 def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
@@ -23,6 +25,10 @@ def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
     g.add_argument("--journal", metavar="FILE", help="the journal of the jobs (default: the profile's)")
     g.add_argument("--batch", metavar="ID", type=id_option("batch ID"), help="only the jobs of this batch")
     p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write into (created)")
+    p.add_argument("--max-megapixels", metavar="N", default=DEFAULT_MAX_PIXELS / 1e6,
+                   type=number_option("a number of megapixels", 0, MAX_MEGAPIXELS, low_open=True),
+                   help="refuse a delivered or pre-label mask larger than this, from its PNG header before "
+                        "decoding; that job writes nothing and is not recorded as fetched (default: %(default)g)")
     p.set_defaults(func=cmd_results)
 
 
@@ -36,7 +42,8 @@ def cmd_results(args: argparse.Namespace) -> int:
     session = session_from_args(args, journal=args.journal)
     try:
         assert session.journal is not None
-        report = download_results(session.journal, session.client, out, batch_id=args.batch)
+        report = download_results(session.journal, session.client, out, batch_id=args.batch,
+                                  max_pixels=int(args.max_megapixels * 1e6))
     finally:
         session.close()
     failed = 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..errors import DuplicateReferenceError, PlaymentError, ValidationError
+from ..errors import DuplicateReferenceError, InterruptedByUser, PlaymentError, ValidationError
 from .common import EPILOG, check_output, emit, print_problems, read_json_file, session_from_args, uuid_option
 
 
@@ -58,7 +58,13 @@ def cmd_submit(args: argparse.Namespace) -> int:
             raise ValidationError(verdict.errors, source=args.job,
                                   summary=f"Not submitted: {n} problem{'s' if n != 1 else ''} in {args.job}."
                                   ).with_context(reference_id=spec.reference_id)
-        created = session.submit(spec)
+        try:
+            created = session.submit(spec)
+        except KeyboardInterrupt:
+            raise InterruptedByUser(
+                f"Interrupted while sending job \"{spec.reference_id}\": Playment may have created it. Running the "
+                f"same command again is safe: a job already created is refused as a duplicate (FS_0001) and "
+                f"recovered, never made twice.") from None
     except DuplicateReferenceError as e:  # the journal's refusal: said as the window and `bulk` say it
         raise DuplicateReferenceError(f"{args.job}: reference_id: {e}", existing_job_id=e.existing_job_id,
                                       code=e.code, status=e.status).with_context(reference_id=spec.reference_id) \

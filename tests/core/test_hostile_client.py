@@ -208,3 +208,56 @@ def test_deeply_nested_or_huge_number_bodies_are_a_sentence_not_a_crash():
               pytest.raises(E.PlaymentError) as info):
             c.get_job("j")
         assert "HTTP 500" in str(info.value)
+
+
+def test_reconcile_skips_a_non_string_reference_id_on_a_batch_page(caplog):
+    """Issue 21 item 4: a page entry whose reference_id is a list crashed the scan (unhashable type)."""
+    def script(server, conn, req):
+        answer(conn, 200, {"success": True, "data": {"id": "b-1", "next_page_token": None, "jobs": [
+            {"id": "job-list", "reference_id": ["h-1"], "status": "created"},
+            {"id": "job-dict", "reference_id": {"a": 1}, "status": "created"},
+            {"id": True, "reference_id": "h-1"},
+            {"id": "job-ok", "reference_id": "h-1", "status": "created"}]}})
+
+    with HostileServer(script) as server, client(server) as c, caplog.at_level("WARNING"):
+        assert c.find_job_by_reference("h-1", "b-1") == "job-ok"
+        assert c.find_job_by_reference("h-2", "b-1") is None
+    assert "reference ID that is not text" in caplog.text and "without a usable job ID" in caplog.text
+
+
+def test_unknown_outcome_never_says_only_that_nothing_was_sent():
+    """Issue 21 item 10: the first POST dropped after it was sent, the retry was refused (nothing sent); the
+    message said "may or may not have created ...: ...; nothing was sent", contradicting itself."""
+    def script(server, conn, req):
+        conn.close()  # the job went out, no answer came
+        server.stop()  # every later connection is refused: provably not sent
+
+    server = HostileServer(script)
+    with client(server, retry=RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_cap=0.01),
+                get_retries=0) as c, pytest.raises(E.AmbiguousOutcomeError) as info:
+        c.create_job(job("h-1"))
+    msg = str(info.value)
+    assert msg.startswith("Playment may or may not have created job \"h-1\": an earlier attempt may have reached it")
+    assert "nothing was sent" not in msg.split("the last attempt did not reach it")[0]
+    assert "Sending it again is safe" in msg
+
+
+@pytest.mark.parametrize("target", ["https://169.254.169.254/latest/meta-data/", "https://[fe80::1]/x.png",
+                                    "https://[::ffff:169.254.169.254]/x"])
+def test_attachment_redirect_to_link_local_is_never_followed(target):
+    """Issue 21 item 10: results followed an attachments redirect to a cloud's metadata address."""
+    def script(server, conn, req):
+        answer(conn, 302, b"", headers={"Location": target}, reason="Found")
+
+    with HostileServer(script) as server, client(server) as c, pytest.raises(E.ServerFaultError, match="link-local"):
+        c.fetch_attachment("https://private.example/r.png")
+    assert len(server.requests) == 1
+
+
+def test_attachment_redirect_to_loopback_only_when_the_api_is_loopback():
+    from playment_submit.core.fetcher import check_redirect_target
+    check_redirect_target("http://127.0.0.1:9/files/m.png", "http://127.0.0.1:8080")  # the sandbox
+    for target in ("https://127.0.0.1/x.png", "https://localhost:8443/x", "https://[::1]/x", "https://127.9.9.9/"):
+        with pytest.raises(E.ServerFaultError, match="loopback"):
+            check_redirect_target(target, "https://api.playment.in")
+    check_redirect_target("https://storage.googleapis.com/b/m.png?sig=1", "https://api.playment.in")

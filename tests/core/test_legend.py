@@ -103,3 +103,38 @@ def test_the_full_range_of_65535_colours():
     assert len(set(cols)) == 65535 and "#000000" not in cols
     with pytest.raises(ValueError):
         distinct_colours(65536)
+
+
+# ----------------------------------------------------- names with control / bidi characters (issue 21 item 6)
+def test_names_with_escape_or_bidi_characters_are_refused_shown_escaped():
+    from playment_submit.core.legend import check_legend
+    clean, problems = check_legend({"#ff0000": "car\x1b[2J", "#00ff00": "ok", "#0000ff": "x\u202ey"})
+    assert clean == {"#00ff00": "ok"}
+    assert [p.severity for p in problems] == ["error", "error"]
+    assert "\"car\\x1b[2J\"" in problems[0].message and "(\\x1b)" in problems[0].message
+    assert "(\\u202e)" in problems[1].message and "Remove them from the name" in problems[1].message
+    assert not any("\x1b" in p.message or "\u202e" in p.message for p in problems)
+
+
+def test_submit_refuses_a_name_with_escape_characters_before_sending(tmp_path, monkeypatch, capsys):
+    from playment_submit.core.cli import main
+    from tests.hostile import HostileServer, answer
+
+    def script(server, conn, req):
+        answer(conn, 200, {"success": True, "data": {"job_id": "j-1", "reference_id": "r-1"}})
+
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"reference_id": "r-1", "work_flow_id": "7f0b8c5e-0000-4000-8000-000000000001",
+                               "data": {"image_url": "https://cdn.example.com/a.jpg", "maker_response": {
+                                   "raster": {"data": {"url": "https://cdn.example.com/m.png",
+                                                       "legend": {"#ff0000": "car\x1b]0;pwned\x07"}}}}}}))
+    with HostileServer(script) as server:
+        for k, v in {"PLAYMENT_BASE_URL": server.base_url, "PLAYMENT_API_KEY": "k-0123456789",
+                     "PLAYMENT_PROJECT_ID": "p"}.items():
+            monkeypatch.setenv(k, v)
+        code = main(["submit", str(job)])
+        out = capsys.readouterr()
+        assert [r for r in server.requests if r.method == "POST"] == []
+    assert code == 1
+    assert "holds control or direction-changing characters (\\x1b, \\x07)" in out.err
+    assert "\x1b" not in out.err + out.out

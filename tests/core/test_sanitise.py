@@ -36,3 +36,12 @@ def test_any_text_becomes_one_printable_storable_line(s):
     out.encode("utf-8")
     assert len(out) <= 200 and "\n" not in out and "\x1b" not in out
     sqlite3.connect(":memory:").execute("select ?", (out,))
+
+
+def test_escaped_shows_control_and_bidi_characters_instead_of_dropping_them():
+    from playment_submit.core.sanitise import escaped, unsafe_characters
+    text = "car\x1b[31m\u202eraC\x9b\u200b"
+    assert escaped(text) == "car\\x1b[31m\\u202eraC\\x9b\\u200b"
+    assert unsafe_characters(text) == ["\\x1b", "\\u202e", "\\x9b", "\\u200b"]
+    assert unsafe_characters("plain name") == [] and escaped("plain") == "plain"
+    assert escaped("x" * 50, 10) == "x" * 9 + "…"

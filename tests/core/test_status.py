@@ -145,3 +145,123 @@ def test_sandbox_statuses_progress_with_complete_after(make_sandbox):
                             "data": {"image_url": "https://example.com/a.jpg"}})
         info = c.get_job(job.job_id)
     assert info.status == "completed" and info.result["legend"]
+
+
+class EndlessBatch:
+    """A batch whose pages never end: every page names a fresh next page token. ``details``: what /details
+    says about the batch's size (None: /details fails). ``entries``: the jobs each page lists."""
+
+    def __init__(self, batch_id, entries, total_jobs=None, empty=False):
+        self.batch_id, self.entries, self.total_jobs, self.empty = batch_id, entries, total_jobs, empty
+        self.pages = 0
+        self.server = HostileServer(self.handle)
+
+    def handle(self, server, conn, req):
+        path = urlsplit(req.path).path
+        if path == f"/v1/projects/{PROJECT}/details":
+            if self.total_jobs is None:
+                return answer(conn, 500, b"down")
+            return answer(conn, 200, {"success": True, "data": {"name": "P", "batches": [
+                {"id": self.batch_id, "name": "B", "is_default": True, "total_jobs": self.total_jobs}]}})
+        if path == f"/v1/projects/{PROJECT}/batch/{self.batch_id}":
+            self.pages += 1
+            jobs = [] if self.empty else self.entries
+            return answer(conn, 200, {"success": True, "data": {"id": self.batch_id, "jobs": jobs,
+                                                                "next_page_token": uuid.uuid4().hex}})
+        m = re.fullmatch(rf"/v1/projects/{PROJECT}/jobs/([^/]+)", path)
+        if m:
+            return answer(conn, 200, {"success": True, "data": {"job_id": m.group(1), "status": "created"}})
+        answer(conn, 404, {"success": False, "error": {"code": "NOT_FOUND", "message": "no"}})
+
+
+def _run_status(tmp_path, monkeypatch, capsys, server, args):
+    for k, v in {"PLAYMENT_BASE_URL": server.base_url, "PLAYMENT_API_KEY": KEY, "PLAYMENT_PROJECT_ID": PROJECT}.items():
+        monkeypatch.setenv(k, v)
+    code = main(["status", "--journal", str(tmp_path / "j.sqlite"), *args])
+    return code, capsys.readouterr()
+
+
+def test_status_ends_when_batch_pages_never_end_capped_from_the_details_totals(tmp_path, monkeypatch, capsys):
+    batch, open_job = str(uuid.uuid4()), str(uuid.uuid4())
+    with Journal(tmp_path / "j.sqlite") as journal:
+        _journal_job(journal, "r-open", open_job, batch)  # never on a page: the pages list other jobs
+    other = [{"id": str(uuid.uuid4()), "reference_id": f"x{i}", "status": "created"} for i in range(3)]
+    endless = EndlessBatch(batch, other, total_jobs=3)
+    try:
+        code, out = _run_status(tmp_path, monkeypatch, capsys, endless.server, [])
+    finally:
+        endless.server.stop()
+    assert code == 0
+    # 3 jobs by the details: at most ceil((3 + 100) / 100) + 3 pages, then the one open job asked by GET job.
+    assert 1 < endless.pages <= 5
+    assert "did not end" in out.err and "1 open job(s) were asked one by one" in out.err
+    assert "r-open" in out.out and "created" in out.out
+
+
+def test_status_ends_on_the_hard_cap_when_the_details_cannot_be_read(tmp_path):
+    from playment_submit.core.retry import RetryPolicy
+    batch = str(uuid.uuid4())
+    entries = [{"id": str(uuid.uuid4()), "reference_id": "x", "status": "created"}]
+    endless = EndlessBatch(batch, entries, total_jobs=None)
+    journal = Journal(tmp_path / "j.sqlite")
+    _journal_job(journal, "r-open", str(uuid.uuid4()), batch)
+    try:
+        with PlaymentClient(endless.server.base_url, PROJECT, KEY, get_retries=0,
+                            retry=RetryPolicy(max_listing_pages=12)) as client:
+            report = refresh_statuses(journal, client)
+    finally:
+        endless.server.stop()
+    assert endless.pages == 12
+    assert any("did not end" in e and "kept the 0 job status(es)" in e for e in report.errors)
+    assert report.page_requests == 12 and report.requests >= 14  # details + pages + the job by GET
+
+
+def test_status_stops_at_empty_pages_that_name_a_next_page(tmp_path):
+    batch = str(uuid.uuid4())
+    endless = EndlessBatch(batch, [], total_jobs=None, empty=True)
+    journal = Journal(tmp_path / "j.sqlite")
+    _journal_job(journal, "r-open", str(uuid.uuid4()), batch)
+    try:
+        with PlaymentClient(endless.server.base_url, PROJECT, KEY, get_retries=0) as client:
+            report = refresh_statuses(journal, client)
+    finally:
+        endless.server.stop()
+    assert endless.pages == 3
+    assert any("empty pages in a row" in e for e in report.errors)
+
+
+def test_status_batch_skips_and_says_non_string_job_ids(tmp_path, monkeypatch, capsys):
+    batch, good = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def script(server, conn, req):
+        path = urlsplit(req.path).path
+        if path.endswith("/details"):
+            return answer(conn, 200, {"success": True, "data": {"batches": []}})
+        answer(conn, 200, {"success": True, "data": {"id": batch, "next_page_token": None, "jobs": [
+            {"id": True, "status": "created"}, {"id": {"a": 1}, "status": "created"}, {"id": 7},
+            {"id": good, "reference_id": ["x"], "status": "created"}]}})
+
+    with HostileServer(script) as server:
+        for k, v in {"PLAYMENT_BASE_URL": server.base_url, "PLAYMENT_API_KEY": KEY,
+                     "PLAYMENT_PROJECT_ID": PROJECT}.items():
+            monkeypatch.setenv(k, v)
+        code = main(["status", "--batch", batch, "--json"])
+        out = capsys.readouterr()
+    assert code == 0
+    rows = [json.loads(line) for line in out.out.splitlines()]
+    assert [r["job_id"] for r in rows] == [good] and rows[0]["reference_id"] is None
+    assert "3 entry(ies) without a usable job ID" in out.err
+
+
+def test_status_counts_the_requests_that_failed(tmp_path, monkeypatch, capsys):
+    batch = str(uuid.uuid4())
+    with Journal(tmp_path / "j.sqlite") as journal:
+        _journal_job(journal, "r-1", str(uuid.uuid4()), batch)
+
+    def script(server, conn, req):
+        answer(conn, 404, {"success": False, "error": {"code": "NOT_FOUND", "message": "no"}})
+
+    with HostileServer(script) as server:
+        code, out = _run_status(tmp_path, monkeypatch, capsys, server, [])
+    assert code == 0
+    assert "(0 request(s)" not in out.err and "(3 request(s) to Playment.)" in out.err

@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import defaults
 from ..errors import OutOfMemoryError, Problem, UsageError, ValidationError
+from ..sanitise import escaped
 from .common import int_option, number_option, output_problem
 from .edge import OK, REFUSED
 
@@ -162,7 +163,7 @@ def run_check(args: argparse.Namespace) -> int:
     if report.rows and report.width is not None and report.format is not None and not any(
             p.code in ("not_rgba", "corrupt", "too_large") for p in report.problems):
         rows = [("colour", "name", "pixels", "share")]
-        rows += [(r.hex, r.name, f"{r.pixels:,}", _share(r.share)) for r in report.rows]
+        rows += [(r.hex, escaped(r.name, 60), f"{r.pixels:,}", _share(r.share)) for r in report.rows]
         total = report.pixels
         rows.append(("(none)", "unlabelled", f"{report.unlabelled:,}",
                      _share(report.unlabelled / total if total else 0.0)))
@@ -231,7 +232,7 @@ def run_encode(args: argparse.Namespace) -> int:
                                      for c, n in res.legend.items()]}))
         return OK
     rows = [("colour", "name", "pixels", "share")]
-    rows += [(c, n, f"{res.counts.get(c, 0):,}", _share(res.counts.get(c, 0) / total if total else 0.0))
+    rows += [(c, escaped(n, 60), f"{res.counts.get(c, 0):,}", _share(res.counts.get(c, 0) / total if total else 0.0))
              for c, n in res.legend.items()]
     print(_table(rows, right={2, 3}))
     if rule:

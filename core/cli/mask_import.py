@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OutOfMemoryError, UsageError, ValidationError
+from ..sanitise import escaped
 from .common import int_option, output_problem
 from .edge import OK, REFUSED
 from .mask_formats import FORMATS, TABLE
@@ -126,7 +127,8 @@ def run_import(args: argparse.Namespace) -> int:
                           "problems": [p.to_dict() for p in [*result.problems, *report.problems]]}))
         return code
     rows = [("colour", "name", "pixels", "share")]
-    rows += [(c, n, f"{k:,}", f"{100 * k / total:.2f}%" if total else "0%") for c, n, k in result.rows()]
+    # names from the file, shown escaped: a control or bidi character never reaches the terminal raw
+    rows += [(c, escaped(n, 60), f"{k:,}", f"{100 * k / total:.2f}%" if total else "0%") for c, n, k in result.rows()]
     rows.append(("(none)", "unlabelled", f"{result.unlabelled:,}",
                  f"{100 * result.unlabelled / total:.2f}%" if total else "0%"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -365,7 +365,7 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
                 "unnamed_index", where,
                 f"{len(missing)} index value{'s' if len(missing) != 1 else ''} in the mask "
                 f"{'have' if len(missing) != 1 else 'has'} no class name: " + ", ".join(parts)
-                + "; add the names to the classes file (line n names index n).",
+                + "; add the names to the classes file (or write \"n: name\" lines to give each index its name).",
                 count=int(sum(counts_by_index[v] for v in missing)),
                 examples=[tuple(r["first"]) for r in rows], details=rows)])
 

@@ -13,7 +13,7 @@ TABLE: dict[str, Any] = {
     'formats': [
         {
             'name': 'coco',
-            'summary': 'COCO instances JSON (polygons, RLE, iscrowd); --image picks the image',
+            'summary': 'COCO instances JSON (polygons, RLE, iscrowd), one of its images at a time',
             'description': [
                 'a COCO instances JSON: polygons, uncompressed and compressed RLE, iscrowd. --image picks the',
                 'image (file_name or id); the output has its width and height. Categories become classes',
@@ -93,8 +93,9 @@ TABLE: dict[str, Any] = {
             'key': 'classes',
             'flag': '--classes',
             'help': (
-                'class names by value, one per line (line 1 names value 1; value 0 when '
-                '--unlabelled is not 0), or "n: name" lines, or JSON'
+                'class names by value, one per line (line 1 names value 1; value 0 when line 1 '
+                'names background, line 1 is __ignore__ or --unlabelled is not 0), or "n: name" '
+                'lines, or JSON'
             ),
             'metavar': 'FILE',
             'choices': [],

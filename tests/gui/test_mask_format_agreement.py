@@ -35,3 +35,14 @@ def test_dialog_cli_and_registry_list_the_same_formats_and_options(qtbot, tmp_pa
     assert shown == {*registry.dialog_fields("cityscapes"), "map"}
     ids = [dialog.ids.itemData(i) for i in range(1, dialog.ids.count())]  # after "from the file name"
     assert tuple(ids) == tuple(v for v, _label in registry.OPTION_BY_KEY["ids"].choices)
+
+
+def test_the_dialogs_format_box_speaks_the_windows_words_not_command_line_flags(qtbot, tmp_path):
+    # issue 23 item 11: the format box named the command-line flag --image
+    source = tmp_path / "unknown.bin"
+    source.write_bytes(b"x")
+    dialog = MaskImportDialog(str(source))
+    qtbot.addWidget(dialog)
+    texts = [dialog.format.itemText(i) for i in range(dialog.format.count())]
+    assert any(t.startswith("coco: ") and "image" in t for t in texts)
+    assert not [t for t in texts if "--" in t]

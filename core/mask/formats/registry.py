@@ -50,7 +50,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("instances", "--instances", "one legend entry per instance (\"car #1\", \"car #2\"; cityscapes: "
                                        "instanceIds)"),
     Option("classes", "--classes", "class names by value, one per line (line 1 names value 1; value 0 when "
-                                   "--unlabelled is not 0), or \"n: name\" lines, or JSON", "FILE"),
+                                   "line 1 names background, line 1 is __ignore__ or --unlabelled is not 0), "
+                                   "or \"n: name\" lines, or JSON", "FILE"),
     Option("ids", "--ids", "which ids the PNG holds (default: from the file name's suffix)",
            choices=(("label", "labelIds"), ("train", "trainIds"), ("instance", "instanceIds"))),
     Option("labelmap", "--labelmap", "the labelmap.txt naming the colours (default: found beside the mask or "
@@ -65,7 +66,7 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 REGISTRY: tuple[FormatSpec, ...] = (
-    FormatSpec("coco", "COCO instances JSON (polygons, RLE, iscrowd); --image picks the image",
+    FormatSpec("coco", "COCO instances JSON (polygons, RLE, iscrowd), one of its images at a time",
                ("a COCO instances JSON: polygons, uncompressed and compressed RLE, iscrowd. --image picks the",
                 "image (file_name or id); the output has its width and height. Categories become classes",
                 "(--instances: one entry per annotation, \"<category> #<k>\"). Where annotations overlap, the",

@@ -64,7 +64,7 @@ TABLE: dict[str, Any] = {
         },
         {
             'name': 'index',
-            'summary': 'a class-index PNG/TIFF/.npy with --classes',
+            'summary': 'a class-index PNG/TIFF/.npy with its class names',
             'description': [
                 'a class-index PNG/TIFF (8 or 16 bit) or .npy with --classes; --unlabelled VALUE (default 0)',
                 'and --ignore VALUE ... become unlabelled. (`mask encode` is the older form of this path.)',

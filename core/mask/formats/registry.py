@@ -93,7 +93,7 @@ REGISTRY: tuple[FormatSpec, ...] = (
                ("a folder of per-class masks named after their class (car.png: 0 outside, 255 inside);",
                 "where they overlap the later file in sorted name order wins, or the later line of --order."),
                ("order",), "binary", folder=True),
-    FormatSpec("index", "a class-index PNG/TIFF/.npy with --classes",
+    FormatSpec("index", "a class-index PNG/TIFF/.npy with its class names",
                ("a class-index PNG/TIFF (8 or 16 bit) or .npy with --classes; --unlabelled VALUE (default 0)",
                 "and --ignore VALUE ... become unlabelled. (`mask encode` is the older form of this path.)"),
                ("classes", "classes_start", "unlabelled", "ignore"), "index", suffixes=(".npy", ".tif", ".tiff"),

@@ -45,18 +45,21 @@ from .check import (
     legend_problems,
     load_legend,
 )
-from .classlist import CLASS_LIST_RULE, ClassList, read_class_list
+from .classlist import CLASS_LIST_RULE, IGNORE_VALUE_8BIT, ClassList, names_against_mask, read_class_list
 from .classmap import MAX_INDEXED, UNKNOWN_INDEX, UNLABELLED_INDEX, class_index
 from .encode import (
     CLASSES_HELP,
     EncodeResult,
     class_colours,
     class_list_rule,
+    classes_for_text,
     classes_from_text,
     classes_text_rule,
     classes_to_text,
     load_classes,
+    names_ignore_value,
     parse_classes,
+    resolve_classes,
 )
 from .io import (
     DEFAULT_MAX_PIXELS,
@@ -99,7 +102,8 @@ __all__ = [
     "CLASSES_HELP", "class_colours", "classes_from_text", "classes_to_text", "encode", "encode_full",
     "load_classes", "parse_classes",
     # the one class-list rule
-    "CLASS_LIST_RULE", "ClassList", "class_list_rule", "classes_text_rule", "read_class_list",
+    "CLASS_LIST_RULE", "IGNORE_VALUE_8BIT", "ClassList", "class_list_rule", "classes_text_rule", "names_against_mask",
+    "names_ignore_value", "read_class_list", "resolve_classes", "classes_for_text",
     # repair
     "repair",
 ]

@@ -87,3 +87,39 @@ def read_class_list(lines: Sequence[Any], start: int | None = None, zero: bool =
     if ignore:
         rule += f"; {IGNORE_NAME} names the ignore value (255 in an 8-bit mask, -1 in .npy), not a class"
     return ClassList(names, first, background, ignore, rule + ".")
+
+
+IGNORE_VALUE_8BIT = 255
+"""The value ``__ignore__`` names in an 8-bit mask (labelme's lblsave writes -1 as 255); -1 in a ``.npy``."""
+
+
+def _listed(parts: list[str]) -> str:
+    """"a", "a and b", "a, b and c", or the first eight and "and n more"."""
+    if len(parts) > 8:
+        return ", ".join(parts[:8]) + f" and {len(parts) - 8} more"
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+
+
+def names_against_mask(names: dict[int, Any], counts: dict[int, int],
+                       ignore: bool = False) -> tuple[str | None, str | None]:
+    """What a class list says against the index values a mask holds (``counts``: {value: pixels}):
+    (missing, absent). ``missing`` is the sentence for values the mask holds that no class names (0, and
+    with ``ignore`` the ignore value, aside): the mask cannot be colour-coded until they are named.
+    ``absent`` names the classes given for indices the mask does not hold, usually a list read from the
+    wrong index: a warning. Each is None when there is nothing to say."""
+    skip = {0, IGNORE_VALUE_8BIT, -1} if ignore else {0}
+    unnamed = sorted(v for v, n in counts.items() if n and v not in skip and v not in names)
+    missing = None
+    if unnamed:
+        missing = (f"The mask holds index {_listed([f'{v} ({counts[v]:,} px)' for v in unnamed])} with no "
+                   f"class name; name "
+                   f"{'them' if len(unnamed) > 1 else 'it'} (or write \"n: name\" lines) before colour-coding.")
+    gone = [(i, str(n)) for i, n in sorted(names.items()) if not counts.get(i)]
+    absent = None
+    if gone:
+        listed = _listed([f"{i} (\"{n}\")" for i, n in gone])
+        one = len(gone) == 1
+        absent = (f"No pixel of the mask holds index {listed}: "
+                  f"{'that name' if one else 'those names'} may be read from the wrong index; check which "
+                  f"reading of the list was used.")
+    return missing, absent

@@ -17,7 +17,7 @@ from ..defaults import CLASSES_HELP as CLASSES_HELP  # its home is core.defaults
 from ..errors import Problem, ValidationError
 from ..jsonio import parse_json
 from ..legend import MAX_CLASSES, distinct_colours, key_problem
-from .classlist import is_background, read_class_list
+from .classlist import IGNORE_NAME, IGNORE_VALUE_8BIT, ClassList, is_background, read_class_list
 from .io import load_index_mask
 from .shared import MAX_LISTED, hex_key, mask_problem, pixels_text
 
@@ -27,7 +27,7 @@ from .shared import MAX_LISTED, hex_key, mask_problem, pixels_text
 
 
 # Classes in any accepted form: a list of names, {index: name}, {name: "#rrggbb"} (see parse_classes).
-ClassesIn = Sequence[Any] | dict[Any, Any] | None
+ClassesIn = Sequence[Any] | dict[Any, Any] | ClassList | None
 
 _INDEXED_LINE = re.compile(r"\s*(\d+)\s*:(.*)", re.DOTALL)
 
@@ -111,11 +111,29 @@ def classes_from_text(text: str, where: str = "") -> tuple[dict[int, str], list[
     return names, problems or more
 
 
-def classes_text_rule(text: str) -> str | None:
+def classes_text_rule(text: str, start: int | None = None) -> str | None:
     """The sentence saying how class names written as text are indexed by the one class-list rule (for
     the colour-code dialog); None for ``n: name`` lines, which give their indices themselves."""
     value, _ = _class_lines(text, "", "")
-    return read_class_list(value).rule if isinstance(value, list) and value else None
+    return read_class_list(value, start).rule if isinstance(value, list) and value else None
+
+
+def resolve_classes(classes: ClassesIn, start: int | None = None) -> tuple[ClassesIn, list[Problem]]:
+    """Classes in any accepted form with the class-list rule applied once: a plain list becomes the
+    :class:`ClassList` it reads as (``start``: ``--classes-start``, None for the rule), which :func:`encode`
+    takes as it is (its ``__ignore__`` kept); other forms come back unchanged. Also returns the problems."""
+    if isinstance(classes, (list, tuple)):
+        problems = parse_classes(classes, start=start)[2]
+        return read_class_list(classes, start), problems
+    return classes, parse_classes(classes)[2]
+
+
+def classes_for_text(text: str, start: int | None = None) -> tuple[ClassesIn, list[Problem]]:
+    """Class names written as text (the colour-code dialog's editor) resolved by :func:`resolve_classes`."""
+    value, problems = _class_lines(text, "", "there are no class names; write one class name per line.")
+    if problems:
+        return value, problems
+    return resolve_classes(value, start)
 
 
 def classes_to_text(classes: ClassesIn) -> str:
@@ -182,9 +200,20 @@ def load_classes(path: str | Path, *,
 def class_list_rule(classes: ClassesIn, start: int | None = None, zero: bool = False) -> str | None:
     """The sentence saying how a plain list of names was indexed (see :mod:`core.mask.classlist`); None
     for classes that give their indices themselves ({"n": "name"}, {"name": "#rrggbb"})."""
+    if isinstance(classes, ClassList):
+        return classes.rule
     if isinstance(classes, (list, tuple)):
         return read_class_list(classes, start, zero).rule
     return None
+
+
+def names_ignore_value(classes: ClassesIn) -> bool:
+    """True when the classes are a list whose line 1 is labelme's ``__ignore__``: the ignore value (255 in
+    an 8-bit mask, -1 in a ``.npy``) stays unlabelled when encoding, never a class."""
+    if isinstance(classes, ClassList):
+        return classes.ignore
+    return (isinstance(classes, (list, tuple)) and bool(classes) and isinstance(classes[0], str)
+            and classes[0].strip().lower() == IGNORE_NAME)
 
 
 def parse_classes(classes: ClassesIn, where: str = "classes", zero: bool = False,
@@ -198,7 +227,10 @@ def parse_classes(classes: ClassesIn, where: str = "classes", zero: bool = False
     problems: list[Problem] = []
     if classes is None:
         return names, pinned, problems
-    if isinstance(classes, (list, tuple)):
+    if isinstance(classes, ClassList):    # a list already read by the rule (the colour-code dialog's choice)
+        items = list(classes.names.items())
+        written: dict[int, str] = {}
+    elif isinstance(classes, (list, tuple)):
         read = read_class_list(classes, start, zero)   # the one class-list rule (background first, __ignore__)
         if 0 in read.names and not zero:
             return names, pinned, [Problem(f"{where}[0]", f"{read.rule[:-1]}, but index 0 is unlabelled in this "
@@ -206,7 +238,7 @@ def parse_classes(classes: ClassesIn, where: str = "classes", zero: bool = False
                                                           f"the list with background, or read it from index 1 "
                                                           f"(--classes-start 1).")]
         items = list(read.names.items())
-        written: dict[int, str] = {}
+        written = {}
     elif isinstance(classes, dict):
         keys = list(classes)
         if all((isinstance(k, int) and not isinstance(k, bool))
@@ -295,7 +327,7 @@ def _colours_for(names: dict[int, str], pinned: dict[int, str]) -> dict[int, str
 def index_counts(index_mask: str | Path | np.ndarray) -> dict[int, int]:
     """{index value: pixels} for every value present in an index mask (0, unlabelled, included): what
     the window's colour-code dialog shows beside the class names."""
-    counts = value_counts(load_index_mask(index_mask))
+    counts = value_counts(load_index_mask(index_mask, negative_ignore=(-1,)))   # labelme's -1: ignored
     return {int(i): int(counts[i]) for i in np.flatnonzero(counts)}
 
 
@@ -326,7 +358,8 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
                 classes_start: int | None = None) -> EncodeResult:
     """:func:`encode`, also returning pixel counts per colour when ``count`` is set."""
     where = "index mask" if isinstance(index_mask, np.ndarray) else str(index_mask)
-    idx = load_index_mask(index_mask)
+    ignore = instance_of is None and names_ignore_value(classes)
+    idx = load_index_mask(index_mask, negative_ignore=(-1,) if ignore else ())
     w = idx.shape[1]
     mx = int(idx.max()) if idx.size else 0
     counts_by_index: np.ndarray | None = None
@@ -347,6 +380,8 @@ def encode_full(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
     top = max(names) if names else 0
     named = np.zeros(max(top, mx) + 1, bool)
     named[list(names)] = True
+    if ignore and idx.dtype == np.uint8 and IGNORE_VALUE_8BIT not in names and mx >= IGNORE_VALUE_8BIT:
+        named[IGNORE_VALUE_8BIT] = True   # __ignore__'s value: left unlabelled (alpha 0), never a class
     if mx > top or not named[1:mx + 1].all():
         if counts_by_index is None:
             counts_by_index = value_counts(idx)

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QColorDialog,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -23,13 +24,17 @@ from PySide6.QtWidgets import (
 
 from playment_submit.core.mask import (
     CLASSES_HELP,
+    IGNORE_VALUE_8BIT,
     class_colours,
     class_list_rule,
-    classes_from_text,
+    classes_for_text,
     classes_text_rule,
     classes_to_text,
     load_classes,
+    names_against_mask,
+    names_ignore_value,
     parse_classes,
+    resolve_classes,
 )
 from playment_submit.core.mask.encode import index_counts
 from playment_submit.core.mask_files import remember_classes, remembered_classes
@@ -54,9 +59,13 @@ def sentence(problem: object) -> str:
 class ClassNamesDialog(QDialog):
     """Asks for the class names of an index mask and shows, per index, the legend entry it makes.
 
-    The editor follows core's classes rule (``CLASSES_HELP``, the same as ``mask encode --classes``):
-    line n names index n, or ``n: name`` on every line. A loaded classes file is shown in that form
-    and, while the text is left as loaded, used as it is (so colours it pins are kept too).
+    The editor follows core's class-list rule (``CLASSES_HELP``, the same as ``mask encode --classes``):
+    line 1 is index 1 unless it names background or is ``__ignore__``, or ``n: name`` on every line; "Read
+    the list from" forces index 0 or 1 (``--classes-start``), and the sentence under the editor is core's
+    reading. A loaded classes file is shown in that form and, while the text is left as loaded, used as it
+    is (so colours it pins are kept too). With the mask's values counted, OK stays disabled while the mask
+    holds an index no class names (the typed names are kept), and names for indices the mask does not
+    hold are pointed out.
 
     With ``index_path`` the dialog also shows which index values the mask holds and their pixel counts
     (core's ``index_counts``, in a worker). Double-clicking a row of the generated legend chooses that
@@ -77,8 +86,22 @@ class ClassNamesDialog(QDialog):
         cols = QHBoxLayout()
         self._loaded: tuple[str, Any] | None = None   # (text as loaded, the file's classes)
         self.editor = QPlainTextEdit(classes_to_text(names) if names else remembered_classes())
-        self.editor.setToolTip("One class name per line (line n is index n), or \"n: name\" on every line")
-        cols.addWidget(self.editor, 1)
+        self.editor.setToolTip("One class name per line (line 1 is index 1, or index 0 when it names "
+                               "background or is __ignore__), or \"n: name\" on every line")
+        left = QVBoxLayout()
+        left.addWidget(self.editor, 1)
+        start_row = QHBoxLayout()
+        start_row.addWidget(QLabel("Read the list from"))
+        self.start = QComboBox()
+        self.start.setObjectName("classesStart")
+        self.start.addItem("index 0 or 1, by its first line", None)
+        self.start.addItem("index 0 (line 1 is index 0)", 0)
+        self.start.addItem("index 1 (line 1 is index 1)", 1)
+        self.start.setToolTip("Like --classes-start on the command line: force the first line to be index 0 or 1")
+        self.start.currentIndexChanged.connect(lambda _i: self._on_preview_due())
+        start_row.addWidget(self.start, 1)
+        left.addLayout(start_row)
+        cols.addLayout(left, 1)
         right = QVBoxLayout()
         right.addWidget(QLabel("Generated legend (index, colour, name, pixels)"))
         self.legend_list = QListWidget()
@@ -97,6 +120,7 @@ class ClassNamesDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         row = QHBoxLayout()
         row.addWidget(load)
         row.addStretch(1)
@@ -106,6 +130,11 @@ class ClassNamesDialog(QDialog):
         self.rule.setObjectName("classListRule")
         self.rule.setWordWrap(True)
         lay.addWidget(self.rule)
+        self.coverage = QLabel("")   # core's sentences: indices the mask holds unnamed, names for absent ones
+        self.coverage.setObjectName("maskCoverage")
+        self.coverage.setWordWrap(True)
+        set_status(self.coverage, "warning")
+        lay.addWidget(self.coverage)
         self.error = QLabel()
         self.error.setWordWrap(True)
         set_status(self.error, "error")
@@ -125,11 +154,19 @@ class ClassNamesDialog(QDialog):
 
     def _on_counts(self, counts: dict[int, int]) -> None:
         self.counts = counts
-        parts = [f"{i}{' (unlabelled)' if i == 0 else ''}: {n:,} px" for i, n in sorted(counts.items())[:20]]
+        self._show_preview(self.editor.toPlainText(), self._rows)
+
+    def _show_counts(self) -> None:
+        """The index values the mask holds and their pixels (0 unlabelled; __ignore__'s value when named)."""
+        counts = self.counts or {}
+        ignore = not self.problems() and names_ignore_value(self.names())
+
+        def what(i: int) -> str:
+            return " (unlabelled)" if i == 0 else (" (ignore value)" if ignore and i == IGNORE_VALUE_8BIT else "")
+        parts = [f"{i}{what(i)}: {n:,} px" for i, n in sorted(counts.items())[:20]]
         more = len(counts) - 20
         self.indices.setText("The mask holds index " + ", ".join(parts) + (f" and {more} more" if more > 0 else "")
                              + ".")
-        self._show_preview(self.editor.toPlainText(), self._rows)
 
     def _choose_colour(self, item: QListWidgetItem) -> None:
         index = item.data(Qt.ItemDataRole.UserRole)
@@ -152,9 +189,9 @@ class ClassNamesDialog(QDialog):
     def _on_preview_due(self) -> None:
         text = self.editor.toPlainText()
         if self._as_loaded() and self._loaded is not None:
-            rule = class_list_rule(self._loaded[1])
+            rule = class_list_rule(self._loaded[1], self.start_index())
         else:
-            rule = classes_text_rule(text) if text.strip() else None
+            rule = classes_text_rule(text, self.start_index()) if text.strip() else None
         self.rule.setText(f"Read as: {rule}" if rule else "")
         if not text.strip():
             self._show_preview(text, [])
@@ -163,6 +200,7 @@ class ClassNamesDialog(QDialog):
         if problems:
             self.legend_list.clear()
             self.error.setText(" ".join(sentence(p) for p in problems))
+            self._update_ok()
             return
         self._worker = start_worker(legend_preview, self.names(), owner=self)
         self._worker.returned.connect(lambda rows, t=text: self._show_preview(t, rows))
@@ -183,6 +221,8 @@ class ClassNamesDialog(QDialog):
             self.legend_list.addItem(item)
         if self.counts is not None:
             named = {r[0] for r in rows}
+            if names_ignore_value(self.names()):
+                named.add(IGNORE_VALUE_8BIT)   # __ignore__'s value stays unlabelled, no name needed
             for index in sorted(i for i in self.counts if i and i not in named)[:20]:
                 item = QListWidgetItem(f"{index}  (no name)  {self.counts[index]:,} px")
                 item.setForeground(status_colour("error"))
@@ -190,11 +230,32 @@ class ClassNamesDialog(QDialog):
                 self.legend_list.addItem(item)
         if not rows:
             self.legend_list.addItem("Type the class names on the left.")
+        self._update_ok()
+
+    def missing(self) -> str | None:
+        """Core's sentence for index values the mask holds without a class name (None: nothing missing, or
+        the mask's values are not counted yet)."""
+        if self.counts is None or self.problems():
+            return None
+        return names_against_mask(self.index_names(), self.counts, names_ignore_value(self.names()))[0]
+
+    def _update_ok(self) -> None:
+        """OK only for names core accepts and that name every index the mask holds; the reason is shown."""
+        absent = None
+        if self.counts is not None:
+            self._show_counts()
+        if self.counts is not None and not self.problems():
+            absent = names_against_mask(self.index_names(), self.counts, names_ignore_value(self.names()))[1]
+        missing = self.missing()
+        self.coverage.setText(" ".join(s for s in (missing, absent) if s))
+        set_status(self.coverage, "error" if missing else "warning")
+        self.ok.setEnabled(not self.problems() and missing is None and bool(self.editor.toPlainText().strip()))
 
     def _on_preview_failed(self, text: str, error: Exception) -> None:
         if text == self.editor.toPlainText():
             self.legend_list.clear()
             self.error.setText(str(error))
+            self.ok.setEnabled(False)
 
     def _on_load_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Class names", "", "Class names (*.json *.txt)")
@@ -217,12 +278,18 @@ class ClassNamesDialog(QDialog):
     def _as_loaded(self) -> bool:
         return self._loaded is not None and self.editor.toPlainText() == self._loaded[0]
 
+    def start_index(self) -> int | None:
+        """The "Read the list from" choice: 0 or 1 (``--classes-start``), or None for core's rule."""
+        value = self.start.currentData()
+        return value if value in (0, 1) else None
+
     def names(self):
-        """The classes to colour-code with, in a form core's encode takes: the loaded file's classes while
-        the editor still shows them unchanged, otherwise {index: name} read from the editor."""
+        """The classes to colour-code with, in a form core's encode takes, read once by core's class-list
+        rule with the chosen start (a plain list becomes core's ClassList, its __ignore__ kept): the loaded
+        file's classes while the editor still shows them unchanged, otherwise what the editor holds."""
         if self._loaded is not None and self._as_loaded():
-            return self._loaded[1]
-        return classes_from_text(self.editor.toPlainText())[0]
+            return resolve_classes(self._loaded[1], self.start_index())[0]
+        return classes_for_text(self.editor.toPlainText(), self.start_index())[0]
 
     def index_names(self) -> dict[int, str]:
         """{index: name} as core reads the current classes."""
@@ -230,8 +297,8 @@ class ClassNamesDialog(QDialog):
 
     def problems(self) -> list:
         if self._loaded is not None and self._as_loaded():
-            return parse_classes(self._loaded[1])[2]
-        return classes_from_text(self.editor.toPlainText())[1]
+            return resolve_classes(self._loaded[1], self.start_index())[1]
+        return classes_for_text(self.editor.toPlainText(), self.start_index())[1]
 
     def accept(self) -> None:
         problems = self.problems()
@@ -240,6 +307,11 @@ class ClassNamesDialog(QDialog):
             return
         if problems:
             self.error.setText(" ".join(sentence(p) for p in problems))
+            return
+        missing = self.missing()
+        if missing:   # the dialog stays open with the names typed, saying what is missing
+            self.coverage.setText(missing)
+            set_status(self.coverage, "error")
             return
         if not self._as_loaded():
             remember_classes(self.editor.toPlainText())  # for next time

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -293,3 +294,52 @@ def _grid_colours(count: int, taken: set[int]) -> list[str]:
     if len(rgb) < count:
         raise ValueError("there are not enough colours left once the pinned colours are set aside.")
     return [rgb_to_hex(int(a), int(b), int(c)) for a, b, c in rgb]
+
+
+# --------------------------------------------------------------------------------------------------
+# Colours per class name: stable across jobs and frames, a minimum distance apart within one list.
+# --------------------------------------------------------------------------------------------------
+
+PALETTE_TIERS: tuple[tuple[int, float], ...] = (
+    (16, 0.197), (24, 0.153), (32, 0.129), (48, 0.114), (64, 0.097), (96, 0.084), (128, 0.076),
+    (192, 0.064), (256, 0.056), (384, 0.048), (512, 0.043), (768, 0.036), (1024, 0.032))
+"""(K, d): the first K colours of :func:`distinct_colours` are at least d apart in OKLab (Euclidean
+distance, L from 0 to 1; 0.02 is about one just-noticeable difference), and at least 0.046 (0.087 for
+K <= 192) from black and white. Measured by tests/core/test_mask_colours.py."""
+
+
+def _slot(name: str, size: int) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % size
+
+
+def name_colours(names: Sequence[str], pinned: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A ``#rrggbb`` colour per class name, derived from the name, for the names of one class list (or of
+    one legend without a list), settled in the order given.
+
+    The colours are the first K of :func:`distinct_colours` (the farthest-point palette, pinned colours set
+    aside), K the smallest tier of :data:`PALETTE_TIERS` that holds every name: so any two classes of one
+    list are at least that tier's distance apart in OKLab (0.197 for up to 16 names, 0.129 for 32, 0.114
+    for 48, 0.084 for 96 (COCO's 80), 0.032 for 1,024), and never black or white. Each name takes its
+    own slot (a hash of the name, modulo K) unless a name before it in ``names`` took it, then the next
+    free one. So a name keeps its colour across jobs and frames coded with the same list, and appending
+    a name to a list (within its tier) never moves the colours before it. More than 1,024 names take
+    :func:`distinct_colours` in order. ``pinned`` ({name: colour}) keeps those names' colours.
+    """
+    pinned = {n: normalise_key(c) for n, c in (pinned or {}).items()}
+    todo = list(dict.fromkeys(n for n in names if n not in pinned))
+    out: dict[str, str] = {}
+    tier = next((k for k, _ in PALETTE_TIERS if k >= len(todo)), None)
+    if tier is None:
+        out = dict(zip(todo, distinct_colours(len(todo), exclude=tuple(pinned.values())), strict=True))
+    else:
+        palette = distinct_colours(tier, exclude=tuple(pinned.values()))
+        free = [True] * tier
+        for name in todo:
+            s = _slot(name, tier)
+            while not free[s]:
+                s = (s + 1) % tier
+            free[s] = False
+            out[name] = palette[s]
+    return {n: pinned.get(n) or out[n] for n in dict.fromkeys(names)}

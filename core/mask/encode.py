@@ -16,7 +16,7 @@ import numpy as np
 from ..defaults import CLASSES_HELP as CLASSES_HELP  # its home is core.defaults (the parser reads it)
 from ..errors import Problem, ValidationError
 from ..jsonio import parse_json
-from ..legend import MAX_CLASSES, distinct_colours, key_problem
+from ..legend import MAX_CLASSES, key_problem, name_colours
 from .classlist import IGNORE_NAME, IGNORE_VALUE_8BIT, ClassList, is_background, read_class_list
 from .io import load_index_mask
 from .shared import MAX_LISTED, hex_key, mask_problem, pixels_text
@@ -318,10 +318,17 @@ class EncodeResult:
 
 
 def _colours_for(names: dict[int, str], pinned: dict[int, str]) -> dict[int, str]:
-    """{index: "#rrggbb"} in index order: a pinned colour, else the index-th distinct colour."""
-    top = max(names) if names else 0
-    auto = distinct_colours(top, exclude=tuple(pinned.values())) if top else []
-    return {i: pinned.get(i) or auto[i - 1] for i in sorted(names)}
+    """{index: "#rrggbb"} in index order: a pinned colour, else the name's colour for this list
+    (:func:`core.legend.name_colours`, settled in index order: a class keeps its colour in every job coded
+    with the list, and the classes of the list stay a minimum distance apart)."""
+    keys: dict[int, str] = {}
+    seen: set[str] = set()
+    for i in sorted(names):
+        key = names[i] if names[i] not in seen else f"{names[i]}\x00{i}"   # a name given twice: two colours
+        seen.add(names[i])
+        keys[i] = key
+    colours = name_colours(list(keys.values()), {keys[i]: c for i, c in pinned.items() if i in keys})
+    return {i: colours[keys[i]] for i in sorted(names)}
 
 
 def index_counts(index_mask: str | Path | np.ndarray) -> dict[int, int]:
@@ -345,7 +352,7 @@ def encode(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
     """Colour-code a class- or instance-index mask into an RGBA mask valid for Playment, and its legend.
 
     Index 0 is unlabelled (all four channels 0); index i gets the i-th colour of
-    :func:`core.legend.distinct_colours` unless the classes pin one. With ``instance_of="Car"`` each
+    :func:`core.legend.name_colours` for this list unless the classes pin one. With ``instance_of="Car"`` each
     index present becomes an instance "Car 1", "Car 2", ... Raises ValidationError listing index
     values present in the mask without a name (value, pixel count, first position).
     """

@@ -5,7 +5,6 @@ RGBA mask and legend. Private to :mod:`core.mask.formats`; import from the packa
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -196,55 +195,19 @@ def load_colours(source: str | Path | dict[str, str] | None) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------------------- colours
-MIN_DISTANCE = 0.09    # OKLab distance below which two legend colours count as alike (and black as near)
-
-
-def _hashed_colour(name: str, salt: int) -> tuple[int, int, int]:
-    """A bright, saturated colour from a hash of the name: hue anywhere, saturation and value from a few
-    levels, so that no class is near black ("unlabelled") or near grey."""
-    import colorsys
-
-    digest = hashlib.sha256(f"{name}\x00{salt}".encode()).digest()
-    hue = int.from_bytes(digest[:2], "big") / 65536
-    sat = (0.55, 0.75, 0.95)[digest[2] % 3]
-    val = (0.75, 0.88, 1.0)[digest[3] % 3]
-    r, g, b = colorsys.hsv_to_rgb(hue, sat, val)
-    return round(r * 255), round(g * 255), round(b * 255)
-
-
 def stable_colours(names: Sequence[str], pinned: dict[str, str] | None = None,
                    universe: Sequence[str] | None = None) -> dict[str, str]:
-    """A colour per name: pinned when given, else derived from a hash of the name, so the same class gets
-    the same colour in every job.
-
-    A hashed colour too close (OKLab) to a pinned one or to one already given is redrawn with the next
-    salt; names are settled in sorted order, so the answer depends only on the set of names. ``universe``
-    (the project's class list) settles colours over every known name, so that which classes one mask
-    happens to hold cannot move a colour.
+    """A colour per name: pinned when given, else the name's colour in core's palette
+    (:func:`core.legend.name_colours`), settled over the names in sorted order, so the answer depends only
+    on the set of names, and the same class gets the same colour in every job. ``universe`` (the
+    project's class list) settles colours over every known name, so that which classes one mask happens to
+    hold cannot move a colour; the classes of one list (or of one legend) stay a minimum distance apart.
     """
-    from ...legend import rgb_to_hex, srgb_to_oklab
+    from ...legend import name_colours
 
-    pinned = dict(pinned or {})
-    taken_lab = [srgb_to_oklab(hex_rgb(c)) for c in pinned.values()]
-    taken_hex = set(pinned.values())
-    assigned: dict[str, str] = {}
-    for name in sorted(set(universe or ()) | set(names)):
-        if name in pinned:
-            continue
-        for salt in range(64):
-            rgb = _hashed_colour(name, salt)
-            lab = srgb_to_oklab(rgb)
-            hexc = rgb_to_hex(*rgb)
-            if hexc not in taken_hex and all(float(np.sum((lab - t) ** 2)) >= MIN_DISTANCE ** 2 for t in taken_lab):
-                break
-        # after 64 draws (hundreds of classes) the last draw stands if its exact colour is still free
-        while hexc in taken_hex:
-            rgb = ((rgb[0] + 1) % 256, rgb[1], rgb[2])
-            hexc = rgb_to_hex(*rgb)
-        taken_hex.add(hexc)
-        taken_lab.append(srgb_to_oklab(rgb))
-        assigned[name] = hexc
-    return {n: pinned.get(n) or assigned[n] for n in names}
+    order = sorted(set(universe or ()) | set(names))
+    colours = name_colours(order, {n: c for n, c in (pinned or {}).items()})
+    return {n: colours[n] for n in names}
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:

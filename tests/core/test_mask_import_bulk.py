@@ -69,3 +69,28 @@ def test_folder_mode_finds_cityscapes_and_coco_masks(tmp_path):
     assert by_ref["f1"].ok and list(by_ref["f1"].spec.prelabel.legend.values()) == ["car"]
     assert by_ref["f2"].ok and list(by_ref["f2"].spec.prelabel.legend.values()) == ["road"]
     assert by_ref["f3"].spec.prelabel is None
+
+
+def test_a_bulk_rows_labelme_classes_file_is_read_by_the_class_list_rule(tmp_path):
+    # issue 22: the one class-list rule for bulk rows too (classes.txt beside an index mask)
+    from playment_submit.core.mask.formats import ImportOptions
+    from playment_submit.core.mask.formats.convert import convert
+
+    Image.new("RGB", (8, 6)).save(tmp_path / "a.png")
+    values = np.zeros((6, 8), np.uint8)
+    values[:2, :] = 5          # labelme/VOC: bottle (line 7 of class_names.txt)
+    values[4:, :] = 255        # __ignore__
+    Image.fromarray(values, "L").save(tmp_path / "a_index.png")
+    names = ["__ignore__", "_background_", "aeroplane", "bicycle", "bird", "boat", "bottle"]
+    (tmp_path / "classes.txt").write_text("\n".join(names) + "\n")
+    (tmp_path / "m.csv").write_text("reference_id,image,mask_source,mask_format\nr1,a.png,a_index.png,index\n")
+    manifest = load_manifest(tmp_path / "m.csv", workflow_id="2aae1234-acac-1234-eeff-12a22a237bbc")
+    man = check_manifest(manifest, allow_local_paths=True)
+    (r1,) = man.rows
+    assert r1.ok, r1.problems
+    assert list(r1.spec.prelabel.legend.values()) == ["bottle"]     # the old reading said "boat"
+    # the conversion says which reading it used, also when it comes from the cache
+    opts = ImportOptions(classes=str(tmp_path / "classes.txt"), ignore=(255,))
+    for _ in range(2):
+        done = convert(str(tmp_path / "a_index.png"), "index", opts, tmp_path / "out")
+        assert "__ignore__" in (done.classes_rule or "") and list(done.legend.values()) == ["bottle"]

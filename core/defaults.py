@@ -37,9 +37,10 @@ DEFAULT_TOLERANCE = 32.0          # RGB distance within which repair snaps a col
 DEFAULT_ALPHA_THRESHOLD = 128
 
 CLASSES_HELP = ("Class names, one per line: line 1 is index 1 (index 0 is unlabelled), unless line 1 names "
-                "background (background, _background_, __background__, unlabeled, void): then the list starts "
-                "at index 0 and index 0 stays unlabelled; labelme's __ignore__ on line 1 names the ignore value "
-                "(255, or -1 in .npy) and the next line is index 0. --classes-start 0|1 forces either reading. "
+                "background (background, _background_, __background__, unlabeled, unlabelled, void): then the "
+                "list starts at index 0 and index 0 stays unlabelled; labelme's __ignore__ on line 1 names the "
+                "ignore value (255, or -1 in .npy; left unlabelled) and the next line is index 0. "
+                "--classes-start 0|1 forces either reading. "
                 "Or write \"n: name\" on every line to give the indices yourself. A .json classes file holds a "
                 "list (read by the same rule), {\"3\": \"car\"} (index -> name) or {\"car\": \"#rrggbb\"}.")
 """The classes rule in one sentence: ``mask encode --help`` and the window's colour-code dialog both show it."""

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playment_submit.core.defaults import CLASSES_HELP
 from playment_submit.core.errors import PlaymentError, ValidationError
 from playment_submit.core.mask.formats import (
     FORMAT_HELP,
@@ -191,7 +192,14 @@ class MaskImportDialog(QDialog):
         for label, value in IDS:
             self.ids.addItem(label, value)
         self.classes = FileField("classes", "Class names", "Class names (*.txt *.json);;All files (*)",
-                                 "a text file, line n names value n")
+                                 "a text file, one class name per line")
+        self.classes.setToolTip(CLASSES_HELP)
+        self.classes_start = QComboBox()
+        for label, value in (("index 0 or 1, by its first line", None), ("index 0 (line 1 is index 0)", 0),
+                             ("index 1 (line 1 is index 1)", 1)):
+            self.classes_start.addItem(label, value)
+        self.classes_start.setToolTip("Which index line 1 of the class names is (--classes-start on the command "
+                                      "line); by default index 0 when it names background or is __ignore__")
         self.labelmap = FileField("classes", "CVAT labelmap", "labelmap.txt (*.txt);;All files (*)",
                                   "labelmap.txt next to the mask is used when empty")
         self.unlabelled = QSpinBox()
@@ -203,6 +211,7 @@ class MaskImportDialog(QDialog):
         self._rows: dict[str, tuple[QWidget | None, QWidget]] = {}
         for key, label, widget in (("image", "&Image", self.image), ("instances", "", self.instances),
                                    ("ids", "&IDs", self.ids), ("classes", "&Classes file", self.classes),
+                                   ("classes_start", "Read the list &from", self.classes_start),
                                    ("labelmap", "&Labelmap", self.labelmap),
                                    ("unlabelled", "&Unlabelled value", self.unlabelled),
                                    ("map", "Class &map", self.map_file)):
@@ -260,6 +269,7 @@ class MaskImportDialog(QDialog):
         self.image.currentIndexChanged.connect(self._changed)
         self.instances.toggled.connect(self._changed)
         self.ids.currentIndexChanged.connect(self._changed)
+        self.classes_start.currentIndexChanged.connect(self._changed)
         self.unlabelled.valueChanged.connect(self._changed)
         for f in (self.classes, self.labelmap, self.map_file):
             f.edit.textChanged.connect(self._changed)
@@ -280,6 +290,7 @@ class MaskImportDialog(QDialog):
             ids=self.ids.currentData() if "ids" in fields else None,
             classes=self.classes.value() if "classes" in fields else None,
             labelmap=self.labelmap.value() if "labelmap" in fields else None,
+            classes_start=self.classes_start.currentData() if "classes_start" in fields else None,
             unlabelled=self.unlabelled.value() if "unlabelled" in fields else 0,
             known=self.known)
 
@@ -333,7 +344,8 @@ class MaskImportDialog(QDialog):
             return (f"The COCO file holds {n} images; choose the one this mask is for." if n > 0
                     else "Reading the COCO file's images…")
         if fmt == "index" and not self.classes.value():
-            return "An index mask needs a classes file: line n names the class of pixel value n."
+            return ("An index mask needs a classes file: one class name per line (line 1 is value 1, or 0 when it "
+                    "names background).")
         return None
 
     def refresh(self) -> None:
@@ -382,7 +394,8 @@ class MaskImportDialog(QDialog):
             self.legend.setItem(i, 2, count)
         n = len(rows)
         self.summary.setText(f"{result.width}×{result.height}, {n} class{'es' if n != 1 else ''}, "
-                             f"{result.unlabelled:,} pixels unlabelled.")
+                             f"{result.unlabelled:,} pixels unlabelled."
+                             + (f" Class names read as: {result.classes_rule}" if result.classes_rule else ""))
         warnings = [_capital(p.text("gui", with_path=p.path != self.source)) for p in result.problems]
         set_status(self.error, "warning" if warnings else "error")
         self.error.setText(" ".join(warnings))

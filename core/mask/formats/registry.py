@@ -62,7 +62,7 @@ OPTIONS: tuple[Option, ...] = (
            dialog=False),
     Option("classes_start", "--classes-start", "force a plain class list to start at index 0 or 1 (default: 0 "
                                                "when line 1 names background or is __ignore__, else 1)",
-           "0|1", dialog=False),
+           "0|1"),
 )
 
 REGISTRY: tuple[FormatSpec, ...] = (

@@ -195,9 +195,11 @@ class MaskImportDialog(QDialog):
                                  "a text file, one class name per line")
         self.classes.setToolTip(CLASSES_HELP)
         self.classes_start = QComboBox()
-        for label, value in (("index 0 or 1, by its first line", None), ("index 0 (line 1 is index 0)", 0),
-                             ("index 1 (line 1 is index 1)", 1)):
-            self.classes_start.addItem(label, value)
+        starts: tuple[tuple[str, int | None], ...] = (
+            ("index 0 or 1, by its first line", None), ("index 0 (line 1 is index 0)", 0),
+            ("index 1 (line 1 is index 1)", 1))
+        for start_label, start in starts:
+            self.classes_start.addItem(start_label, start)
         self.classes_start.setToolTip("Which index line 1 of the class names is (--classes-start on the command "
                                       "line); by default index 0 when it names background or is __ignore__")
         self.labelmap = FileField("classes", "CVAT labelmap", "labelmap.txt (*.txt);;All files (*)",

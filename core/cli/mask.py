@@ -57,9 +57,9 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
     e = sub.add_parser("encode", parents=parents, help="colour-code an index mask into an RGBA mask",
                        description="Turn a single-channel mask of class indices (PNG, TIFF or .npy; 0 = "
                                    "unlabelled) into an RGBA mask and its legend. The older form of `mask import "
-                                   "--from index`: it reads the same files and classes rules, but colours by index "
-                                   "order (colours pinned in the classes file kept) and has --instance-of; "
-                                   "`mask import` colours by class name (the same in every job) and adds "
+                                   "--from index`: it reads the same files and classes rules, colours by class name "
+                                   "like `mask import` (the same in every job coded with the list; colours "
+                                   "pinned in the classes file kept) and has --instance-of; `mask import` adds "
                                    "--unlabelled, --ignore, --map and the profile's class list.")
     e.add_argument("index", help="the index mask (8/16-bit PNG or TIFF, or .npy)")
     e.add_argument("--classes", metavar="FILE", help=defaults.CLASSES_HELP)

@@ -351,8 +351,9 @@ def encode(index_mask: str | Path | np.ndarray, classes: ClassesIn, *,
            instance_of: str | None = None) -> tuple[np.ndarray, dict[str, str]]:
     """Colour-code a class- or instance-index mask into an RGBA mask valid for Playment, and its legend.
 
-    Index 0 is unlabelled (all four channels 0); index i gets the i-th colour of
-    :func:`core.legend.name_colours` for this list unless the classes pin one. With ``instance_of="Car"`` each
+    Index 0 is unlabelled (all four channels 0); index i gets its name's colour by
+    :func:`core.legend.name_colours` for this list unless the classes pin one (labelme's ``__ignore__``
+    value is left unlabelled too). With ``instance_of="Car"`` each
     index present becomes an instance "Car 1", "Car 2", ... Raises ValidationError listing index
     values present in the mask without a name (value, pixel count, first position).
     """

@@ -95,3 +95,17 @@ def test_a_16_bit_grey_png_is_refused(tmp_path):
     assert Image.open(tmp_path / "g16.png").mode.startswith("I")
     with pytest.raises(ValidationError, match="16-bit grey PNG"):
         import_mask(tmp_path / "g16.png", "voc")
+
+
+def test_a_jpeg_mask_is_refused_once_with_one_sentence_by_every_reader(tmp_path):
+    # issue 23 item 11: the JPEG mask problem said once (it gave 800-odd "colours not in VOC's map" before)
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    rgb[10:30, 10:40] = (128, 0, 0)
+    path = tmp_path / "2007_000001.jpg"
+    Image.fromarray(rgb).save(path, quality=70)
+    for fmt in ("voc", "index", "cvat"):
+        with pytest.raises(ValidationError) as e:
+            import_mask(path, fmt, classes=["aeroplane"])
+        assert len(e.value.problems) == 1
+        (p,) = e.value.problems
+        assert p.code == "not_png" and p.message.count("JPEG") == 1 and "PNG" in p.message

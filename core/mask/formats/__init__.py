@@ -29,7 +29,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...errors import UsageError
+from ...errors import UsageError, ValidationError
+from ..shared import mask_problem
 from ._common import (
     Decoded,
     ImportOptions,
@@ -79,8 +80,34 @@ def import_mask(source: str | Path, fmt: str | None = None, options: ImportOptio
     if fmt != "binary" and not p.is_file():
         raise UsageError(f"{source}: the mask file does not exist." if not p.exists()
                          else f"{source}: this is a folder; only --from binary reads a folder of masks.")
+    if fmt not in ("binary", "coco"):
+        _refuse_lossy(p)
     decoded = decoder(fmt)(source, opts)
     return finish(decoded, fmt, opts)
+
+
+LOSSY_FORMATS = ("JPEG", "MPO", "JPEG2000")
+
+
+def _refuse_lossy(path: Path) -> None:
+    """A JPEG mask said once, before its values are read: lossy compression changes the values and colours
+    every format here reads exactly, so what it would give is hundreds of made-up colours or classes."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:      # the header only
+                kind = img.format
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        return   # the format's own reader says what is wrong with the file
+    if kind in LOSSY_FORMATS:
+        raise ValidationError([mask_problem(
+            "not_png", str(path), f"the mask is a {kind} file; lossy compression changes the exact values and "
+                                  f"colours a mask is read by, so export the mask again as PNG from the tool "
+                                  f"that made it.")])
 
 
 __all__ = ["FORMATS", "FORMAT_HELP", "OPTION_BY_KEY", "OPTIONS", "REGISTRY", "Decoded", "FormatSpec",

@@ -62,7 +62,7 @@ def test_a_class_keeps_its_colour_across_frames_of_a_project_and_across_jobs():
     # with the project's class list, which classes a frame holds cannot move a colour
     frame_a = stable_colours(["car", "person"], universe=COCO)
     frame_b = stable_colours(["person", "bus", "dog"], universe=COCO)
-    assert frame_a["person"] == frame_b["person"] == stable_colours(COCO)["person"]
+    assert frame_a["person"] == frame_b["person"] == stable_colours(COCO, universe=COCO)["person"]
     # encode with the same list gives each name the same colour in every job, whatever the mask holds
     idx1 = np.array([[0, 1, 3]], np.uint8)
     idx2 = np.array([[3, 2, 2]], np.uint8)
@@ -86,3 +86,19 @@ def test_more_names_than_the_last_tier_still_get_distinct_colours():
     names = [f"class {i}" for i in range(1100)]
     colours = name_colours(names)
     assert len(set(colours.values())) == 1100 and "#000000" not in colours.values()
+
+
+def test_import_with_the_project_list_and_encode_with_that_list_give_a_class_the_same_colour(tmp_path):
+    from PIL import Image
+
+    from playment_submit.core.mask.formats import import_mask
+
+    project = COCO[:30]
+    idx = np.array([[0, 3, 17, 30]], np.uint8)       # car, dog, frisbee
+    Image.fromarray(idx, "L").save(tmp_path / "idx.png")
+    (tmp_path / "classes.txt").write_text("\n".join(project))
+    encoded = {n: c for c, n in encode_full(idx, project).legend.items()}
+    imported = import_mask(tmp_path / "idx.png", "index", classes=str(tmp_path / "classes.txt"), known=project)
+    imported = {n: c for c, n in imported.legend.items()}
+    assert imported == {n: encoded[n] for n in ("car", "dog", "frisbee")}   # encode's legend lists every class
+    assert imported == stable_colours(["car", "dog", "frisbee"], universe=project)

@@ -198,14 +198,16 @@ def load_colours(source: str | Path | dict[str, str] | None) -> dict[str, str]:
 def stable_colours(names: Sequence[str], pinned: dict[str, str] | None = None,
                    universe: Sequence[str] | None = None) -> dict[str, str]:
     """A colour per name: pinned when given, else the name's colour in core's palette
-    (:func:`core.legend.name_colours`), settled over the names in sorted order, so the answer depends only
-    on the set of names, and the same class gets the same colour in every job. ``universe`` (the
-    project's class list) settles colours over every known name, so that which classes one mask happens to
-    hold cannot move a colour; the classes of one list (or of one legend) stay a minimum distance apart.
+    (:func:`core.legend.name_colours`), the same class getting the same colour in every job. ``universe``
+    (the project's class list) settles colours over every known name in the list's order, so that which
+    classes one mask happens to hold cannot move a colour, and a class gets the colour ``mask encode`` gives
+    it with that list; without one, the names are settled in sorted order, so the answer depends only on
+    the set of names. The classes of one list (or of one legend) stay a minimum distance apart.
     """
     from ...legend import name_colours
 
-    order = sorted(set(universe or ()) | set(names))
+    known = list(dict.fromkeys(universe or ()))
+    order = known + sorted(set(names) - set(known))
     colours = name_colours(order, {n: c for n, c in (pinned or {}).items()})
     return {n: colours[n] for n in names}
 

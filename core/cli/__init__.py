@@ -12,10 +12,10 @@ import argparse
 
 from .. import __version__
 from ..errors import UsageError
-from . import batch, bulk, edge, mask, results, sandbox, status, submit
+from . import batch, bulk, edge, mask, results, sandbox, shapes, status, submit
 from .common import EPILOG, Parser, common_parent
 
-SUBCOMMANDS = (submit, batch, sandbox, mask, bulk, status, results)  # each adds its parser; heavy imports lazy
+SUBCOMMANDS = (submit, batch, sandbox, mask, shapes, bulk, status, results)  # each adds its parser; heavy imports lazy
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -265,7 +265,7 @@ def read_cvat(path: str, image: tuple[int, int] | None, image_name: str | None =
     for i, el in enumerate(chosen):
         where = f"{path}: {el.tag} {i + 1}"
         label = el.get("label", "")
-        attrs = {a.get("name", ""): (a.text or "") for a in el.findall("attribute")}
+        attrs: dict[str, Any] = {a.get("name", ""): (a.text or "") for a in el.findall("attribute")}
         if el.get("z_order") not in (None, "0"):
             out.note("CVAT z_order is not carried.")
         if el.get("occluded") == "1":
@@ -329,7 +329,8 @@ def read_coco(path: str, data: Any, classes: Any, image: tuple[int, int] | None,
         where = f"{path}: annotations[{i}]"
         if not isinstance(a, dict) or a.get("image_id") != chosen.get("id"):
             continue
-        label = cats.get(a.get("category_id"), str(a.get("category_id")))
+        cat_id = a.get("category_id")
+        label = cats.get(cat_id, str(cat_id)) if isinstance(cat_id, int) else str(cat_id)
         seg = a.get("segmentation")
         if isinstance(seg, dict) or a.get("iscrowd") == 1:
             out.note("COCO RLE (crowd) annotations were left out.")

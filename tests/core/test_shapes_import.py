@@ -48,7 +48,7 @@ def test_yolo_box_score_polygon_and_min_score(tmp_path, image, capsys):
     assert poly["points"]["p3"] == {"x": 0.2, "y": 0.3}
     assert poly["edges"]["e3"] == {"p1": "p3", "p2": "p1"}  # the ring closed
     assert "1 detection below --min-score 0.5 left out." in capsys.readouterr().err
-    code2, again = run(tmp_path, src, "--classes", names, "--image", image, "--min-score", "0.5")
+    _, again = run(tmp_path, src, "--classes", names, "--image", image, "--min-score", "0.5")
     assert again == got  # stable ids
 
 
@@ -148,14 +148,13 @@ def test_known_and_map(tmp_path, capsys):
     "<xmin>nan</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox></object></annotation>",
     "<annotation><size><width>10</width><height>10</height></size><object><name>a</name><bndbox>"
     "<xmin>1e300</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox></object></annotation>",
-    "<a>" * 5000 + "</a>" * 5000,
 ])
 def test_hostile_xml_refused_with_a_sentence(tmp_path, body, capsys):
     src = tmp_path / "h.xml"
     src.write_text(body)
     code, _ = run(tmp_path, src, "--from", "voc")
     err = capsys.readouterr().err
-    assert code in (1, 2) and "Traceback" not in err and str(src) in err or "image" in err
+    assert code == 1 and "Traceback" not in err and str(src) in err
 
 
 def test_hostile_json_refused(tmp_path, capsys):

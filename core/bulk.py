@@ -173,6 +173,7 @@ class BulkSubmitter:
         self._last_emit = 0.0
         self._interval = progress_interval
         self.fatal: PlaymentError | None = None  # set when an error means no other row can succeed
+        self.journal_stop: JournalError | None = None  # the first journal write that failed: nothing more is sent
         self.claim_wait = claim_wait
         self.description = description
         self._callback_error: BaseException | None = None
@@ -358,7 +359,7 @@ class BulkSubmitter:
             if self.cancel_event.is_set():
                 break
         if self.cancel_event.is_set():
-            return _cancelled(row)
+            return _cancelled(row, self.journal_stop)
         with self._lock:
             self._in_flight += 1
         try:
@@ -398,10 +399,10 @@ class BulkSubmitter:
                     return self._fail(row, after[0].code, f"after upload, {after[0]}")
         except PlaymentError as e:
             if self.cancel_event.is_set():  # the upload stopped by Cancel: nothing was sent, not a failure
-                return _cancelled(row)
+                return _cancelled(row, self.journal_stop)
             return self._fail(row, e.code, f"Upload failed: {e}")
         if not self.gate.acquire(self.cancel_event):
-            return _cancelled(row)
+            return _cancelled(row, self.journal_stop)
         try:
             created: CreatedJob = create_journalled(spec, self.client, journal, cancel=self.cancel_event,
                                                     prior_attempt_ambiguous=prior, hash_of=manifest_payload)
@@ -446,9 +447,13 @@ class BulkSubmitter:
         """A journal that could not be read or written (locked past its wait, damaged, disk full): the row
         ends with a sentence, and the journal is not asked again for it."""
         code = getattr(e, "journal_code", "journal")
-        if e.operation in ("read", "sending"):  # before the POST: nothing was sent
+        with self._lock:  # the first failed journal write stops the run: no further POST leaves
+            if self.journal_stop is None:
+                self.journal_stop = e
+        self.cancel()
+        if e.operation in ("read", "sending"):  # before the POST: nothing was sent, so not a failure
             text = str(e) if e.operation == "sending" else f"{e} Nothing was sent for this row."
-            return RowResult(row.reference_id, row.row, "failed", None, code, text)
+            return RowResult(row.reference_id, row.row, "not_sent", None, code, text)
         before = e.__context__ if e.operation == "failed" else None  # the refusal that was being recorded
         text = str(e)
         if isinstance(before, PlaymentError):
@@ -478,8 +483,12 @@ class _RunJournal:
         return self._journal.mark_failed(reference_id, code, message, ambiguous)
 
 
-def _cancelled(row: ManifestRow) -> RowResult:
-    """A row Cancel stopped before its job was requested: not a failure, it stays to send."""
+def _cancelled(row: ManifestRow, journal_stop: JournalError | None = None) -> RowResult:
+    """A row Cancel (or a journal that could not be written) stopped before its job was requested: not a
+    failure, it stays to send."""
+    if journal_stop is not None:
+        return RowResult(row.reference_id, row.row, "not_sent", message="Not sent: the journal could not be "
+                                                                        "written; it is sent with the next run.")
     return RowResult(row.reference_id, row.row, "not_sent", message="Cancelled before it was sent; it is sent "
                                                                     "with the next run.")
 

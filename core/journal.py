@@ -32,6 +32,11 @@ needs a durable record of what was about to be sent and what came back. The rule
   BLOB of its ``surrogatepass`` UTF-8 bytes and decoded back on read, so it stays findable and distinct
   (replacing surrogates with U+FFFD would make ``caf\\udce9`` and ``caf\\udce8`` one row). Ordinary IDs
   are stored as TEXT exactly as before.
+- Full disk (or any failed write): the FIRST journal write that fails stops a bulk run. A row's ``sending``
+  state and payload are committed before its POST leaves, so a row whose ``mark_sending`` failed was never
+  sent: it and every row not started are reported "not sent" (never "failed"), nothing more is sent, and the
+  run says the journal could not be written and to run the same command again. Closing the journal
+  checkpoints and truncates the WAL so the stop does not keep the disk full.
 - Thread-safe: one connection guarded by a lock (bulk workers write from many threads).
 
 The window's history view reads :meth:`Journal.history`. No secret is ever stored (payloads hold URLs,
@@ -788,6 +793,10 @@ class Journal:
         with self._lock:
             if not self._closed:
                 self._closed = True
+                try:  # give the WAL's space back (a full disk stays full otherwise); best effort
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error:
+                    pass
                 self._db.close()
 
     def __enter__(self) -> Journal:

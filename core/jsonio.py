@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem, UsageError, ValidationError
+from .localfile import regular_file_problem
 
 MAX_DEPTH = 64               # objects and arrays nested in one another; real job files use 5 or 6
 MAX_NUMBER_DIGITS = 100      # longer integers are refused (a 64-bit ID has 20 digits)
@@ -173,6 +174,9 @@ def read_json_file(path: str | Path, what: str = "job file") -> Any:
     """Read and parse a JSON file a person wrote: a file that cannot be read is a UsageError (exit 2: the
     path is wrong), text that is not UTF-8 or not acceptable JSON a ValidationError naming the file (exit 1)."""
     p = Path(path)
+    special = regular_file_problem(p, what)
+    if special is not None:  # a device is endless, a /proc file holds the environment: never read them
+        raise UsageError(special)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError as e:

@@ -54,6 +54,7 @@ from typing import Any
 from .errors import Problem, UsageError, ValidationError
 from .job import JobSpec, RasterPrelabel, ReferenceImage, as_given, is_local_path
 from .jsonio import parse_json
+from .localfile import regular_file_problem
 from .pipeline import check_job, duplicate_problem, resolve_location, resolve_spec
 
 COLUMNS = ("reference_id", "image", "references", "mask", "legend", "batch_id", "work_flow_id",
@@ -311,6 +312,9 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
     problems. An unreadable file raises UsageError."""
     path = Path(path)
     man = Manifest(source=str(path), base_dir=path.resolve().parent, kind="csv")
+    special = regular_file_problem(path, "manifest")
+    if special is not None:  # /dev/zero would be read forever, /proc/self/environ into jobs
+        raise UsageError(special)
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -390,6 +394,9 @@ def read_jsonl(path: str | Path, *, workflow_id: str | None = None, batch_id: st
     """Read a JSONL manifest: one documented payload per line."""
     path = Path(path)
     man = Manifest(source=str(path), base_dir=path.resolve().parent, kind="jsonl")
+    special = regular_file_problem(path, "manifest")
+    if special is not None:
+        raise UsageError(special)
     try:
         fh = open(path, "rb")  # noqa: SIM115 (the `with fh:` below; opened alone to tell open errors apart)
     except OSError as e:

@@ -251,6 +251,13 @@ def run_bulk(args: argparse.Namespace) -> int:
             if r.status in ("failed", "ambiguous"):
                 print(f"error: {manifest.source} row {r.row} ({r.reference_id}): {r.message}", file=sys.stderr)
         print(f"{run.summary_text(summary)} Journal: {journal_path}", file=sys.stderr)
+        if submitter.journal_stop is not None:
+            stop = submitter.journal_stop
+            print(f"error: stopped because the journal {journal_path} could not be written "
+                  f"({stop.sqlite_message or stop}); nothing more was sent. Free space (or fix the journal's "
+                  f"folder), then run the same command again: rows already created are skipped and the rest "
+                  f"are sent.", file=sys.stderr)
+            return REFUSED
         if submitter.fatal is not None:
             raise StoppedError(f"stopped because {submitter.fatal} Run the same command again once this is fixed.",
                                submitter.fatal)

@@ -21,6 +21,7 @@ import numpy as np
 from ..defaults import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
 from ..errors import Problem, UsageError, ValidationError
 from ..legend import MAX_CLASSES
+from ..localfile import regular_file_problem
 from .shared import MaskProblem, count_text, mask_problem
 
 if TYPE_CHECKING:  # Pillow loads when a file is not for the fast path (or is written): see is_pil_image
@@ -288,6 +289,8 @@ def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tu
                                 f"file is there and readable.") from e
     if p.is_dir():
         raise _probe_refused(p, f"{p} is a folder, not an image; choose an image file inside it.")
+    if (special := regular_file_problem(p, "image")) is not None:  # /dev/zero, /proc/self/environ
+        raise _probe_refused(p, special)
     if st.st_size == 0:
         raise _probe_refused(p, f"The image {p} is empty (0 bytes); copy or export it again.")
 

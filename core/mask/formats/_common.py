@@ -16,6 +16,7 @@ import numpy as np
 from ...errors import Problem, UsageError, ValidationError
 from ...jsonio import parse_json
 from ...legend import key_problem
+from ...localfile import regular_file_problem
 from ..encode import paint, value_counts
 from ..io import DEFAULT_MAX_PIXELS, save_png, save_png_image, write_legend
 from ..shared import MAX_LISTED, hex_key, mask_problem, pixels_text
@@ -119,6 +120,8 @@ def read_text(path: str | Path, what: str) -> str:
     """A small UTF-8 text file; UsageError naming it when the path cannot be read (missing, a folder, no
     permission), ValidationError when it reads but is not UTF-8 text (a refused input)."""
     p = Path(path)
+    if (special := regular_file_problem(p, what)) is not None:  # /dev/zero, /proc/self/environ
+        raise UsageError(special)
     try:
         return p.read_text(encoding="utf-8").removeprefix("\ufeff")
     except FileNotFoundError:

@@ -57,7 +57,7 @@ class QuietHTTPServer(HTTPServer):
         super().__init__(address, handler)
 
     # ------------------------------------------------------------- the pool
-    def process_request(self, request: Request, client_address: Any) -> None:  # type: ignore[override]
+    def process_request(self, request: Request, client_address: Any) -> None:
         """Hand the connection to an idle handler thread, starting one when none is idle and fewer than
         ``max_threads`` run; otherwise it waits in the queue (accepted, so never reset) for the next free one."""
         with self._pool_lock:

@@ -312,7 +312,6 @@ class SandboxRequestHandler(StrictRequestHandler):
         if signature and secrets.compare_digest(signature.encode("utf-8", "surrogatepass"),
                                                 self.sb.sign_file(name).encode()):
             return True
-        self.sb.count("GET files refused")
         self.send_json(401, error_body("UNAUTHORIZED", "Files are private: send the API key (x-api-key) or use "
                                                        "the signed URL that /v1/attachments?url= redirects to."))
         return False

@@ -590,6 +590,23 @@ class Journal:
         self._run(lambda db: db.execute("DELETE FROM entries WHERE reference_id=?", (key,)),
                   _Op("forget", reference_id))
 
+    def clear(self) -> int:
+        """Remove every entry and every stored remote status, in one transaction (the sandbox profile's
+        journal when its sandbox is reset); returns how many entries were removed."""
+        def write(db: sqlite3.Connection) -> int:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                n: int = db.execute("DELETE FROM entries").rowcount
+                if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='remote'").fetchone():
+                    db.execute("DELETE FROM remote")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return n
+
+        return self._run(write, _Op("forget"))
+
     # ---------------------------------------------------------------- reads
     def get(self, reference_id: str) -> Entry | None:
         rows = self._select(f"{_SELECT} WHERE reference_id=?", (_key(reference_id),))

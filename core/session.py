@@ -20,7 +20,7 @@ from .errors import Problem, UsageError
 from .job import JobSpec
 from .journal import Journal, default_journal_path
 from .retry import RetryPolicy
-from .sandbox import SandboxServer
+from .sandbox import SandboxServer, open_embedded_sandbox
 from .settings import (
     SANDBOX_PROFILE,
     Connection,
@@ -88,8 +88,7 @@ class Session:
         # check then says no key is set, and where to set it); the sandbox only when it was the one in use,
         # when asked for, or on a first start with nothing configured.
         if force_sandbox or current == SANDBOX_PROFILE or (current is None and not conn.api_key):
-            sb = SandboxServer().start()
-            b = cls.for_sandbox(sb)
+            b = embedded_sandbox_session(fresh=force_sandbox)
             b.key_warning = None if force_sandbox else (conn.warnings[0] if conn.warnings else None)
             return b
         b = cls(conn.base_url, conn.project_id, conn.workflow_id, conn.api_key, profile=conn.profile,
@@ -220,6 +219,18 @@ class Session:
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
+
+
+# ------------------------------------------------------------------ the window's embedded sandbox
+def embedded_sandbox_session(*, fresh: bool = False) -> Session:
+    """A session on the window's embedded sandbox. By default the kept one (``core.sandbox.open_embedded_
+    sandbox``: its jobs and files survive a restart, in the app's data folder) with the sandbox profile's
+    journal; ``fresh`` (``--sandbox``): a throw-away sandbox with a fresh journal of its own, both gone when
+    the session closes."""
+    if fresh:
+        sb = SandboxServer().start()
+        return Session.for_sandbox(sb, journal=Journal(sb.scratch_dir / "journal.sqlite"))
+    return Session.for_sandbox(open_embedded_sandbox())
 
 
 # ------------------------------------------------------------------ the command line's session

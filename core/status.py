@@ -6,7 +6,10 @@ until every open job of it has been seen (or the pages end), and only the jobs n
 by one. 2,000 open jobs in one batch cost ceil(2000/100) requests, plus one per job the pages did not list.
 
 Jobs already final (COMPLETED, FAILED: :func:`core.client.is_final_status`) are not asked again. Statuses are
-stored as Playment says them (sanitised); unknown values count as not final and are shown as sent. Used by
+stored as Playment says them (sanitised); unknown values count as not final and are shown as sent. On a sandbox
+(:func:`core.sandbox.is_sandbox_url`), a job the sandbox does not know gets a state of its own,
+``NOT_ON_SANDBOX`` ("not on this sandbox": made on an earlier, throw-away sandbox, or before a reset), stored like
+a status and not asked again; and every sentence names the sandbox, not Playment. Used by
 ``playment-submit status``, ``results`` and the window's History (``progress`` is a plain callback; a GUI worker
 turns it into signals). No Qt.
 """
@@ -22,9 +25,24 @@ from typing import Any
 from .client import PlaymentClient, is_final_status
 from .errors import NotFoundError, PlaymentError, ServerFaultError
 from .journal import Journal, RemoteStatus
+from .sandbox import is_sandbox_url
 from .sanitise import one_line
 
 Progress = Callable[[int, int, str], Any]  # (done, total, what): jobs settled so far, jobs to settle
+
+NOT_ON_SANDBOX = "not on this sandbox"
+"""The state of a journalled job that the sandbox answering does not know (stored as its status)."""
+
+
+def is_settled(status: str | None) -> bool:
+    """Final on the server (COMPLETED, FAILED), or not on this sandbox: not asked again."""
+    return is_final_status(status) or status == NOT_ON_SANDBOX
+
+
+def server_name(base_url: str | None) -> str:
+    """Who answers at ``base_url``, as a sentence names it: "the sandbox at http://127.0.0.1:PORT" for a
+    sandbox running in this process, else "Playment"."""
+    return f"the sandbox at {base_url.rstrip('/')}" if base_url and is_sandbox_url(base_url) else "Playment"
 
 
 @dataclass(frozen=True)
@@ -46,7 +64,7 @@ class JobStatus:
 
     @property
     def final(self) -> bool:
-        return is_final_status(self.status)
+        return is_settled(self.status)
 
     def to_dict(self) -> dict[str, Any]:
         return {"reference_id": self.reference_id, "job_id": self.job_id, "batch_id": self.batch_id,
@@ -57,7 +75,8 @@ class JobStatus:
 @dataclass
 class StatusReport:
     jobs: list[JobStatus] = field(default_factory=list)
-    requests: int = 0           # requests made to Playment
+    server: str = "Playment"    # who was asked, as a sentence names it (:func:`server_name`)
+    requests: int = 0           # requests made to the server
     page_requests: int = 0
     job_requests: int = 0
     asked: int = 0              # jobs that were open and asked about
@@ -86,7 +105,8 @@ def refresh_statuses(journal: Journal, client: PlaymentClient, *, batch_id: str 
     the jobs of that batch the journal does not know, e.g. made outside the tool). Final jobs are reported from
     the journal without a request. A batch that cannot be read falls back to ``GET job`` per open job; a job
     that cannot be read keeps its last known status and gets an ``error``. Never raises for one job."""
-    report = StatusReport()
+    report = StatusReport(server=server_name(getattr(client, "base_url", None)))
+    on_sandbox = report.server != "Playment"
     known: dict[str, tuple[str | None, str | None]] = {}  # job_id -> (reference_id, batch_id)
     default = None
     for e in journal.entries():
@@ -104,7 +124,7 @@ def refresh_statuses(journal: Journal, client: PlaymentClient, *, batch_id: str 
             if job_id not in known and rs.batch_id == batch_id:
                 known[job_id] = (rs.reference_id, rs.batch_id)
         known = {j: rb for j, rb in known.items() if rb[1] == batch_id}
-    open_jobs = {j: rb for j, rb in known.items() if not is_final_status(stored.get(j, RemoteStatus(j)).status)}
+    open_jobs = {j: rb for j, rb in known.items() if not is_settled(stored.get(j, RemoteStatus(j)).status)}
     report.asked = len(open_jobs)
     answers: dict[str, tuple[str | None, str | None, str | None]] = {}  # job_id -> (ref, batch, status)
     errors: dict[str, str] = {}
@@ -125,7 +145,7 @@ def refresh_statuses(journal: Journal, client: PlaymentClient, *, batch_id: str 
             continue
         remaining = set(wanted)
         token: str | None = None
-        guard = listing_guard(client, b, totals.get(b))
+        guard = listing_guard(client, b, totals.get(b), report.server)
         kept = skipped = 0
         try:
             while True:
@@ -156,8 +176,8 @@ def refresh_statuses(journal: Journal, client: PlaymentClient, *, batch_id: str 
         except PlaymentError as e:
             report.errors.append(f"Batch {b} could not be read ({e}); its jobs were asked one by one.")
         if skipped:
-            report.errors.append(f"Playment's listing of batch {b} held {skipped} entry(ies) without a usable job "
-                                 f"ID (not text, or empty); they were skipped.")
+            report.errors.append(f"{_possessive(report.server)} listing of batch {b} held {skipped} entry(ies) "
+                                 f"without a usable job ID (not text, or empty); they were skipped.")
     for j in sorted(set(open_jobs) - set(answers)):
         if cancel is not None and cancel.is_set():
             break
@@ -166,7 +186,10 @@ def refresh_statuses(journal: Journal, client: PlaymentClient, *, batch_id: str 
             info = client.get_job(j)
             answers[j] = (ref, info.batch_id if isinstance(info.batch_id, str) else b, _norm(info.status))
         except NotFoundError:
-            errors[j] = f"Playment does not know job {j} (deleted, or another project)."
+            if on_sandbox:  # made on an earlier sandbox (or before a reset): a state of its own, not an error
+                answers[j] = (ref, b, NOT_ON_SANDBOX)
+            else:
+                errors[j] = f"Playment does not know job {j} (deleted, or another project)."
         except PlaymentError as e:
             errors[j] = str(e)
         finally:
@@ -197,7 +220,7 @@ class BoundedListing:
     the batch's size from ``/details`` (the policy's limits lowered to it, with a margin for jobs added
     while listing) and empty pages that still name a next page."""
 
-    def __init__(self, client: PlaymentClient, batch_id: str, total_jobs: int | None):
+    def __init__(self, client: PlaymentClient, batch_id: str, total_jobs: int | None, server: str = "Playment"):
         policy = client.retry
         if total_jobs is not None:
             items = total_jobs + max(PAGE_SIZE, total_jobs // 10)
@@ -208,19 +231,26 @@ class BoundedListing:
         self._guard = policy.listing(f"batch {batch_id}" + ("" if total_jobs is None
                                                           else f" ({total_jobs} job(s) by the project's details)"))
         self._empty = 0
+        self.server = server
 
     def page(self, items: int, next_token: str | None) -> None:
         """Account one page read; raises :class:`ServerFaultError` (a sentence) when the listing does not end."""
         self._empty = self._empty + 1 if items == 0 and next_token else 0
         if self._empty >= EMPTY_PAGES:
-            raise ServerFaultError(f"Playment's listing of batch {self.batch_id} answered {self._empty} empty "
-                                   f"pages in a row that each named a next page; stopped there.")
+            raise ServerFaultError(f"{_possessive(self.server)} listing of batch {self.batch_id} answered "
+                                   f"{self._empty} empty pages in a row that each named a next page; stopped there.")
         self._guard.page(items, next_token)
 
 
-def listing_guard(client: PlaymentClient, batch_id: str, total_jobs: int | None) -> BoundedListing:
+def listing_guard(client: PlaymentClient, batch_id: str, total_jobs: int | None,
+                  server: str = "Playment") -> BoundedListing:
     """The bound for listing ``batch_id``: see :class:`BoundedListing`."""
-    return BoundedListing(client, batch_id, total_jobs)
+    return BoundedListing(client, batch_id, total_jobs, server)
+
+
+def _possessive(server: str) -> str:
+    """How a sentence starts that names the server's listing: "Playment's" or "The sandbox's"."""
+    return "Playment's" if server == "Playment" else "The sandbox's"
 
 
 def _batch_totals(client: PlaymentClient, report: StatusReport) -> dict[str, int]:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMessageBox
 
 from playment_submit.core import __version__
+from playment_submit.core.sandbox import reset_sandbox
 from playment_submit.gui.dialogs import app_settings, recent_files
 from playment_submit.gui.style import set_status
 from playment_submit.resources import resource_path
@@ -64,6 +65,10 @@ def build_actions(self: MainWindow) -> None:
     f.addAction(self.save_as_action)
     f.addSeparator()
     f.addAction(self.sample_action)
+    reset = action("&Reset sandbox…", None, None, lambda: reset_embedded_sandbox(self),
+                   "Remove every job and file of the embedded sandbox, and its history")
+    reset.setObjectName("resetSandboxAction")
+    f.addAction(reset)
     f.addSeparator()
     f.addAction(quit_action)
     v = menu.addMenu("&View")
@@ -101,9 +106,30 @@ def build_status_bar(self: MainWindow) -> None:
     update_badge(self)
     bar.showMessage("Ready. Load the sample (Ctrl+L) to see the whole flow.", 8000)
 
+def confirm_reset(self: MainWindow) -> bool:
+    """Asks before "Reset sandbox…" (tests replace it)."""
+    answer = QMessageBox.question(self, "Reset sandbox", "Remove every job and file of the embedded sandbox, "
+                                  "and its history? This cannot be undone.")
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def reset_embedded_sandbox(self: MainWindow) -> None:
+    """File > Reset sandbox…: empty the embedded sandbox and the sandbox profile's journal (core's
+    reset_sandbox), then show the emptied History. Only while jobs go to the embedded sandbox."""
+    sb = self.session.sandbox
+    if sb is None or not self.session.sandbox_mode or self.is_sending() or not confirm_reset(self):
+        return
+    report = reset_sandbox(sb, self.session.journal)
+    self.history.refresh()
+    self.statusBar().showMessage(report.sentence(), 10000)
+
+
 def update_badge(self: MainWindow) -> None:
     """Where jobs go, always in sight: the sandbox badge only while jobs really go to the sandbox."""
     sandbox = self.session.sandbox_mode
+    reset = self.findChild(QAction, "resetSandboxAction")
+    if reset is not None:
+        reset.setEnabled(sandbox)
     self.files.update_title()
     if sandbox:
         self.badge.setText("  SANDBOX: nothing goes to Playment  ")

@@ -101,7 +101,7 @@ def store_problem(path: str) -> str | None:
             db.close()
     except sqlite3.Error as e:
         return f"--store {p} is a damaged SQLite database ({one_line(e, 80)}); give a new file name."
-    others = tables - {"jobs", "batches", "results", "sqlite_sequence"}
+    others = tables - {"jobs", "batches", "results", "meta", "sqlite_sequence"}
     if others:
         return (f"--store {p} holds another program's data (tables {', '.join(sorted(others)[:5])}); give a new "
                 f"file name or an earlier sandbox store.")

@@ -1,4 +1,5 @@
-"""``playment-submit status [--journal FILE | --batch ID] [--json]``: Playment's status of every journalled job."""
+"""``playment-submit status [--journal FILE | --batch ID] [--json]``: Playment's status of every journalled job
+(on a sandbox: the sandbox's, and "not on this sandbox" for a job it does not know)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
                        description="Ask Playment for the status of every journalled job that is not final yet "
                                    "(batch pages first, 100 jobs a request; GET job only for jobs no page listed), "
                                    "store status and time in the journal, and print counts by status and one line "
-                                   "per job. A '*' marks a status that changed since the last `status`.",
+                                   "per job. A '*' marks a status that changed since the last `status`. On a "
+                                   "sandbox, a job it does not know is 'not on this sandbox' (made on an earlier "
+                                   "sandbox, or before a reset) and is not asked again.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--journal", metavar="FILE", help="the journal to read and update (default: the profile's)")
@@ -39,5 +42,5 @@ def cmd_status(args: argparse.Namespace) -> int:
         session.close()
     for e in report.errors:
         print(f"warning: {e}", file=sys.stderr)
-    print(report.summary() + f" ({report.requests} request(s) to Playment.)", file=sys.stderr)
+    print(report.summary() + f" ({report.requests} request(s) to {report.server}.)", file=sys.stderr)
     return 0

@@ -69,6 +69,8 @@ signed-URL storage server), ``store`` (SQLite), ``results`` (the annotator: resu
 from __future__ import annotations
 
 from .api import SandboxRequestHandler
+from .home import DEFAULT_MAX_DISK, ResetReport, embedded_home, is_sandbox_url, open_embedded_sandbox, reset_sandbox
+from .protocol import LISTEN_BACKLOG, MAX_THREADS
 from .results import ADDED_REGION, derive_result
 from .server import Faults, SandboxServer
 from .wire import (
@@ -86,6 +88,13 @@ __all__ = [
     "SandboxServer",
     "Faults",
     "SandboxRequestHandler",
+    # the window's kept sandbox, its disk cap and its reset; which URLs are sandboxes
+    "open_embedded_sandbox",
+    "embedded_home",
+    "DEFAULT_MAX_DISK",
+    "reset_sandbox",
+    "ResetReport",
+    "is_sandbox_url",
     # the annotator
     "derive_result",
     "ADDED_REGION",
@@ -97,4 +106,7 @@ __all__ = [
     "MAX_JSON_INT_DIGITS",
     "NAME_MAX",
     "MAX_NAME_BYTES",
+    # how many clients at once
+    "LISTEN_BACKLOG",
+    "MAX_THREADS",
 ]

@@ -96,7 +96,7 @@ class SandboxRequestHandler(StrictRequestHandler):
             return
         path, segs, query = route
         if segs[:1] == ["files"]:
-            return self._get_file(path)
+            return self._get_file(path, query)
         if not self._authorised():
             return
         if segs == ["_sandbox", "stats"]:
@@ -179,15 +179,14 @@ class SandboxRequestHandler(StrictRequestHandler):
         sb = self.sb
         sb.count("GET attachments")
         url = (query.get("url") or [""])[0]
-        prefix = sb.base_url + "/results/"
-        if url.startswith(prefix):
-            name = decode_once(url[len(prefix):].split("?", 1)[0])
-            if (sb.results_dir / name).is_file() and "/" not in name:
-                return self.send_body(302, b"", "text/plain",
-                                  {"Location": f"{sb.storage_url}/{quote(name)}?signature={sb.sign(name)}"})
-            return self.send_json(404, error_body("NOT_FOUND", "No such attachment."))
-        if url and not sb.own_file_missing(url) and url.startswith(sb.base_url + "/files/"):
-            return self.send_body(302, b"", "text/plain", {"Location": url + "?signature=sandbox"})
+        result = sb.own_result_name(url)
+        if result is not None:
+            return self.send_body(302, b"", "text/plain",
+                                  {"Location": f"{sb.storage_url}/{quote(result)}?signature={sb.sign(result)}"})
+        own = sb.own_file_name(url)
+        if own is not None:
+            return self.send_body(302, b"", "text/plain",
+                                  {"Location": f"{sb.file_url(own)}?signature={sb.sign_file(own)}"})
         self.send_json(404, error_body("NOT_FOUND", "No such attachment."))
 
     def _get_job(self, pid: str, job_id: str) -> None:
@@ -271,6 +270,7 @@ class SandboxRequestHandler(StrictRequestHandler):
         if not received:
             self.close_connection = True
             return
+        sb.stored(length)
         self.send_json(201, {"success": True, "data": {"url": sb.file_url(name)}})
 
     def _receive_file(self, target: Path, length: int) -> bool:
@@ -300,13 +300,31 @@ class SandboxRequestHandler(StrictRequestHandler):
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _get_file(self, path: str) -> None:
-        """GET/HEAD /files/{name}: no key needed (previews and offline submissions read these). A name
-        that cannot be stored is not found (404); one with control characters is malformed (400)."""
+    def _file_allowed(self, name: str, query: Query) -> bool:
+        """A /files/ read needs the API key (``x-api-key``, as the API's endpoints) or the signature that
+        ``/v1/attachments?url=`` puts on the file's URL; otherwise 401 in the API's error shape (the
+        connection stays usable: a GET has no body to skip)."""
+        key = self.headers.get("x-api-key") or self.headers.get("x-client-key")
+        if key and secrets.compare_digest(key.encode("utf-8", "surrogatepass"),
+                                          self.sb.api_key.encode("utf-8", "surrogatepass")):
+            return True
+        signature = (query.get("signature") or [""])[0]
+        if signature and secrets.compare_digest(signature.encode("utf-8", "surrogatepass"),
+                                                self.sb.sign_file(name).encode()):
+            return True
+        self.send_json(401, error_body("UNAUTHORIZED", "Files are private: send the API key (x-api-key) or use "
+                                                       "the signed URL that /v1/attachments?url= redirects to."))
+        return False
+
+    def _get_file(self, path: str, query: Query) -> None:
+        """GET/HEAD /files/{name}: with the key, or the signature of its signed URL (:meth:`_file_allowed`).
+        A name that cannot be stored is not found (404); one with control characters is malformed (400)."""
         self.sb.count("GET files")
         name = decode_once(path[len("/files/"):] if path.startswith("/files/") else "")  # UTF-8: see _route
         if has_control(name):
             return self.refuse(400, "GE_0001", "Invalid file name: it holds a control character.")
+        if not self._file_allowed(name, query):
+            return
         try:
             target = self.sb.safe_path(name)
             fh = open(target, "rb") if target.is_file() else None  # noqa: SIM115 (closed by the with below)

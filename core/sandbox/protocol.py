@@ -5,12 +5,15 @@ the sandbox's endpoints on top of :class:`StrictRequestHandler`."""
 from __future__ import annotations
 
 import json
+import queue
 import re
 import socket
 import sys
+import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from .wire import CHUNK, JsonObject, error_body
 
@@ -24,14 +27,105 @@ _HTML = "<html><head><title>{code} {reason}</title></head><body><h1>{code} {reas
 _HANG_UPS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
-class QuietHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server (daemon threads) for which a client that hangs up mid-reply (a preview
-    download cut at its size cap, a test's dropped connection) is normal, not worth a traceback on stderr;
-    other errors are still printed."""
+LISTEN_BACKLOG = 512  # connections the kernel queues before accept(): 200 clients at once are never reset
+MAX_THREADS = 256  # handler threads at most (one per open connection); further connections wait their turn
+IDLE_TIMEOUT = 15.0  # seconds a kept-alive connection may sit silent before the sandbox closes it
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # the Host names a sandbox answers to (with its port)
 
-    daemon_threads = True
+Request = socket.socket | tuple[bytes, socket.socket]
+"""What socketserver hands a request handler: a TCP connection here."""
 
-    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
+
+class QuietHTTPServer(HTTPServer):
+    """An HTTP server with a bounded pool of daemon handler threads (at most ``MAX_THREADS``, started as
+    connections need them and kept for the next) behind a listen backlog of ``LISTEN_BACKLOG``, for which a
+    client that hangs up mid-reply (a preview download cut at its size cap, a test's dropped connection) is
+    normal, not worth a traceback on stderr; other errors are still printed.
+
+    It answers only to its own names (:meth:`host_allowed`): a request whose Host is another name (a page
+    whose DNS name was rebound to 127.0.0.1) is refused by :class:`StrictRequestHandler`."""
+
+    request_queue_size = LISTEN_BACKLOG
+    max_threads = MAX_THREADS
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
+        self._jobs: queue.SimpleQueue[tuple[Request, Any] | None] = queue.SimpleQueue()
+        self._pool_lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
+        self._idle = 0
+        self._open: set[Request] = set()
+        super().__init__(address, handler)
+
+    # ------------------------------------------------------------- the pool
+    def process_request(self, request: Request, client_address: Any) -> None:
+        """Hand the connection to an idle handler thread, starting one when none is idle and fewer than
+        ``max_threads`` run; otherwise it waits in the queue (accepted, so never reset) for the next free one."""
+        with self._pool_lock:
+            self._open.add(request)
+            if self._idle <= self._jobs.qsize() and len(self._workers) < self.max_threads:
+                worker = threading.Thread(target=self._work, name=f"{type(self).__name__}-{len(self._workers)}",
+                                          daemon=True)
+                self._workers.append(worker)
+                worker.start()
+        self._jobs.put((request, client_address))
+
+    def _work(self) -> None:
+        while True:
+            with self._pool_lock:
+                self._idle += 1
+            job = self._jobs.get()
+            with self._pool_lock:
+                self._idle -= 1
+            if job is None:
+                return
+            request, client_address = job
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                with self._pool_lock:
+                    self._open.discard(request)
+                self.shutdown_request(request)
+
+    def thread_count(self) -> int:
+        """Handler threads started so far (at most ``max_threads``)."""
+        with self._pool_lock:
+            return len(self._workers)
+
+    def server_close(self) -> None:
+        """Stop listening, end the handler threads and hang up the connections still open (a kept-alive
+        client's next request then finds the connection closed)."""
+        super().server_close()
+        with self._pool_lock:
+            open_now, workers = list(self._open), list(self._workers)
+        for request in open_now:
+            if isinstance(request, socket.socket):
+                try:
+                    request.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        for _ in workers:
+            self._jobs.put(None)
+
+    # ------------------------------------------------------------- names
+    def host_allowed(self, host: str) -> bool:
+        """True when ``host`` (a Host header, or the authority of an absolute request target) names this
+        server: 127.0.0.1, localhost, [::1] or the address it listens on, with its port or without one."""
+        parts = urlsplit("//" + host.strip())
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.username is not None or parts.password is not None or parts.path or parts.query:
+            return False
+        name = (parts.hostname or "").lower()
+        if not host.strip() or (port is not None and port != self.server_address[1]):
+            return False
+        bound = str(self.server_address[0]).lower()
+        return name in {n.strip("[]") for n in LOOPBACK_NAMES} or name == bound
+
+    def handle_error(self, request: Request, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], _HANG_UPS):
             return
         super().handle_error(request, client_address)
@@ -48,6 +142,8 @@ class StrictRequestHandler(BaseHTTPRequestHandler):
     # Set by BaseHTTPRequestHandler, undeclared in its stubs.
     raw_requestline: bytes
     _headers_buffer: list[bytes]
+
+    timeout = IDLE_TIMEOUT  # a silent connection is closed, so kept-alive clients cannot hold every thread
 
     def setup(self) -> None:
         super().setup()
@@ -81,6 +177,26 @@ class StrictRequestHandler(BaseHTTPRequestHandler):
         if self.headers.defects or self.headers.get_payload():
             self.send_error(400, "A header line is not \"name: value\".")
             return False
+        return self._host_checked()
+
+    def _host_checked(self) -> bool:
+        """The Host header (and an absolute request target's authority) must name this server: a request for
+        another name, such as a DNS-rebinding page's ``evil.example:PORT``, is refused with 421 and the API's
+        error shape. A request without a Host (HTTP/1.0, a bare socket) cannot come from a browser: served."""
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1:
+            self.send_error(400, "The request has more than one Host header.")
+            return False
+        names = list(hosts)
+        if not self.path.startswith("/"):
+            names.append(urlsplit(self.path).netloc)
+        server: QuietHTTPServer = self.server  # type: ignore[assignment]
+        for name in names:
+            if not server.host_allowed(name):
+                self.refuse(421, "MISDIRECTED_REQUEST", "This sandbox answers only to 127.0.0.1, localhost or [::1] "
+                                                        f"on port {server.server_address[1]}; the request named "
+                                                        "another host.")
+                return False
         return True
 
     def handle_expect_100(self) -> bool:

@@ -24,6 +24,7 @@ from ..errors import ValidationError
 from ..job import JobSpec, is_loopback_host
 from ..settings import ENV_BASE, ENV_DEFAULT_BATCH, ENV_KEY, ENV_PROJECT, ENV_WORKFLOW
 from .api import SandboxHTTPServer
+from .home import RUNNING, DiskCap
 from .results import render_result
 from .storage import StorageHTTPServer
 from .store import Store
@@ -65,7 +66,8 @@ class SandboxServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                  project_id: str | None = None, store: str = ":memory:", files_dir: str | Path | None = None,
                  latency_ms: float = 0.0, faults: Faults | None = None, seed: int | None = None,
-                 page_size: int = 50, quiet: bool = True, complete_after: float | None = None):
+                 page_size: int = 50, quiet: bool = True, complete_after: float | None = None,
+                 results_dir: str | Path | None = None, max_disk_bytes: int | None = None):
         if not is_loopback_host(host):
             raise ValueError(f"the sandbox only listens on loopback addresses, not {host!r}")
         self.host = host
@@ -81,10 +83,10 @@ class SandboxServer:
         self._complete_lock = threading.Lock()
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
-        self._tmp = None
+        self._tmp = tempfile.TemporaryDirectory(prefix="playment-sandbox-", ignore_cleanup_errors=True)
+        self.scratch_dir = Path(self._tmp.name)  # a throw-away folder of this sandbox's own, gone at stop()
         if files_dir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="playment-sandbox-files-")
-            files_dir = self._tmp.name
+            files_dir = self.scratch_dir / "files"
         self.files_dir = Path(files_dir).resolve()
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(store)
@@ -92,13 +94,43 @@ class SandboxServer:
         self._scripted: list[ScriptedReply] = []
         self._stats: dict[str, int] = {}
         self._stats_lock = threading.Lock()
-        self._httpd = SandboxHTTPServer((host, port), self)
+        # A kept store keeps its port where it can (the URLs its jobs hold name it) and knows its former ones.
+        former = [int(p) for p in (self.store.meta("ports") or "").split() if p.isdigit()]
+        self._httpd = self._listen(host, port, former[-1:] if port == 0 else [])
+        self.own_ports = {*former, self.port}
+        if store != ":memory:":
+            self.store.set_meta("ports", " ".join(str(p) for p in [*(p for p in former if p != self.port),
+                                                                   self.port][-20:]))
         self._thread: threading.Thread | None = None
-        self._results_tmp = tempfile.TemporaryDirectory(prefix="playment-sandbox-results-")
-        self.results_dir = Path(self._results_tmp.name)
-        self._signing_key = secrets.token_bytes(16)
+        if results_dir is None:
+            results_dir = self.scratch_dir / "results"
+        self.results_dir = Path(results_dir).resolve()
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        self.max_disk_bytes = max_disk_bytes
+        self.notices: list[str] = []  # what the sandbox did on its own (files pruned at the disk cap), to be said
+        self._disk = DiskCap(self, max_disk_bytes)
+        self._signing_key = self._key_for_signing(store)
         self._storage = StorageHTTPServer((host, 0), self)
         self._storage_thread: threading.Thread | None = None
+
+    def _listen(self, host: str, port: int, preferred: list[int]) -> SandboxHTTPServer:
+        """The API's listening socket: on ``preferred`` ports first (a kept sandbox's last one), else ``port``."""
+        for p in preferred:
+            try:
+                return SandboxHTTPServer((host, p), self)
+            except OSError:
+                continue
+        return SandboxHTTPServer((host, port), self)
+
+    def _key_for_signing(self, store: str) -> bytes:
+        """A kept store keeps its signing key (signed URLs handed out stay valid across restarts)."""
+        kept = self.store.meta("signing_key") if store != ":memory:" else None
+        if kept:
+            return bytes.fromhex(kept)
+        key = secrets.token_bytes(16)
+        if store != ":memory:":
+            self.store.set_meta("signing_key", key.hex())
+        return key
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -122,6 +154,8 @@ class SandboxServer:
         self._storage_thread.start()
 
     def start(self) -> SandboxServer:
+        RUNNING.add(self.base_url)
+        self._disk.check()
         self._start_storage()
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="playment-sandbox", daemon=True)
@@ -129,6 +163,8 @@ class SandboxServer:
         return self
 
     def serve_forever(self) -> None:
+        RUNNING.add(self.base_url)
+        self._disk.check()
         self._start_storage()
         self._httpd.serve_forever()
 
@@ -141,10 +177,9 @@ class SandboxServer:
             self._storage.shutdown()
             self._storage_thread.join(timeout=5)
         self._storage.server_close()
+        RUNNING.discard(self.base_url)
         self.store.close()
-        self._results_tmp.cleanup()
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        self._tmp.cleanup()
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -222,6 +257,20 @@ class SandboxServer:
             raise PermissionError("The file name leads outside the sandbox's files.")
         return target
 
+    def _own_path(self, url: Any, prefix: str) -> str | None:
+        """The raw path after ``prefix`` when ``url`` is http on loopback at one of this sandbox's ports (its
+        current one, or a former one of a kept store), else None."""
+        if not isinstance(url, str):
+            return None
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            return None
+        if parts.scheme != "http" or port not in self.own_ports or not is_loopback_host(parts.hostname):
+            return None
+        return parts.path[len(prefix):] if parts.path.startswith(prefix) else None
+
     def own_file_missing(self, url: str) -> bool:
         """True when ``url`` points into this sandbox's /files/ and no such file exists."""
         parts = urlsplit(url)
@@ -229,14 +278,51 @@ class SandboxServer:
             port = parts.port
         except ValueError:
             return False
-        if parts.scheme != "http" or port != self.port or not is_loopback_host(parts.hostname):
+        if parts.scheme != "http" or port not in self.own_ports or not is_loopback_host(parts.hostname):
             return False
-        if not parts.path.startswith("/files/"):
-            return True
+        return self.own_file_name(url) is None
+
+    def own_file_name(self, url: Any) -> str | None:
+        """The /files/ name (decoded) behind ``url`` when it is an existing file of this sandbox, else None."""
+        raw = self._own_path(url, "/files/")
+        if raw is None:
+            return None
         try:
-            return not self.safe_path(decode_once(parts.path[len("/files/"):])).is_file()
+            name = decode_once(raw)
+            return name if self.safe_path(name).is_file() else None
         except (PermissionError, UnicodeDecodeError, OSError):
-            return True
+            return None
+
+    def own_result_name(self, url: Any) -> str | None:
+        """The result file name behind a result URL of this sandbox (``/results/<job>.png``) when it exists."""
+        raw = self._own_path(url, "/results/")
+        if raw is None:
+            return None
+        try:
+            name = decode_once(raw)
+        except UnicodeDecodeError:
+            return None
+        return name if "/" not in name and name and (self.results_dir / name).is_file() else None
+
+    def sign_file(self, name: str) -> str:
+        """The signature of the /files/ name ``name`` (decoded) in its signed URL: a namespace of its own,
+        so a result's signature never opens a file of the same name."""
+        return self.sign("files/" + name)
+
+    def reset(self) -> tuple[int, int]:
+        """Empty the sandbox: every job, result and batch but the default one, every file of /files/ and of
+        the results. Returns (jobs removed, files removed)."""
+        jobs = self.job_count()
+        with self._complete_lock:
+            self.store.q("DELETE FROM results")
+            self.store.q("DELETE FROM jobs")
+            self.store.q("DELETE FROM batches WHERE batch_id != ?", (self.default_batch_id,))
+        files = self._disk.clear()
+        return jobs, files
+
+    def stored(self, length: int) -> None:
+        """A /files/ upload of ``length`` bytes was stored: the disk cap prunes the oldest files if passed."""
+        self._disk.added(length)
 
     # ------------------------------------------------------------ handlers
     def create_job(self, project_id: str, body: Any) -> tuple[int, JsonObject, str | None]:
@@ -329,12 +415,8 @@ class SandboxServer:
 
     def own_file(self, url: Any) -> Path | None:
         """The file behind ``url`` when it is an existing file of this sandbox's /files/, else None."""
-        if not isinstance(url, str) or self.own_file_missing(url) or not url.startswith(self.base_url + "/files/"):
-            return None
-        try:
-            return self.safe_path(decode_once(urlsplit(url).path[len("/files/"):]))
-        except (PermissionError, UnicodeDecodeError):
-            return None
+        name = self.own_file_name(url)
+        return None if name is None else self.safe_path(name)
 
     def _make_result(self, job_id: str, payload: JsonObject) -> JsonObject:
         """The delivered annotation of a job (``results.render_result``), as a PNG in ``results_dir``."""

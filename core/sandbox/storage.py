@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from .protocol import QuietHTTPServer
+from .protocol import IDLE_TIMEOUT, QuietHTTPServer
 from .wire import decode_once
 
 if TYPE_CHECKING:
@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 
 
 class StorageHandler(BaseHTTPRequestHandler):
-    """GET /{name}?signature=...: a result file of the sandbox, for a valid signature only (403 otherwise).
+    """GET /{name}?signature=...: a result file of the sandbox, for a valid signature only (403 otherwise),
+    to a Host that names this server only (421 otherwise: see ``QuietHTTPServer.host_allowed``).
     Requests carrying an API key are counted (``storage with key``): the tests prove there are none."""
 
     protocol_version = "HTTP/1.1"
     server_version = "PlaymentSandboxStorage/1"
     server: StorageHTTPServer
+    timeout = IDLE_TIMEOUT
 
     def log_message(self, fmt: str, *args: Any) -> None:
         if not self.server.sandbox.quiet:
@@ -39,6 +41,10 @@ class StorageHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         sb = self.server.sandbox
         sb.count("GET storage")
+        if not all(self.server.host_allowed(h) for h in self.headers.get_all("Host") or []):
+            self.close_connection = True
+            return self._answer(421, b'{"success": false, "error": {"code": "MISDIRECTED_REQUEST", "message": '
+                                     b'"This storage answers only to its own loopback address."}}', "application/json")
         if self.headers.get("x-api-key") or self.headers.get("x-client-key"):
             sb.count("storage with key")
         parts = urlsplit(self.path)

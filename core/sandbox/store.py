@@ -16,17 +16,24 @@ _SCHEMA = """
     CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT UNIQUE,
         project_id TEXT, reference_id TEXT, batch_id TEXT, work_flow_id TEXT, priority_weight INTEGER,
         status TEXT, payload TEXT, created_at TEXT, UNIQUE(project_id, reference_id));
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
 class Store:
     """Jobs and batches in SQLite (``:memory:`` or a file), safe across handler threads: every statement
-    runs under one lock, in autocommit mode."""
+    runs under one lock, in autocommit mode. A file is in WAL mode with ``synchronous=NORMAL``: a commit is
+    an append to the write-ahead log, synced to disk in batches at checkpoints, not one fsync per job (a
+    power cut may lose the last moments; the app's journal, not the sandbox, is the record that matters)."""
 
     def __init__(self, path: str):
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL" if path != ":memory:" else "PRAGMA journal_mode=MEMORY")
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        else:
+            self._db.execute("PRAGMA journal_mode=MEMORY")
         self._db.executescript(_SCHEMA)
 
     def q(self, sql: str, args: Row = ()) -> list[Row]:
@@ -53,6 +60,14 @@ class Store:
                 return True
             except sqlite3.IntegrityError:
                 return False
+
+    def meta(self, key: str) -> str | None:
+        """A value the sandbox keeps about itself (its ports, its signing key), or None."""
+        rows = self.q("SELECT value FROM meta WHERE key=?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.q("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
 
     def close(self) -> None:
         with self._lock:

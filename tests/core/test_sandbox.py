@@ -87,20 +87,23 @@ def test_files_served_and_missing_attachment_is_fs_0007(sandbox, tmp_path):
     src = tmp_path / "img.png"
     src.write_bytes(b"\x89PNG fake bytes")
     url = sandbox.add_file(src, "frames/img.png")
-    assert requests.get(url, timeout=5).content == src.read_bytes()
+    assert requests.get(url, timeout=5).status_code == 401
+    assert requests.get(url, headers={"x-api-key": sandbox.api_key}, timeout=5).content == src.read_bytes()
     ok = post(sandbox, {"reference_id": "f1", "work_flow_id": WF, "data": {"image_url": url}})
     assert ok.status_code == 200
     missing = post(sandbox, {"reference_id": "f2", "work_flow_id": WF,
                              "data": {"image_url": sandbox.file_url("nope.png")}})
     assert err_code(missing) == "FS_0007"
-    assert requests.get(sandbox.base_url + "/files/..%2F..%2F..%2Fetc%2Fpasswd", timeout=5).status_code == 404
+    assert requests.get(sandbox.base_url + "/files/..%2F..%2F..%2Fetc%2Fpasswd",
+                        headers={"x-api-key": sandbox.api_key}, timeout=5).status_code == 404
 
 
 def test_put_file_needs_key(sandbox):
     url = sandbox.base_url + "/files/up/a.bin"
     assert requests.put(url, data=b"abc", timeout=5).status_code == 401
     resp = requests.put(url, data=b"abc", headers={"x-api-key": sandbox.api_key}, timeout=5)
-    assert resp.status_code == 201 and requests.get(url, timeout=5).content == b"abc"
+    assert resp.status_code == 201
+    assert requests.get(url, headers={"x-api-key": sandbox.api_key}, timeout=5).content == b"abc"
 
 
 def test_attachments_redirect(sandbox, tmp_path):
@@ -145,6 +148,7 @@ def test_a_client_hanging_up_mid_download_prints_no_traceback(sandbox, tmp_path,
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not a clean close
         s.close()
     time.sleep(0.5)  # the server's threads hit the reset while writing
-    assert requests.get(sandbox.base_url + "/files/big.bin", timeout=10).status_code == 200  # still serving
+    assert requests.get(sandbox.base_url + "/files/big.bin", headers={"x-api-key": sandbox.api_key},
+                        timeout=10).status_code == 200  # still serving
     err = capfd.readouterr().err
     assert "Traceback" not in err and "BrokenPipeError" not in err and "ConnectionResetError" not in err

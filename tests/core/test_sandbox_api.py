@@ -134,7 +134,10 @@ def test_attachments_of_sandbox_files_redirect_to_the_file(sandbox, tmp_path):
     source.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     file_url = sandbox.add_file(source)
     resp = call(sandbox, "GET", "/v1/attachments", params={"url": file_url}, allow_redirects=False)
-    assert resp.status_code == 302 and resp.headers["Location"] == file_url + "?signature=sandbox"
+    location = resp.headers["Location"]
+    assert resp.status_code == 302 and location.startswith(file_url + "?signature=")
+    assert requests.get(location, timeout=5).content == source.read_bytes()  # the signed URL needs no key
+    assert requests.get(file_url + "?signature=" + "0" * 64, timeout=5).status_code == 401
 
 
 # -------------------------------------------------------------------------------------------------- faults

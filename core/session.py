@@ -16,7 +16,7 @@ from typing import Any
 
 from . import pipeline
 from .client import DEFAULT_TIMEOUT, ConnectionReport, CreatedJob, PlaymentClient, ProjectDetails
-from .errors import Problem, UsageError
+from .errors import PlaymentError, Problem, UsageError
 from .job import JobSpec
 from .journal import Journal, default_journal_path
 from .retry import RetryPolicy
@@ -140,6 +140,16 @@ class Session:
         if self._client is None:
             self._client = self.make_client(self.pool_size)
         return self._client
+
+    def preview_client(self) -> PlaymentClient | None:
+        """The client that fetches previews of files on the API's own host (the sandbox's ``/files/``), or
+        None while there is no key or no usable base URL (previews are then fetched without it)."""
+        if not self.api_key:
+            return None
+        try:
+            return self.client
+        except PlaymentError:
+            return None
 
     @property
     def policy(self) -> RetryPolicy:

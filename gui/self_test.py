@@ -118,7 +118,6 @@ def run_self_test() -> int:
         return f"{len(legend)} classes, {report.width}x{report.height}, valid"
 
     def submit_and_read_back() -> str:
-        import requests
 
         from playment_submit.core.job import JobSpec, RasterPrelabel, ReferenceImage
         from playment_submit.core.pipeline import submit_job
@@ -132,7 +131,7 @@ def run_self_test() -> int:
             raise RuntimeError(f"read back {info.reference_id!r}, expected {spec.reference_id!r}")
         [stored] = [j for j in session.sandbox.jobs() if j["job_id"] == created.job_id]
         url = stored["payload"]["data"]["maker_response"]["raster"]["data"]["url"]
-        if requests.get(url, timeout=10).content != state["mask"].read_bytes():
+        if session.client.fetch_attachment(url) != state["mask"].read_bytes():  # the way the window reads it
             raise RuntimeError("the uploaded mask came back different")
         return f"job {created.job_id} created, read back, mask bytes match"
 

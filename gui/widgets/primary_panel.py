@@ -3,32 +3,34 @@
 Images are decoded off the GUI thread (QImage is safe to build in a worker; widgets are not touched
 there). An 8-bit RGB or RGBA PNG goes through core's libspng path (:func:`core.mask.load_png8`, about 0.4x
 the time of Pillow's or Qt's PNG decoding), other files (JPEG, palette or 16-bit PNGs, damaged PNGs) through
-QImageReader. URL previews are fetched with a size cap and a timeout; s3:// and gs:// cannot be fetched here.
+QImageReader. URL previews are fetched by core (:func:`core.preview.fetch_preview_bytes`: a size cap, a timeout,
+the API's own files through its attachments endpoint); s3:// and gs:// cannot be fetched here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import requests
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from playment_submit.core.job import is_local_path, url_problems
 from playment_submit.core.mask import load_png8
+from playment_submit.core.preview import MAX_PREVIEW_BYTES, fetch_preview_bytes
 from playment_submit.core.storage import local_file
 from playment_submit.gui.dialogs import open_file
 from playment_submit.gui.workers import start_worker
 
-MAX_PREVIEW_BYTES = 40 * 1024 * 1024
-PREVIEW_TIMEOUT = (5.0, 15.0)
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
 
 
-def load_image(value: str) -> QImage:
-    """Decode a local file or fetch a URL into a QImage (runs in a worker). Raises ValueError with a sentence."""
+def load_image(value: str, client: Any = None) -> QImage:
+    """Decode a local file or fetch a URL into a QImage (runs in a worker). Raises ValueError with a sentence.
+    ``client`` (the session's, or None) fetches URLs on the API's own host (see :mod:`core.preview`)."""
     if is_local_path(value):
         path = local_file(value)
         if not path.is_file():
@@ -42,20 +44,8 @@ def load_image(value: str) -> QImage:
         if image.isNull():
             raise ValueError(f"{path.name} cannot be read as an image ({reader.errorString()}).")
         return image
-    if value.startswith(("s3://", "gs://")):
-        raise ValueError("s3:// and gs:// images are not previewable here (Playment reads them with the "
-                         "bucket's own access); the URL is still submitted as is.")
-    try:
-        with requests.get(value, stream=True, timeout=PREVIEW_TIMEOUT) as resp:
-            resp.raise_for_status()
-            data = bytearray()
-            for chunk in resp.iter_content(1 << 16):
-                data += chunk
-                if len(data) > MAX_PREVIEW_BYTES:
-                    raise ValueError(f"The image is larger than {MAX_PREVIEW_BYTES >> 20} MB; not previewed.")
-    except requests.exceptions.RequestException as e:
-        raise ValueError(f"The preview could not be fetched ({type(e).__name__}); check the URL.") from e
-    image = QImage.fromData(bytes(data))
+    data = fetch_preview_bytes(value, client=client, max_bytes=MAX_PREVIEW_BYTES)
+    image = QImage.fromData(data)
     if image.isNull():
         raise ValueError("The URL did not return an image this app can decode.")
     return image
@@ -85,6 +75,8 @@ class PrimaryPanel(QWidget):
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.image_size: tuple[int, int] | None = None
+        # The session's client for URLs on the API's own host (the window sets it; None: fetched keyless).
+        self.preview_client: Callable[[], Any] = lambda: None
         self._worker = None
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
@@ -142,7 +134,7 @@ class PrimaryPanel(QWidget):
         if problems:
             self.info.setText(problems[0].message)
         self.preview.setText("Loading preview…")
-        self._worker = start_worker(load_image, value, owner=self)
+        self._worker = start_worker(load_image, value, self.preview_client(), owner=self)
         self._worker.returned.connect(lambda image, v=value: self._on_image_loaded(v, image))
         self._worker.errored.connect(lambda e, v=value: self._on_image_failed(v, e))
 

@@ -6,7 +6,9 @@ core's validation (``set_problems``); this widget only marks the rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap
@@ -31,10 +33,10 @@ from playment_submit.gui.workers import alive, start_worker
 URL_ROLE = Qt.ItemDataRole.UserRole
 
 
-def thumbnail(location: str) -> QImage:
+def thumbnail(location: str, client: Any = None) -> QImage:
     """A 64x48 thumbnail of a local file or an http(s) URL (fetched with the preview's size cap and
     timeout); raises ValueError with a sentence for s3://, gs:// and unreadable images."""
-    image = load_image(location)
+    image = load_image(location, client)
     return image.scaled(64, 48, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
@@ -70,6 +72,8 @@ class ReferencesPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        # The session's client for URLs on the API's own host (the window sets it; None: fetched keyless).
+        self.preview_client: Callable[[], Any] = lambda: None
         lay = QVBoxLayout(self)
         self.list = ReferenceList()
         self.list.setIconSize(QSize(64, 48))
@@ -117,7 +121,7 @@ class ReferencesPanel(QWidget):
         self.list.addItem(item)
         self.list.blockSignals(False)
         if not location.startswith(("s3://", "gs://")) and (not is_local_path(location) or Path(location).is_file()):
-            worker = start_worker(thumbnail, location, owner=self)
+            worker = start_worker(thumbnail, location, self.preview_client(), owner=self)
             # The row may have been removed (and its item deleted) before its thumbnail arrives.
             worker.returned.connect(lambda image, it=item: alive(it) and it.setIcon(QIcon(QPixmap.fromImage(image))))
             worker.errored.connect(lambda e, it=item: alive(it) and it.setToolTip(f"{it.data(URL_ROLE)}\n{e}"))

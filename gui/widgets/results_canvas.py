@@ -38,7 +38,7 @@ def _difference_image(difference: np.ndarray) -> QImage:
     return qimage_from_array(layer)
 
 
-def load_job(row: DeliveredJob, journal: Any) -> JobImages:
+def load_job(row: DeliveredJob, journal: Any, client: Any = None) -> JobImages:
     """A job's masks (reviewed when it had a pre-label) and its primary image, as QImages. Runs in a worker;
     raises core's ValidationError with a sentence for files that cannot be read."""
     masks = read_job(row)
@@ -54,7 +54,7 @@ def load_job(row: DeliveredJob, journal: Any) -> JobImages:
     image_url = primary_image_url(journal, row)
     if image_url:
         try:
-            primary = load_image(image_url)
+            primary = load_image(image_url, client)
         except ValueError as e:
             note = f"Primary image not shown: {e}"
     else:

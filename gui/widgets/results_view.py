@@ -13,6 +13,7 @@ worker; the GUI thread only wraps the QImages in pixmaps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,8 @@ class ResultsView(QWidget):
     def __init__(self, journal: Any, parent: QWidget | None = None):
         super().__init__(parent)
         self.journal = journal
+        # The session's client for the primary image when it is on the API's own host (the window sets it).
+        self.preview_client: Callable[[], Any] = lambda: None
         self.rows: list[DeliveredJob] = []
         self.images: JobImages | None = None
         self._load_worker: Worker | None = None
@@ -322,7 +325,7 @@ class ResultsView(QWidget):
             self.note.setText(row.message or "Playment has no result for this job.")
             return
         self.note.setText(f"Reading the results of \"{row.label}\"…")
-        worker = start_worker(load_job, row, self.journal, owner=self)
+        worker = start_worker(load_job, row, self.journal, self.preview_client(), owner=self)
         worker.returned.connect(lambda images, w=worker: self._on_loaded(w, images))
         worker.errored.connect(lambda e, w=worker: self._on_load_failed(w, e))
         self._load_worker = worker

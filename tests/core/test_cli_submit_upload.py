@@ -18,6 +18,11 @@ from tests.conftest import mask_bytes, png_bytes
 from tests.core.test_storage_s3 import s3_endpoint  # noqa: F401  (module-scoped moto server fixture)
 
 
+def key_of(sandbox):
+    """The header that reads the sandbox's files (it serves them only with the key or a signed URL)."""
+    return {"x-api-key": sandbox.api_key}
+
+
 def write(path, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -61,7 +66,7 @@ def test_cli_submit_with_local_files_uses_sandbox_storage(sandbox, tmp_path):
                          capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 0, res.stderr
     url = sandbox.jobs()[0]["payload"]["data"]["image_url"]
-    assert requests.get(url, timeout=5).content == png_bytes(1)
+    assert requests.get(url, headers=key_of(sandbox), timeout=5).content == png_bytes(1)
     assert (tmp_path / "data" / "journals").is_dir()  # the submission was journalled
 
 
@@ -77,7 +82,7 @@ def test_in_process_sandbox_default_serves_the_same_bytes(sandbox, point_at, tmp
                       (data["reference_data"]["raster"]["images"][0]["image_url"], png_bytes(2)),
                       (data["maker_response"]["raster"]["data"]["url"], mask_bytes())):
         assert url.startswith(sandbox.base_url + "/files/")
-        assert requests.get(url, timeout=5).content == body
+        assert requests.get(url, headers=key_of(sandbox), timeout=5).content == body
 
 
 def test_missing_local_file_exits_1_naming_it_and_nothing_is_sent(sandbox, point_at, tmp_path, capsys):
@@ -122,7 +127,7 @@ def test_upload_to_s3_then_submit(s3_endpoint, sandbox, point_at, tmp_path, caps
                  "--s3-endpoint-url", s3_endpoint, "--url-style", "presigned", "--presign-expiry", "900"]
     assert main(presigned) == 0, capsys.readouterr().err
     url = sandbox.jobs()[-1]["payload"]["data"]["maker_response"]["raster"]["data"]["url"]
-    assert "X-Amz-Expires=900" in url and requests.get(url, timeout=5).content == mask_bytes()
+    assert "X-Amz-Expires=900" in url and requests.get(url, headers=key_of(sandbox), timeout=5).content == mask_bytes()
 
 
 def test_s3_missing_bucket_exits_1_and_endpoint_down_exits_2(s3_endpoint, sandbox, point_at, tmp_path,  # noqa: F811

@@ -31,6 +31,11 @@ from playment_submit.core.storage import (
 from tests.conftest import mask_bytes, png_bytes
 
 
+def key_of(sandbox):
+    """The header that reads the sandbox's files (it serves them only with the key or a signed URL)."""
+    return {"x-api-key": sandbox.api_key}
+
+
 def write(path, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -60,7 +65,7 @@ def test_sandbox_storage_end_to_end(sandbox, tmp_path):
             data["maker_response"]["raster"]["data"]["url"]]
     for url, original in zip(urls, contents.values(), strict=True):
         assert url.startswith(sandbox.base_url + "/files/uploads/")
-        assert requests.get(url, timeout=5).content == original
+        assert requests.get(url, headers=key_of(sandbox), timeout=5).content == original
     assert data["reference_data"]["raster"]["images"][1]["image_url"] == "https://cdn.example.com/c2.png"
     assert created.job_id == sandbox.jobs()[0]["job_id"]
     assert [s["phase"] for s in seen][:2] == ["check", "upload"] and seen[-1]["phase"] == "send"
@@ -127,7 +132,7 @@ def test_cancel_stops_before_the_next_file(sandbox, tmp_path):
     # The first file's PUT is cut short (whether the server counted it is a race); the others never start.
     assert sandbox.stats().get("PUT files", 0) <= 1 and sandbox.job_count() == 0
     for later in spec.local_paths()[1:]:
-        assert requests.head(storage.destination(later), timeout=5).status_code == 404
+        assert requests.head(storage.destination(later), headers=key_of(sandbox), timeout=5).status_code == 404
 
 
 def test_wrong_key_and_stopped_sandbox_are_sentences(sandbox, make_sandbox, tmp_path):

@@ -21,6 +21,11 @@ from playment_submit.resources import sample_classes, sample_job_files
 SAMPLE = sample_job_files()
 
 
+def key_of(sandbox):
+    """The header that reads the sandbox's files (it serves them only with the key or a signed URL)."""
+    return {"x-api-key": sandbox.api_key}
+
+
 def build_job_as_a_user(qtbot, win, monkeypatch, wait_idle):
     """Browse for the primary, add two cameras at once, colour-code the sample index mask."""
     monkeypatch.setattr(QFileDialog, "getOpenFileName",
@@ -51,10 +56,11 @@ def test_build_and_submit_a_job_with_two_cameras_and_a_coded_mask(qtbot, window,
     assert stored["payload"] == preview  # exactly what the preview showed
     assert stored["job_id"] == created.job_id and created.job_id in window.job.result.text()
     data = stored["payload"]["data"]
-    assert requests.get(data["image_url"], timeout=5).content == SAMPLE["primary"].read_bytes()
+    assert requests.get(data["image_url"], headers=key_of(sandbox), timeout=5).content == SAMPLE["primary"].read_bytes()
     for img, (_, path) in zip(data["reference_data"]["raster"]["images"], SAMPLE["references"], strict=True):
-        assert requests.get(img["image_url"], timeout=5).content == path.read_bytes()
-    mask_bytes = requests.get(data["maker_response"]["raster"]["data"]["url"], timeout=5).content
+        assert requests.get(img["image_url"], headers=key_of(sandbox), timeout=5).content == path.read_bytes()
+    mask_url = data["maker_response"]["raster"]["data"]["url"]
+    mask_bytes = requests.get(mask_url, headers=key_of(sandbox), timeout=5).content
     assert mask_bytes == window.mask_state.path.read_bytes()
     assert set(data["maker_response"]["raster"]["data"]["legend"].values()) == set(sample_classes())
     window.tabs.setCurrentWidget(window.history)

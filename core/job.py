@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from .errors import Problem, ValidationError
 from .jsonio import MAX_DEPTH, depth
 from .legend import check_legend
+from .shapes.model import check_shapes
 
 MAX_REFERENCE_ID = 255
 PRIORITY_RANGE = (1, 10)
@@ -257,6 +258,8 @@ class JobSpec:
                                      allow_local_paths, required=True, mask=True)
             _, legend_problems = check_legend(self.prelabel.legend, path=f"{PRELABEL_PATH}.legend")
             problems += legend_problems
+        if self.shapes:  # vector pre-labels: the one shape check (core/shapes), named by their place in the job
+            problems += check_shapes(self.shapes, where="data.maker_response")
         return problems
 
     def errors(self, *, allow_local_paths: bool = False) -> list[Problem]:

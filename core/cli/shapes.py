@@ -78,7 +78,8 @@ def write_atomic(path: Path, data: Any) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     from ..mask.formats import load_mapping
-    from ..shapes import check_shapes, fragment, read_source
+    from ..shapes import check_shapes, fragment
+    from ..shapes.readers import read_source
 
     out = Path(args.output)
     why = output_problem(out, "-o", [("source", args.source), ("classes file", args.classes),

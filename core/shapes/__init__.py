@@ -1,7 +1,7 @@
 """Vector pre-labels (issue 25): import from YOLO, COCO, LabelMe, VOC, CVAT and Label Studio into a
-``maker_response`` fragment, and the one shape check."""
+``maker_response`` fragment (:mod:`.readers`), and the one shape check (:mod:`.model`, which every job's
+validation runs, so this package imports only it: the readers load with the ``shapes`` command)."""
 
 from .model import KINDS, Outcome, Shape, check_shapes, fragment
-from .readers import FORMATS, MAX_BYTES, read_source
 
-__all__ = ["FORMATS", "KINDS", "MAX_BYTES", "Outcome", "Shape", "check_shapes", "fragment", "read_source"]
+__all__ = ["KINDS", "Outcome", "Shape", "check_shapes", "fragment"]

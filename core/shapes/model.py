@@ -63,9 +63,10 @@ def _points_obj(pts: Sequence[tuple[float, float]]) -> dict[str, dict[str, float
     return {f"p{i + 1}": {"x": x, "y": y} for i, (x, y) in enumerate(pts)}
 
 
-def _edges(n: int, closed: bool) -> dict[str, dict[str, str]]:
+def _edges(n: int, closed: bool) -> dict[str, list[str]]:
+    """Edges as the API documents them: ``{"e1": ["p1", "p2"], ...}``, closing the ring for a polygon."""
     pairs = [(i, i + 1) for i in range(n - 1)] + ([(n - 1, 0)] if closed and n > 2 else [])
-    return {f"e{k + 1}": {"p1": f"p{a + 1}", "p2": f"p{b + 1}"} for k, (a, b) in enumerate(pairs)}
+    return {f"e{k + 1}": [f"p{a + 1}", f"p{b + 1}"] for k, (a, b) in enumerate(pairs)}
 
 
 def fragment(outcome: Outcome, *, locked: bool = False, min_score: float | None = None,
@@ -154,8 +155,8 @@ def _xy(p: Any) -> tuple[float, float] | None:
 def _label_problem(label: Any, known: Iterable[str] | None) -> str | None:
     if not isinstance(label, str) or not label.strip():
         return "has no label; give it a non-empty \"label\""
-    if any(unicodedata.category(c) == "Cc" for c in label):
-        return "has a label with control characters; remove them"
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in label):
+        return "has a label with control or bidi characters (shown escaped: " + ascii(label) + "); remove them"
     if known is not None and label not in set(known):
         return "has a label that is not in the class list; rename it or add it to the list"
     return None
@@ -232,10 +233,11 @@ def check_shapes(maker_response: Any, known: Iterable[str] | None = None, where:
             edges = shape.get("edges", {})
             if kind != "landmarks" or edges:
                 if not isinstance(edges, dict):
-                    bad("has \"edges\" that is not an object {\"e1\": {\"p1\": \"p1\", \"p2\": \"p2\"}}")
+                    bad("has \"edges\" that is not an object {\"e1\": [\"p1\", \"p2\"], ...}")
                     continue
                 for ename, e in edges.items():
-                    if not (isinstance(e, dict) and e.get("p1") in points and e.get("p2") in points):
+                    if not (isinstance(e, list) and len(e) == 2 and all(isinstance(q, str) and q in points
+                                                                          for q in e)):
                         bad(f"has the edge \"{ename}\" that does not join two of its points; name existing points")
                         break
     return problems

@@ -46,7 +46,7 @@ def test_yolo_box_score_polygon_and_min_score(tmp_path, image, capsys):
     poly = got["polygons"]["data"][0]
     assert poly["label"] == "person" and poly["state"] == "editable"
     assert poly["points"]["p3"] == {"x": 0.2, "y": 0.3}
-    assert poly["edges"]["e3"] == {"p1": "p3", "p2": "p1"}  # the ring closed
+    assert poly["edges"]["e3"] == ["p3", "p1"]  # the ring closed
     assert "1 detection below --min-score 0.5 left out." in capsys.readouterr().err
     _, again = run(tmp_path, src, "--classes", names, "--image", image, "--min-score", "0.5")
     assert again == got  # stable ids
@@ -80,7 +80,7 @@ def test_labelme_kinds_clipping_and_outside(tmp_path, capsys):
     r = got["rectangles"]["data"]
     assert len(r) == 1 and r[0]["coordinates"][0] == {"x": 20 / W, "y": 10 / H}
     assert got["polygons"]["data"][0]["points"]["p3"] == {"x": 0.5, "y": 1.0}
-    assert got["lines"]["data"][0]["edges"] == {"e1": {"p1": "p1", "p2": "p2"}}
+    assert got["lines"]["data"][0]["edges"] == {"e1": ["p1", "p2"]}
     assert got["landmarks"]["data"][0]["points"] == {"p1": {"x": 0.05, "y": 0.1}, "p2": {"x": 0.1, "y": 0.2}}
     err = capsys.readouterr().err
     assert "1 shape partly outside the image clipped to it." in err
@@ -173,10 +173,10 @@ def test_check_sentences(tmp_path, capsys):
                                    {"_id": "a", "label": "x\x07", "coordinates": corners(0, 0, 2, 1)}]},
            "polygons": {"data": [{"_id": "p", "label": "road", "points": {"p1": {"x": 0, "y": 0},
                                                                           "p2": {"x": 0, "y": 0}},
-                                  "edges": {"e1": {"p1": "p1", "p2": "p9"}}}]}}
+                                  "edges": {"e1": ["p1", "p9"]}}]}}
     texts = [p.message for p in check_shapes(bad)]
     assert 'Rectangle 1 ("car") has no area' in texts[0]
-    assert any("control characters" in t for t in texts)
+    assert any("control or bidi characters" in t for t in texts)
     assert any('has the _id "a" that rectangle 1 ("car") has too' in t for t in texts)
     assert any("four {x, y} numbers in 0..1" in t for t in texts)
     assert any('Polygon 1 ("road") has 1 distinct point, fewer than 3' in t for t in texts)
@@ -186,5 +186,5 @@ def test_check_sentences(tmp_path, capsys):
     assert main(["shapes", "check", str(f)]) == 1
     assert "has no area" in capsys.readouterr().err
     f.write_text(json.dumps({"lines": {"data": [{"_id": "l", "label": "lane", "points": {
-        "p1": {"x": 0, "y": 0}, "p2": {"x": 1, "y": 1}}, "edges": {"e1": {"p1": "p1", "p2": "p2"}}}]}}))
+        "p1": {"x": 0, "y": 0}, "p2": {"x": 1, "y": 1}}, "edges": {"e1": ["p1", "p2"]}}]}}))
     assert main(["shapes", "check", str(f)]) == 0

@@ -18,8 +18,11 @@ or no body for every open job) or :meth:`SandboxServer.complete_jobs`. A complet
 pre-label (when it is one of the sandbox's own /files/) changed by deterministic edits that a review can find,
 each on the legend's classes in order: the first class grown, the second shrunk, the third renamed (same colour,
 name + " (renamed)"), and a region of a new class "Added region" painted; a job without a pre-label gets a mask of
-its primary image's size (64x48 when that is not a sandbox file) holding only the added region. Result URLs are
-private: ``/v1/attachments?url=`` answers 302 to a signed URL on the sandbox's separate storage server
+its primary image's size (64x48 when that is not a sandbox file) holding only the added region. A job with vector
+pre-labels (``maker_response.rectangles``, ``polygons``, ``lines``, ``landmarks``) gets its shapes back edited the
+same way (``results.derive_shapes``: the first rectangle moved right, the second dropped, a box "Added box" added,
+the first polygon moved down; lines and landmarks kept), beside the mask when it also had one, alone otherwise.
+Result URLs are private: ``/v1/attachments?url=`` answers 302 to a signed URL on the sandbox's separate storage server
 (``storage_url``, another port), which serves a file only with a valid signature and counts requests that carry
 an API key (``storage with key`` in the stats: a client must never send one there).
 

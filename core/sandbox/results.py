@@ -11,6 +11,61 @@ from typing import Any
 from .wire import JsonObject
 
 ADDED_REGION = "Added region"
+ADDED_BOX = "Added box"
+VECTOR_KINDS = ("rectangles", "polygons", "lines", "landmarks")
+MOVE = 0.05   # how far the sandbox's annotator moves the first rectangle (right) and polygon (down), normalised
+
+
+def vector_result(payload: JsonObject) -> JsonObject | None:
+    """The delivered shapes of a job whose pre-label has vector kinds (``maker_response.rectangles`` ...), by
+    :func:`derive_shapes`; None when it has none (a raster-only or empty pre-label)."""
+    data = payload.get("data")
+    maker = data.get("maker_response") if isinstance(data, dict) else None
+    if not isinstance(maker, dict) or not any(k in maker for k in VECTOR_KINDS):
+        return None
+    return derive_shapes(maker)
+
+
+def derive_shapes(maker: JsonObject) -> JsonObject:
+    """The sandbox annotator for vector pre-labels, deterministic edits a review can find: the first rectangle
+    moved right by ``MOVE`` (kept on the image), the second rectangle dropped, a new rectangle ``ADDED_BOX``
+    added (bottom right), the first polygon moved down by ``MOVE``; lines and landmarks kept as given. The
+    input is not changed; what is not a well-formed shape is kept as it came."""
+    import copy
+
+    out: JsonObject = {}
+    for kind in VECTOR_KINDS:
+        block = maker.get(kind)
+        shapes = block.get("data") if isinstance(block, dict) else None
+        if not isinstance(shapes, list):
+            continue
+        shapes = copy.deepcopy(shapes)
+        if kind == "rectangles":
+            if shapes:
+                _move(shapes[0], "coordinates", MOVE, 0.0)
+            if len(shapes) > 1:
+                del shapes[1]
+            shapes.append({"_id": "sandbox-added-box", "label": ADDED_BOX, "attributes": {}, "state": "editable",
+                           "coordinates": [{"x": 0.7, "y": 0.7}, {"x": 0.9, "y": 0.7}, {"x": 0.9, "y": 0.9},
+                                           {"x": 0.7, "y": 0.9}]})
+        elif kind == "polygons" and shapes:
+            _move(shapes[0], "points", 0.0, MOVE)
+        out[kind] = {"data": shapes}
+    return out
+
+
+def _move(shape: Any, field: str, dx: float, dy: float) -> None:
+    """Shift a shape's points by (dx, dy), as far as the image allows (the whole shape moves alike)."""
+    pts = shape.get(field) if isinstance(shape, dict) else None
+    values = list(pts.values()) if isinstance(pts, dict) else pts if isinstance(pts, list) else []
+    xy = [p for p in values if isinstance(p, dict) and all(isinstance(p.get(c), (int, float))
+                                                           and not isinstance(p.get(c), bool) for c in "xy")]
+    if not xy or len(xy) != len(values):
+        return
+    dx = min(dx, 1.0 - max(p["x"] for p in xy))
+    dy = min(dy, 1.0 - max(p["y"] for p in xy))
+    for p in xy:
+        p["x"], p["y"] = round(p["x"] + dx, 6), round(p["y"] + dy, 6)
 
 
 def render_result(payload: JsonObject, own_file: Callable[[Any], Path | None], target: Path,

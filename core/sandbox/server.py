@@ -25,7 +25,7 @@ from ..job import JobSpec, is_loopback_host
 from ..settings import ENV_BASE, ENV_DEFAULT_BATCH, ENV_KEY, ENV_PROJECT, ENV_WORKFLOW
 from .api import SandboxHTTPServer
 from .home import RUNNING, DiskCap
-from .results import render_result
+from .results import render_result, vector_result
 from .storage import StorageHTTPServer
 from .store import Store
 from .wire import JsonObject, decode_once, error_body, name_problem, now_iso
@@ -419,8 +419,14 @@ class SandboxServer:
         return None if name is None else self.safe_path(name)
 
     def _make_result(self, job_id: str, payload: JsonObject) -> JsonObject:
-        """The delivered annotation of a job (``results.render_result``), as a PNG in ``results_dir``."""
-        return render_result(payload, self.own_file, self.results_dir / f"{job_id}.png", self.result_url(job_id))
+        """The delivered annotation of a job: its mask (``results.render_result``, a PNG in ``results_dir``)
+        and its shapes (``results.vector_result``), each when the pre-label had them."""
+        shapes = vector_result(payload)
+        maker = payload.get("data", {}).get("maker_response") if isinstance(payload.get("data"), dict) else None
+        if shapes is not None and not (isinstance(maker, dict) and "raster" in maker):
+            return shapes  # a vector job: its delivered shapes, no mask
+        result = render_result(payload, self.own_file, self.results_dir / f"{job_id}.png", self.result_url(job_id))
+        return result if shapes is None else {**result, **shapes}
 
     def sign(self, name: str) -> str:
         return hmac.new(self._signing_key, name.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, UsageError, ValidationError
+from ..errors import UsageError, ValidationError
 from .common import number_option, output_problem
 from .edge import OK, REFUSED
 
@@ -59,13 +59,6 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser | None) -
     c.set_defaults(func=run_check)
 
 
-def _known(path: str | None) -> list[str] | None:
-    if path is None:
-        return None
-    from ..shapes.readers import read_text
-    return [line.strip() for line in read_text(path, "class list").splitlines() if line.strip()]
-
-
 def write_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".part")
     try:
@@ -78,8 +71,7 @@ def write_atomic(path: Path, data: Any) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     from ..mask.formats import load_mapping
-    from ..shapes import check_shapes, fragment
-    from ..shapes.readers import read_source
+    from ..shapes.importer import import_shapes, read_known
 
     out = Path(args.output)
     why = output_problem(out, "-o", [("source", args.source), ("classes file", args.classes),
@@ -87,41 +79,32 @@ def run_import(args: argparse.Namespace) -> int:
     if why:
         raise UsageError(why)
     try:
-        outcome = read_source(args.source, args.fmt, classes=args.classes, image=args.image, boxes=args.boxes)
-        mapping = load_mapping(args.mapping)
-        known = _known(args.known)
+        done = import_shapes(args.source, args.fmt, classes=args.classes, image=args.image, boxes=args.boxes,
+                             mapping=load_mapping(args.mapping), known=read_known(args.known), locked=args.locked,
+                             min_score=args.min_score)
     except ValidationError as e:
         raise ValidationError(e.problems, " ".join(str(p) for p in e.problems)) from None
-    except RecursionError:
-        raise ValidationError([Problem(args.source, "the source nests too deeply to read.")]) from None
-    result, notes, refused = fragment(outcome, locked=args.locked, min_score=args.min_score, mapping=mapping,
-                                      known=known)
-    if refused:
-        raise ValidationError(refused, " ".join(str(p) for p in refused))
-    problems = check_shapes(result, known)
-    if problems:
-        raise ValidationError(problems, " ".join(str(p) for p in problems))
-    write_atomic(out, result)
-    counts = {k: len(v["data"]) for k, v in result.items()}
+    write_atomic(out, done.fragment)
     if getattr(args, "json", False):
-        print(json.dumps({"ok": True, "exit_code": OK, "output": str(out), "counts": counts, "notes": notes}))
+        print(json.dumps({"ok": True, "exit_code": OK, "output": str(out), "counts": done.counts,
+                          "notes": done.notes}))
         return OK
-    for note in notes:
+    for note in done.notes:
         print(note, file=sys.stderr)
-    said = ", ".join(f"{n} {k}" for k, n in counts.items()) or "no shapes"
-    print(f"Wrote {out}: {said}.")
+    print(f"Wrote {out}: {done.summary()}.")
     return OK
 
 
 def run_check(args: argparse.Namespace) -> int:
     from ..shapes import check_shapes
+    from ..shapes.importer import read_known
     from ..shapes.readers import read_json
 
     try:
         data = read_json(args.shapes, "shapes file")
     except ValidationError as e:
         raise ValidationError(e.problems, " ".join(str(p) for p in e.problems)) from None
-    problems = check_shapes(data, _known(args.known), where=str(args.shapes))
+    problems = check_shapes(data, read_known(args.known), where=str(args.shapes))
     if getattr(args, "json", False):
         print(json.dumps({"ok": not problems, "exit_code": REFUSED if problems else OK,
                           "problems": [p.to_dict() for p in problems]}))

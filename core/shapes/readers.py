@@ -86,6 +86,9 @@ def size_of(image: str | Path | None) -> tuple[int, int] | None:
         raise UsageError(f"The image {image} does not exist.") from e
     except (UnidentifiedImageError, OSError) as e:
         raise UsageError(f"The image {image} cannot be read as an image.") from e
+    except Image.DecompressionBombError:
+        raise UsageError(f"The image {image} has more pixels than this app reads (a decompression bomb?); use the "
+                         f"real frame.") from None
 
 
 def frame(out_w: float | None, out_h: float | None, image: tuple[int, int] | None, where: str,

@@ -22,7 +22,7 @@ def test_dropping_files_adds_camera_rows_with_thumbnails(qtbot, tmp_path):
     mime.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
     viewport = panel.list.viewport()
     pos = QPointF(viewport.rect().center())
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()

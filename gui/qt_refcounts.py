@@ -14,6 +14,11 @@ The cure is what Python 3.12 does for these objects: make their count unreachabl
 shows that emits lose references, ``True`` and ``False`` get a ballast of 2**40 references (a million jobs
 a day would need thousands of years to spend it). Nothing is patched; on a PySide6 without the bug, or on
 Python >= 3.12, the probe finds no loss and this does nothing.
+
+The same release also returns ``None`` from every void method without its reference (setText, every QPainter
+call), which no ballast can answer for long; pyproject.toml therefore keeps PySide6 below 6.12 on Python < 3.12
+(tests/gui/test_qt_binding.py checks the installed binding). This module stays as the guard for a binding
+installed by hand.
 """
 
 from __future__ import annotations

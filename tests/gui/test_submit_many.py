@@ -19,6 +19,7 @@ from playment_submit.resources import sample_job_files
 
 JOBS = 12
 HEADROOM = 10**9  # jobs the window must be able to send before True's count could reach zero
+SLACK = 3         # references True may lose in all, whatever the number of jobs (not a leak)
 
 
 def _send(qtbot, win, reference_id: str, wait_idle) -> None:
@@ -46,8 +47,10 @@ def test_sending_many_jobs_cannot_exhaust_true(qtbot, window, sandbox, wait_idle
     after = _true_count()
     assert sandbox.job_count() == JOBS + 1
     lost_per_job = (before - after) / JOBS
-    # Unprotected on PySide6 6.12.0 / Python 3.11: ~25 lost per job from a count of a few thousand.
-    assert lost_per_job <= 0 or after / lost_per_job > HEADROOM, (
+    # Unprotected on PySide6 6.12.0 / Python 3.11: ~25 lost per job from a count of a few thousand. A loss of a
+    # few references in all is not a leak (an object that held True was freed between the two counts); a leak
+    # grows with the jobs: at one reference a job it would be 12 here.
+    assert before - after <= SLACK or after / lost_per_job > HEADROOM, (
         f"each job sent loses {lost_per_job:.1f} references to True; {after} left: the process would abort "
         f"after about {after / lost_per_job:.0f} more jobs")
 

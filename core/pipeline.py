@@ -45,7 +45,7 @@ from .errors import (
     Problem,
     ValidationError,
 )
-from .job import IMAGES_PATH, PRELABEL_PATH, JobSpec, is_local_path
+from .job import IMAGES_PATH, LOSSY_EXTENSIONS, PRELABEL_PATH, JobSpec, camera_name, is_local_path
 from .journal import Journal
 
 Progress = Callable[[dict[str, Any]], Any]
@@ -65,6 +65,8 @@ def resolve_location(value: Any, base_dir: str | Path) -> Any:
     if not text or not is_local_path(text):
         return value
     if text[:7].lower() == "file://":
+        if not is_local_file_url(text):
+            return value  # a file on another machine: JobSpec.validate refuses it, never read as a local path
         text = unquote(urlsplit(text).path)
         if len(text) > 2 and text[0] == "/" and text[2] == ":":  # file:///C:/Users/... on Windows
             text = text[1:]
@@ -72,6 +74,16 @@ def resolve_location(value: Any, base_dir: str | Path) -> Any:
     if not p.is_absolute():
         p = Path(base_dir) / p
     return os.path.normpath(str(p))
+
+
+def is_local_file_url(text: str) -> bool:
+    """A ``file://`` URL naming this machine: no host, or ``localhost`` (``file://server/share/x.png`` names
+    another machine and is never read as the local ``/share/x.png``)."""
+    try:
+        host = urlsplit(text.strip()).hostname
+    except ValueError:
+        return False
+    return not host or host.lower() == "localhost"
 
 
 def resolve_spec(spec: JobSpec, base_dir: str | Path) -> JobSpec:
@@ -91,7 +103,7 @@ def local_files(spec: JobSpec) -> Iterator[tuple[str, str, str]]:
         yield PRIMARY_FIELD, "primary image", spec.image_url
     for i, ref in enumerate(spec.references):
         if is_local_path(ref.image_url):
-            yield f"{IMAGES_PATH}[{i}].image_url", f"reference image {i + 1}", ref.image_url
+            yield f"{IMAGES_PATH}[{i}].image_url", camera_name(i, ref.label), ref.image_url
     if spec.prelabel is not None and is_local_path(spec.prelabel.url):
         yield MASK_FIELD, "pre-label mask", spec.prelabel.url
 
@@ -183,13 +195,14 @@ def check_files(spec: JobSpec, *, check_masks: bool = True) -> tuple[list[Proble
     primary_size: tuple[int, int] | None = None
     report = None
     for fieldname, _what, path in local_files(spec):
-        if fieldname == MASK_FIELD:
+        if fieldname == MASK_FIELD or path[:7].lower() == "file://":  # a remote file:// URL: validate says it
             continue
         size, found = file_checks.get(("image", *_stat_key(path)), functools.partial(_probe, path))
         problems += _refield(fieldname, found)
         if fieldname == PRIMARY_FIELD:
             primary_size = size
-    if check_masks and spec.prelabel is not None and is_local_path(spec.prelabel.url):
+    if (check_masks and spec.prelabel is not None and is_local_path(spec.prelabel.url)
+            and spec.prelabel.url[:7].lower() != "file://"):
         path = spec.prelabel.url
         legend = spec.prelabel.legend if isinstance(spec.prelabel.legend, dict) else {}
         if not os.path.isfile(path):
@@ -199,7 +212,11 @@ def check_files(spec: JobSpec, *, check_masks: bool = True) -> tuple[list[Proble
             key = ("mask", *_stat_key(path), json.dumps(legend, sort_keys=True, default=str), primary_size)
             report = file_checks.get(key, lambda: _check_mask(path, legend, primary_size))
             seen = {p.message for p in problems}
+            # JobSpec.validate already refuses a mask named .jpg/.webp/...: the check's "not a PNG" is not said twice
+            lossy_name = os.path.splitext(path)[1].lower() in LOSSY_EXTENSIONS
             for p in report.problems:
+                if lossy_name and p.code == "not_png":
+                    continue
                 if p.severity in ("error", "warning") and p.message not in seen and not _is_legend_rule(p):
                     problems.append(Problem(MASK_FIELD, f"the mask {os.path.basename(path)}: {p.message}",
                                             severity=p.severity, code=p.code, fix=p.fix))

@@ -500,10 +500,13 @@ _CITYSCAPES_SUFFIXES = ("_labelIds", "_labelTrainIds", "_trainIds", "_instanceId
 
 
 def _coco_file_names(path: Path) -> set[str]:
-    """The file_names (and their base names) a COCO JSON lists; empty when it is not one."""
+    """The file_names (and their base names) a COCO JSON lists; empty when it is not one (or not a regular
+    file: a FIFO or a link to /dev/zero named *.json is never read, the mask import says why)."""
+    if regular_file_problem(path, "COCO file") is not None:
+        return set()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return set()
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         return set()

@@ -55,7 +55,7 @@ from .errors import Problem, UsageError, ValidationError
 from .job import JobSpec, RasterPrelabel, ReferenceImage, as_given, is_local_path
 from .jsonio import parse_json
 from .localfile import regular_file_problem
-from .pipeline import check_job, duplicate_problem, resolve_location, resolve_spec
+from .pipeline import check_job, duplicate_problem, outside_folder_problem, resolve_location, resolve_spec
 
 COLUMNS = ("reference_id", "image", "references", "mask", "legend", "batch_id", "work_flow_id",
            "priority_weight", "mask_source", "mask_format")
@@ -623,6 +623,12 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
                 done += 1
                 if progress is not None:
                     progress(done, total)
+    # local files outside the manifest's folder: one warning for the whole run, not one per row
+    if not any(p.code == "outside_folder" for p in manifest.problems):
+        outside = outside_folder_problem((path for r in rows if r.spec is not None for path in r.spec.local_paths()),
+                                         manifest.base_dir, "the manifest")
+        if outside is not None:
+            manifest.problems.append(outside)
     # 2. duplicates within the manifest
     first: dict[str, int] = {}
     for r in rows:

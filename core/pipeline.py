@@ -30,7 +30,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,33 @@ def local_files(spec: JobSpec) -> Iterator[tuple[str, str, str]]:
             yield f"{IMAGES_PATH}[{i}].image_url", camera_name(i, ref.label), ref.image_url
     if spec.prelabel is not None and is_local_path(spec.prelabel.url):
         yield MASK_FIELD, "pre-label mask", spec.prelabel.url
+
+
+def outside_folder_problem(paths: Iterable[str], folder: str | Path, what: str = "the job file") -> Problem | None:
+    """One warning (not a refusal) when local files named by ``what`` lie outside its ``folder``: a job or
+    manifest from someone else can name any image on this disk, and it would be uploaded without a word.
+    Said once per run (the count and the first path), or None when every file is inside."""
+    try:
+        root = os.path.realpath(folder)
+    except (OSError, ValueError):
+        return None
+    outside: list[str] = []
+    for path in paths:
+        if not isinstance(path, str) or path[:7].lower() == "file://":
+            continue
+        try:
+            real = os.path.realpath(path)
+            inside = os.path.commonpath([root, real]) == root
+        except (OSError, ValueError):
+            inside = False
+        if not inside and path not in outside:
+            outside.append(path)
+    if not outside:
+        return None
+    more = f" and {len(outside) - 1} more" if len(outside) > 1 else ""
+    return Problem("(local files)", f"{what} names {len(outside)} local file(s) outside its folder {folder} "
+                                    f"(first: {outside[0]}{more}); they will be uploaded. Check that you meant "
+                                    f"to send them.", severity="warning", code="outside_folder")
 
 
 # ---------------------------------------------------------------------------------------- verdict
@@ -363,4 +390,5 @@ def create_journalled(spec: JobSpec, client: PlaymentClient, journal: Journal | 
 
 
 __all__ = ["Verdict", "check_files", "check_job", "create_journalled", "duplicate_problem", "file_checks",
-           "local_files", "resolve_location", "resolve_spec", "sent_payload_problems", "submit_job"]
+           "local_files", "outside_folder_problem", "resolve_location", "resolve_spec", "sent_payload_problems",
+           "submit_job"]

@@ -70,3 +70,32 @@ def test_a_jpeg_mask_is_said_once(tmp_path):
                    prelabel=RasterPrelabel(str(tmp_path / "m.jpg"), {"#ff0000": "car"}))
     msgs = [p.message for p in check_job(spec, can_upload=True).problems]
     assert sum(("JPG" in m or "JPEG" in m) for m in msgs) == 1, msgs
+
+
+def test_files_outside_the_manifests_folder_are_one_warning_for_the_run(tmp_path):
+    from playment_submit.core.manifest import check_manifest, read_csv
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name in ("a", "b", "c"):
+        Image.new("RGB", (4, 4)).save(elsewhere / f"{name}.png")
+    folder = tmp_path / "jobs"
+    (folder / "img").mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(folder / "img" / "in.png")
+    rows = ["reference_id,image", "r0,img/in.png"] + [f"r{n},{elsewhere / f'{n}.png'}" for n in "abc"]
+    (folder / "m.csv").write_text("\n".join(rows) + "\n")
+    man = check_manifest(read_csv(folder / "m.csv", workflow_id=WF), allow_local_paths=True)
+    assert man.ok, man.errors
+    said = [w for w in man.warnings if "outside its folder" in w]
+    assert len(said) == 1 and "3 local file(s)" in said[0] and str(elsewhere / "a.png") in said[0]
+    check_manifest(man, allow_local_paths=True)  # a second check of the same run does not say it again
+    assert len([w for w in man.warnings if "outside its folder" in w]) == 1
+
+
+def test_files_inside_the_folder_say_nothing(tmp_path):
+    from playment_submit.core.pipeline import outside_folder_problem
+
+    (tmp_path / "sub").mkdir()
+    assert outside_folder_problem([str(tmp_path / "sub" / "a.png"), str(tmp_path / "b.png")], tmp_path) is None
+    p = outside_folder_problem([str(tmp_path.parent / "x.png")], tmp_path)
+    assert p is not None and p.severity == "warning"

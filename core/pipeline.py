@@ -112,19 +112,13 @@ def outside_folder_problem(paths: Iterable[str], folder: str | Path, what: str =
     """One warning (not a refusal) when local files named by ``what`` lie outside its ``folder``: a job or
     manifest from someone else can name any image on this disk, and it would be uploaded without a word.
     Said once per run (the count and the first path), or None when every file is inside."""
-    try:
-        root = os.path.realpath(folder)
-    except (OSError, ValueError):
-        return None
     outside: list[str] = []
     for path in paths:
         if not isinstance(path, str) or path[:7].lower() == "file://":
             continue
-        try:
-            real = os.path.realpath(path)
-            inside = os.path.commonpath([root, real]) == root
-        except (OSError, ValueError):
-            inside = False
+        # inside as written or once links are followed: a folder of links into a dataset is not "outside",
+        # nor is /tmp/x against a folder given as /private/tmp
+        inside = any(_within(how(path), how(folder)) for how in (os.path.abspath, os.path.realpath))
         if not inside and path not in outside:
             outside.append(path)
     if not outside:
@@ -133,6 +127,13 @@ def outside_folder_problem(paths: Iterable[str], folder: str | Path, what: str =
     return Problem("(local files)", f"{what} names {len(outside)} local file(s) outside its folder {folder} "
                                     f"(first: {outside[0]}{more}); they will be uploaded. Check that you meant "
                                     f"to send them.", severity="warning", code="outside_folder")
+
+
+def _within(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([folder, path]) == folder
+    except ValueError:  # another drive on Windows
+        return False
 
 
 # ---------------------------------------------------------------------------------------- verdict

@@ -99,3 +99,12 @@ def test_files_inside_the_folder_say_nothing(tmp_path):
     assert outside_folder_problem([str(tmp_path / "sub" / "a.png"), str(tmp_path / "b.png")], tmp_path) is None
     p = outside_folder_problem([str(tmp_path.parent / "x.png")], tmp_path)
     assert p is not None and p.severity == "warning"
+
+
+def test_a_link_inside_the_folder_to_a_dataset_elsewhere_is_not_outside(tmp_path):
+    from playment_submit.core.pipeline import outside_folder_problem
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "frames").symlink_to(tmp_path / "data")
+    assert outside_folder_problem([str(tmp_path / "jobs" / "frames" / "a.png")], tmp_path / "jobs") is None

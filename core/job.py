@@ -27,6 +27,8 @@ from .shapes.model import check_shapes
 MAX_REFERENCE_ID = 255
 PRIORITY_RANGE = (1, 10)
 MAX_METADATA_DEPTH = MAX_DEPTH - 2  # so that the whole payload ({"data": {"metadata": ...}}) stays within MAX_DEPTH
+MAX_URL_BYTES = 8 * 1024            # an image or mask URL longer than this is refused at check (UTF-8 bytes)
+MAX_METADATA_BYTES = 1024 * 1024    # metadata larger than this, JSON-encoded, is refused at check
 LOSSY_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".avif"}
 
 IMAGES_PATH = "data.reference_data.raster.images"
@@ -232,6 +234,12 @@ class JobSpec:
             add(Problem("data.metadata", "metadata must be an object."))
         elif self.metadata is not None and depth(self.metadata) > MAX_METADATA_DEPTH:
             add(Problem("data.metadata", _too_deep("the metadata", MAX_METADATA_DEPTH)))
+        elif self.metadata is not None:
+            size = _json_size(self.metadata)
+            if size > MAX_METADATA_BYTES:
+                add(Problem("data.metadata", f"the metadata is {size:,} bytes as JSON; at most {MAX_METADATA_BYTES:,} "
+                                             f"(1 MiB) are sent. Keep large data in your own storage and put its "
+                                             f"address in the metadata."))
 
         problems += url_problems(self.image_url, "data.image_url", "primary image", allow_local_paths,
                                  required=True)
@@ -239,17 +247,17 @@ class JobSpec:
         seen: dict[str, int] = {}
         for i, ref in enumerate(self.references):
             base = f"{IMAGES_PATH}[{i}]"
-            problems += url_problems(ref.image_url, f"{base}.image_url", f"reference image {i + 1}",
+            problems += url_problems(ref.image_url, f"{base}.image_url", camera_name(i, ref.label),
                                      allow_local_paths, required=True)
             label = ref.label
             if not isinstance(label, str) or not label.strip():
-                add(Problem(f"{base}.label", f"reference image {i + 1} has no label; name the camera "
+                add(Problem(f"{base}.label", f"camera {i + 1} has no label; name the camera "
                                              f"(for example \"camera {i + 1}\")."))
                 continue
             key = label.strip().casefold()
             if key in seen:
-                add(Problem(f"{base}.label", f"the label \"{label.strip()}\" is already used by reference "
-                                             f"image {seen[key] + 1}; every camera needs its own label."))
+                add(Problem(f"{base}.label", f"camera {i + 1}'s label \"{label.strip()}\" is already used by "
+                                             f"camera {seen[key] + 1}; every camera needs its own label."))
             else:
                 seen[key] = i
 
@@ -317,6 +325,22 @@ def _dig(obj: Any, keys: tuple[str, ...]) -> Any:
     return obj
 
 
+def camera_name(index: int, label: Any) -> str:
+    """How a sentence names reference image ``index`` (0-based): "camera 3 (\"left\")", 1-based, with its
+    label when it has a usable one; never the field path's ``images[2]``."""
+    if isinstance(label, str) and label.strip() and label.isprintable() and len(label) <= 60:
+        return f"camera {index + 1} (\"{label.strip()}\")"
+    return f"camera {index + 1}"
+
+
+def _json_size(value: Any) -> int:
+    """Bytes ``value`` takes JSON-encoded as it is sent (UTF-8); unencodable values count as 0 (said elsewhere)."""
+    try:
+        return len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError, RecursionError):
+        return 0
+
+
 def _quote(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else f"\"{value}\""
     return text if len(text) <= 80 else text[:77] + "...\""
@@ -371,8 +395,17 @@ def url_problems(url: Any, path: str, what: str, allow_local_paths: bool = False
         return []
     if not isinstance(url, str):
         return [Problem(path, f"the {what} must be a URL in quotes, not {type(url).__name__}.")]
+    size = len(url.encode("utf-8", "surrogatepass"))
+    if size > MAX_URL_BYTES:
+        return [Problem(path, f"the {what} location is {size:,} bytes long; at most {MAX_URL_BYTES:,} (8 KiB) are "
+                              f"sent. Give a shorter URL or file path.")]
     out: list[Problem] = []
     if is_local_path(url):
+        host = urlsplit(url.strip()).hostname if url.strip()[:7].lower() == "file://" else None
+        if host and host.lower() != "localhost":
+            return [Problem(path, f"the {what} {_quote(url)} is a file:// URL on another machine "
+                                  f"({_quote(host)}); only files on this machine can be read. Copy the file here, "
+                                  f"or give its https://, s3:// or gs:// URL.")]
         # A file name may hold spaces ("my frames/frame 001.png", "C:\\Users\\First Last\\..."): what is
         # sent is the URL storage gives it, checked again after upload. Only a URL must not.
         if not allow_local_paths:

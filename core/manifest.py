@@ -55,7 +55,7 @@ from .errors import Problem, UsageError, ValidationError
 from .job import JobSpec, RasterPrelabel, ReferenceImage, as_given, is_local_path
 from .jsonio import parse_json
 from .localfile import regular_file_problem
-from .pipeline import check_job, duplicate_problem, resolve_location, resolve_spec
+from .pipeline import check_job, duplicate_problem, outside_folder_problem, resolve_location, resolve_spec
 
 COLUMNS = ("reference_id", "image", "references", "mask", "legend", "batch_id", "work_flow_id",
            "priority_weight", "mask_source", "mask_format")
@@ -500,10 +500,13 @@ _CITYSCAPES_SUFFIXES = ("_labelIds", "_labelTrainIds", "_trainIds", "_instanceId
 
 
 def _coco_file_names(path: Path) -> set[str]:
-    """The file_names (and their base names) a COCO JSON lists; empty when it is not one."""
+    """The file_names (and their base names) a COCO JSON lists; empty when it is not one (or not a regular
+    file: a FIFO or a link to /dev/zero named *.json is never read, the mask import says why)."""
+    if regular_file_problem(path, "COCO file") is not None:
+        return set()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return set()
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         return set()
@@ -620,6 +623,12 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
                 done += 1
                 if progress is not None:
                     progress(done, total)
+    # local files outside the manifest's folder: one warning for the whole run, not one per row
+    if not any(p.code == "outside_folder" for p in manifest.problems):
+        outside = outside_folder_problem((path for r in rows if r.spec is not None for path in r.spec.local_paths()),
+                                         manifest.base_dir, "the manifest")
+        if outside is not None:
+            manifest.problems.append(outside)
     # 2. duplicates within the manifest
     first: dict[str, int] = {}
     for r in rows:

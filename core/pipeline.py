@@ -30,7 +30,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from .errors import (
     Problem,
     ValidationError,
 )
-from .job import IMAGES_PATH, PRELABEL_PATH, JobSpec, is_local_path
+from .job import IMAGES_PATH, LOSSY_EXTENSIONS, PRELABEL_PATH, JobSpec, camera_name, is_local_path
 from .journal import Journal
 
 Progress = Callable[[dict[str, Any]], Any]
@@ -65,6 +65,8 @@ def resolve_location(value: Any, base_dir: str | Path) -> Any:
     if not text or not is_local_path(text):
         return value
     if text[:7].lower() == "file://":
+        if not is_local_file_url(text):
+            return value  # a file on another machine: JobSpec.validate refuses it, never read as a local path
         text = unquote(urlsplit(text).path)
         if len(text) > 2 and text[0] == "/" and text[2] == ":":  # file:///C:/Users/... on Windows
             text = text[1:]
@@ -72,6 +74,16 @@ def resolve_location(value: Any, base_dir: str | Path) -> Any:
     if not p.is_absolute():
         p = Path(base_dir) / p
     return os.path.normpath(str(p))
+
+
+def is_local_file_url(text: str) -> bool:
+    """A ``file://`` URL naming this machine: no host, or ``localhost`` (``file://server/share/x.png`` names
+    another machine and is never read as the local ``/share/x.png``)."""
+    try:
+        host = urlsplit(text.strip()).hostname
+    except ValueError:
+        return False
+    return not host or host.lower() == "localhost"
 
 
 def resolve_spec(spec: JobSpec, base_dir: str | Path) -> JobSpec:
@@ -91,9 +103,37 @@ def local_files(spec: JobSpec) -> Iterator[tuple[str, str, str]]:
         yield PRIMARY_FIELD, "primary image", spec.image_url
     for i, ref in enumerate(spec.references):
         if is_local_path(ref.image_url):
-            yield f"{IMAGES_PATH}[{i}].image_url", f"reference image {i + 1}", ref.image_url
+            yield f"{IMAGES_PATH}[{i}].image_url", camera_name(i, ref.label), ref.image_url
     if spec.prelabel is not None and is_local_path(spec.prelabel.url):
         yield MASK_FIELD, "pre-label mask", spec.prelabel.url
+
+
+def outside_folder_problem(paths: Iterable[str], folder: str | Path, what: str = "the job file") -> Problem | None:
+    """One warning (not a refusal) when local files named by ``what`` lie outside its ``folder``: a job or
+    manifest from someone else can name any image on this disk, and it would be uploaded without a word.
+    Said once per run (the count and the first path), or None when every file is inside."""
+    outside: list[str] = []
+    for path in paths:
+        if not isinstance(path, str) or path[:7].lower() == "file://":
+            continue
+        # inside as written or once links are followed: a folder of links into a dataset is not "outside",
+        # nor is /tmp/x against a folder given as /private/tmp
+        inside = any(_within(how(path), how(folder)) for how in (os.path.abspath, os.path.realpath))
+        if not inside and path not in outside:
+            outside.append(path)
+    if not outside:
+        return None
+    more = f" and {len(outside) - 1} more" if len(outside) > 1 else ""
+    return Problem("(local files)", f"{what} names {len(outside)} local file(s) outside its folder {folder} "
+                                    f"(first: {outside[0]}{more}); they will be uploaded. Check that you meant "
+                                    f"to send them.", severity="warning", code="outside_folder")
+
+
+def _within(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([folder, path]) == folder
+    except ValueError:  # another drive on Windows
+        return False
 
 
 # ---------------------------------------------------------------------------------------- verdict
@@ -183,13 +223,14 @@ def check_files(spec: JobSpec, *, check_masks: bool = True) -> tuple[list[Proble
     primary_size: tuple[int, int] | None = None
     report = None
     for fieldname, _what, path in local_files(spec):
-        if fieldname == MASK_FIELD:
+        if fieldname == MASK_FIELD or path[:7].lower() == "file://":  # a remote file:// URL: validate says it
             continue
         size, found = file_checks.get(("image", *_stat_key(path)), functools.partial(_probe, path))
         problems += _refield(fieldname, found)
         if fieldname == PRIMARY_FIELD:
             primary_size = size
-    if check_masks and spec.prelabel is not None and is_local_path(spec.prelabel.url):
+    if (check_masks and spec.prelabel is not None and is_local_path(spec.prelabel.url)
+            and spec.prelabel.url[:7].lower() != "file://"):
         path = spec.prelabel.url
         legend = spec.prelabel.legend if isinstance(spec.prelabel.legend, dict) else {}
         if not os.path.isfile(path):
@@ -199,7 +240,11 @@ def check_files(spec: JobSpec, *, check_masks: bool = True) -> tuple[list[Proble
             key = ("mask", *_stat_key(path), json.dumps(legend, sort_keys=True, default=str), primary_size)
             report = file_checks.get(key, lambda: _check_mask(path, legend, primary_size))
             seen = {p.message for p in problems}
+            # JobSpec.validate already refuses a mask named .jpg/.webp/...: the check's "not a PNG" is not said twice
+            lossy_name = os.path.splitext(path)[1].lower() in LOSSY_EXTENSIONS
             for p in report.problems:
+                if lossy_name and p.code == "not_png":
+                    continue
                 if p.severity in ("error", "warning") and p.message not in seen and not _is_legend_rule(p):
                     problems.append(Problem(MASK_FIELD, f"the mask {os.path.basename(path)}: {p.message}",
                                             severity=p.severity, code=p.code, fix=p.fix))
@@ -346,4 +391,5 @@ def create_journalled(spec: JobSpec, client: PlaymentClient, journal: Journal | 
 
 
 __all__ = ["Verdict", "check_files", "check_job", "create_journalled", "duplicate_problem", "file_checks",
-           "local_files", "resolve_location", "resolve_spec", "sent_payload_problems", "submit_job"]
+           "local_files", "outside_folder_problem", "resolve_location", "resolve_spec", "sent_payload_problems",
+           "submit_job"]

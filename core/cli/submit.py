@@ -37,7 +37,7 @@ def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     from ..job import JobSpec
-    from ..pipeline import DUPLICATE_CODE
+    from ..pipeline import DUPLICATE_CODE, outside_folder_problem
     if args.journal:
         check_output(args.journal, "--journal", [("job file", args.job)], folder_made=True)
     payload = read_json_file(args.job)
@@ -49,9 +49,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
         if args.batch_id:
             spec.batch_id = args.batch_id
         # Local paths in the job file are relative to the file's folder, not to wherever the user stands.
-        spec = session.resolve(spec, Path(args.job).resolve().parent)
+        folder = Path(args.job).resolve().parent
+        spec = session.resolve(spec, folder)
         verdict = session.check(spec, ask_server=True)
-        print_problems(verdict.warnings, prefix=f"{args.job}: ")
+        outside = outside_folder_problem(spec.local_paths(), folder)
+        print_problems(verdict.warnings + ([outside] if outside is not None else []), prefix=f"{args.job}: ")
         errors = [p for p in verdict.errors if p.code != DUPLICATE_CODE or p.path != "reference_id"]
         if errors:  # a reference ID already created alone is the server-style refusal below (FS_0001, its job)
             n = len(verdict.errors)

@@ -68,7 +68,7 @@ def test_every_problem_is_reported_at_once():
     assert "out of range" in by_path["priority_weight"][0]
     assert "plain http" in by_path["data.image_url"][0]
     assert "not https://" in by_path["data.reference_data.raster.images[0].image_url"][0]
-    assert "already used by reference image 1" in by_path["data.reference_data.raster.images[1].label"][0]
+    assert "already used by camera 1" in by_path["data.reference_data.raster.images[1].label"][0]
     assert "has no label" in by_path["data.reference_data.raster.images[2].label"][0]
     assert "JPG" in by_path["data.maker_response.raster.data.url"][0]
     legend = "data.maker_response.raster.data.legend"

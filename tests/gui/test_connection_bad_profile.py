@@ -1,0 +1,50 @@
+"""The app always opens, and a profile made from the sandbox one never uploads to the sandbox (issue 23 items 1, 2).
+
+A profile that cannot be used as saved (sandbox storage with another server's URL) opens in the window with the
+problem said on the Connection tab and Submit disabled with the sentence; "Save and use" of a new profile typed over
+the sandbox profile's fields does not inherit the sandbox's own storage for a non-sandbox URL."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QThreadPool
+
+from playment_submit.core.session import Session
+from playment_submit.core.settings import Profile, load_profiles, save_profiles
+from playment_submit.core.storage import SandboxStorage
+from playment_submit.gui.main_window import MainWindow
+
+REMOTE = "https://api.example.invalid/v1"
+
+
+def test_a_profile_with_sandbox_storage_for_another_server_opens_and_says_so(qtbot, monkeypatch, wait_idle):
+    save_profiles({"other": Profile("other", REMOTE, "p1", "0c6b1e2a-1f0d-4c8e-9a3b-5d7e9f1a2b3c",
+                                    storage={"kind": "sandbox"})}, current="other")
+    monkeypatch.setenv("PLAYMENT_API_KEY", "a-key")
+    session = Session.from_settings()  # raised at start before: no window appeared
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        assert "choose S3 storage" in win.connection.warning.text()
+        assert win.connection.warning.isVisibleTo(win.connection)
+        win.load_sample()
+        qtbot.waitUntil(lambda: "choose S3 storage" in win.job.reasons.text(), timeout=20000)
+        assert not win.job.submit.isEnabled()
+    finally:
+        win.close()
+        QThreadPool.globalInstance().waitForDone(10000)
+        session.close()
+
+
+def test_a_profile_typed_over_the_sandbox_one_does_not_inherit_its_storage(qtbot, window, memory_keyring):
+    panel = window.connection
+    assert panel.storage_settings()["kind"] == "sandbox"
+    panel.profile.setEditText("real")
+    panel.base_url.setText(REMOTE)
+    qtbot.keyClicks(panel.api_key, "a-real-key")
+    qtbot.mouseClick(panel.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.session.base_url == REMOTE, timeout=5000)
+    assert load_profiles()[0]["real"].storage == {"kind": "none"}
+    assert not isinstance(window.session.storage, SandboxStorage)  # never localhost URLs for a real server
+    assert "Its storage is \"None\"" in panel.result.text()
+    assert window.session.storage_refusal() is None

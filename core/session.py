@@ -48,6 +48,7 @@ class Session:
     journal: Journal | None = None
     storage: Storage | None = None
     storage_problem: str | None = None  # the profile's storage cannot be used as saved (said, never raised at start)
+    notice: str | None = None  # how the session was opened when the saved settings could not be read (said at start)
     pool_size: int = 4
     timeout: float | None = None  # seconds per request, connect to last byte; None: the policy's (30 s)
     retry: RetryPolicy = field(default_factory=RetryPolicy)  # every retry, wait and limit number (core.retry)
@@ -83,8 +84,13 @@ class Session:
     @classmethod
     def from_settings(cls, *, force_sandbox: bool = False) -> Session:
         """The configured profile, or an embedded sandbox when no API key is configured (or asked for)."""
-        conn = resolve_connection()
-        _, current = load_profiles()
+        try:
+            conn = resolve_connection()
+            _, current = load_profiles()
+        except PlaymentError as e:  # e.g. a broken profiles.json: the window opens on the sandbox and says why
+            b = embedded_sandbox_session(fresh=force_sandbox)
+            b.notice = f"{e} The window opened on the sandbox meanwhile."
+            return b
         # The profile in use persists: a saved profile chosen last time opens again even without a key (the
         # check then says no key is set, and where to set it); the sandbox only when it was the one in use,
         # when asked for, or on a first start with nothing configured.

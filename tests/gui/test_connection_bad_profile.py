@@ -48,3 +48,22 @@ def test_a_profile_typed_over_the_sandbox_one_does_not_inherit_its_storage(qtbot
     assert not isinstance(window.session.storage, SandboxStorage)  # never localhost URLs for a real server
     assert "Its storage is \"None\"" in panel.result.text()
     assert window.session.storage_refusal() is None
+
+
+def test_an_unreadable_profiles_file_opens_on_the_sandbox_and_says_why(qtbot):
+    from playment_submit.core.settings import profiles_path
+    path = profiles_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{broken", encoding="utf-8")
+    session = Session.from_settings()  # raised UsageError before: a traceback and no window
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        assert session.sandbox_mode
+        assert "profiles file" in win.connection.warning.text()
+        assert "opened on the sandbox" in win.connection.warning.text()
+    finally:
+        win.close()
+        QThreadPool.globalInstance().waitForDone(10000)
+        session.close()

@@ -116,5 +116,5 @@ def url_for_display(url: str) -> str:
 
 
 __all__ = ["MIN_SECRET_LENGTH", "REDACTED", "encodable", "is_secret_worth_redacting",
-            "escaped", "one_line", "redact", "register_secret", "server_text",
+           "escaped", "one_line", "redact", "register_secret", "server_text",
            "unsafe_characters", "url_for_display"]

@@ -132,10 +132,13 @@ class ConnectionPanel(QWidget):
             return
         _, source, _ = get_api_key(name)
         self.key_source.setText({"keyring": "A key for this profile is in the OS keyring.",
+                                 "session": "The key typed for this profile is kept for this session only "
+                                            "(no keyring to store it in).",
                                  "environment": "The key comes from PLAYMENT_API_KEY.",
                                  "none": "No key stored for this profile yet: paste it above and press "
                                          "\"Save and use\"."}[source])
         self.api_key.setPlaceholderText({"keyring": "stored in the OS keyring (type to replace it)",
+                                         "session": "kept for this session (type to replace it)",
                                          "environment": "from PLAYMENT_API_KEY (type to store one)",
                                          "none": "paste the profile's API key"}[source])
 
@@ -334,9 +337,9 @@ class ConnectionPanel(QWidget):
             try:
                 profiles[name] = profile
                 save_profiles(profiles, current=name)
-                key = self._key()
-                if key:
-                    set_api_key(name, key)
+                typed = self._key()  # only a key typed now is stored; ``key`` stays the one in use
+                if typed:
+                    set_api_key(name, typed)
                 self.result.setText(f"Saved profile \"{name}\".{not_inherited}")
             except SecretStoreUnavailable as e:
                 self.warning.setText(str(e))

@@ -125,6 +125,14 @@ class Session:
         except PlaymentError as e:
             self.storage, self.storage_problem = NoStorage(), str(e)
 
+    def start_notices(self) -> list[str]:
+        """Sentences to show when the window opens: how the session was opened (:attr:`notice`), the key's
+        warning, the sandbox's own notices (a kept sandbox that could not be reopened, a pruned store) and why
+        the storage cannot be used. Each once, in that order."""
+        said = [self.notice, self.key_warning, *(self.sandbox.notices if self.sandbox is not None else []),
+                self.storage_refusal()]
+        return list(dict.fromkeys(t for t in said if t))
+
     def storage_refusal(self) -> str | None:
         """Why nothing may be uploaded or sent with this session's storage, or None: storage unusable as
         saved, or sandbox storage that is not this API's own."""

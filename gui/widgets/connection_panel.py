@@ -76,8 +76,7 @@ class ConnectionPanel(QWidget):
         lay.addWidget(self._build_storage_group(backend.profile.storage, backend.sandbox_mode))
         lay.addWidget(self._build_classes_group(backend.profile.classes))
         # the profile as saved may be unusable (its storage, URL or key): said here, the window still opens
-        refusal = backend.storage_refusal() if hasattr(backend, "storage_refusal") else None
-        said = "\n".join(t for t in (getattr(backend, "notice", None), backend.key_warning, refusal) if t)
+        said = "\n".join(backend.start_notices())
         self.warning = QLabel(said)
         self.warning.setWordWrap(True)
         set_status(self.warning, "warning")

@@ -67,3 +67,14 @@ def test_an_unreadable_profiles_file_opens_on_the_sandbox_and_says_why(qtbot):
         win.close()
         QThreadPool.globalInstance().waitForDone(10000)
         session.close()
+
+
+def test_the_sandboxs_own_notices_are_said_on_the_connection_tab(qtbot, make_window, sandbox):
+    said = "The kept sandbox could not be reopened; this sandbox starts empty."
+    sandbox.notices.append(said)
+    try:
+        win = make_window(sandbox)
+        assert said in win.connection.warning.text()
+        assert win.connection.warning.isVisibleTo(win.connection)
+    finally:
+        sandbox.notices.remove(said)

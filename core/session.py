@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pipeline
-from .client import DEFAULT_TIMEOUT, ConnectionReport, CreatedJob, PlaymentClient, ProjectDetails
+from .client import DEFAULT_TIMEOUT, ConnectionReport, CreatedJob, PlaymentClient, ProjectDetails, check_base_url
 from .errors import PlaymentError, Problem, UsageError
 from .job import JobSpec
 from .journal import Journal, default_journal_path
@@ -125,12 +125,21 @@ class Session:
         except PlaymentError as e:
             self.storage, self.storage_problem = NoStorage(), str(e)
 
+    def base_url_problem(self) -> str | None:
+        """Why the base URL cannot be used (not http(s), credentials in it, plain http elsewhere), or None."""
+        try:
+            check_base_url(self.base_url)
+        except PlaymentError as e:
+            return str(e)
+        return None
+
     def start_notices(self) -> list[str]:
         """Sentences to show when the window opens: how the session was opened (:attr:`notice`), the key's
-        warning, the sandbox's own notices (a kept sandbox that could not be reopened, a pruned store) and why
-        the storage cannot be used. Each once, in that order."""
+        warning, the sandbox's own notices (a kept sandbox that could not be reopened, a pruned store), why the
+        base URL and the storage cannot be used, and a missing key. Each once, in that order."""
+        no_key = None if self.sandbox_mode else self.missing_key()
         said = [self.notice, self.key_warning, *(self.sandbox.notices if self.sandbox is not None else []),
-                self.storage_refusal()]
+                self.base_url_problem(), self.storage_refusal(), no_key.message if no_key is not None else None]
         return list(dict.fromkeys(t for t in said if t))
 
     def storage_refusal(self) -> str | None:

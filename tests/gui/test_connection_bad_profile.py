@@ -78,3 +78,27 @@ def test_the_sandboxs_own_notices_are_said_on_the_connection_tab(qtbot, make_win
         assert win.connection.warning.isVisibleTo(win.connection)
     finally:
         sandbox.notices.remove(said)
+
+
+def test_profiles_with_an_unusable_url_or_no_key_open_and_say_so(qtbot, monkeypatch):
+    save_profiles({"bad-url": Profile("bad-url", "ht!tp:// not a url", "p1", "0c6b1e2a-1f0d-4c8e-9a3b-5d7e9f1a2b3c"),
+                   "no-key": Profile("no-key", REMOTE, "p1", "0c6b1e2a-1f0d-4c8e-9a3b-5d7e9f1a2b3c")},
+                  current="bad-url")
+    for name, expected in (("bad-url", "is not an http(s) URL"), ("no-key", "No API key is set")):
+        from playment_submit.core.settings import set_current_profile
+        set_current_profile(name)
+        if name == "bad-url":
+            monkeypatch.setenv("PLAYMENT_API_KEY", "a-key-0123456789")
+        else:
+            monkeypatch.delenv("PLAYMENT_API_KEY", raising=False)
+        session = Session.from_settings()
+        win = MainWindow(session)
+        qtbot.addWidget(win)
+        win.show()
+        try:
+            assert session.profile.name == name
+            assert expected in win.connection.warning.text(), win.connection.warning.text()
+        finally:
+            win.close()
+            QThreadPool.globalInstance().waitForDone(10000)
+            session.close()

@@ -8,6 +8,12 @@ passes through :func:`server_text` before it reaches a message, a log line or th
 Secrets are redacted wherever text is sanitised: every API key a client or session was given is
 registered here (:func:`register_secret`), and credentials written into a URL (``https://user:pw@host``)
 are replaced too.
+
+Redaction applies to secrets, not words: a value is registered only when it is at least
+:data:`MIN_SECRET_LENGTH` (8) characters long and is not made of letters only. A shorter value, or a
+word such as the published key of ``playment-submit sandbox`` ("sandbox"), is no secret a user could leak,
+and replacing it everywhere would eat ordinary words ("needs a running local [redacted]"). Real API keys
+are long and mix letters with digits or punctuation, so they are always registered.
 """
 
 from __future__ import annotations
@@ -30,9 +36,18 @@ _secrets: set[str] = set()
 _lock = threading.Lock()
 
 
+MIN_SECRET_LENGTH = 8
+
+
+def is_secret_worth_redacting(value: str | None) -> bool:
+    """``value`` looks like a secret, not a word: at least 8 characters, not letters only (module docstring)."""
+    return bool(value) and len(value or "") >= MIN_SECRET_LENGTH and not (value or "").isalpha()
+
+
 def register_secret(value: str | None) -> None:
-    """Redact ``value`` from every text sanitised from now on (API keys; short values are ignored)."""
-    if value and len(value) >= 4:
+    """Redact ``value`` from every text sanitised from now on (API keys); words and short values are not
+    registered (see the module docstring for the rule)."""
+    if value and is_secret_worth_redacting(value):
         with _lock:
             _secrets.add(value)
 
@@ -100,5 +115,6 @@ def url_for_display(url: str) -> str:
     return redact(encodable(url))
 
 
-__all__ = ["REDACTED", "encodable", "escaped", "one_line", "redact", "register_secret", "server_text",
+__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "encodable", "is_secret_worth_redacting",
+           "escaped", "one_line", "redact", "register_secret", "server_text",
            "unsafe_characters", "url_for_display"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pipeline
-from .client import DEFAULT_TIMEOUT, ConnectionReport, CreatedJob, PlaymentClient, ProjectDetails
+from .client import DEFAULT_TIMEOUT, ConnectionReport, CreatedJob, PlaymentClient, ProjectDetails, check_base_url
 from .errors import PlaymentError, Problem, UsageError
 from .job import JobSpec
 from .journal import Journal, default_journal_path
@@ -30,7 +30,7 @@ from .settings import (
     resolve_connection,
     save_profiles,
 )
-from .storage import Storage, storage_from_settings
+from .storage import NoStorage, Storage, storage_for_api, storage_from_settings, storage_mispaired
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ class Session:
     key_warning: str | None = None
     journal: Journal | None = None
     storage: Storage | None = None
+    storage_problem: str | None = None  # the profile's storage cannot be used as saved (said, never raised at start)
+    notice: str | None = None  # how the session was opened when the saved settings could not be read (said at start)
     pool_size: int = 4
     timeout: float | None = None  # seconds per request, connect to last byte; None: the policy's (30 s)
     retry: RetryPolicy = field(default_factory=RetryPolicy)  # every retry, wait and limit number (core.retry)
@@ -82,8 +84,13 @@ class Session:
     @classmethod
     def from_settings(cls, *, force_sandbox: bool = False) -> Session:
         """The configured profile, or an embedded sandbox when no API key is configured (or asked for)."""
-        conn = resolve_connection()
-        _, current = load_profiles()
+        try:
+            conn = resolve_connection()
+            _, current = load_profiles()
+        except PlaymentError as e:  # e.g. a broken profiles.json: the window opens on the sandbox and says why
+            b = embedded_sandbox_session(fresh=force_sandbox)
+            b.notice = f"{e} The window opened on the sandbox meanwhile."
+            return b
         # The profile in use persists: a saved profile chosen last time opens again even without a key (the
         # check then says no key is set, and where to set it); the sandbox only when it was the one in use,
         # when asked for, or on a first start with nothing configured.
@@ -94,7 +101,7 @@ class Session:
         b = cls(conn.base_url, conn.project_id, conn.workflow_id, conn.api_key, profile=conn.profile,
                 default_batch_id=conn.default_batch_id, key_warning=conn.warnings[0] if conn.warnings else None)
         b.journal = Journal(default_journal_path(conn.profile.name))
-        b.storage = storage_from_settings(conn.profile.storage)
+        b.use_profile_storage()
         return b
 
     def apply_connection(self, base_url: str, project_id: str, workflow_id: str, api_key: str | None) -> None:
@@ -105,6 +112,40 @@ class Session:
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self.storage_problem is not None or storage_mispaired(self.storage, self.base_url) is not None:
+            self.use_profile_storage()  # sandbox storage is the new URL's own, or refused with a sentence
+
+    def use_profile_storage(self) -> None:
+        """The profile's storage for this session's base URL, never raising: storage that cannot be used as
+        saved (sandbox storage for a server that is no sandbox, a bad S3 setting) becomes no storage and
+        :attr:`storage_problem` says why; every check and submit then refuses with that sentence."""
+        try:
+            self.storage = storage_for_api(self.profile.storage, self.base_url, self.api_key)
+            self.storage_problem = None
+        except PlaymentError as e:
+            self.storage, self.storage_problem = NoStorage(), str(e)
+
+    def base_url_problem(self) -> str | None:
+        """Why the base URL cannot be used (not http(s), credentials in it, plain http elsewhere), or None."""
+        try:
+            check_base_url(self.base_url)
+        except PlaymentError as e:
+            return str(e)
+        return None
+
+    def start_notices(self) -> list[str]:
+        """Sentences to show when the window opens: how the session was opened (:attr:`notice`), the key's
+        warning, the sandbox's own notices (a kept sandbox that could not be reopened, a pruned store), why the
+        base URL and the storage cannot be used, and a missing key. Each once, in that order."""
+        no_key = None if self.sandbox_mode else self.missing_key()
+        said = [self.notice, self.key_warning, *(self.sandbox.notices if self.sandbox is not None else []),
+                self.base_url_problem(), self.storage_refusal(), no_key.message if no_key is not None else None]
+        return list(dict.fromkeys(t for t in said if t))
+
+    def storage_refusal(self) -> str | None:
+        """Why nothing may be uploaded or sent with this session's storage, or None: storage unusable as
+        saved, or sandbox storage that is not this API's own."""
+        return self.storage_problem or storage_mispaired(self.storage, self.base_url)
 
     def remember_batch(self, name: str, batch_id: str) -> None:
         """Keep a batch made from the app in the profile, so it is offered at once next time, before (or
@@ -131,8 +172,8 @@ class Session:
 
     def apply_storage(self, settings: dict[str, Any]) -> None:
         """Storage from the profile's settings; raises a core error (kept storage) when unusable."""
-        self.storage = storage_from_settings(settings, sandbox_base_url=self.base_url if self.sandbox_mode else None,
-                                             api_key=self.api_key)
+        self.storage = storage_for_api(settings, self.base_url, self.api_key)
+        self.storage_problem = None
         self.profile.storage = dict(settings)
 
     @property
@@ -208,6 +249,9 @@ class Session:
                                      client=self.client if ask_server and no_key is None else None)
         if no_key is not None:
             verdict.problems.append(no_key)
+        refusal = self.storage_refusal()
+        if refusal is not None:
+            verdict.problems.append(Problem("", refusal, code="STORAGE_UNUSABLE"))
         return verdict
 
     def submit(self, spec: JobSpec, *, progress: pipeline.Progress | None = None,
@@ -216,6 +260,9 @@ class Session:
         no_key = self.missing_key()
         if no_key is not None:
             raise UsageError(no_key.message)
+        refusal = self.storage_refusal()
+        if refusal is not None:
+            raise UsageError(refusal)
         return pipeline.submit_job(spec, self.client, storage=self.storage, journal=self.journal,
                                    progress=progress, cancel=cancel)
 

@@ -157,8 +157,19 @@ class SecretStoreUnavailable(UsageError):
     pass
 
 
+# Without a keyring, the key typed for a profile is kept here for this process only (never written to a
+# file or a log), so switching profiles and back within one session does not forget it.
+_session_keys: dict[str, str] = {}
+
+
+def forget_session_keys() -> None:
+    """Drop every key kept in memory for this session (tests; a process ends with them gone anyway)."""
+    _session_keys.clear()
+
+
 def get_api_key(profile: str, env: Mapping[str, str] | None = None) -> tuple[str | None, str, str | None]:
-    """(key, where it came from: "keyring" | "environment" | "none", a warning or None)."""
+    """(key, where it came from: "keyring" | "session" | "environment" | "none", a warning or None): the one
+    place the key state of a profile comes from ("session": typed in this session, no keyring to keep it)."""
     env = os.environ if env is None else env
     warning = None
     try:
@@ -166,6 +177,8 @@ def get_api_key(profile: str, env: Mapping[str, str] | None = None) -> tuple[str
     except KeyringError:  # no backend (a headless box): a runtime condition, said as a warning
         key, warning = None, ("No system keyring is available, so the API key is taken from "
                               "PLAYMENT_API_KEY and cannot be saved by this app.")
+        if _session_keys.get(profile):
+            return _session_keys[profile], "session", warning
     else:
         if key:
             return key, "keyring", None
@@ -183,8 +196,13 @@ def set_api_key(profile: str, key: str) -> None:
             except PasswordDeleteError:
                 pass
     except KeyringError as e:
-        raise SecretStoreUnavailable("No system keyring is available to store the API key; set "
-                                     "PLAYMENT_API_KEY in the environment instead.") from e
+        if key:
+            _session_keys[profile] = key  # memory only: kept until the app closes
+        else:
+            _session_keys.pop(profile, None)
+        raise SecretStoreUnavailable("No system keyring is available to store the API key: it is kept for "
+                                     "this session only; set PLAYMENT_API_KEY in the environment to keep "
+                                     "it.") from e
 
 
 # --------------------------------------------------------------- resolution

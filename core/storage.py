@@ -428,6 +428,42 @@ class S3Storage(Storage):
             raise self._explain(e, p.name) from None
 
 
+# ---------------------------------------------------------------- which storage for which API
+SANDBOX_STORAGE_ELSEWHERE = ("The sandbox's own storage only works when the base URL is a local sandbox; for this "
+                             "server choose S3 storage (or \"None\" and give URLs) in the Connection tab, or "
+                             "--upload-to s3://bucket/prefix on the command line.")
+
+
+def is_sandbox_api(base_url: str) -> bool:
+    """The API at ``base_url`` may be a sandbox, whose own ``/files/`` can hold uploads: http(s) on this
+    machine. Real Playment (any other host) never gets sandbox storage, so it is never sent localhost URLs."""
+    try:
+        parts = urlsplit(base_url)
+        return parts.scheme == "http" and is_loopback_host(parts.hostname)
+    except ValueError:
+        return False
+
+
+def storage_mispaired(storage: Storage | None, base_url: str) -> str | None:
+    """A sentence when ``storage`` cannot serve jobs created at ``base_url``: sandbox storage is usable only
+    by the very sandbox it belongs to (its own ``/files/``); None when the pairing is right."""
+    if not isinstance(storage, SandboxStorage):
+        return None
+    if storage.base_url.rstrip("/") == base_url.rstrip("/"):
+        return None
+    if is_sandbox_api(base_url):
+        return (f"Uploads would go to the sandbox at {storage.base_url}, which the jobs' sandbox at "
+                f"{url_for_display(base_url)} cannot read; press \"Save and use\" again to use its own storage.")
+    return SANDBOX_STORAGE_ELSEWHERE
+
+
+def storage_for_api(settings: dict[str, Any] | None, base_url: str, api_key: str | None) -> Storage:
+    """The profile's storage for jobs created at ``base_url``: sandbox storage is derived from that URL (its
+    ``/files/``) and only when it is a sandbox. Raises UsageError saying which storage to choose."""
+    return storage_from_settings(settings, sandbox_base_url=base_url if is_sandbox_api(base_url) else None,
+                                 api_key=api_key)
+
+
 # ---------------------------------------------------------------- factories
 def storage_from_settings(settings: dict[str, Any] | None, *, sandbox_base_url: str | None = None,
                           api_key: str | None = None) -> Storage:
@@ -438,7 +474,7 @@ def storage_from_settings(settings: dict[str, Any] | None, *, sandbox_base_url: 
         return NoStorage()
     if kind == "sandbox":
         if not sandbox_base_url:
-            raise UsageError("Sandbox storage needs a running local sandbox; start one or choose other storage.")
+            raise UsageError(SANDBOX_STORAGE_ELSEWHERE)
         return SandboxStorage(sandbox_base_url, api_key or "")
     if kind == "s3":
         text = {k: _text_setting(s, k) for k in ("bucket", "prefix", "region", "endpoint_url", "aws_profile",

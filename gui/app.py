@@ -63,9 +63,14 @@ def main(argv: list[str] | None = None) -> int:
               "subcommands work without one: see playment-submit --help.", file=sys.stderr)
         return 2
     app = make_app(rest)
+    from playment_submit.core.errors import PlaymentError
     from playment_submit.core.session import Session
     from playment_submit.gui.main_window import MainWindow
-    session = Session.from_settings(force_sandbox=args.sandbox)
+    try:  # a profile unusable as saved opens and is said on the Connection tab; this is only the last resort
+        session = Session.from_settings(force_sandbox=args.sandbox)
+    except PlaymentError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     window = MainWindow(session)
     window.show()
     window.files.restore_autosave()  # work a crash or a killed process left unsaved comes back first

@@ -36,6 +36,7 @@ from playment_submit.core.settings import (
     set_api_key,
     set_current_profile,
 )
+from playment_submit.core.storage import is_sandbox_api
 from playment_submit.gui.dialogs import open_file
 from playment_submit.gui.style import set_status
 from playment_submit.gui.workers import start_worker
@@ -74,10 +75,12 @@ class ConnectionPanel(QWidget):
         lay.addLayout(form)
         lay.addWidget(self._build_storage_group(backend.profile.storage, backend.sandbox_mode))
         lay.addWidget(self._build_classes_group(backend.profile.classes))
-        self.warning = QLabel(backend.key_warning or "")
+        # the profile as saved may be unusable (its storage, URL or key): said here, the window still opens
+        said = "\n".join(backend.start_notices())
+        self.warning = QLabel(said)
         self.warning.setWordWrap(True)
         set_status(self.warning, "warning")
-        self.warning.setVisible(bool(backend.key_warning))
+        self.warning.setVisible(bool(said))
         lay.addWidget(self.warning)
         row = QHBoxLayout()
         self.save = QPushButton("Save and use")
@@ -128,10 +131,13 @@ class ConnectionPanel(QWidget):
             return
         _, source, _ = get_api_key(name)
         self.key_source.setText({"keyring": "A key for this profile is in the OS keyring.",
+                                 "session": "The key typed for this profile is kept for this session only "
+                                            "(no keyring to store it in).",
                                  "environment": "The key comes from PLAYMENT_API_KEY.",
                                  "none": "No key stored for this profile yet: paste it above and press "
                                          "\"Save and use\"."}[source])
         self.api_key.setPlaceholderText({"keyring": "stored in the OS keyring (type to replace it)",
+                                         "session": "kept for this session (type to replace it)",
                                          "environment": "from PLAYMENT_API_KEY (type to store one)",
                                          "none": "paste the profile's API key"}[source])
 
@@ -310,10 +316,17 @@ class ConnectionPanel(QWidget):
             unreadable = None
         except PlaymentError as e:  # a broken profiles.json: said, and the settings are used unsaved
             profiles, unreadable = {}, e
+        storage, not_inherited = self.storage_settings(), ""
+        if storage.get("kind") == "sandbox" and not is_sandbox_api(self.base_url.text().strip()):
+            # copied from the sandbox profile: a sandbox's own storage never goes with another server's URL
+            storage, not_inherited = {"kind": "none"}, (" Its storage is \"None\" (URLs only): the sandbox's own "
+                                                        "storage only works with a local sandbox; choose S3 storage "
+                                                        "to upload local files.")
+            self.storage_kind.setCurrentIndex(max(0, self.storage_kind.findData("none")))
         try:  # core's rule: the form's fields over the saved profile, which keeps batches and default batch
             profile = merged_profile(profiles.get(name), name=name, base_url=self.base_url.text(),
                                      project_id=self.project_id.text(), workflow_id=self.workflow_id.text(),
-                                     storage=self.storage_settings(), classes=self.classes())
+                                     storage=storage, classes=self.classes())
         except ValidationError as e:  # nothing saved or applied; the form keeps what was typed
             self.result.setText(str(e))
             return
@@ -323,10 +336,10 @@ class ConnectionPanel(QWidget):
             try:
                 profiles[name] = profile
                 save_profiles(profiles, current=name)
-                key = self._key()
-                if key:
-                    set_api_key(name, key)
-                self.result.setText(f"Saved profile \"{name}\".")
+                typed = self._key()  # only a key typed now is stored; ``key`` stays the one in use
+                if typed:
+                    set_api_key(name, typed)
+                self.result.setText(f"Saved profile \"{name}\".{not_inherited}")
             except SecretStoreUnavailable as e:
                 self.warning.setText(str(e))
                 self.warning.setVisible(True)

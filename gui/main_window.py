@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.split = split
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
-        self.tabs.addTab(split, "J&ob")
+        self.tabs.addTab(split, "&Job")  # Alt+J; the Job menu has no mnemonic of its own
         self.history = HistoryPanel(session.journal)
         self.bulk = BulkPanel(session)
         self.tabs.addTab(self.bulk, "&Bulk")

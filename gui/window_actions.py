@@ -74,7 +74,8 @@ def build_actions(self: MainWindow) -> None:
     v = menu.addMenu("&View")
     for a in (zin, zout, zfit):
         v.addAction(a)
-    menu.addMenu("&Job").addAction(self.submit_action)
+    # No mnemonic: Alt+J is the Job tab's (the menu's one action has Ctrl+Return and a toolbar button).
+    menu.addMenu("Job").addAction(self.submit_action)
     menu.addMenu("&Help").addAction(about)
     tb = self.addToolBar("Main")
     tb.setObjectName("main-toolbar")

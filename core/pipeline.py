@@ -246,9 +246,17 @@ def check_files(spec: JobSpec, *, check_masks: bool = True) -> tuple[list[Proble
                 if lossy_name and p.code == "not_png":
                     continue
                 if p.severity in ("error", "warning") and p.message not in seen and not _is_legend_rule(p):
-                    problems.append(Problem(MASK_FIELD, f"the mask {os.path.basename(path)}: {p.message}",
+                    problems.append(Problem(MASK_FIELD, name_the_mask(os.path.basename(path), p.message),
                                             severity=p.severity, code=p.code, fix=p.fix))
     return problems, primary_size, report
+
+
+def name_the_mask(name: str, message: str) -> str:
+    """The mask check's sentence naming the file: "the mask X is 50 x 40 pixels ...", not "the mask X: the mask
+    is ..." (the check's own sentences say "the mask" without a name)."""
+    if message.startswith("the mask "):
+        return f"the mask {name} {message[len('the mask '):]}"
+    return f"the mask {name}: {message}"
 
 
 def _is_legend_rule(p: Problem) -> bool:
@@ -391,5 +399,5 @@ def create_journalled(spec: JobSpec, client: PlaymentClient, journal: Journal | 
 
 
 __all__ = ["Verdict", "check_files", "check_job", "create_journalled", "duplicate_problem", "file_checks",
-           "local_files", "outside_folder_problem", "resolve_location", "resolve_spec", "sent_payload_problems",
+           "local_files", "name_the_mask", "outside_folder_problem", "resolve_location", "resolve_spec", "sent_payload_problems",
            "submit_job"]

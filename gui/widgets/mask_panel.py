@@ -434,11 +434,10 @@ class MaskPanel(QWidget):
         report = result.report
         self._fill_legend(result)
         self._show_problems(report.problems)
-        if not report.problems:
-            self.problems.addItem(QListWidgetItem("None: every pixel is unlabelled or a legend colour."))
         errors = sum(p.severity == "error" for p in report.problems)
         size = f"{report.width}×{report.height}" if report.width else "unreadable"
-        self.status.setText(f"{Path(result.path).name}: {size}, {len(report.rows)} classes, "
+        n = len(report.rows)
+        self.status.setText(f"{Path(result.path).name}: {size}, {n} class{'es' if n != 1 else ''}, "
                             + (f"{errors} error(s)" if errors else "valid") + (f". {note}" if note else ""))
         self._update_buttons()
         self.mask_changed.emit(result)
@@ -468,6 +467,8 @@ class MaskPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, p.code)
             item.setToolTip(text)
             self.problems.addItem(item)
+        if not seen and self.state is not None and self.state.report is not None:  # after a rename too
+            self.problems.addItem(QListWidgetItem("None: every pixel is unlabelled or a legend colour."))
 
     def problem_texts(self) -> list[str]:
         """The lines of the problem list, as shown."""

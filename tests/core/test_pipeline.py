@@ -116,3 +116,18 @@ def test_file_checks_are_cached_until_the_file_changes(tmp_path, monkeypatch):
     write(prim, b"")
     os.utime(prim, ns=(1, 1))
     assert not check_job(spec, can_upload=True).ok and calls == [str(prim), str(prim)]
+
+
+def test_the_mask_check_names_the_file_once_not_the_mask_the_mask(tmp_path):
+    from PIL import Image
+
+    from playment_submit.core.job import JobSpec, RasterPrelabel
+    from playment_submit.core.pipeline import check_files
+    Image.new("RGB", (100, 80)).save(tmp_path / "p.png")
+    Image.new("RGBA", (50, 40), (255, 0, 0, 255)).save(tmp_path / "m.png")
+    spec = JobSpec(reference_id="r", work_flow_id="w", image_url=str(tmp_path / "p.png"),
+                   prelabel=RasterPrelabel(str(tmp_path / "m.png"), {"#ff0000": "car"}))
+    messages = [p.message for p in check_files(spec)[0]]
+    assert any(m.startswith("the mask m.png is 50 x 40 pixels but the primary image is 100 x 80") for m in messages), \
+        messages
+    assert not any("the mask m.png: the mask" in m for m in messages)

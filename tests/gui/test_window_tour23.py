@@ -20,3 +20,22 @@ def test_alt_j_opens_the_job_tab_and_no_menu_shares_a_tab_key(qtbot, window):
     window.tabs.setCurrentWidget(window.bulk)
     QTest.keyClick(window, Qt.Key.Key_J, Qt.KeyboardModifier.AltModifier)
     assert window.tabs.currentIndex() == 0
+
+
+def test_renaming_a_class_keeps_the_problem_list_saying_none(qtbot, window, wait_idle):
+    from playment_submit.resources import sample_classes
+    window.load_sample()
+    wait_idle(window)
+    panel = window.mask_panel
+    assert panel.problem_texts() == ["None: every pixel is unlabelled or a legend colour."]
+    panel.legend_table.item(sample_classes().index("coffee"), 2).setText("espresso")
+    assert panel.problem_texts() == ["None: every pixel is unlabelled or a legend colour."]
+
+
+def test_one_class_is_one_class_not_one_classes(qtbot, window, wait_idle, tmp_path):
+    from PIL import Image
+    Image.new("RGBA", (8, 6), (255, 0, 0, 255)).save(tmp_path / "m.png")
+    window.mask_panel.load(str(tmp_path / "m.png"), {"#ff0000": "car"})
+    qtbot.waitUntil(lambda: window.mask_state is not None, timeout=10000)
+    wait_idle(window)
+    assert ", 1 class," in window.mask_panel.status.text(), window.mask_panel.status.text()

@@ -399,5 +399,5 @@ def create_journalled(spec: JobSpec, client: PlaymentClient, journal: Journal | 
 
 
 __all__ = ["Verdict", "check_files", "check_job", "create_journalled", "duplicate_problem", "file_checks",
-           "local_files", "name_the_mask", "outside_folder_problem", "resolve_location", "resolve_spec", "sent_payload_problems",
-           "submit_job"]
+           "local_files", "name_the_mask", "outside_folder_problem", "resolve_location", "resolve_spec",
+           "sent_payload_problems", "submit_job"]

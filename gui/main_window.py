@@ -425,6 +425,7 @@ class MainWindow(QMainWindow):
         self.job.show_success(created.job_id, created.status, created.reference_id)
         self.statusBar().showMessage(f"Job {created.job_id} {created.status}.", 10000)
         self._sent_reference = created.reference_id
+        self.note_failure()  # the outcome shown is about this job and connection: it goes when they change
         self.load_batches()  # its batch now holds one job more: the picker's "done / total" follows
         # The job sent is kept in the journal (History reopens it): quitting now loses nothing, so no prompt
         # and no autosave to offer back at the next start.
@@ -456,14 +457,15 @@ class MainWindow(QMainWindow):
         self.failure_key = self._failure_about()
 
     def _failure_about(self) -> str:
-        return "\n".join([self.draft.key(), self.session.base_url, str(self.session.project_id),
-                          str(bool(self.session.api_key))])
+        return "\n".join([self.draft.key(), self.session.profile.name, self.session.base_url,
+                          str(self.session.project_id), str(bool(self.session.api_key))])
 
     def _forget_stale_failure(self) -> None:
-        """A failure message stays only while the job and connection it was about are unchanged."""
+        """The last outcome ("Job created: ..." or the failure) stays only while the job and connection it was
+        about are unchanged: another job edited, another profile or server, and it goes."""
         if self.failure_key is not None and self.failure_key != self._failure_about():
             self.failure_key = None
-            self.job.clear_outcome(keep_success=True)
+            self.job.clear_outcome()
 
     # -------------------------------------------------------------- drafts
     def loading(self) -> bool:

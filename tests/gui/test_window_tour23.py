@@ -39,3 +39,18 @@ def test_one_class_is_one_class_not_one_classes(qtbot, window, wait_idle, tmp_pa
     qtbot.waitUntil(lambda: window.mask_state is not None, timeout=10000)
     wait_idle(window)
     assert ", 1 class," in window.mask_panel.status.text(), window.mask_panel.status.text()
+
+
+def test_job_created_goes_when_another_job_is_edited(qtbot, window, wait_idle):
+    window.load_sample()
+    wait_idle(window)
+    with qtbot.waitSignal(window.submit_succeeded, timeout=20000):
+        window.submit()
+    wait_idle(window)
+    assert window.job.result.isVisible() and "Job created" in window.job.result.text()
+    window.refresh()
+    assert window.job.result.isVisible()  # nothing changed: the news stays
+    window.job.reference_id.setText("another-job")
+    wait_idle(window)
+    window.refresh()
+    assert not window.job.result.isVisible() and window.job.result.text() == ""

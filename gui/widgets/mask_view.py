@@ -102,7 +102,12 @@ class MaskView(QGraphicsView):
     # ------------------------------------------------------------- content
     def _content_changed(self) -> None:
         """The placeholder only on an empty view; a pixel readout belongs to what it was read from."""
-        self._placeholder.setVisible(self.image_item is None and self.overlay_item is None)
+        empty = self.image_item is None and self.overlay_item is None
+        self._placeholder.setVisible(empty)
+        if empty and not self.transform().isIdentity():  # an empty view is not left zoomed (Ctrl+N after zooming)
+            self.resetTransform()
+            self.scene().setSceneRect(self._placeholder.sceneBoundingRect())
+            self.zoom_changed.emit(1.0)
         self.hovered.emit("")
 
     def set_image(self, image: QImage | None) -> None:

@@ -54,3 +54,15 @@ def test_job_created_goes_when_another_job_is_edited(qtbot, window, wait_idle):
     wait_idle(window)
     window.refresh()
     assert not window.job.result.isVisible() and window.job.result.text() == ""
+
+
+def test_ctrl_n_after_zooming_leaves_the_empty_view_unzoomed(qtbot, window, wait_idle):
+    window.load_sample()
+    wait_idle(window)
+    window.view.zoom(4.0)
+    assert window.view.transform().m11() > 1
+    assert window.files.new_job()
+    wait_idle(window)
+    assert window.view.image_item is None and window.view.overlay_item is None
+    assert window.view.transform().isIdentity()
+    assert window.view._placeholder.isVisible()

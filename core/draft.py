@@ -34,6 +34,7 @@ from .errors import Problem, UsageError, ValidationError
 from .job import VECTOR_KINDS, JobSpec, ReferenceImage, is_local_path
 from .jsonio import parse_json, read_json_file
 from .pipeline import Verdict, resolve_location
+from .sanitise import escaped
 from .settings import data_dir
 
 if TYPE_CHECKING:
@@ -249,6 +250,23 @@ class JobDraft:
     def mark_unsaved(self) -> None:
         """The draft is nobody's file yet (a History entry, a Bulk row, a restored autosave)."""
         self._saved = JobDraft().key()
+
+    def summary(self) -> str:
+        """The job in a few words, for a question about it: 'the job "frame-7" (frame-7.png, 2 cameras, a
+        mask)'. Names are escaped and shortened: an autosave or job file is text from disk."""
+        spec = self.spec()
+        ref = spec.reference_id if isinstance(spec.reference_id, str) and spec.reference_id else None
+        image = str(spec.image_url or "").replace("\\", "/").rsplit("/", 1)[-1]
+        parts = [escaped(image, 60)] if image else []
+        n = len(spec.references)
+        if n:
+            parts.append(f"{n} camera{'s' if n != 1 else ''}")
+        if spec.prelabel is not None:
+            parts.append("a mask")
+        if spec.shapes:
+            parts.append("shapes")
+        head = f'the job "{escaped(ref, 60)}"' if ref else "a job without a reference ID"
+        return head + (f" ({', '.join(parts)})" if parts else "")
 
     def is_blank(self) -> bool:
         """Nothing worth keeping: no reference ID, image, camera, mask, or a field beside them."""

@@ -208,9 +208,23 @@ class DraftFiles(QObject):
         found = drafts.read_autosave()
         if found is None:
             return False
+        if not self.ask_restore(found.summary()):
+            drafts.clear_autosave()  # declined: not offered again at the next start
+            return False
         self.show(found)
         self.w.statusBar().showMessage("Restored the job that was not saved when the app last closed.", 15000)
         return True
+
+    def ask_restore(self, summary: str) -> bool:
+        """Offer the unsaved work back (tests replace this one method): True to restore it."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved work?",
+                          f"{summary[:1].upper()}{summary[1:]} was not saved when the app last closed. Restore it?",
+                          parent=self.w)
+        restore = box.addButton("&Restore", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("&Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(restore)
+        box.exec()
+        return box.clickedButton() is restore
 
     # ------------------------------------------------------------------------------ the form from the draft
     def show(self, draft: drafts.JobDraft) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from playment_submit.core.journal import Journal
 from playment_submit.core.session import Session
+from playment_submit.gui.draft_files import DraftFiles
 from playment_submit.gui.main_window import MainWindow
 from playment_submit.gui.style import apply_stylesheet
 
@@ -42,6 +43,7 @@ def unsaved_work_is_discarded(monkeypatch):
     """The unsaved-job prompt (a modal box) answers "discard" unless a test says otherwise."""
     monkeypatch.setattr(MainWindow, "ask_unsaved", lambda self, doing: "discard")
     monkeypatch.setattr(MainWindow, "ask_copy_mask", lambda self, name, folder: "keep")  # no modal prompt
+    monkeypatch.setattr(DraftFiles, "ask_restore", lambda self, summary: True)  # the autosave is restored
 
 
 class WindowFactory:

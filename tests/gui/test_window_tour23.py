@@ -66,3 +66,20 @@ def test_ctrl_n_after_zooming_leaves_the_empty_view_unzoomed(qtbot, window, wait
     assert window.view.image_item is None and window.view.overlay_item is None
     assert window.view.transform().isIdentity()
     assert window.view._placeholder.isVisible()
+
+
+def test_the_autosave_is_offered_and_declining_forgets_it(qtbot, make_window, wait_idle):
+    from playment_submit.core import draft as drafts
+    from playment_submit.resources import sample_job_files
+    win = make_window()
+    win.primary.set_value(str(sample_job_files()["primary"]))
+    win.job.reference_id.setText("crash-test")
+    wait_idle(win)
+    qtbot.waitUntil(lambda: drafts.read_autosave() is not None, timeout=5000)
+    asked: list[str] = []
+    win2 = make_window()
+    win2.files.ask_restore = lambda summary: asked.append(summary) or False
+    assert win2.files.restore_autosave() is False
+    assert asked == [f'the job "crash-test" ({sample_job_files()["primary"].name})']
+    assert win2.job.reference_id.text() == "" and drafts.read_autosave() is None
+    wait_idle(win2)

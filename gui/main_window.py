@@ -39,6 +39,7 @@ from playment_submit.gui.widgets.primary_panel import PrimaryPanel
 from playment_submit.gui.widgets.references_panel import ReferencesPanel
 from playment_submit.gui.widgets.results_view import ResultsView
 from playment_submit.gui.window_actions import build_actions, build_status_bar, icon, restore_geometry, update_badge
+from playment_submit.gui.window_wiring import connect_panels
 from playment_submit.gui.workers import Worker, start_worker
 
 
@@ -143,34 +144,7 @@ class MainWindow(QMainWindow):
         self.close_when_idle.setInterval(100)
         self.close_when_idle.timeout.connect(lambda: self.is_sending() or self.close())
 
-        self.addresses.busy_changed.connect(lambda b: self.set_busy("file addresses", b))
-        self.primary.primary_changed.connect(self._on_primary_changed)
-        self.primary.image_loaded.connect(self._on_image_loaded)
-        self.references.references_changed.connect(self._on_form_edited)
-        self.mask_panel.mask_changed.connect(self._on_mask_changed)
-        self.mask_panel.preview_requested.connect(self.remote.fetch_mask)
-        self.mask_panel.busy_changed.connect(lambda b: self.set_busy("mask", b))
-        self.mask_panel.opacity_changed.connect(self.view.set_opacity)
-        self.mask_panel.class_visibility_changed.connect(self.view.set_class_visible)
-        self.mask_panel.class_highlighted.connect(self.view.set_highlight)
-        self.view.hovered.connect(self.hover.setText)
-        self.job.reference_id_edited.connect(lambda _t: self._on_form_edited())
-        self.job.batch_chosen.connect(lambda _b: self._on_form_edited())
-        self.job.batch_create_requested.connect(self.remote.create_batch)
-        self.job.batch_refresh_requested.connect(self.load_batches)
-        self.job.profile_workflow_requested.connect(self._on_profile_workflow_requested)
-        self.job.submit_requested.connect(self.submit)
-        self.job.cancel_requested.connect(self._on_cancel_requested)
-        self.connection.profile_applied.connect(self._on_profile_applied)
-        self.connection.connection_applied.connect(self._on_connection_applied)
-        self.connection.storage_applied.connect(self._on_storage_applied)
-        self.history.reopen_requested.connect(lambda payload: self.files.open_job_data(payload, "History"))
-        self.history.status_refresh_requested.connect(self.remote.refresh_statuses)
-        self.history.status_cancel_requested.connect(self.remote.cancel_statuses)
-        self.results.download_requested.connect(self.remote.download_results)
-        self.results.cancel_requested.connect(self.remote.cancel_results)
-        if hasattr(self.bulk, "openRowRequested"):  # the Bulk tab's "open this row in the Job tab"
-            self.bulk.openRowRequested.connect(lambda data: self.files.open_job_data(data, "the Bulk tab"))
+        connect_panels(self)
 
         restore_geometry(self)
         self.refresh()
@@ -216,7 +190,7 @@ class MainWindow(QMainWindow):
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return
-            self._on_cancel_requested()
+            self.on_cancel_requested()
             self.bulk.cancel()
             self.statusBar().showMessage("Finishing the requests on their way, then closing…")
             self.close_when_idle.start()
@@ -245,7 +219,7 @@ class MainWindow(QMainWindow):
         (self._busy.add if busy else self._busy.discard)(what)
         self.schedule_refresh()
 
-    def _on_primary_changed(self, value: str) -> None:
+    def on_primary_changed(self, value: str) -> None:
         if value and is_local_path(value) and Path(value).is_file():
             remember_recent(str(Path(value).resolve()))
         stem = value.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0] if value else ""
@@ -255,7 +229,7 @@ class MainWindow(QMainWindow):
             self.suggested_ref = self._unused_reference(stem)
             self.job.reference_id.setText(self.suggested_ref)
             self.draft.set_reference_id(self.suggested_ref)  # a suggestion is part of the job, even while filling
-        self._on_form_edited()
+        self.on_form_edited()
         self.set_busy("primary", bool(value))
 
     def _unused_reference(self, stem: str) -> str:
@@ -266,7 +240,7 @@ class MainWindow(QMainWindow):
             candidate = f"{stem}-{n}"
         return candidate
 
-    def _on_image_loaded(self, image) -> None:
+    def on_image_loaded(self, image) -> None:
         self.view.set_image(image)
         self.hover.setText(" ")  # a pixel readout belongs to the image it was read from
         self.mask_panel.set_primary_size(self.primary.image_size)
@@ -275,7 +249,7 @@ class MainWindow(QMainWindow):
         if step is not None:
             step()
 
-    def _on_mask_changed(self, state) -> None:
+    def on_mask_changed(self, state) -> None:
         """The Mask tab's mask (or none) is the draft's pre-label; other pre-label kinds stay."""
         if not self.filling:
             if state is None:
@@ -285,7 +259,7 @@ class MainWindow(QMainWindow):
         self.view.set_overlay(state.overlay if state is not None else None)
         self.schedule_refresh()
 
-    def _on_form_edited(self) -> None:
+    def on_form_edited(self) -> None:
         self._hand_form_to_draft()
         self.schedule_refresh()
 
@@ -309,7 +283,7 @@ class MainWindow(QMainWindow):
         if batch != shown.batch_id:
             self.draft.set_batch(batch)
 
-    def _on_profile_workflow_requested(self) -> None:
+    def on_profile_workflow_requested(self) -> None:
         self.draft.use_profile_workflow()
         self.refresh()
 
@@ -318,7 +292,7 @@ class MainWindow(QMainWindow):
         """The Mask tab's mask (core's check of it and its overlay), or None."""
         return self.mask_panel.state
 
-    def _on_profile_applied(self, profile) -> None:
+    def on_profile_applied(self, profile) -> None:
         """Another profile: its own history and duplicate checks (journal) from now on."""
         self.session.use_profile(profile)
         self.history.journal = self.session.journal
@@ -327,20 +301,20 @@ class MainWindow(QMainWindow):
         self.job.set_batches(profile.batches)
         self._on_history_changed()
 
-    def _on_connection_applied(self, base_url, project_id, workflow_id, api_key) -> None:
+    def on_connection_applied(self, base_url, project_id, workflow_id, api_key) -> None:
         self.session.apply_connection(base_url, project_id, workflow_id, api_key)
         update_badge(self)
         self.schedule_refresh()
         QTimer.singleShot(0, self.load_batches)  # another server, project or profile: its own batches
 
-    def _on_storage_applied(self, settings: dict) -> None:
+    def on_storage_applied(self, settings: dict) -> None:
         try:
             self.session.apply_storage(settings)
         except PlaymentError as e:  # e.g. S3 chosen but boto3 missing, or no bucket: say so, keep the old one
             self.connection.result.setText(str(e))
         self.schedule_refresh()
 
-    def _on_cancel_requested(self) -> None:
+    def on_cancel_requested(self) -> None:
         if self._submit_worker is not None:
             self._submit_worker.cancel()
             self.job.show_progress("send", 0, 0, "Cancelling after the current step…")

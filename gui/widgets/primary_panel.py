@@ -135,10 +135,10 @@ class PrimaryPanel(QWidget):
             self.info.setText(problems[0].message)
         self.preview.setText("Loading preview…")
         self._worker = start_worker(load_image, value, self.preview_client(), owner=self)
-        self._worker.returned.connect(lambda image, v=value: self._on_image_loaded(v, image))
+        self._worker.returned.connect(lambda image, v=value: self.on_image_loaded(v, image))
         self._worker.errored.connect(lambda e, v=value: self._on_image_failed(v, e))
 
-    def _on_image_loaded(self, value: str, image: QImage) -> None:
+    def on_image_loaded(self, value: str, image: QImage) -> None:
         if value != self.value():
             return  # the user has moved on to another image
         self.image_size = (image.width(), image.height())

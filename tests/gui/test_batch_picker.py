@@ -64,7 +64,7 @@ def test_details_failure_is_a_sentence_not_a_crash(qtbot, window, sandbox):
     qtbot.waitUntil(lambda: window.remote.batches_worker is None, timeout=10000)
     before = _items(window)
     with qtbot.waitSignal(window.batches_listed, timeout=10000) as got:
-        window._on_connection_applied(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, "not-the-key")
+        window.on_connection_applied(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, "not-the-key")
     assert isinstance(got.args[0], Exception)
     note = window.job.batch_note
     assert note.isVisible() and note.text().startswith("The project's batches could not be listed: ")

@@ -354,7 +354,7 @@ def test_a_failure_message_goes_when_the_connection_changes(qtbot, window, sandb
     window.session.apply_connection("http://127.0.0.1:9", sandbox.project_id, sandbox.workflow_id, None)
     text = _submit_and_fail(qtbot, window)
     assert "127.0.0.1:9" in text
-    window._on_connection_applied(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, sandbox.api_key)
+    window.on_connection_applied(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, sandbox.api_key)
     window.refresh()
     assert not window.job.error.isVisible()
 

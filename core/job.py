@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from .errors import Problem, ValidationError
 from .jsonio import MAX_DEPTH, depth
 from .legend import check_legend
+from .sanitise import escaped
 from .shapes.model import check_shapes
 
 MAX_REFERENCE_ID = 255
@@ -380,6 +381,16 @@ def is_local_path(value: Any) -> bool:
     if value[:7].lower() == "file://":
         return True
     return not _URL_SCHEME.match(value)
+
+
+def location_name(value: Any, limit: int = 80) -> str:
+    """The file name a path or URL ends in, fit to show beside a label (query and fragment dropped, control
+    and bidirectional characters escaped): ``https://h/a/front.jpg?sig=..`` -> ``front.jpg``."""
+    text = str(value or "").strip()
+    if not is_local_path(text):
+        text = text.split("?", 1)[0].split("#", 1)[0]
+    name = text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return escaped(name, limit)
 
 
 def url_problems(url: Any, path: str, what: str, allow_local_paths: bool = False, *,

@@ -39,8 +39,9 @@ def open_file(parent, key: str, title: str, filters: str, start: str = "") -> st
     return path
 
 
-def open_files(parent, key: str, title: str, filters: str) -> list[str]:
-    paths, _ = QFileDialog.getOpenFileNames(parent, title, _start(key), filters)
+def open_files(parent, key: str, title: str, filters: str, default: str = "") -> list[str]:
+    """Files chosen in a dialog opening where the last one for ``key`` was chosen, else in ``default``."""
+    paths, _ = QFileDialog.getOpenFileNames(parent, title, _start(key, default), filters)
     if paths:
         _remember(key, paths[0])
     return list(paths)

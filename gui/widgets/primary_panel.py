@@ -102,6 +102,11 @@ class PrimaryPanel(QWidget):
     def value(self) -> str:
         return self.edit.text().strip()
 
+    def folder(self) -> str:
+        """The folder of the primary image when it is a local file ("" for a URL or nothing)."""
+        value = self.value()
+        return str(Path(value).expanduser().parent) if value and is_local_path(value) else ""
+
     def set_value(self, value: str) -> None:
         self.edit.setText(value)
         self._on_edit_finished()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -19,12 +19,13 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyledItemDelegate,
     QVBoxLayout,
     QWidget,
 )
 
 from playment_submit.core.errors import Problem
-from playment_submit.core.job import IMAGES_PATH, is_local_path
+from playment_submit.core.job import IMAGES_PATH, is_local_path, location_name
 from playment_submit.gui.dialogs import open_files
 from playment_submit.gui.style import status_background, status_colour
 from playment_submit.gui.widgets.primary_panel import IMAGE_FILTER, load_image
@@ -40,9 +41,36 @@ def thumbnail(location: str, client: Any = None) -> QImage:
     return image.scaled(64, 48, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
+def row_text(item: QListWidgetItem) -> str:
+    """What a camera row shows: its label, and under it the file name of its image (the label alone is
+    edited and sent)."""
+    return f"{item.text()}\n{location_name(item.data(URL_ROLE))}"
+
+
+class CameraDelegate(QStyledItemDelegate):
+    """Draws a row as :func:`row_text` (two lines); editing edits the label only."""
+
+    def initStyleOption(self, option, index) -> None:
+        super().initStyleOption(option, index)
+        option.text = f"{index.data(Qt.ItemDataRole.DisplayRole)}\n{location_name(index.data(URL_ROLE))}"
+
+
 class ReferenceList(QListWidget):
-    """Rows reorder by internal drag; files or URLs dropped from outside become new rows."""
+    """Rows reorder by internal drag; files or URLs dropped from outside become new rows. Empty, the list
+    says how to add cameras."""
     locations_dropped = Signal(list)
+    empty_hint = ("No reference cameras yet (they are optional).\n\nAdd files… or Add URL… below, or drop "
+                  "images here; double-click a row to rename its camera.")
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.count() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(self.viewport().rect().adjusted(12, 12, -12, -12),
+                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                             self.empty_hint)
+            painter.end()
 
     def _external(self, event) -> bool:
         return event.source() is None and event.mimeData().hasUrls()
@@ -77,6 +105,9 @@ class ReferencesPanel(QWidget):
         lay = QVBoxLayout(self)
         self.list = ReferenceList()
         self.list.setIconSize(QSize(64, 48))
+        self.list.setItemDelegate(CameraDelegate(self.list))
+        # Where the first "Add files…" dialog opens: the primary image's folder (the window sets it).
+        self.start_folder: Callable[[], str] = lambda: ""
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
@@ -166,7 +197,7 @@ class ReferencesPanel(QWidget):
 
     # -------------------------------------------------------------- actions
     def _on_add_files_clicked(self) -> None:
-        paths = open_files(self, "references", "Reference camera images", IMAGE_FILTER)
+        paths = open_files(self, "references", "Reference camera images", IMAGE_FILTER, self.start_folder())
         for p in paths:
             self.add(p)
 

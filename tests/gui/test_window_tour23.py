@@ -83,3 +83,39 @@ def test_the_autosave_is_offered_and_declining_forgets_it(qtbot, make_window, wa
     assert asked == [f'the job "crash-test" ({sample_job_files()["primary"].name})']
     assert win2.job.reference_id.text() == "" and drafts.read_autosave() is None
     wait_idle(win2)
+
+
+def test_cameras_list_marks_a_duplicate_shows_file_names_and_hints_when_empty(qtbot, window, wait_idle, tmp_path):
+    from PySide6.QtGui import QColor
+
+    from playment_submit.gui.style import status_colour
+    from playment_submit.gui.widgets.references_panel import row_text
+    from playment_submit.resources import sample_job_files
+    refs = window.references
+    window.inputs.setCurrentWidget(refs)
+    assert refs.list.count() == 0 and "Add files" in refs.list.empty_hint
+    shot = refs.list.grab().toImage()  # the hint is painted on the empty list
+    assert any(QColor(shot.pixel(x, y)) != QColor(shot.pixel(0, 0)) for x in range(5, shot.width() - 5, 3)
+               for y in range(5, min(60, shot.height() - 5), 3))
+    a, b = sample_job_files()["references"][0][1], sample_job_files()["references"][1][1]
+    refs.add(str(a), "front")
+    refs.add(str(b), "Front")
+    wait_idle(window)
+    window.refresh()
+    assert refs.list.item(1).foreground().color() == status_colour("error")
+    assert "already used" in refs.list.item(1).toolTip()
+    assert row_text(refs.list.item(0)) == f"front\n{a.name}"  # the file name shown, not only in a tooltip
+    assert refs.list.item(0).text() == "front"  # what is edited and sent is the label alone
+
+
+def test_the_first_add_files_dialog_opens_in_the_primary_images_folder(qtbot, window, wait_idle, monkeypatch):
+    from playment_submit.gui import dialogs
+    from playment_submit.resources import sample_job_files
+    primary = sample_job_files()["primary"]
+    window.primary.set_value(str(primary))
+    wait_idle(window)
+    seen: list[str] = []
+    monkeypatch.setattr(dialogs.QFileDialog, "getOpenFileNames",
+                        staticmethod(lambda parent, title, start, filters: (seen.append(start), ([], ""))[1]))
+    window.references.add_files.click()
+    assert seen == [str(primary.parent)]

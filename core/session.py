@@ -176,6 +176,15 @@ class Session:
         self.storage_problem = None
         self.profile.storage = dict(settings)
 
+    def choose_storage(self, settings: dict[str, Any]) -> str | None:
+        """The Connection tab chose storage ``settings`` for the profile: they are the profile's from now on;
+        when they cannot be used with this base URL (sandbox storage for another server, S3 without boto3 or
+        a bucket) the session has no storage and every check and submit refuses with the sentence returned
+        (never the previous storage, which may be a server the jobs' host cannot read). None: in use."""
+        self.profile.storage = dict(settings)
+        self.use_profile_storage()
+        return self.storage_refusal()
+
     @property
     def client(self) -> PlaymentClient:
         if self._client is None:

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 )
 
 from playment_submit.core import draft as drafts
-from playment_submit.core.errors import PlaymentError
 from playment_submit.core.job import JobSpec, ReferenceImage, is_local_path
 from playment_submit.core.session import Session
 from playment_submit.gui.addresses import FileAddresses
@@ -309,10 +308,11 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.load_batches)  # another server, project or profile: its own batches
 
     def on_storage_applied(self, settings: dict) -> None:
-        try:
-            self.session.apply_storage(settings)
-        except PlaymentError as e:  # e.g. S3 chosen but boto3 missing, or no bucket: say so, keep the old one
-            self.connection.result.setText(str(e))
+        refused = self.session.choose_storage(settings)  # unusable: no storage, and every submit says why
+        if refused:
+            self.connection.result.setText(refused)
+        self.connection.show_notices(self.session.start_notices())  # the warning says what is true now
+        update_badge(self)
         self.schedule_refresh()
 
     def on_cancel_requested(self) -> None:

@@ -132,15 +132,18 @@ def update_badge(self: MainWindow) -> None:
     if reset is not None:
         reset.setEnabled(sandbox)
     self.files.update_title()
+    refused = self.session.storage_refusal()
+    files = ("Local files: not uploaded — " + refused) if refused else (
+        "Local files: " + (self.session.storage.describe() if self.session.storage is not None else "not uploaded"))
     if sandbox:
         self.badge.setText("  SANDBOX: nothing goes to Playment  ")
         set_status(self.badge, "sandbox")
         self.badge.setToolTip(f"Jobs go to a local sandbox at {self.session.base_url}. Configure a profile and "
-                              f"an API key in the Connection tab to use Playment.")
+                              f"an API key in the Connection tab to use Playment.\n{files}")
     else:
         self.badge.setText(f"  {self.session.base_url} · project {self.session.project_id}  ")
         set_status(self.badge, None)
-        self.badge.setToolTip("Jobs go to this server and project")
+        self.badge.setToolTip(f"Jobs go to this server and project.\n{files}")
 
 def show_about(self: MainWindow) -> None:
     QMessageBox.about(self, "About playment-submit",

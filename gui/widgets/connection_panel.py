@@ -353,6 +353,12 @@ class ConnectionPanel(QWidget):
         self.storage_applied.emit(profile.storage)
         self._show_key_source(name)
 
+    def show_notices(self, notices: list[str]) -> None:
+        """The session's notices as they are now (core's start_notices), replacing the ones shown."""
+        said = "\n".join(notices)
+        self.warning.setText(said)
+        self.warning.setVisible(bool(said))
+
     def _use_sandbox(self) -> None:
         """"sandbox" picked and "Save and use": back to the embedded sandbox (never saved as a profile)."""
         if not self._has_sandbox():

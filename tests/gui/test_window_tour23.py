@@ -119,3 +119,19 @@ def test_the_first_add_files_dialog_opens_in_the_primary_images_folder(qtbot, wi
                         staticmethod(lambda parent, title, start, filters: (seen.append(start), ([], ""))[1]))
     window.references.add_files.click()
     assert seen == [str(primary.parent)]
+
+
+def test_unusable_storage_chosen_leaves_no_storage_and_says_why(qtbot, window, wait_idle):
+    """Storage the Connection tab chose that cannot be used (S3 without a bucket) does not leave the previous
+    storage (the sandbox's) in use: nothing is uploaded, the tab's warning and Submit say why."""
+    from playment_submit.core.storage import SandboxStorage
+    assert isinstance(window.session.storage, SandboxStorage)
+    window.connection.storage_applied.emit({"kind": "s3"})
+    refusal = window.session.storage_refusal()
+    assert refusal and not isinstance(window.session.storage, SandboxStorage)
+    assert refusal in window.connection.warning.text() and window.connection.warning.isVisibleTo(window.connection)
+    assert refusal.split(".")[0] in window.badge.toolTip()
+    window.load_sample()
+    wait_idle(window)
+    assert not window.job.submit.isEnabled()
+    assert refusal.split(".")[0] in window.job.reasons.text()

@@ -33,6 +33,20 @@ def give_up_after(timeout: float = DEFAULT_TIMEOUT) -> float:
 
 # ---------------------------------------------------------------------------------------- the mask engine
 DEFAULT_MAX_PIXELS = 100_000_000  # images over this are refused from their header, before decoding
+MAX_PIXELS_ENV = "PLAYMENT_MAX_MEGAPIXELS"  # a job's images may be larger than the default: raise it here
+
+
+def job_max_pixels() -> int:
+    """The pixel cap for a job's primary and reference images: ``PLAYMENT_MAX_MEGAPIXELS`` (a positive number
+    of megapixels, at most 10,000) or :data:`DEFAULT_MAX_PIXELS`. A value that is not such a number is ignored
+    (the default holds): the sentence refusing an image names the variable and the value in force."""
+    import os
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    try:
+        mp = float(text)
+    except ValueError:
+        return DEFAULT_MAX_PIXELS
+    return int(mp * 1_000_000) if 0 < mp <= 10_000 else DEFAULT_MAX_PIXELS
 DEFAULT_TOLERANCE = 32.0          # RGB distance within which repair snaps a colour to the legend
 DEFAULT_ALPHA_THRESHOLD = 128
 

@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .client import CreatedJob, PlaymentClient
+from .defaults import job_max_pixels
 from .errors import (
     AmbiguousOutcomeError,
     DuplicateReferenceError,
@@ -199,11 +200,13 @@ def _stat_key(path: str) -> tuple[Any, ...]:
 
 
 def _probe(path: str) -> tuple[tuple[int, int] | None, list[Problem]]:
-    from .mask import probe_image
+    """The image's size and why it cannot be used. A refused image (over the pixel cap, damaged past its
+    header) still has the size its header gives, so the mask's size is checked against the primary anyway."""
+    from .mask import header_size, probe_image
     try:
-        return probe_image(path), []
+        return probe_image(path, max_pixels=job_max_pixels()), []
     except ValidationError as e:
-        return None, list(e.problems)
+        return header_size(path), list(e.problems)
 
 
 def _check_mask(path: str, legend: dict[str, Any], size: tuple[int, int] | None) -> Any:
@@ -225,7 +228,8 @@ def check_files(spec: JobSpec, *, check_masks: bool = True) -> tuple[list[Proble
     for fieldname, _what, path in local_files(spec):
         if fieldname == MASK_FIELD or path[:7].lower() == "file://":  # a remote file:// URL: validate says it
             continue
-        size, found = file_checks.get(("image", *_stat_key(path)), functools.partial(_probe, path))
+        size, found = file_checks.get(("image", *_stat_key(path), job_max_pixels()),
+                                      functools.partial(_probe, path))
         problems += _refield(fieldname, found)
         if fieldname == PRIMARY_FIELD:
             primary_size = size

@@ -34,6 +34,7 @@ environment:
   PLAYMENT_WORKFLOW_ID  the workflow ID used when a job does not name one
   PLAYMENT_BASE_URL     the API's base URL (default https://api.playment.io)
   PLAYMENT_DEFAULT_BATCH_ID  the project's default batch (lets an interrupted send be recovered)
+  PLAYMENT_MAX_MEGAPIXELS  the largest primary or camera image checked and sent (default 100)
 
 time limits: one request takes at most --timeout seconds (default {DEFAULT_TIMEOUT:g}); {JOB_BUDGET_TEXT}.
 

@@ -65,6 +65,7 @@ from .io import (
     DEFAULT_MAX_PIXELS,
     PNG_SIGNATURE,
     PROBE_FORMATS,
+    header_size,
     image_size,
     load_index_mask,
     load_png8,
@@ -72,6 +73,7 @@ from .io import (
     png_decoder,
     probe_image,
     save_png,
+    too_large_sentence,
     write_legend,
 )
 from .repair import RepairSummary
@@ -93,7 +95,8 @@ __all__ = [
     # results
     "EncodeResult", "LegendRow", "MaskProblem", "MaskReport", "RepairSummary",
     # io
-    "image_size", "load_index_mask", "load_png8", "load_rgba", "png_decoder", "probe_image", "save_png", "write_legend",
+    "header_size", "image_size", "load_index_mask", "load_png8", "load_rgba", "png_decoder", "probe_image",
+    "save_png", "too_large_sentence", "write_legend",
     # check
     "check", "check_indexed", "check_pixels", "legend_problems", "load_legend",
     # class index (the window's overlay)

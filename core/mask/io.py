@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from ..defaults import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
+from ..defaults import MAX_PIXELS_ENV
 from ..errors import Problem, UsageError, ValidationError
 from ..legend import MAX_CLASSES
 from ..localfile import regular_file_problem
@@ -270,6 +271,23 @@ def _probe_refused(path: Path, sentence: str) -> ValidationError:
     return ValidationError([Problem("", sentence)], message=sentence)
 
 
+def too_large_sentence(path: str | Path, w: int, h: int, max_pixels: int) -> str:
+    """Why an image over the pixel cap is refused, naming the cap and where it is raised."""
+    return (f"The image {path} is {w:,} x {h:,} pixels ({_pixels(w * h)}), over the limit of {_pixels(max_pixels)}; "
+            f"it was not decoded. Scale it down, or, if it is meant to be this large, raise the limit with the "
+            f"environment variable {MAX_PIXELS_ENV} (in megapixels, e.g. {MAX_PIXELS_ENV}="
+            f"{max(1, -(-w * h // 1_000_000))}) and start the app or command again.")
+
+
+def header_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) from an image file's header alone, or None when it cannot be read: the primary's size
+    for the mask check even when the image itself is refused (over the cap, damaged after the header)."""
+    try:
+        return image_size(path)
+    except Exception:
+        return None
+
+
 def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
     """(width, height) of a primary or reference image, after decoding every pixel with Pillow.
 
@@ -295,9 +313,7 @@ def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tu
         raise _probe_refused(p, f"The image {p} is empty (0 bytes); copy or export it again.")
 
     def too_large(w: int, h: int) -> ValidationError:
-        return _probe_refused(p, f"The image {p} is {w:,} x {h:,} pixels ({_pixels(w * h)}), over the limit of "
-                                 f"{_pixels(max_pixels)}; it was not decoded. Scale it down, or check that the "
-                                 f"file is not damaged.")
+        return _probe_refused(p, too_large_sentence(p, w, h, max_pixels))
 
     def damaged(why: str) -> ValidationError:
         return _probe_refused(p, f"The image {p} is truncated or damaged ({why}); copy or export it again from "

@@ -18,14 +18,23 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from playment_submit.core.defaults import job_max_pixels
 from playment_submit.core.job import is_local_path, url_problems
-from playment_submit.core.mask import load_png8
+from playment_submit.core.mask import header_size, load_png8, too_large_sentence
 from playment_submit.core.preview import MAX_PREVIEW_BYTES, fetch_preview_bytes
 from playment_submit.core.storage import local_file
 from playment_submit.gui.dialogs import open_file
 from playment_submit.gui.workers import start_worker
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
+
+
+class ImageRefused(ValueError):
+    """An image core refuses to decode (over the pixel cap), with the size its header gives."""
+
+    def __init__(self, sentence: str, size: tuple[int, int]):
+        super().__init__(sentence)
+        self.size = size
 
 
 def load_image(value: str, client: Any = None) -> QImage:
@@ -35,6 +44,9 @@ def load_image(value: str, client: Any = None) -> QImage:
         path = local_file(value)
         if not path.is_file():
             raise ValueError(f"{path} does not exist.")
+        size, cap = header_size(path), job_max_pixels()
+        if size is not None and size[0] * size[1] > cap:  # core's cap: not decoded here either
+            raise ImageRefused(too_large_sentence(path.name, size[0], size[1], cap), size)
         fast = _load_png(path)
         if fast is not None:
             return fast
@@ -156,6 +168,8 @@ class PrimaryPanel(QWidget):
     def _on_image_failed(self, value: str, error: Exception) -> None:
         if value != self.value():
             return
-        self.preview.setText("No preview")
+        self.preview.setText("Not shown: over the size limit" if isinstance(error, ImageRefused) else "No preview")
         self.info.setText(str(error))
+        # The header's size still checks the mask against the primary (core reports the mismatch too).
+        self.image_size = error.size if isinstance(error, ImageRefused) else None
         self.image_loaded.emit(None)

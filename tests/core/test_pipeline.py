@@ -131,3 +131,24 @@ def test_the_mask_check_names_the_file_once_not_the_mask_the_mask(tmp_path):
     assert any(m.startswith("the mask m.png is 50 x 40 pixels but the primary image is 100 x 80") for m in messages), \
         messages
     assert not any("the mask m.png: the mask" in m for m in messages)
+
+
+def test_a_primary_over_the_pixel_cap_is_refused_naming_where_to_raise_it_and_the_mask_size_still_checked(
+        tmp_path, monkeypatch):
+    from PIL import Image
+
+    from playment_submit.core.job import JobSpec, RasterPrelabel
+    from playment_submit.core.pipeline import check_files
+    Image.new("RGB", (400, 300)).save(tmp_path / "p.png")   # 0.12 MP
+    Image.new("RGBA", (50, 40), (255, 0, 0, 255)).save(tmp_path / "m.png")
+    spec = JobSpec(reference_id="r", work_flow_id="w", image_url=str(tmp_path / "p.png"),
+                   prelabel=RasterPrelabel(str(tmp_path / "m.png"), {"#ff0000": "car"}))
+    monkeypatch.setenv("PLAYMENT_MAX_MEGAPIXELS", "0.1")
+    problems, size, _ = check_files(spec)
+    messages = [p.message for p in problems]
+    assert size == (400, 300)
+    assert any("over the limit of 100,000 pixels" in m and "PLAYMENT_MAX_MEGAPIXELS=1" in m for m in messages), messages
+    assert any("the mask m.png is 50 x 40 pixels but the primary image is 400 x 300" in m for m in messages)
+    monkeypatch.setenv("PLAYMENT_MAX_MEGAPIXELS", "0.2")  # raised: the same file passes
+    problems, size, _ = check_files(spec)
+    assert not any("over the limit" in p.message for p in problems)

@@ -135,3 +135,20 @@ def test_unusable_storage_chosen_leaves_no_storage_and_says_why(qtbot, window, w
     wait_idle(window)
     assert not window.job.submit.isEnabled()
     assert refusal.split(".")[0] in window.job.reasons.text()
+
+
+def test_a_primary_over_the_pixel_cap_is_not_shown_as_fine_and_the_mask_size_is_still_checked(
+        qtbot, window, wait_idle, monkeypatch, tmp_path):
+    monkeypatch.setenv("PLAYMENT_MAX_MEGAPIXELS", "0.1")  # the sample's 600 x 400 primary is over it
+    window.load_sample()
+    wait_idle(window)
+    assert "PLAYMENT_MAX_MEGAPIXELS" in window.primary.info.text()
+    assert window.primary.image_size == (600, 400) and window.view.image_item is None
+    assert not window.job.submit.isEnabled() and "over the limit" in window.job.reasons.text()
+    # a mask of another size is still said (the header's size), beside the size blocker
+    from PIL import Image
+    Image.new("RGBA", (300, 200), (255, 0, 0, 255)).save(tmp_path / "small.png")
+    window.mask_panel.load(str(tmp_path / "small.png"), {"#ff0000": "car"})
+    wait_idle(window)
+    assert any("600 x 400" in t for t in window.mask_panel.problem_texts()), window.mask_panel.problem_texts()
+    qtbot.waitUntil(lambda: "600 x 400" in window.job.reasons.text(), timeout=10000)

@@ -70,17 +70,24 @@ def payload_text(payload: dict[str, Any]) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False)
 
 
+def local_file_stats(paths: Iterable[str]) -> list[tuple[str, int | None, int | None]]:
+    """(path, size, modification time in ns) of each file, (path, None, None) when it cannot be stat'ed: what
+    tells a file deleted, replaced or emptied since it was checked (one stat each, no reading)."""
+    stats: list[tuple[str, int | None, int | None]] = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            stats.append((path, st.st_size, st.st_mtime_ns))
+        except (OSError, ValueError):  # ValueError: a NUL in a typed path
+            stats.append((path, None, None))
+    return stats
+
+
 def check_key(spec: JobSpec, session: Session) -> str:
     """What a verdict on ``spec`` depends on, as one comparable string: the payload, where it goes, each
     local file's size and modification time, and the journal's entry for its reference ID. (It stats every
     local file and reads the journal: compute it once per refresh.)"""
-    stats: list[tuple[str, int | None, int | None]] = []
-    for path in spec.local_paths():
-        try:
-            st = os.stat(path)
-            stats.append((path, st.st_size, st.st_mtime_ns))
-        except OSError:
-            stats.append((path, None, None))
+    stats = local_file_stats(spec.local_paths())
     journal = session.journal
     entry = journal.get(spec.reference_id) if journal is not None and isinstance(spec.reference_id, str) \
         and spec.reference_id else None
@@ -441,5 +448,5 @@ def clear_autosave() -> None:
             pass
 
 
-__all__ = ["JobDraft", "check_key", "clear_autosave", "normalised_payload", "payload_as_sent", "payload_text",
+__all__ = ["JobDraft", "check_key", "clear_autosave", "local_file_stats", "normalised_payload", "payload_as_sent", "payload_text",
            "read_autosave", "write_autosave"]

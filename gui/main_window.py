@@ -26,6 +26,7 @@ from playment_submit.core.session import Session
 from playment_submit.gui.addresses import FileAddresses
 from playment_submit.gui.dialogs import app_settings, remember_recent
 from playment_submit.gui.draft_files import DraftFiles
+from playment_submit.gui.file_watch import FileWatch
 from playment_submit.gui.job_check import CHECKING, JobCheck
 from playment_submit.gui.remote_work import RemoteWork
 from playment_submit.gui.widgets.bulk_panel import BulkPanel
@@ -78,6 +79,8 @@ class MainWindow(QMainWindow):
         self.remote = RemoteWork(self)
         self.checks = JobCheck(self)
         self.files = DraftFiles(self)
+        # a file the form names deleted, replaced or emptied: re-checked within a second or two
+        self.watch = FileWatch(self, lambda: self.draft.spec().local_paths(), self.schedule_refresh)
 
         self.primary = PrimaryPanel()
         self.references = ReferencesPanel()
@@ -201,6 +204,7 @@ class MainWindow(QMainWindow):
             return
         self.close_when_idle.stop()
         self._refresh_timer.stop()
+        self.watch.stop()
         self.remote.cancel_all()  # reading statuses or results: stop after the request on its way
         drafts.clear_autosave()  # saved or deliberately discarded (asked above): nothing to restore next time
         app_settings().setValue("window/geometry", self.saveGeometry())
@@ -378,6 +382,7 @@ class MainWindow(QMainWindow):
         self.submit_action.setEnabled(not blockers and self._submit_worker is None and self.tabs.currentIndex() == 0)
         self._forget_stale_failure()
         self.files.autosave()
+        self.watch.poll()  # the files' stats as checked now: a later change is noticed against them
 
     def submit(self) -> None:
         spec = self.current_spec()

@@ -152,3 +152,24 @@ def test_a_primary_over_the_pixel_cap_is_not_shown_as_fine_and_the_mask_size_is_
     wait_idle(window)
     assert any("600 x 400" in t for t in window.mask_panel.problem_texts()), window.mask_panel.problem_texts()
     qtbot.waitUntil(lambda: "600 x 400" in window.job.reasons.text(), timeout=10000)
+
+
+def test_a_file_deleted_or_emptied_after_it_was_chosen_disables_submit_within_seconds(qtbot, window, wait_idle,
+                                                                                      tmp_path):
+    import shutil
+
+    from playment_submit.resources import sample_job_files
+    window.load_sample()
+    wait_idle(window)
+    camera = tmp_path / "cam.png"
+    shutil.copy(sample_job_files()["references"][0][1], camera)
+    window.references.add(str(camera), "extra")
+    wait_idle(window)
+    qtbot.waitUntil(lambda: window.job.submit.isEnabled(), timeout=20000)
+    camera.write_bytes(b"")  # emptied by another program; nothing in the window is touched
+    qtbot.waitUntil(lambda: not window.job.submit.isEnabled() and "empty" in window.job.reasons.text(),
+                    timeout=6000)
+    camera.unlink()
+    qtbot.waitUntil(lambda: "does not exist" in window.job.reasons.text(), timeout=6000)
+    shutil.copy(sample_job_files()["references"][0][1], camera)  # put back: Submit comes back
+    qtbot.waitUntil(lambda: window.job.submit.isEnabled(), timeout=20000)

@@ -113,10 +113,12 @@ class MainWindow(QMainWindow):
         split.addWidget(inputs)
         split.addWidget(centre)
         split.addWidget(self.job)
-        split.setStretchFactor(0, 0)
-        split.setStretchFactor(1, 1)
-        split.setStretchFactor(2, 0)
-        split.setSizes([380, 520, 360])
+        # On a resize the view takes most of the change and the side panes some, down to their minimum: at
+        # 1024 px the view keeps a fair share instead of the panes keeping their width at its expense.
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 1)
+        split.setSizes([360, 640, 330])  # scaled to the window: at 1024 px the panes sit near their minimum
         split.setChildrenCollapsible(False)  # no pane, least of all the view, can be dragged to nothing
         self.split = split
         self.tabs = QTabWidget()

@@ -6,7 +6,7 @@ backend the panel says so and the key comes from PLAYMENT_API_KEY. "Test connect
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -221,6 +221,11 @@ class ConnectionPanel(QWidget):
                              ("public https URL", "https"), ("presigned https URL", "presigned")):
             self.url_style.addItem(label, style)
         self.url_style.setCurrentIndex(max(0, self.url_style.findData(storage.get("url_style", "s3"))))
+        for combo in (self.storage_kind, self.url_style):  # long choices do not widen the tab (1024 px screens)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
+            for i in range(combo.count()):
+                combo.setItemData(i, combo.itemText(i), Qt.ItemDataRole.ToolTipRole)
         form.addRow("Storage", self.storage_kind)
         form.addRow("Bucket", self.bucket)
         form.addRow("Prefix", self.prefix)
@@ -248,6 +253,7 @@ class ConnectionPanel(QWidget):
         self.load_classes = QPushButton("Load from file…")
         self.load_classes.setToolTip("A text file with one class name per line")
         self.classes_count = QLabel("")
+        self.classes_count.setWordWrap(True)
         set_status(self.classes_count, "muted")
         row.addWidget(self.load_classes)
         row.addWidget(self.classes_count, 1)

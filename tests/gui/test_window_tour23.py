@@ -173,3 +173,14 @@ def test_a_file_deleted_or_emptied_after_it_was_chosen_disables_submit_within_se
     qtbot.waitUntil(lambda: "does not exist" in window.job.reasons.text(), timeout=6000)
     shutil.copy(sample_job_files()["references"][0][1], camera)  # put back: Submit comes back
     qtbot.waitUntil(lambda: window.job.submit.isEnabled(), timeout=20000)
+
+
+def test_at_1024x700_the_image_view_gets_a_fair_share(qtbot, window, wait_idle):
+    window.resize(1280, 800)
+    window.load_sample()
+    wait_idle(window)
+    window.resize(1024, 700)
+    qtbot.wait(50)
+    inputs, view, job = window.split.sizes()
+    assert view >= 0.35 * (inputs + view + job), window.split.sizes()
+    assert inputs <= 360 and window.inputs.minimumSizeHint().width() <= 360  # no tab forces a wide panel

@@ -448,5 +448,5 @@ def clear_autosave() -> None:
             pass
 
 
-__all__ = ["JobDraft", "check_key", "clear_autosave", "local_file_stats", "normalised_payload", "payload_as_sent", "payload_text",
-           "read_autosave", "write_autosave"]
+__all__ = ["JobDraft", "check_key", "clear_autosave", "local_file_stats", "normalised_payload", "payload_as_sent",
+           "payload_text", "read_autosave", "write_autosave"]

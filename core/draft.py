@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import Problem, UsageError, ValidationError
 from .job import VECTOR_KINDS, JobSpec, ReferenceImage, is_local_path
 from .jsonio import parse_json, read_json_file
-from .pipeline import Verdict, resolve_location
+from .pipeline import Verdict, outside_folder_problem, resolve_location
 from .sanitise import escaped
 from .settings import data_dir
 
@@ -165,6 +165,9 @@ class JobDraft:
         self.path = path
         self.source = source  # prefixes structural problems, as `submit` prefixes them with the file's name
         self.origin = origin
+        # Warnings about where the draft came from, said beside it (not blockers): a job file naming files
+        # outside its own folder, which would be uploaded without a word otherwise.
+        self.notices: list[Problem] = []
         self._saved = self.key()
 
     # ------------------------------------------------------------------------------------ reading
@@ -184,7 +187,10 @@ class JobDraft:
         that is not a JSON object; any other problem stays in the draft as a blocker."""
         p = Path(path)
         data = read_json_file(p, "job file")
-        return cls.from_data(data, source=str(path), origin="the job file", base_dir=p.resolve().parent, path=p)
+        draft = cls.from_data(data, source=str(path), origin="the job file", base_dir=p.resolve().parent, path=p)
+        outside = outside_folder_problem(draft.spec().local_paths(), p.resolve().parent)  # as `submit` says it
+        draft.notices = [outside] if outside is not None else []
+        return draft
 
     # ------------------------------------------------------------------------------------ answers
     @property

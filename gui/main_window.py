@@ -366,11 +366,11 @@ class MainWindow(QMainWindow):
         journal = self.session.journal
         entry = journal.get(ref) if (isinstance(ref, str) and ref and journal is not None) else None
         refused = verdict is not None and any(p.path == "reference_id" for p in verdict.errors)
+        notes = [p.text("gui", with_path=False) for p in self.draft.notices]  # e.g. files outside the job's folder
         if entry is not None and entry.job_id and not refused:  # core's refusal below says it already
-            self.job.reference_note.setText(f"Already submitted as job {entry.job_id} ({entry.state}); "
-                                            f"submitting again will be refused as a duplicate.")
-        else:
-            self.job.reference_note.setText("")
+            notes.insert(0, f"Already submitted as job {entry.job_id} ({entry.state}); submitting again will be "
+                            f"refused as a duplicate.")
+        self.job.reference_note.setText("\n".join(notes))
         self.job.reference_note.setVisible(bool(self.job.reference_note.text()))
         if self.checks.needs_check(key) and self._submit_worker is None and not self.loading():
             self.checks.start(spec, key)

@@ -184,3 +184,21 @@ def test_at_1024x700_the_image_view_gets_a_fair_share(qtbot, window, wait_idle):
     inputs, view, job = window.split.sizes()
     assert view >= 0.35 * (inputs + view + job), window.split.sizes()
     assert inputs <= 360 and window.inputs.minimumSizeHint().width() <= 360  # no tab forces a wide panel
+
+
+def test_a_job_file_naming_files_outside_its_folder_is_said_beside_the_job(qtbot, window, wait_idle, tmp_path):
+    import json
+    import shutil
+
+    from playment_submit.resources import sample_job_files
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    shutil.copy(sample_job_files()["primary"], tmp_path / "elsewhere" / "p.png")
+    job = tmp_path / "jobs" / "job.json"
+    job.write_text(json.dumps({"reference_id": "far", "data": {"image_url": "../elsewhere/p.png"}}))
+    assert window.files.open_path(str(job))
+    wait_idle(window)
+    window.refresh()
+    note = window.job.reference_note
+    assert note.isVisibleTo(window.job) and "outside its folder" in note.text() and "p.png" in note.text()
+    assert window.job.submit.isEnabled() or "outside" not in window.job.reasons.text()  # a warning, no blocker

@@ -143,5 +143,7 @@ def test_a_job_just_sent_is_not_unsaved_work(qtbot, window, sample_ready):
     with qtbot.waitSignal(window.submit_succeeded, timeout=30000):
         qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
     assert not window.is_modified() and drafts.read_autosave() is None
+    # the worker ends just after its result: until then closing asks about "jobs being sent" (a modal box)
+    qtbot.waitUntil(lambda: not window.is_sending(), timeout=10000)
     window.close()
     assert asked == [] and not window.isVisible()

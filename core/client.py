@@ -415,8 +415,9 @@ class PlaymentClient:
         host = urlsplit(self.base_url).hostname or self.base_url
         if isinstance(exc, requests.exceptions.SSLError):
             return ConnectionFailedError(f"The TLS certificate of {host} could not be verified ({_reason(exc)}); "
-                                         f"nothing was sent. Check the base URL, or the machine's certificate "
-                                         f"store if a proxy inspects TLS.")
+                                         f"nothing was sent. Check the base URL; behind a proxy that inspects "
+                                         f"TLS, add your organisation's CA certificate to the system's certificates "
+                                         f"or point REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) at a PEM file with it.")
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return ConnectionFailedError(f"Could not connect to {host} within {self.retry.connect:g} "
                                          f"s; nothing was sent. Check the base URL and your network connection.")

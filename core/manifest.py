@@ -610,6 +610,10 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
 
     if todo:
         done = 0
+        # Imported here, once, not by the first rows' threads at the same moment: a cross-thread import of
+        # Pillow's plugins could hand one thread a half-initialised PIL.Image ("partially initialized module").
+        import PIL.Image
+        PIL.Image.init()
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = {pool.submit(one, r): r for r in todo}
             for fut in futures:

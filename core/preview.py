@@ -40,6 +40,17 @@ def on_api_host(url: str, base_url: str) -> bool:
     return here is not None and here == _origin(base_url)
 
 
+def _keyless_session() -> requests.Session:
+    """A session that has never seen the API key, trusting and proxying as every other (core.network)."""
+    from .transport import DeadlineAdapter
+    session = requests.Session()
+    session.trust_env = False  # no .netrc; trust and proxies come from core.network through the adapter
+    adapter = DeadlineAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
 def fetch_preview_bytes(url: str, *, client: Any = None, max_bytes: int = MAX_PREVIEW_BYTES,
                         timeout: tuple[float, float] = PREVIEW_TIMEOUT) -> bytes:
     """The bytes at ``url`` for a preview; raises :class:`PreviewError` with a sentence. ``client`` is the
@@ -55,7 +66,7 @@ def fetch_preview_bytes(url: str, *, client: Any = None, max_bytes: int = MAX_PR
             raise PreviewError(f"The preview could not be fetched: {one_line(str(e), 300)}") from None
     too_big = f"The image is larger than {max_bytes >> 20} MB; not previewed."
     try:
-        with requests.get(url, stream=True, timeout=timeout) as resp:
+        with _keyless_session() as session, session.get(url, stream=True, timeout=timeout) as resp:
             resp.raise_for_status()
             declared = resp.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:

@@ -310,11 +310,14 @@ class S3Storage(Storage):
         except Exception as e:  # botocore.exceptions.ProfileNotFound and friends
             raise UsageError(f"The AWS profile \"{aws_profile}\" cannot be used: {type(e).__name__}. Check "
                              f"~/.aws/config.") from e
+        from .network import boto3_settings
+        net = boto3_settings(endpoint_url)  # AWS_CA_BUNDLE or the environment's CA file; the same proxy
+        extra = {"verify": net["verify"]} if "verify" in net else {}
         self._client = session.client(
-            "s3", region_name=region, endpoint_url=endpoint_url,
+            "s3", region_name=region, endpoint_url=endpoint_url, **extra,
             # SigV4 everywhere: presigned URLs then carry X-Amz-Expires and work in every region and on MinIO.
             config=Config(signature_version="s3v4", connect_timeout=CONNECT_TIMEOUT, read_timeout=60,
-                          retries={"max_attempts": 3, "mode": "standard"}))
+                          retries={"max_attempts": 3, "mode": "standard"}, proxies=net.get("proxies")))
 
     def __repr__(self) -> str:
         return f"S3Storage(bucket={self.bucket!r}, prefix={self.prefix!r}, endpoint_url={self.endpoint_url!r})"

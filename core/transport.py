@@ -20,6 +20,8 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from . import network
+
 if TYPE_CHECKING:
     from .retry import RetryPolicy
 
@@ -65,11 +67,34 @@ class _HTTPSPool(urllib3.HTTPSConnectionPool):
 
 
 class DeadlineAdapter(HTTPAdapter):
-    """requests' HTTPAdapter whose connections report their sockets to the running :class:`Deadline`."""
+    """requests' HTTPAdapter whose connections report their sockets to the running :class:`Deadline`, trust
+    what :mod:`core.network` says (the OS store and the environment's CA file, one SSLContext) and go through
+    the environment's proxy where it applies (never for loopback hosts or plain http)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.ssl_context = network.ssl_context()  # before HTTPAdapter.__init__ builds the pool manager
+        super().__init__(*args, **kwargs)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
+        super().init_poolmanager(*args, ssl_context=self.ssl_context, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, ssl_context=self.ssl_context, **proxy_kwargs)
+        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        # verify=True: the context already holds the trust (requests would load certifi's bundle into it again
+        # on every connection). A path or False keep requests' own handling.
+        if verify is True and url.lower().startswith("https"):
+            conn.cert_reqs, conn.ca_certs, conn.ca_cert_dir = "CERT_REQUIRED", None, None
+            return
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["proxies"] = network.proxies_for(request.url or "")  # the sessions never read the environment
+        return super().send(request, *args, **kwargs)
 
 
 class CappedRetry(Retry):

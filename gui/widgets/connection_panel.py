@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from playment_submit.core.errors import PlaymentError, ValidationError
+from playment_submit.core.network import describe as describe_network
 from playment_submit.core.settings import (
     SANDBOX_PROFILE,
     Profile,
@@ -97,6 +98,14 @@ class ConnectionPanel(QWidget):
         self.key_source = QLabel("")
         self.key_source.setWordWrap(True)
         form.addRow("", self.key_source)
+        # Which certificates are trusted and which proxy the base URL goes through (core.network).
+        self.network = QLabel("")
+        self.network.setObjectName("networkLine")
+        self.network.setWordWrap(True)
+        set_status(self.network, "muted")
+        form.addRow("Network", self.network)
+        self.base_url.textChanged.connect(lambda text: self.network.setText(describe_network(text.strip())))
+        self.network.setText(describe_network(self.base_url.text().strip()))
         self._fill_profiles(backend.profile.name)
         self._show_key_source(backend.profile.name)
         self.save.clicked.connect(self._on_save_clicked)

@@ -253,3 +253,16 @@ def test_the_connection_test_follows_the_sessions_retry_policy(qtbot, sandbox, m
     QThreadPool.globalInstance().waitForDone(5000)
     backend.journal.close()
     backend.sandbox = None
+
+
+def test_the_connection_tab_says_which_certificates_and_proxy_the_base_url_gets(qtbot, window, monkeypatch):
+    monkeypatch.delenv("https_proxy", raising=False)  # lower case would win, as curl has it
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    panel = window.connection
+    panel.base_url.setText("https://api.playment.io")
+    assert "Proxy: http://proxy.example.com:3128 (HTTPS_PROXY)" in panel.network.text()
+    assert panel.network.text().startswith("Trust: the system's certificates")
+    panel.base_url.setText("http://127.0.0.1:8765")
+    assert "a local server is never proxied" in panel.network.text()

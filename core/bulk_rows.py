@@ -164,12 +164,19 @@ def row_details(row: ManifestRow, result: RowResult | None = None) -> str:
     """What the Bulk tab shows for a selected row: its problems, its result this session, and the job it
     creates (the documented payload, as the pipeline checks and sends it)."""
     parts = []
-    if row.problems:
-        parts.append("\n".join(("Error: " if p.severity == "error" else "Warning: ") + p.text("gui")
-                               for p in row.problems))
+    said: list[str] = []  # each sentence once: a row's result often repeats its first problem
+    for p in row.problems:
+        text = p.text("gui")
+        if text not in said:
+            said.append(text)
+    if said:
+        kinds = {p.text("gui"): p.severity for p in row.problems}
+        parts.append("\n".join(("Error: " if kinds[t] == "error" else "Warning: ") + t for t in said))
     if result is not None:
+        message = result.message if result.message and not any(result.message in t or t in result.message
+                                                                for t in said) else ""
         parts.append(f"Result: {status_word(result.status)}" + (f", job {result.job_id}" if result.job_id else "")
-                     + (f" ({result.message})" if result.message else ""))
+                     + (f" ({message})" if message else ""))
     payload = row.payload()
     parts.append(json.dumps(payload, indent=2, ensure_ascii=False) if payload is not None
                  else "(this row could not be read as a job)")

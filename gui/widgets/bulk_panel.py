@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -175,6 +176,7 @@ class BulkPanel(QWidget):
         self.preview = QPlainTextEdit()
         self.preview.setObjectName("bulkPreview")
         self.preview.setReadOnly(True)
+        self.preview.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))  # JSON lines up
         self.preview.setPlaceholderText("Select a row to see the job it will create and its problems.")
         side = QWidget()
         side_lay = QVBoxLayout(side)
@@ -317,6 +319,11 @@ class BulkPanel(QWidget):
 
     def _flush(self) -> None:
         self.model.flush()
+        submitter = self.submitter
+        if self._busy == "send" and submitter is not None and self.run is not None:
+            # the line follows core's counts even when no progress event comes (paused with the feeder
+            # blocked, the last row in flight finishing within the progress interval)
+            self.counts.setText(progress_text(submitter.snapshot(), self.run.in_flight()))
         # Re-filtering asks every row (about half a second for 100,000 rows): while sending, a filtered
         # view catches up every few seconds, and once more when the send ends.
         now = time.monotonic()

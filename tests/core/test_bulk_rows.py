@@ -174,3 +174,17 @@ def test_next_action_agrees_with_a_fresh_check_of_the_journal(tmp_path, sandbox)
     finally:
         journal.close()
         client.close()
+
+
+def test_row_details_say_each_sentence_once():
+    """Issue 23 item 10: an invalid row's result repeats its first problem; the details say it once."""
+    from playment_submit.core.bulk import RowResult
+    from playment_submit.core.bulk_rows import row_details
+    from playment_submit.core.errors import Problem
+    from playment_submit.core.job import JobSpec
+    from playment_submit.core.manifest import ManifestRow
+    problem = Problem("data.image_url", "the primary image URL \"htp:/x\" is not a URL; use https://...")
+    row = ManifestRow(row=3, reference_id="r3", spec=JobSpec("r3", "w", "htp:/x"), problems=[problem, problem])
+    text = row_details(row, RowResult("r3", 3, "invalid", message=problem.text("gui")))
+    assert text.count("is not a URL") == 1, text
+    assert "Result: " in text

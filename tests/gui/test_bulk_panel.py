@@ -249,3 +249,30 @@ def test_model_with_100k_rows_is_cheap(qtbot):
     model.flush()
     assert changed == [(10, 99_000)]  # one signal for the batch, not one per row
     assert model.data(model.index(500, 3)) == "job-500"
+
+
+def test_cancel_leaves_rows_in_flight_sending_until_they_end_created_and_pause_counts_them(
+        qtbot, tmp_path, make_sandbox, backend):
+    """Issue 23 item 5: the rows whose request left when Cancel was pressed are not "Cancelled before it was
+    sent": they stay in flight and end created; only rows never started are not sent. While paused with a
+    row still in flight, the line counts it."""
+    slow = _slow_backend(make_sandbox, backend, latency_ms=1500)
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    panel.concurrency.setValue(2)
+    _open(qtbot, panel, _manifest(tmp_path, 10))
+    worker = panel.submit()
+    qtbot.waitUntil(lambda: panel.run is not None and panel.run.in_flight() == 2, timeout=10000)
+    panel.toggle_pause()
+    qtbot.waitUntil(lambda: "Pausing: 2 in flight finishing" in panel.counts.text(), timeout=1000)
+    panel.cancel()
+    qtbot.wait(300)
+    panel.model.flush()
+    in_flight = [i for i in range(panel.model.rowCount()) if panel.model.code(i) == "in_flight"]
+    assert len(in_flight) == 2
+    with qtbot.waitSignal(worker.finished, timeout=30000):
+        pass
+    panel.model.flush()
+    assert [panel.model.code(i) for i in in_flight] == ["created", "created"]
+    others = {panel.model.code(i) for i in range(panel.model.rowCount()) if i not in in_flight}
+    assert others == {"not_sent"} and len(slow.jobs()) == 2

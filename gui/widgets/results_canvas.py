@@ -86,7 +86,8 @@ class ResultsCanvas(QGraphicsView):
         size = images.delivered.size()
         primary = images.primary
         if primary is not None and primary.size() != size:  # drawn under the mask at the mask's size
-            primary = primary.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio)
+            primary = primary.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)  # not in 8 px blocks
         self.base_layer.setPixmap(QPixmap.fromImage(primary) if primary is not None else QPixmap())
         self.scene().setSceneRect(QRectF(0, 0, size.width(), size.height()))
         self.fit()

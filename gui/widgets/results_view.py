@@ -371,7 +371,8 @@ class ResultsView(QWidget):
         if images is None:
             self.note.setText("")
             return
-        notes = [] if has_pre else ["This job had no pre-label: only the delivered mask is shown."]
+        notes = [] if has_pre else ["This job had no pre-label: only the delivered mask is shown, and there is "
+                                    "no class-by-class comparison."]
         r = images.review
         if r is not None:
             notes.append(f"{r.changed_share:.1%} of the pixels changed class.")
@@ -393,6 +394,8 @@ class ResultsView(QWidget):
 
     def _show_classes(self, images: JobImages | None) -> None:
         classes = images.review.classes if images is not None and images.review is not None else []
+        # no pre-label: nothing to compare class by class, so no empty table (the note says why)
+        self.classes.setVisible(images is None or images.review is not None)
         self.classes.setRowCount(len(classes))
         for n, c in enumerate(classes):
             delivered = c.delivered_name if c.delivered_name and c.delivered_name != c.name else ""

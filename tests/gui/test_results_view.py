@@ -108,6 +108,7 @@ def test_download_lists_jobs_and_shows_the_review_of_a_prelabelled_job(qtbot, wi
     # A job without a pre-label: the delivered mask only, no class table, said so.
     _select(qtbot, view, "no-pre")
     assert view.classes.rowCount() == 0 and "no pre-label" in view.note.text()
+    assert not view.classes.isVisibleTo(view)  # no empty table: the note says there is nothing to compare
     assert not view.difference.isEnabled() and not view.canvas.mask_layer.pixmap().isNull()
     assert jobs
 
@@ -162,3 +163,21 @@ def test_damaged_results_are_sentences_in_the_view(qtbot, window, sandbox, tmp_p
     assert note.startswith('The results of "with-pre"') and "prelabel_legend.json" in note
     assert "download them again" in note and "Traceback" not in note
     assert view.canvas.mask_layer.pixmap().isNull()
+
+
+def test_the_primary_is_scaled_smoothly_under_the_mask(qtbot):
+    """Issue 23 item 10: a primary of another size than the mask is drawn smoothly, not in blocks."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    from playment_submit.gui.widgets.primary_panel import qimage_from_array
+    from playment_submit.gui.widgets.results_canvas import JobImages, ResultsCanvas
+    checker = np.zeros((8, 8, 3), np.uint8)
+    checker[::2, ::2] = checker[1::2, 1::2] = 255
+    delivered = QImage(64, 64, QImage.Format.Format_RGBA8888)
+    canvas = ResultsCanvas()
+    qtbot.addWidget(canvas)
+    canvas.show_job(JobImages(None, delivered, None, None, qimage_from_array(checker), "", None))
+    drawn = canvas.base_layer.pixmap().toImage()
+    greys = {drawn.pixelColor(x, 32).red() for x in range(64)}
+    assert len(greys) > 2, greys  # blends between black and white, not 8 px blocks of two colours

@@ -10,10 +10,12 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QShortcut
 from PySide6.QtWidgets import (
+    QFrame,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -91,7 +93,11 @@ class MainWindow(QMainWindow):
         inputs.addTab(self.primary, "&Image")
         inputs.addTab(self.references, "&Cameras")
         inputs.addTab(self.mask_panel, "&Mask")
-        inputs.addTab(self.connection, "Co&nnection")
+        connection_page = QScrollArea()  # at 700 px high the tab scrolls instead of squeezing its lines
+        connection_page.setWidget(self.connection)
+        connection_page.setWidgetResizable(True)
+        connection_page.setFrameShape(QFrame.Shape.NoFrame)
+        inputs.addTab(connection_page, "Co&nnection")
         inputs.setTabToolTip(0, "The primary image annotators will label")
         inputs.setTabToolTip(1, "Reference camera images shown beside it")
         inputs.setTabToolTip(2, "The pre-label segmentation mask and its legend")

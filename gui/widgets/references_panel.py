@@ -52,7 +52,8 @@ class CameraDelegate(QStyledItemDelegate):
 
     def initStyleOption(self, option, index) -> None:
         super().initStyleOption(option, index)
-        option.text = f"{index.data(Qt.ItemDataRole.DisplayRole)}\n{location_name(index.data(URL_ROLE))}"
+        # U+2028: the item delegate breaks lines there (a plain newline is drawn as nothing)
+        option.text = f"{index.data(Qt.ItemDataRole.DisplayRole)}\u2028{location_name(index.data(URL_ROLE))}"
 
 
 class ReferenceList(QListWidget):

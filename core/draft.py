@@ -328,6 +328,28 @@ class JobDraft:
             if not maker:
                 data.pop("maker_response")
 
+    def shapes(self) -> dict[str, Any] | None:
+        """The job's vector pre-labels as a maker_response fragment ({"rectangles": {"data": [...]}, ...}), or
+        None: what the Shapes tab shows."""
+        maker = _dig(self._payload, "data", "maker_response")
+        if not isinstance(maker, dict):
+            return None
+        fragment = {k: copy.deepcopy(v) for k, v in maker.items() if k in VECTOR_KINDS}
+        return fragment or None
+
+    def set_shapes(self, fragment: dict[str, Any] | None) -> None:
+        """Replace the job's vector pre-labels with ``fragment`` (None: none); the raster mask stays."""
+        data = self._data()
+        maker = data.get("maker_response")
+        if not isinstance(maker, dict):
+            maker = {}
+        maker = {k: v for k, v in maker.items() if k not in VECTOR_KINDS}
+        maker.update({k: copy.deepcopy(v) for k, v in (fragment or {}).items() if k in VECTOR_KINDS})
+        if maker:
+            data["maker_response"] = maker
+        else:
+            data.pop("maker_response", None)
+
     def set_batch(self, batch_id: str | None) -> None:
         if batch_id:
             self._payload["batch_id"] = batch_id

@@ -239,6 +239,7 @@ class DraftFiles(QObject):
             self.w.primary.set_value("")
             self.w.references.clear()
             self.w.mask_panel.clear()
+            self.w.shapes.set_fragment(draft.shapes())
             self.w.job.reference_id.setText(spec.reference_id if isinstance(spec.reference_id, str) else "")
             self.select_batch(spec.batch_id)
             for r in spec.references:

@@ -40,6 +40,7 @@ from playment_submit.gui.widgets.mask_view import MaskView
 from playment_submit.gui.widgets.primary_panel import PrimaryPanel
 from playment_submit.gui.widgets.references_panel import ReferencesPanel
 from playment_submit.gui.widgets.results_view import ResultsView
+from playment_submit.gui.widgets.shapes_panel import ShapesPanel
 from playment_submit.gui.window_actions import build_actions, build_status_bar, icon, restore_geometry, update_badge
 from playment_submit.gui.window_wiring import connect_panels
 from playment_submit.gui.workers import Worker, start_worker
@@ -93,6 +94,8 @@ class MainWindow(QMainWindow):
         inputs.addTab(self.primary, "&Image")
         inputs.addTab(self.references, "&Cameras")
         inputs.addTab(self.mask_panel, "&Mask")
+        self.shapes = ShapesPanel()
+        inputs.addTab(self.shapes, "S&hapes")
         connection_page = QScrollArea()  # at 700 px high the tab scrolls instead of squeezing its lines
         connection_page.setWidget(self.connection)
         connection_page.setWidgetResizable(True)
@@ -101,7 +104,8 @@ class MainWindow(QMainWindow):
         inputs.setTabToolTip(0, "The primary image annotators will label")
         inputs.setTabToolTip(1, "Reference camera images shown beside it")
         inputs.setTabToolTip(2, "The pre-label segmentation mask and its legend")
-        inputs.setTabToolTip(3, "Profile, project, workflow and API key")
+        inputs.setTabToolTip(3, "Vector pre-labels: boxes, polygons, lines and landmarks")
+        inputs.setTabToolTip(4, "Profile, project, workflow and API key")
         self.inputs = inputs
 
         self.view = MaskView()
@@ -256,6 +260,7 @@ class MainWindow(QMainWindow):
         self.view.set_image(image)
         self.hover.setText(" ")  # a pixel readout belongs to the image it was read from
         self.mask_panel.set_primary_size(self.primary.image_size)
+        self.shapes.set_image(self.primary.value() or None, self.primary.image_size)
         self.set_busy("primary", False)
         step, self.after_primary = self.after_primary, None
         if step is not None:

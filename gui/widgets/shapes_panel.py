@@ -52,10 +52,11 @@ class ShapesPanel(QWidget):
         self.view: QGraphicsView | None = None
         self._generation = 0
         self._note = ""                              # what the last import said (clipped, left out, ...)
+        self.setAcceptDrops(True)  # a shapes file dropped on the tab is imported
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
-        self.import_button = QPushButton("Import s&hapes…")
+        self.import_button = QPushButton("Import shapes…")  # Alt+H is the tab's
         self.import_button.setToolTip("Boxes, polygons, lines or landmarks from YOLO, COCO, LabelMe, Pascal VOC, "
                                       "CVAT or Label Studio, or a shapes file written by `shapes import`.")
         self.clear_button = QPushButton("Remove all shapes")
@@ -96,6 +97,15 @@ class ShapesPanel(QWidget):
         self._rebuild()
 
     # ---------------------------------------------------------------- import and edits
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].toLocalFile():
+            self.import_file(urls[0].toLocalFile())
+
     def _on_import_clicked(self) -> None:
         path = open_file(self, "shapes", "Import shapes", SHAPES_FILTER)
         if path:

@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         inputs.setTabToolTip(2, "The pre-label segmentation mask and its legend")
         inputs.setTabToolTip(3, "Vector pre-labels: boxes, polygons, lines and landmarks")
         inputs.setTabToolTip(4, "Profile, project, workflow and API key")
+        inputs.setUsesScrollButtons(False)  # every tab's name in sight: the panel is as wide as its five tabs
         self.inputs = inputs
 
         self.view = MaskView()

@@ -13,6 +13,12 @@ CSV (UTF-8, header row required; row numbers are spreadsheet rows, the header be
                      VOC/Cityscapes/index PNG, CVAT RGB mask, a folder of binary masks), converted on the
                      fly by core.mask.formats (for COCO, the entry whose file_name is the row's image)
     mask_format      optional; coco, voc, cityscapes, cvat, binary or index (default: inferred)
+    shapes           optional; a shapes file (a maker_response fragment, what ``shapes import -o`` writes):
+                     the row's vector pre-labels, checked as ``shapes check`` checks them
+    shapes_source    optional, instead of shapes: an annotation file converted on the fly by core.shapes
+                     (YOLO .txt, COCO JSON: the entry of the row's image, LabelMe, VOC XML, CVAT XML, Label
+                     Studio); a COCO file shared by many rows is parsed once
+    shapes_format    optional; yolo, coco, labelme, voc, cvat or labelstudio (default: inferred)
     batch_id         optional; the batch (UUID); else --batch-id, else the project's default batch
     work_flow_id     optional; else --workflow-id / PLAYMENT_WORKFLOW_ID / the profile
     priority_weight  optional; 1..10
@@ -56,9 +62,10 @@ from .job import JobSpec, RasterPrelabel, ReferenceImage, as_given, is_local_pat
 from .jsonio import parse_json
 from .localfile import regular_file_problem
 from .pipeline import check_job, duplicate_problem, outside_folder_problem, resolve_location, resolve_spec
+from .shapes.rows import LABELS_DIR, SharedSources, labels_beside, shapes_for_row
 
 COLUMNS = ("reference_id", "image", "references", "mask", "legend", "batch_id", "work_flow_id",
-           "priority_weight", "mask_source", "mask_format")
+           "priority_weight", "mask_source", "mask_format", "shapes", "shapes_source", "shapes_format")
 REQUIRED_COLUMNS = ("reference_id", "image")
 MAX_ROW_CHARS = 1 << 20          # a row longer than 1 MiB is a mistake (a pasted file, a missing newline)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
@@ -87,6 +94,8 @@ class ManifestRow:
     job_id: str | None = None                 # from the journal (done/changed) or after sending
     mask_checked: bool = False
     mask_import: tuple[str, str, dict[str, Any]] | None = None   # (source, format, options): converted at check
+    # (shapes file, source, format, classes file): read and checked at check time, in the check's worker
+    shapes_import: tuple[str | None, str | None, str | None, str | None] | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -228,6 +237,7 @@ def _row_from_fields(rownum: int, rec: dict[str, str], base_dir: Path, *, workfl
     elif get("legend"):
         row.add("legend", "a legend is given but no mask; add the mask's path or URL, or clear the legend.",
                 severity="warning")
+    _note_shapes(row, get, base_dir)
     pw: Any = None
     if get("priority_weight"):
         try:
@@ -239,6 +249,35 @@ def _row_from_fields(rownum: int, rec: dict[str, str], base_dir: Path, *, workfl
                        image_url=as_given(resolve_location(get("image"), base_dir) or None), references=refs,
                        prelabel=prelabel, batch_id=get("batch_id") or batch_id, priority_weight=pw)
     return row
+
+
+def _note_shapes(row: ManifestRow, get: Callable[[str], str], base_dir: Path) -> None:
+    """Note the row's shapes (``shapes`` file, or ``shapes_source`` + ``shapes_format``) to read at check time."""
+    from .shapes.readers import FORMATS as SHAPE_FORMATS
+    file, source, fmt = get("shapes"), get("shapes_source"), get("shapes_format").lower()
+    if file and source:
+        row.add("shapes_source", "give either shapes (a shapes file) or shapes_source (converted on the fly), "
+                                 "not both.")
+        return
+    if fmt and fmt not in SHAPE_FORMATS:
+        row.add("shapes_format", f"\"{fmt}\" is not a shapes format; use one of {', '.join(SHAPE_FORMATS)}.")
+        return
+    if fmt and not source:
+        row.add("shapes_format", "a shapes_format is given but no shapes_source; add the annotation file or "
+                                 "clear it.", severity="warning")
+    if not file and not source:
+        return
+    location = resolve_location(file or source, base_dir)
+    if not is_local_path(location):
+        row.add("shapes" if file else "shapes_source", f"{file or source} is not a local file; shapes are read "
+                                                       f"from files on this machine.")
+        return
+    classes = get("shapes_classes") or None  # folder mode: labels/classes.txt
+    if source and classes is None:
+        near = [Path(location).parent, base_dir]
+        found = next((d / n for d in near for n in ("classes.txt", "data.yaml") if (d / n).is_file()), None)
+        classes = str(found) if found is not None else None
+    row.shapes_import = (location if file else None, location if source else None, fmt or None, classes)
 
 
 def _mask_import(row: ManifestRow, source: str, fmt: str, image: str, base_dir: Path,
@@ -457,7 +496,7 @@ def from_folder(folder: str | Path, *, primary: str | None = None, masks: str = 
     if not pdir.is_dir():
         raise UsageError(f"The folder {pdir} does not exist; name the primary images' folder with --primary-dir.")
     mdir = root / masks
-    cams = [d for d in subdirs if d.name not in (primary, masks)]
+    cams = [d for d in subdirs if d.name not in (primary, masks, LABELS_DIR)]  # labels/ holds shapes, never a camera
     legend_path = Path(legend) if legend else (root / "legend.json" if (root / "legend.json").is_file() else None)
     man = Manifest(source=str(root), base_dir=root.resolve(), kind="folder")
     mask_by_stem = {}
@@ -484,6 +523,11 @@ def from_folder(folder: str | Path, *, primary: str | None = None, masks: str = 
             rec["mask"] = str(found[0].resolve())
             if legend_path is not None:
                 rec["legend"] = str(legend_path.resolve())
+        labels = labels_beside(img, root)
+        if labels is not None:
+            rec["shapes_source"], rec["shapes_format"] = labels[0], labels[1]
+            if labels[2]:
+                rec["shapes_classes"] = labels[2]
         man.rows.append(_row_from_fields(n, rec, man.base_dir, workflow_id=workflow_id, batch_id=batch_id,
                                          legend_cache=legend_cache))
         missing_cams = [d.name for d in cams if img.name not in cam_files[d.name]]
@@ -561,10 +605,12 @@ def write_csv(manifest: Manifest, out: str | Path) -> Path:
             elif s.prelabel is not None:
                 mask = rel(s.prelabel.url)
                 legend = rel(r.legend_source) if r.legend_source else json.dumps(s.prelabel.legend)
+            shapes_file, shapes_source, shapes_format, _ = r.shapes_import or (None, None, None, None)
             w.writerow([s.reference_id or "", rel(s.image_url),
                         "|".join(f"{x.label}={rel(x.image_url)}" for x in s.references),
                         mask, legend, s.batch_id or "",
-                        s.work_flow_id or "", "" if s.priority_weight is None else s.priority_weight, source, fmt])
+                        s.work_flow_id or "", "" if s.priority_weight is None else s.priority_weight, source, fmt,
+                        rel(shapes_file or ""), rel(shapes_source or ""), shapes_format or ""])
     os.replace(tmp, out)
     return out
 
@@ -583,6 +629,21 @@ def load_manifest(path: str | Path, *, workflow_id: str | None = None, batch_id:
 
 
 # ------------------------------------------------------------------------------------------- check
+def read_row_shapes(r: ManifestRow, shared: SharedSources, known: list[str] | None) -> list[Problem]:
+    """The row's shapes (core.shapes.rows) become its job's; their problems (a refused file, a shape the check
+    refuses) are returned under the column that named them, notes kept as warnings on the row."""
+    assert r.spec is not None and r.shapes_import is not None
+    file, source, fmt, classes = r.shapes_import
+    image = r.spec.image_url if isinstance(r.spec.image_url, str) else ""
+    found = shapes_for_row(image=image, shapes_file=file, source=source, fmt=fmt, classes=classes, known=known,
+                           shared=shared)
+    column = "shapes" if file else "shapes_source"
+    for note in found.notes:
+        r.add(column, note, severity="warning")
+    r.spec.shapes = found.fragment
+    return [Problem(column, p.text("cli"), severity=p.severity, code=p.code) for p in found.problems]
+
+
 def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = None,
                    allow_local_paths: bool | None = None, history: Any = None, client: Any = None,
                    check_masks: bool = True, retry_failed: bool = False, workers: int = 4,
@@ -598,8 +659,14 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
     todo = [r for r in rows if r.spec is not None and not r.mask_checked]
     total = len(todo)
 
+    shared = SharedSources()  # a COCO file named by many rows is parsed once
+
     def one(r: ManifestRow) -> list[Problem]:
         assert r.spec is not None
+        if r.shapes_import is not None:  # read and checked here, in the worker, then part of the job
+            found = read_row_shapes(r, shared, classes)
+            if found:
+                return found
         if r.mask_import is not None:  # mask_source: converted here, in the worker, then checked as any mask
             before = len(r.problems)
             convert_masks([r], classes)

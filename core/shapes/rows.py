@@ -9,6 +9,7 @@ annotations, not the whole file. At most :data:`MAX_SHARED` sources are kept (th
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,9 +47,14 @@ class SharedSources:
         self.limit = limit
         self._cache: OrderedDict[str, _CocoIndex | None] = OrderedDict()
         self.parsed = 0   # how many times a file was read and parsed (tests check a shared file costs one)
+        self._lock = threading.Lock()  # the bulk check's workers share it: one parse, not one per worker
 
     def coco(self, path: str) -> _CocoIndex | None:
         """The COCO dataset at ``path`` indexed by image file name, or None when it is not a dataset JSON."""
+        with self._lock:
+            return self._coco(path)
+
+    def _coco(self, path: str) -> _CocoIndex | None:
         key = str(Path(path).resolve())
         if key in self._cache:
             self._cache.move_to_end(key)
@@ -77,7 +83,10 @@ class SharedSources:
 def shapes_for_row(*, image: str, shapes_file: str | None = None, source: str | None = None,
                    fmt: str | None = None, classes: str | None = None, known: list[str] | None = None,
                    shared: SharedSources | None = None) -> RowShapes:
-    """The checked shapes of one row (paths already resolved against the manifest's folder)."""
+    """The checked shapes of one row (paths already resolved against the manifest's folder). ``image`` is the
+    row's primary (a local path or a URL): a COCO source's entry is the one of its file name, and a local
+    image gives the size shapes in pixels are normalised by."""
+    local = image if image and "://" not in image else None
     try:
         if shapes_file:
             data = read_json(shapes_file, "shapes file")
@@ -92,8 +101,8 @@ def shapes_for_row(*, image: str, shapes_file: str | None = None, source: str | 
         if (fmt in (None, "coco")) and source.lower().endswith(".json") and shared is not None:
             index = shared.coco(source)
             if index is not None:
-                return _from_coco_index(index, source, image, classes, known)
-        done = import_shapes(source, fmt, classes=classes, image=image, known=known)
+                return _from_coco_index(index, source, image, local, classes, known)
+        done = import_shapes(source, fmt, classes=classes, image=local, known=known)
         return RowShapes(done.fragment, done.notes)
     except ValidationError as e:
         return RowShapes(None, problems=list(e.problems))
@@ -101,16 +110,18 @@ def shapes_for_row(*, image: str, shapes_file: str | None = None, source: str | 
         return RowShapes(None, problems=[Problem(source or shapes_file or "", str(e))])
 
 
-def _from_coco_index(index: _CocoIndex, source: str, image: str, classes: str | None,
+def _from_coco_index(index: _CocoIndex, source: str, image: str, local: str | None, classes: str | None,
                      known: list[str] | None) -> RowShapes:
+    from ..job import location_name
     from .readers import size_of
 
-    chosen = index.by_name.get(Path(image).name)
+    name = location_name(image)
+    chosen = index.by_name.get(name)
     if chosen is None:
-        return RowShapes(None, notes=[f"{source} has no image named {Path(image).name}; the job has no shapes."])
+        return RowShapes(None, notes=[f"{source} has no image named {name}; the job has no shapes."])
     anns = index.annotations.get(chosen.get("id"), [])
     one = {"images": [chosen], "annotations": anns, "categories": index.data.get("categories") or []}
-    outcome = read_coco(source, one, None, size_of(image), Path(image).name, False)
+    outcome = read_coco(source, one, None, size_of(local) if local else None, name, False)
     result, notes, refused = fragment(outcome, known=known)
     problems = refused or check_shapes(result, known, where=source)
     return RowShapes(None if problems else (result or None), notes, problems)

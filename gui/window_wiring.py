@@ -23,8 +23,13 @@ def connect_panels(w: MainWindow) -> None:
     w.mask_panel.class_highlighted.connect(w.view.set_highlight)
     w.view.hovered.connect(w.hover.setText)
     w.shapes.attach_view(w.view)
-    w.shapes.shapes_changed.connect(lambda fragment: (w.filling or w.draft.set_shapes(fragment),
-                                                      w.schedule_refresh()))
+
+    def on_shapes(fragment) -> None:  # the Shapes tab's edit: the draft's shapes (not while filling the form)
+        if not w.filling:
+            w.draft.set_shapes(fragment)
+        w.schedule_refresh()
+
+    w.shapes.shapes_changed.connect(on_shapes)
     w.job.reference_id_edited.connect(lambda _t: w.on_form_edited())
     w.job.batch_chosen.connect(lambda _b: w.on_form_edited())
     w.job.batch_create_requested.connect(w.remote.create_batch)

@@ -54,11 +54,18 @@ from .review import (
     review_masks,
 )
 from .sanitise import one_line
+from .shapes.delivered import PRELABEL_SHAPES_JSON, SHAPES_JSON, prelabel_shapes, shapes_of, write_shapes
+from .shapes.delivered import review_folder as review_shapes_folder
+from .shapes.review import LabelReview, ShapesReview
 from .status import StatusReport, refresh_statuses
 
 Progress = Callable[[int, int, str], Any]
+# One row per job and class (annotation "mask": pixel counts) or per job, label and shape kind (annotation
+# "shapes": `kind` is the shape kind, `iou` the mean IoU of the matched shapes, then counts, precision, recall).
 REVIEW_COLUMNS = ("reference_id", "job_id", "changed_share", "class", "delivered_name", "kind", "iou",
-                  "prelabel_pixels", "delivered_pixels", "added", "removed")
+                  "prelabel_pixels", "delivered_pixels", "added", "removed", "annotation", "prelabel_shapes",
+                  "delivered_shapes", "matched", "precision", "recall")
+MASK_REVIEW_COLUMNS = REVIEW_COLUMNS[:11]   # what earlier versions wrote: still read
 THUMB_WIDTH = 240
 # The files of one job's folder (written by download_results, read back by scan_results / read_job).
 DELIVERED_PNG, LEGEND_JSON = "delivered.png", "legend.json"
@@ -81,6 +88,8 @@ class JobDownload:
     message: str | None = None
     review: JobReview | None = field(default=None, repr=False)
     prelabel: bool = False          # the folder holds the job's pre-label (prelabel.png and its legend)
+    shapes: bool = False            # the folder holds delivered shapes (shapes.json)
+    shapes_review: ShapesReview | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.review
@@ -207,12 +216,15 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
         job = JobDownload(ref, rs.job_id, "unchanged", str(folder))
         try:
             masks = None  # (pre-label, delivered) just decoded: the review does not read them back from disk
-            if not (rs.fetched_url and (folder / DELIVERED_PNG).is_file()):
+            if not (rs.fetched_url and ((folder / DELIVERED_PNG).is_file() or (folder / SHAPES_JSON).is_file())):
                 job.status, masks = _download_one(client, journal, rs.job_id, folder,
                                                   entry.payload if entry else None, max_pixels)
             job.prelabel = job.status in ("downloaded", "unchanged") and (folder / PRELABEL_PNG).is_file()
             if review and job.prelabel:
                 job.review = _review_folder(folder, ref, rs.job_id, masks)
+            job.shapes = job.status in ("downloaded", "unchanged") and (folder / SHAPES_JSON).is_file()
+            if review and job.shapes:
+                job.shapes_review = review_shapes_folder(folder)
         except ValidationError as e:  # the problems themselves, not "must be fixed before submitting"
             job.status, job.message = "failed", " ".join(
                 p.message if p.path in p.message else f"{p.path}: {p.message}" for p in e.problems) or str(e)
@@ -225,8 +237,10 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
             progress(n + 1, len(done), rs.job_id)
     if review:
         reviews = [j.review for j in report.jobs if j.review is not None]
-        report.review_csv = write_review_csv(reviews, out / REVIEW_CSV)
-        report.review_html = write_review_html(reviews, out / REVIEW_HTML, out)
+        shape_reviews = [(j.reference_id, j.job_id, j.shapes_review) for j in report.jobs
+                         if j.shapes_review is not None]
+        report.review_csv = write_review_csv(reviews, out / REVIEW_CSV, shape_reviews)
+        report.review_html = write_review_html(reviews, out / REVIEW_HTML, out, shape_reviews)
     return report
 
 
@@ -237,8 +251,14 @@ def _download_one(client: PlaymentClient, journal: Journal, job_id: str, folder:
     both were written."""
     info = client.get_job(job_id)
     found = result_of(info.result)
-    if found is None:
+    shapes = shapes_of(info.result)  # bounded and sanitised; refused whole when too large
+    if found is None and shapes is None:
         return "no_result", None
+    if shapes is not None:
+        write_shapes(folder, shapes, prelabel_shapes(payload))
+    if found is None:  # a vector job: its shapes are its whole result
+        journal.record_fetched(job_id, SHAPES_JSON)
+        return "downloaded", None
     url, legend = found
     rgba = _decode_png(client.fetch_attachment(url), "delivered mask", max_pixels)
     folder.mkdir(parents=True, exist_ok=True)
@@ -305,7 +325,14 @@ def _write_thumbnail(r: JobReview, path: Path) -> None:
     Image.fromarray(np.concatenate([tiles[0], gap, tiles[1], gap, tiles[2]], axis=1), "RGBA").save(path, "PNG")
 
 
-def write_review_csv(reviews: list[JobReview], path: Path) -> Path:
+ShapeReviews = list[tuple[str | None, str, ShapesReview]]   # (reference ID, job ID, review) per job
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+def write_review_csv(reviews: list[JobReview], path: Path, shapes: ShapeReviews | None = None) -> Path:
     tmp = path.with_name(path.name + ".part")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -314,7 +341,12 @@ def write_review_csv(reviews: list[JobReview], path: Path) -> Path:
             for c in r.classes:
                 w.writerow([_cell(r.reference_id), _cell(r.job_id), f"{r.changed_share:.6f}", _cell(c.name),
                             _cell(c.delivered_name), c.kind, "" if c.iou is None else f"{c.iou:.6f}",
-                            c.prelabel_pixels, c.delivered_pixels, c.added, c.removed])
+                            c.prelabel_pixels, c.delivered_pixels, c.added, c.removed, "mask", "", "", "", "", ""])
+        for ref, job_id, sr in shapes or []:
+            for lr in sr.labels:
+                w.writerow([_cell(ref), _cell(job_id), "", _cell(lr.label), "", lr.kind, _ratio(lr.mean_iou),
+                            "", "", "", "", "shapes", lr.prelabel, lr.delivered, lr.matched,
+                            _ratio(lr.precision), _ratio(lr.recall)])
     tmp.replace(path)
     return path
 
@@ -325,7 +357,26 @@ def _cell(text: str | None) -> str:
     return "'" + t if t[:1] in ("=", "+", "-", "@") else t
 
 
-def write_review_html(reviews: list[JobReview], path: Path, out: Path) -> Path:
+def _shapes_html(shapes: ShapeReviews) -> str:
+    """The review page's section for vector pre-labels: per job, per label and kind, counts and matches."""
+    e = html.escape
+    if not shapes:
+        return ""
+    parts = []
+    for ref, job_id, sr in shapes:
+        rows = "".join(f"<tr><td>{e(lr.label)}</td><td>{lr.kind}</td><td>{lr.prelabel}</td><td>{lr.delivered}</td>"
+                       f"<td>{lr.matched}</td><td>{'' if lr.precision is None else f'{lr.precision:.2f}'}</td>"
+                       f"<td>{'' if lr.recall is None else f'{lr.recall:.2f}'}</td>"
+                       f"<td>{'' if lr.mean_iou is None else f'{lr.mean_iou:.3f}'}</td></tr>" for lr in sr.labels)
+        notes = "".join(f"<p>{e(n)}</p>" for n in sr.left_out)
+        parts.append(f"<section><h3>{e(ref or '')} <small>{e(job_id)}</small></h3>{notes}<table><tr><th>label</th>"
+                     f"<th>kind</th><th>pre-label</th><th>delivered</th><th>matched</th><th>precision</th>"
+                     f"<th>recall</th><th>mean IoU</th></tr>{rows}</table></section>")
+    return (f"<h2>Shapes</h2><p>Pre-label and delivered shapes matched per label (IoU at least 0.5, best first); "
+            f"lines and landmarks are not reviewed.</p>{''.join(parts)}")
+
+
+def write_review_html(reviews: list[JobReview], path: Path, out: Path, shapes: ShapeReviews | None = None) -> Path:
     e = html.escape
     rows = []
     for c in corrected_most(reviews)[:20]:
@@ -350,7 +401,7 @@ def write_review_html(reviews: list[JobReview], path: Path, out: Path) -> Path:
             f"<p>{len(reviews)} job(s) with a pre-label; on average {mean:.2%} of pixels changed. Thumbnails: "
             f"pre-label, delivered, difference (red: class changed).</p><h2>Classes corrected most</h2><table><tr>"
             f"<th>class</th><th>pixels corrected</th><th>added</th><th>removed</th><th>jobs</th><th>mean IoU</th>"
-            f"</tr>{''.join(rows)}</table><h2>Jobs</h2>{''.join(jobs)}</body></html>\n")
+            f"</tr>{''.join(rows)}</table><h2>Jobs</h2>{''.join(jobs)}{_shapes_html(shapes or [])}</body></html>\n")
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(path)
@@ -373,6 +424,18 @@ class DeliveredJob:
     has_prelabel: bool = False
     changed_share: float | None = None           # None: no pre-label (or no review of it), nothing compared
     classes: tuple[ClassReview, ...] = ()        # its review rows (review.csv, or the download's review)
+    has_mask: bool = True                        # delivered.png (a vector job has shapes only)
+    has_shapes: bool = False                     # shapes.json
+    shapes: tuple[LabelReview, ...] = ()         # its shapes review rows, per label and kind
+
+    @property
+    def shapes_file(self) -> Path | None:
+        return self.folder / SHAPES_JSON if self.has_shapes else None
+
+    @property
+    def prelabel_shapes_file(self) -> Path | None:
+        path = self.folder / PRELABEL_SHAPES_JSON
+        return path if self.has_shapes and _is_file(path) else None
 
     @property
     def label(self) -> str:
@@ -418,9 +481,12 @@ def delivered_jobs(report: DownloadReport) -> list[DeliveredJob]:
     out = []
     for j in report.jobs:
         r = j.review
-        out.append(DeliveredJob(j.reference_id, j.job_id, Path(j.folder) if j.folder else Path(), j.status,
+        folder = Path(j.folder) if j.folder else Path()
+        out.append(DeliveredJob(j.reference_id, j.job_id, folder, j.status,
                                 j.message, j.prelabel, None if r is None else r.changed_share,
-                                () if r is None else tuple(r.classes)))
+                                () if r is None else tuple(r.classes), has_mask=_is_file(folder / DELIVERED_PNG),
+                                has_shapes=j.shapes,
+                                shapes=() if j.shapes_review is None else tuple(j.shapes_review.labels)))
     return out
 
 
@@ -482,7 +548,28 @@ def _class_of_row(row: dict[str, str | None]) -> ClassReview:
 Reviewed = tuple[str | None, float, list[ClassReview]]  # (reference ID, changed share, classes) of one job
 
 
-def _read_review_csv(path: Path, problems: list[str]) -> dict[str, Reviewed]:
+ShapeRows = dict[str, tuple[str | None, list[LabelReview]]]  # job ID -> (reference ID, its labels' rows)
+
+
+def _label_of_row(row: dict[str, str | None]) -> LabelReview:
+    """One review.csv shapes row as the LabelReview it was written from; ValueError for anything else."""
+    kind = (row.get("kind") or "").strip()
+    if kind not in ("rectangles", "polygons"):
+        raise ValueError(f"shape kind {one_line(kind, 30)!r}")
+    pre, dl, matched = (int(row.get(k) or "") for k in ("prelabel_shapes", "delivered_shapes", "matched"))
+    if min(pre, dl, matched) < 0 or matched > min(pre, dl):
+        raise ValueError("its shape counts contradict each other")
+    iou_text = row.get("iou")
+    iou = float(iou_text) if iou_text else None
+    if iou is not None and not 0.0 <= iou <= 1.0:
+        raise ValueError("a mean IoU outside 0..1")
+    label = _cell_text(row.get("class"), 200)
+    if not label:
+        raise ValueError("it has no label")
+    return LabelReview(label, kind, pre, dl, matched, iou)
+
+
+def _read_review_csv(path: Path, problems: list[str], shape_rows: ShapeRows | None = None) -> dict[str, Reviewed]:
     """review.csv as {job ID: (reference ID, changed share, classes)}; a damaged file or row adds a sentence to
     ``problems`` (the other rows are kept)."""
     found: dict[str, Reviewed] = {}
@@ -496,7 +583,7 @@ def _read_review_csv(path: Path, problems: list[str]) -> dict[str, Reviewed]:
             return found
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
-            if tuple(reader.fieldnames or ()) != REVIEW_COLUMNS:
+            if tuple(reader.fieldnames or ()) not in (REVIEW_COLUMNS, MASK_REVIEW_COLUMNS):
                 problems.append(f"{path} does not have the columns this tool writes ({', '.join(REVIEW_COLUMNS)}); "
                                 f"download the results again to rewrite it.")
                 return found
@@ -508,6 +595,14 @@ def _read_review_csv(path: Path, problems: list[str]) -> dict[str, Reviewed]:
                     break
                 try:
                     job_id = _cell_text(row.get("job_id"), 100)
+                    if (row.get("annotation") or "mask") == "shapes":
+                        if not job_id:
+                            raise ValueError("no job ID")
+                        label = _label_of_row(row)
+                        if shape_rows is not None:
+                            shape_rows.setdefault(job_id, (_cell_text(row.get("reference_id")) or None, []))[1].append(
+                                label)
+                        continue
                     share = float(row.get("changed_share") or "")
                     if not job_id or not 0.0 <= share <= 1.0:
                         raise ValueError("no job ID or a changed share outside 0..1")
@@ -534,8 +629,10 @@ def scan_results(out_dir: str | Path, journal: Journal | None = None) -> Results
     a few file checks per job, at most :data:`MAX_LISTED_JOBS` jobs. Never raises for what the folder holds."""
     out = Path(out_dir)
     found = ResultsFolder()
-    reviews = _read_review_csv(out / REVIEW_CSV, found.problems)
+    shape_rows: ShapeRows = {}
+    reviews = _read_review_csv(out / REVIEW_CSV, found.problems, shape_rows)
     known: dict[str, str | None] = {job: r[0] for job, r in reviews.items()}
+    known.update({job: r[0] for job, r in shape_rows.items() if job not in known})
     if journal is not None:
         for rs in journal.remote_statuses().values():
             known[rs.job_id] = rs.reference_id if rs.reference_id is not None else known.get(rs.job_id)
@@ -547,17 +644,21 @@ def scan_results(out_dir: str | Path, journal: Journal | None = None) -> Results
     for job_id in ids:
         ref = known[job_id]
         folder = out / folder_name(ref, job_id)
-        if not _is_file(folder / DELIVERED_PNG):
+        has_mask, has_shapes = _is_file(folder / DELIVERED_PNG), _is_file(folder / SHAPES_JSON)
+        if not (has_mask or has_shapes):
             continue
-        has_pre = _is_file(folder / PRELABEL_PNG)
+        has_pre = has_mask and _is_file(folder / PRELABEL_PNG)
         message = None
-        if not _is_file(folder / LEGEND_JSON) or (has_pre and not _is_file(folder / PRELABEL_LEGEND_JSON)):
+        if has_mask and (not _is_file(folder / LEGEND_JSON)
+                         or (has_pre and not _is_file(folder / PRELABEL_LEGEND_JSON))):
             message = f"A legend file is missing in {folder}; download the job again."
         _, share, classes = reviews.get(job_id, (None, None, []))
         found.jobs.append(DeliveredJob(one_line(ref, 300) if ref else None, one_line(job_id, 100), folder,
                                        message=message, has_prelabel=has_pre,
                                        changed_share=share if has_pre else None,
-                                       classes=tuple(classes) if has_pre else ()))
+                                       classes=tuple(classes) if has_pre else (), has_mask=has_mask,
+                                       has_shapes=has_shapes,
+                                       shapes=tuple(shape_rows.get(job_id, (None, []))[1])))
     found.review_html = out / REVIEW_HTML if _is_file(out / REVIEW_HTML) else None
     return found
 

@@ -297,6 +297,10 @@ class ResultsView(QWidget):
         self.jobs.setRowCount(len(rows))
         for n, r in enumerate(rows):
             share = "no pre-label" if r.changed_share is None else f"{r.changed_share:.1%}"
+            if r.shapes:  # shapes reviewed: how many of those sent were kept
+                kept, sent = sum(lr.matched for lr in r.shapes), sum(lr.prelabel for lr in r.shapes)
+                shapes = f"{kept} of {sent} shapes kept"
+                share = shapes if r.changed_share is None else f"{share}; {shapes}"
             cells = (r.label, STATUS_WORDS.get(r.status, r.status), share)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -350,20 +354,21 @@ class ResultsView(QWidget):
         self.images = images
         self.canvas.show_job(images)
         self._pixmaps = {}
-        if images is not None:
+        if images is not None and images.delivered is not None:
             self._pixmaps["Delivered"] = QPixmap.fromImage(images.delivered)
             if images.prelabel is not None:
                 self._pixmaps["Pre-label"] = QPixmap.fromImage(images.prelabel)
             if images.difference is not None:
                 self._pixmaps["Difference"] = QPixmap.fromImage(images.difference)
         has_pre = images is not None and images.prelabel is not None
+        sent_shapes = images is not None and images.prelabel_shapes is not None
         self.difference.setEnabled(has_pre)
         model = self.layer.model()
         if isinstance(model, QStandardItemModel):  # QComboBox's own model: a disabled item cannot be chosen
             item = model.item(LAYERS.index("Pre-label"))
             if item is not None:
-                item.setEnabled(has_pre)
-        if not has_pre and self.layer.currentText() == "Pre-label":
+                item.setEnabled(has_pre or sent_shapes)
+        if not (has_pre or sent_shapes) and self.layer.currentText() == "Pre-label":
             self.layer.setCurrentIndex(0)
         self._draw_layers()
         self._show_classes(images)
@@ -371,8 +376,15 @@ class ResultsView(QWidget):
         if images is None:
             self.note.setText("")
             return
-        notes = [] if has_pre else ["This job had no pre-label: only the delivered mask is shown, and there is "
-                                    "no class-by-class comparison."]
+        vector = images.delivered is None
+        if vector:
+            notes = ["A vector job: its delivered shapes are drawn" + (" (Show: Pre-label draws those sent)."
+                                                                       if sent_shapes else ".")]
+        elif has_pre:
+            notes = []
+        else:
+            notes = ["This job had no pre-label: only the delivered mask is shown, and there is no class-by-class "
+                     "comparison."]
         r = images.review
         if r is not None:
             notes.append(f"{r.changed_share:.1%} of the pixels changed class.")
@@ -391,12 +403,25 @@ class ResultsView(QWidget):
         show_diff = self.difference.isChecked() and self.difference.isEnabled()
         self.canvas.diff_layer.setPixmap(pixmaps.get("Difference", QPixmap()) if show_diff else QPixmap())
         self.canvas.diff_layer.setOpacity(max(0.3, self.opacity.value() / 100))
+        images = self.images
+        sent = self.layer.currentText() == "Pre-label"
+        self.canvas.show_shapes(None if images is None else images.prelabel_shapes if sent else images.shapes)
 
     def _show_classes(self, images: JobImages | None) -> None:
         classes = images.review.classes if images is not None and images.review is not None else []
+        labels = list(images.row.shapes) if images is not None else []
         # no pre-label: nothing to compare class by class, so no empty table (the note says why)
-        self.classes.setVisible(images is None or images.review is not None)
-        self.classes.setRowCount(len(classes))
+        self.classes.setVisible(images is None or images.review is not None or bool(labels))
+        self.classes.setRowCount(len(classes) + len(labels))
+        for n, lr in enumerate(labels, start=len(classes)):  # shapes: matched per label and kind
+            iou = "—" if lr.mean_iou is None else f"{lr.mean_iou:.3f}"
+            cells = (lr.label, "", f"{lr.kind}: {lr.matched} of {lr.prelabel} kept", iou,
+                     f"{lr.delivered - lr.matched:,}", f"{lr.prelabel - lr.matched:,}")
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col >= 3:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.classes.setItem(n, col, item)
         for n, c in enumerate(classes):
             delivered = c.delivered_name if c.delivered_name and c.delivered_name != c.name else ""
             iou = "—" if c.iou is None else f"{c.iou:.3f}"

@@ -181,3 +181,35 @@ def test_the_primary_is_scaled_smoothly_under_the_mask(qtbot):
     drawn = canvas.base_layer.pixmap().toImage()
     greys = {drawn.pixelColor(x, 32).red() for x in range(64)}
     assert len(greys) > 2, greys  # blends between black and white, not 8 px blocks of two colours
+
+
+def test_a_vector_job_is_listed_and_its_shapes_drawn_with_the_review_rows(qtbot, window, sandbox, tmp_path):
+    """Issue 25: the Results tab lists a vector job (shapes only), draws its delivered shapes over the image,
+    the sent ones when Show is Pre-label, and shows its per-label rows."""
+    from playment_submit.core.client import PlaymentClient
+    from playment_submit.core.delivered import download_results
+    from playment_submit.core.sandbox.results import ADDED_BOX
+    from tests.core.test_results_shapes import SENT
+    journal = window.session.journal
+    job = {"reference_id": "vec", "work_flow_id": sandbox.workflow_id,
+           "data": {"image_url": "https://example.com/frame.png", "maker_response": SENT}}
+    with PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key) as c:
+        journal.mark_sending("vec", job)
+        journal.mark_created("vec", c.create_job(job).job_id)
+        sandbox.complete_jobs()
+        out = tmp_path / "out"
+        download_results(journal, c, out)
+    view = window.results
+    window.tabs.setCurrentWidget(view)
+    view.set_folder(str(out))
+    qtbot.waitUntil(lambda: view.jobs.rowCount() == 1, timeout=10000)
+    assert view.jobs.item(0, 2).text() == "2 of 3 shapes kept"  # car: 1 of 2, lane: 1 of 1
+    view.jobs.selectRow(0)
+    qtbot.waitUntil(lambda: view.images is not None and view.canvas.shapes_item is not None, timeout=10000)
+    delivered = {row.label for row in view.canvas.shapes_item.layer.labels}
+    assert ADDED_BOX in delivered
+    view.layer.setCurrentText("Pre-label")
+    assert ADDED_BOX not in {row.label for row in view.canvas.shapes_item.layer.labels}
+    labels = {view.classes.item(n, 0).text() for n in range(view.classes.rowCount())}
+    assert {"car", "lane", ADDED_BOX} <= labels and view.classes.isVisibleTo(view)
+    assert "vector job" in view.note.text()

@@ -81,7 +81,7 @@ INVALID = "invalid"            # has errors: not sent
 SENDABLE = (SEND, RECONCILE, RETRY)
 
 
-@dataclass
+@dataclass(slots=True)
 class ManifestRow:
     """One row of a manifest: where it came from, the job it describes, and what is wrong with it."""
 
@@ -644,6 +644,9 @@ def read_row_shapes(r: ManifestRow, shared: SharedSources, known: list[str] | No
     return [Problem(column, p.text("cli"), severity=p.severity, code=p.code) for p in found.problems]
 
 
+CHECK_CHUNK = 256  # URL-only rows checked per task by the check's workers
+
+
 def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = None,
                    allow_local_paths: bool | None = None, history: Any = None, client: Any = None,
                    check_masks: bool = True, retry_failed: bool = False, workers: int = 4,
@@ -681,17 +684,40 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
         # Pillow's plugins could hand one thread a half-initialised PIL.Image ("partially initialized module").
         import PIL.Image
         PIL.Image.init()
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(one, r): r for r in todo}
-            for fut in futures:
+        def chunk(part: list[ManifestRow]) -> list[list[Problem]]:
+            out = []
+            for r in part:
                 if cancel is not None and cancel.is_set():
-                    for f in futures:
+                    break
+                out.append(one(r))
+            return out
+
+        # One task per CHECK_CHUNK rows, not per row: a future per row cost more than checking a URL-only row.
+        # Rows with a mask to decode go one per task (decoding releases the GIL: those run in parallel).
+        tasks: list[list[ManifestRow]] = []
+        light: list[ManifestRow] = []
+        for r in todo:
+            heavy = r.mask_import is not None or r.shapes_import is not None or bool(r.spec and r.spec.local_paths())
+            if heavy:
+                tasks.append([r])
+            else:
+                light.append(r)
+                if len(light) == CHECK_CHUNK:
+                    tasks.append(light)
+                    light = []
+        if light:
+            tasks.append(light)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [(pool.submit(chunk, part), part) for part in tasks]
+            for fut, part in futures:
+                if cancel is not None and cancel.is_set():
+                    for f, _ in futures:
                         f.cancel()
                     break
-                r = futures[fut]
-                r.problems += fut.result()
-                r.mask_checked = True
-                done += 1
+                for r, found in zip(part, fut.result(), strict=False):
+                    r.problems += found
+                    r.mask_checked = True
+                    done += 1
                 if progress is not None:
                     progress(done, total)
     # local files outside the manifest's folder: one warning for the whole run, not one per row

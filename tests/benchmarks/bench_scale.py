@@ -1,0 +1,120 @@
+"""A million rows (issue 24): `bulk --dry-run` against the floor, as whole processes, in one run.
+
+    .venv/bin/python tests/benchmarks/bench_scale.py [--rows 10000,100000] [--million] [--send 10000]
+
+For each row count a CSV of https URLs with two cameras a row is written, then measured in fresh processes:
+
+- floor: a plain Python loop that reads the same CSV and JSON-encodes each row's documented payload
+  (what any tool must at least do);
+- dry run: ``playment-submit bulk MANIFEST --dry-run`` (read, check every row through the pipeline, the
+  duplicate check, the journal's verdict, the summary).
+- send (``--send N``): ``playment-submit bulk`` against a sandbox in its own process (no latency): time, peak
+  RSS and the RSS slope per row between N/2 and N rows.
+
+Printed: seconds, rows/s and peak RSS (``ru_maxrss`` of the child) with ratios to the floor. Targets (issue 24):
+dry run of 200,000 rows within 4x the floor's time and under 200 MiB. Exit status 1 when the 100,000-row dry
+run misses 4x time or 200 MiB (the figures are printed either way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WF = "2aae1234-acac-1234-eeff-12a22a237bbc"
+
+FLOOR = r"""
+import csv, json, sys
+n = 0
+with open(sys.argv[1], newline="", encoding="utf-8") as fh:
+    for rec in csv.DictReader(fh):
+        refs = [dict(zip(("label", "image_url"), p.split("=", 1))) for p in rec["references"].split("|")]
+        payload = {"reference_id": rec["reference_id"], "work_flow_id": sys.argv[2],
+                   "data": {"image_url": rec["image"], "reference_data": {"raster": {"images": refs}}}}
+        n += len(json.dumps(payload))
+print(n)
+"""
+
+
+def write_manifest(path: Path, rows: int) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("reference_id,image,references\n")
+        for i in range(rows):
+            fh.write(f"frame-{i:07d},https://cdn.example.com/cam0/{i:07d}.jpg,"
+                     f"left=https://cdn.example.com/cam1/{i:07d}.jpg|right=https://cdn.example.com/cam2/{i:07d}.jpg\n")
+
+
+def child_peak(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """(seconds, the child's own peak RSS in MiB, exit status): a wrapper process runs it and reports its
+    RUSAGE_CHILDREN peak, so each figure is that one process's, not the largest of the run so far."""
+    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+               "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode; "
+               "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r)")
+    out = subprocess.run([sys.executable, "-c", wrapper, *cmd], cwd=str(ROOT), env=env, capture_output=True,
+                         text=True).stdout.split()
+    return float(out[0]), float(out[1]), int(out[2])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", default="10000,100000")
+    ap.add_argument("--million", action="store_true", help="add 1,000,000 rows (minutes, GBs today)")
+    ap.add_argument("--send", type=int, default=0, help="also send this many rows to a sandbox")
+    args = ap.parse_args()
+    counts = [int(x) for x in args.rows.split(",") if x] + ([1_000_000] if args.million else [])
+    env = {**os.environ, "PLAYMENT_API_KEY": "bench-key-not-secret-000", "PLAYMENT_PROJECT_ID": "bench",
+           "PLAYMENT_WORKFLOW_ID": WF, "PLAYMENT_BASE_URL": "https://api.example.invalid"}
+    exe = [sys.executable, "-m", "playment_submit.core.cli"]
+    print(f"{'rows':>9} | {'floor s':>8} {'MiB':>6} | {'dry-run s':>9} {'rows/s':>9} {'MiB':>7} | "
+          f"{'time x':>7} {'RSS x':>6} {'KiB/row':>8}")
+    verdict = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in counts:
+            manifest = Path(tmp) / f"m{n}.csv"
+            write_manifest(manifest, n)
+            env["PLAYMENT_DATA_DIR"] = str(Path(tmp) / f"data{n}")
+            env["PLAYMENT_CONFIG_DIR"] = str(Path(tmp) / f"config{n}")
+            fs, fm, _ = child_peak([sys.executable, "-c", FLOOR, str(manifest), WF], env)
+            ds, dm, code = child_peak([*exe, "bulk", str(manifest), "--dry-run", "--journal",
+                                       str(Path(tmp) / f"j{n}.sqlite")], env)
+            base, _, _ = child_peak([*exe, "--version"], env)
+            per_row = max(0.0, dm - 60.0) * 1024 / n  # above a ~60 MiB interpreter + imports
+            print(f"{n:>9,} | {fs:>8.2f} {fm:>6.0f} | {ds:>9.2f} {n / ds:>9,.0f} {dm:>7.0f} | "
+                  f"{ds / fs:>7.1f} {dm / fm:>6.1f} {per_row:>8.2f}" + ("" if code == 0 else f"  (exit {code})"))
+            if n == 100_000 and (ds > 4 * fs or dm > 200):
+                verdict = 1
+        if args.send:
+            n = args.send
+            manifest = Path(tmp) / f"send{n}.csv"
+            write_manifest(manifest, n)
+            sb = subprocess.Popen([*exe, "sandbox", "--port", "0", "--json", "--store", str(Path(tmp) / "sb")],
+                                  cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            try:
+                info = json.loads(sb.stdout.readline())  # type: ignore[union-attr]
+                senv = {**env, "PLAYMENT_API_KEY": info["api_key"], "PLAYMENT_PROJECT_ID": info["project_id"],
+                        "PLAYMENT_WORKFLOW_ID": info["workflow_id"], "PLAYMENT_BASE_URL": info["base_url"],
+                        "PLAYMENT_DEFAULT_BATCH_ID": info.get("default_batch_id") or ""}
+                half = Path(tmp) / f"half{n}.csv"
+                write_manifest(half, n // 2)
+                hs, hm, _ = child_peak([*exe, "bulk", str(half), "--concurrency", "16", "--journal",
+                                        str(Path(tmp) / "jh.sqlite")], senv)
+                ss, sm, code = child_peak([*exe, "bulk", str(manifest), "--concurrency", "16", "--journal",
+                                           str(Path(tmp) / "js.sqlite")], senv)
+                slope = (sm - hm) * 1024 / max(1, n - n // 2)
+                print(f"send {n:,} rows: {ss:.1f} s ({n / ss:,.0f} jobs/s), peak {sm:.0f} MiB; {n // 2:,} rows: "
+                      f"{hs:.1f} s, {hm:.0f} MiB; slope {slope:.2f} KiB/row" + ("" if code == 0 else f" (exit {code})"))
+            finally:
+                sb.terminate()
+                sb.wait(10)
+    print(f"interpreter + imports alone: {base:.2f} s. Targets: 200,000 rows within 4x the floor and < 200 MiB.")
+    return verdict
+
+
+if __name__ == "__main__":
+    sys.exit(main())

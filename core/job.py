@@ -370,6 +370,9 @@ def is_loopback_host(host: str | None) -> bool:
 
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://")
 _SPACE = re.compile(r"\s")
+# https://host[:port][/path?query#fragment] with no white space or control character: nothing to say about it
+_PLAIN_HTTPS = re.compile(r"https://[A-Za-z0-9][A-Za-z0-9.\-]*(?::[0-9]{1,5})?(?:[/?#][^\s\x00-\x1f\x7f]*)?\Z",
+                          re.IGNORECASE)
 
 
 def is_local_path(value: Any) -> bool:
@@ -411,6 +414,8 @@ def url_problems(url: Any, path: str, what: str, allow_local_paths: bool = False
     if size > MAX_URL_BYTES:
         return [Problem(path, f"the {what} location is {size:,} bytes long; at most {MAX_URL_BYTES:,} (8 KiB) are "
                               f"sent. Give a shorter URL or file path.")]
+    if not mask and _PLAIN_HTTPS.match(url):  # the common case, decided without urlsplit (bulk: 3 per row)
+        return []
     out: list[Problem] = []
     if is_local_path(url):
         host = urlsplit(url.strip()).hostname if url.strip()[:7].lower() == "file://" else None

@@ -171,3 +171,27 @@ def test_arbitrary_payloads_never_crash(payload):
     problems = spec.validate()
     assert all(p.path and p.message and p.severity in ("error", "warning") for p in problems)
     json.dumps(spec.to_payload())  # whatever was read can be written back as JSON
+
+
+def test_the_fast_path_for_plain_https_urls_says_what_the_full_check_says():
+    """url_problems decides plain https URLs with one regex (bulk checks three a row); the full check (taken for
+    masks) must agree on every URL, odd ones included."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from playment_submit.core.job import url_problems
+
+    pieces = st.sampled_from(["https://", "HTTPS://", "http://", "s3://", "https:/", "", "cdn.example.com",
+                              "127.0.0.1", ":8080", ":99999", "/a/b.png", "?x=1&y=2", "#frag", " ", "\t", "\x00",
+                              "\u00a0", "é", "-", ".", "//", "a", "%20", "\\", "\u202e"])
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(pieces, min_size=1, max_size=6).map("".join))
+    def agree(url):
+        if url.lower().endswith((".jpg", ".jpeg", ".webp", ".gif", ".bmp")):
+            return
+        fast = [p.message for p in url_problems(url, "data.image_url", "primary image")]
+        full = [p.message for p in url_problems(url, "data.image_url", "primary image", mask=True)]
+        assert fast == [m.replace("pre-label mask", "primary image") for m in full] or fast == full, (url, fast, full)
+
+    agree()

@@ -47,9 +47,9 @@ row, the field and says what to do.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -158,12 +158,13 @@ class Manifest:
 
 
 # ------------------------------------------------------------------------------------------- paths
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _has_surrogates(text: str) -> int:
     """Position (1-based) of the first undecodable byte, kept as a surrogate escape; 0 when none."""
-    for i, ch in enumerate(text):
-        if "\udc80" <= ch <= "\udcff":
-            return i + 1
-    return 0
+    found = _SURROGATE.search(text)
+    return found.start() + 1 if found else 0
 
 
 # --------------------------------------------------------------------------------------------- CSV
@@ -354,15 +355,13 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
     special = regular_file_problem(path, "manifest")
     if special is not None:  # /dev/zero would be read forever, /proc/self/environ into jobs
         raise UsageError(special)
-    try:
-        raw = path.read_bytes()
+    try:  # read as it is parsed, line by line: the file is never held whole (nor copied) in memory
+        fh = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115 (closed below)
     except OSError as e:
         raise _unreadable(path, e) from None
-    text = raw.decode("utf-8-sig", errors="surrogateescape")
     old_limit = csv.field_size_limit()
     csv.field_size_limit(max(old_limit, 64 * MAX_ROW_CHARS))
-    lines = io.StringIO(text, newline="")
-    reader = csv.reader(lines)
+    reader = csv.reader(fh)
     try:
         try:
             header = next(reader)
@@ -423,8 +422,11 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
                                              workflow_id=workflow_id, batch_id=batch_id, legend_cache=legend_cache))
         if missing:  # one file-level sentence is enough; drop the empty placeholders
             man.rows = [r for r in man.rows if r.problems]
+    except OSError as e:  # the disk or network share failed while reading
+        raise _unreadable(path, e) from None
     finally:
         csv.field_size_limit(old_limit)
+        fh.close()
     return man
 
 

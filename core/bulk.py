@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 DEFAULT_CONCURRENCY = 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowResult:
     """What happened to one row. ``status``: created, recovered, skipped (created in an earlier run),
     failed, ambiguous, invalid, changed, not_sent (cancelled or failed earlier without --retry-failed)."""

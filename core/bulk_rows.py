@@ -146,11 +146,12 @@ def mark_for_retry(rows: Sequence[ManifestRow]) -> int:
     return n
 
 
-def dry_run(rows: Sequence[ManifestRow]) -> tuple[list[RowResult], str]:
+def dry_run(rows: Sequence[ManifestRow], *, with_results: bool = True) -> tuple[list[RowResult], str]:
     """What a send would do, without sending: a result per row (``would_send`` for the rows a send takes,
-    the check's verdict for the others) and one sentence saying how many of each. Nothing is uploaded."""
+    the check's verdict for the others; none when ``with_results`` is False: only the sentence is wanted) and
+    one sentence saying how many of each. Nothing is uploaded."""
     results = [RowResult(r.reference_id, r.row, "would_send", message="Dry run: this row would be sent.")
-               if r.action in SENDABLE else unsent_result(r) for r in rows]
+               if r.action in SENDABLE else unsent_result(r) for r in rows] if with_results else []
     sendable = sum(r.action in SENDABLE for r in rows)
     created = sum(r.action == DONE for r in rows)
     errors = sum(r.action == INVALID for r in rows)

@@ -168,9 +168,10 @@ class BulkRun:
         return [unsent_result(r) if r.action not in SENDABLE else
                 RowResult(r.reference_id, r.row, "not_sent", message=message) for r in self._manifest().rows]
 
-    def dry_run(self) -> tuple[list[RowResult], str]:
-        """What a send would do (a result per row) and the one sentence every front end says for it."""
-        return dry_run(self._manifest().rows)
+    def dry_run(self, *, with_results: bool = True) -> tuple[list[RowResult], str]:
+        """What a send would do (a result per row, unless ``with_results`` is False) and the one sentence every
+        front end says for it."""
+        return dry_run(self._manifest().rows, with_results=with_results)
 
     # ------------------------------------------------------------------------------ 3. preflight
     def preflight(self) -> list[str]:

@@ -50,6 +50,7 @@ import csv
 import json
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -176,7 +177,8 @@ def _parse_references(text: str, base_dir: Path, row: ManifestRow) -> list[Refer
                                   f"for example front=https://example.com/front.jpg, pairs separated by |.")
             continue
         label, url = part.split("=", 1)
-        refs.append(ReferenceImage(image_url=resolve_location(url, base_dir), label=label.strip()))
+        # camera labels repeat on every row ("left", "right"): one string each, not one per row
+        refs.append(ReferenceImage(image_url=resolve_location(url, base_dir), label=sys.intern(label.strip())))
     return refs
 
 

@@ -194,7 +194,8 @@ def run_bulk(args: argparse.Namespace) -> int:
             print(f"error: {e}", file=sys.stderr)
         blocked = run.blocked()
         if blocked is not None or args.dry_run:
-            results, text = run.dry_run() if blocked is None else (
+            wanted = bool(args.results or as_json)  # a result per row only when one is written out
+            results, text = run.dry_run(with_results=wanted) if blocked is None else (
                 run.unsent_results("Not sent: other rows have errors."), blocked)
             if args.results:
                 write_results(args.results, results)

@@ -42,11 +42,11 @@ print(n)
 """
 
 
-def write_manifest(path: Path, rows: int) -> None:
+def write_manifest(path: Path, rows: int, prefix: str = "frame") -> None:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("reference_id,image,references\n")
         for i in range(rows):
-            fh.write(f"frame-{i:07d},https://cdn.example.com/cam0/{i:07d}.jpg,"
+            fh.write(f"{prefix}-{i:07d},https://cdn.example.com/cam0/{i:07d}.jpg,"
                      f"left=https://cdn.example.com/cam1/{i:07d}.jpg|right=https://cdn.example.com/cam2/{i:07d}.jpg\n")
 
 
@@ -101,7 +101,7 @@ def main() -> int:
                         "PLAYMENT_WORKFLOW_ID": info["workflow_id"], "PLAYMENT_BASE_URL": info["base_url"],
                         "PLAYMENT_DEFAULT_BATCH_ID": info.get("default_batch_id") or ""}
                 half = Path(tmp) / f"half{n}.csv"
-                write_manifest(half, n // 2)
+                write_manifest(half, n // 2, prefix="half")  # other reference IDs: the same sandbox takes both
                 hs, hm, _ = child_peak([*exe, "bulk", str(half), "--concurrency", "16", "--journal",
                                         str(Path(tmp) / "jh.sqlite")], senv)
                 ss, sm, code = child_peak([*exe, "bulk", str(manifest), "--concurrency", "16", "--journal",

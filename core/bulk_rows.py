@@ -161,6 +161,26 @@ def dry_run(rows: Sequence[ManifestRow], *, with_results: bool = True) -> tuple[
     return results, text + " Nothing was uploaded or sent."
 
 
+def row_columns(rows: Sequence[ManifestRow]) -> tuple[list[str], list[str], list[str]]:
+    """The Bulk tab's status code, job ID and message of every row (its first error, else its first problem,
+    with how many more), computed once where the rows were checked, not per row on the GUI thread."""
+    from .pacing import breathe
+    status: list[str] = []
+    jobs: list[str] = []
+    messages: list[str] = []
+    for r in rows:
+        breathe()
+        status.append(r.action)
+        jobs.append(r.job_id or "")
+        if not r.problems:
+            messages.append("")
+            continue
+        first = next((p for p in r.problems if p.severity == "error"), r.problems[0])
+        more = f" (+{len(r.problems) - 1} more)" if len(r.problems) > 1 else ""
+        messages.append(first.text("gui") + more)
+    return status, jobs, messages
+
+
 def row_details(row: ManifestRow, result: RowResult | None = None) -> str:
     """What the Bulk tab shows for a selected row: its problems, its result this session, and the job it
     creates (the documented payload, as the pipeline checks and sends it)."""
@@ -198,4 +218,4 @@ def apply_results(rows: Sequence[ManifestRow], results: Sequence[RowResult], *, 
 
 __all__ = ["RESULT_COLUMNS", "write_results", "results_for_rows", "next_action", "can_send_again",
            "apply_results", "STATUS_WORDS", "FILTERS", "status_word", "status_group", "row_matches",
-           "mark_for_retry", "dry_run", "row_details"]
+           "mark_for_retry", "dry_run", "row_columns", "row_details"]

@@ -62,6 +62,7 @@ from .errors import Problem, UsageError, ValidationError
 from .job import JobSpec, RasterPrelabel, ReferenceImage, as_given, is_local_path
 from .jsonio import parse_json
 from .localfile import regular_file_problem
+from .pacing import breathe
 from .pipeline import check_job, duplicate_problem, outside_folder_problem, resolve_location, resolve_spec
 from .shapes.rows import LABELS_DIR, SharedSources, labels_beside, shapes_for_row
 
@@ -383,6 +384,7 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
                                                   f"{', '.join(COLUMNS)}.", severity="warning"))
         legend_cache: _LegendCache = {}
         while True:
+            breathe()  # a window in this process keeps its event loop (core.pacing)
             start = reader.line_num + 1
             try:
                 fields = next(reader)
@@ -693,35 +695,39 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
             for r in part:
                 if cancel is not None and cancel.is_set():
                     break
+                breathe()
                 out.append(one(r))
             return out
 
-        # One task per CHECK_CHUNK rows, not per row: a future per row cost more than checking a URL-only row.
-        # Rows with a mask to decode go one per task (decoding releases the GIL: those run in parallel).
-        tasks: list[list[ManifestRow]] = []
-        light: list[ManifestRow] = []
-        for r in todo:
-            heavy = r.mask_import is not None or r.shapes_import is not None or bool(r.spec and r.spec.local_paths())
-            if heavy:
-                tasks.append([r])
-            else:
-                light.append(r)
-                if len(light) == CHECK_CHUNK:
-                    tasks.append(light)
-                    light = []
-        if light:
-            tasks.append(light)
+        # Rows with a file to decode (a mask, a local image, shapes to convert) go to the workers one per task:
+        # decoding releases the GIL, so those run in parallel. URL-only rows are pure Python (GIL-bound): they
+        # are checked right here, CHECK_CHUNK between progress reports, while the workers decode.
+        heavy = [r for r in todo if r.mask_import is not None or r.shapes_import is not None
+                 or bool(r.spec and r.spec.local_paths())]
+        heavy_ids = {id(r) for r in heavy}
+        light = [r for r in todo if id(r) not in heavy_ids]
+
+        def record(r: ManifestRow, found: list[Problem]) -> None:
+            nonlocal done
+            r.problems += found
+            r.mask_checked = True
+            done += 1
+
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [(pool.submit(chunk, part), part) for part in tasks]
-            for fut, part in futures:
+            futures = [(pool.submit(chunk, [r]), r) for r in heavy]
+            for start in range(0, len(light), CHECK_CHUNK):
+                part = light[start:start + CHECK_CHUNK]
+                for r, found in zip(part, chunk(part), strict=False):
+                    record(r, found)
+                if progress is not None:
+                    progress(done, total)
+            for fut, r in futures:
                 if cancel is not None and cancel.is_set():
                     for f, _ in futures:
                         f.cancel()
                     break
-                for r, found in zip(part, fut.result(), strict=False):
-                    r.problems += found
-                    r.mask_checked = True
-                    done += 1
+                for found in fut.result():
+                    record(r, found)
                 if progress is not None:
                     progress(done, total)
     # local files outside the manifest's folder: one warning for the whole run, not one per row
@@ -733,6 +739,7 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
     # 2. duplicates within the manifest
     first: dict[str, int] = {}
     for r in rows:
+        breathe()
         ref = r.reference_id
         if not isinstance(ref, str) or not ref:
             continue
@@ -747,6 +754,7 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
         entries = journal.get_many([r.reference_id for r in rows if isinstance(r.reference_id, str)])
     from .journal import payload_hash
     for r in rows:
+        breathe()
         e = entries.get(r.reference_id) if isinstance(r.reference_id, str) else None
         if e is None and history is not None and history is not journal:
             dup = duplicate_problem(history, r.reference_id, client)  # created from the window or `submit`

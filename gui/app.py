@@ -30,6 +30,8 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     from playment_submit.resources import resource_path
     app.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
     apply_stylesheet(app)
+    from playment_submit.core.pacing import share_with_gui
+    share_with_gui()  # core's long loops in workers leave the GUI thread its turns (core/pacing.py)
     return app
 
 

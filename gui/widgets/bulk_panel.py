@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
@@ -37,24 +38,34 @@ from playment_submit.core.bulk_rows import (
     apply_results,
     mark_for_retry,
     results_for_rows,
+    row_columns,
     row_details,
     write_results,
 )
 from playment_submit.core.bulk_run import BulkOptions, BulkRun, progress_text
-from playment_submit.core.manifest import SKIP_FAILED, Manifest, ManifestRow
+from playment_submit.core.manifest import SENDABLE, SKIP_FAILED, Manifest, ManifestRow
+from playment_submit.core.pacing import share_with_gui
 from playment_submit.core.session import Session
 from playment_submit.gui.widgets.bulk_table import FILTER_LABELS, BulkFilterModel, BulkRowsModel
 from playment_submit.gui.workers import Worker, start_worker
 
 
 # -------------------------------------------------------------------------------- background jobs
-def _open(run: BulkRun, progress_callback=None, cancel_event=None) -> Manifest:
-    """Load and check the manifest (core's BulkRun.open), reporting the mask check's progress."""
+def _open(run: BulkRun, progress_callback=None, cancel_event=None) -> tuple[Manifest, Any, str]:
+    """Load and check the manifest (core's BulkRun.open), reporting the mask check's progress; with the table's
+    columns and the check's sentence, made here so that the GUI thread only swaps them in."""
     def masks(done: int, total: int) -> None:
         if progress_callback is not None:
             progress_callback({"phase": "masks", "done": done, "total": total})
 
-    return run.open(progress=masks, cancel=cancel_event)
+    import gc
+    gc.disable()  # 100,000s of new rows: full collections would hold the GIL (and the window) for 100s of ms
+    try:
+        manifest = run.open(progress=masks, cancel=cancel_event)
+        return manifest, row_columns(manifest.rows), run.check_summary()
+    finally:
+        gc.freeze()  # the rows live as long as the tab shows them: later collections need not scan them again
+        gc.enable()
 
 
 def _send(run: BulkRun, progress_callback=None) -> BulkSummary:
@@ -99,6 +110,7 @@ class BulkPanel(QWidget):
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
+        share_with_gui()  # core's long loops (reading, checking rows) leave this thread its turns
         self.setObjectName("bulkPanel")
         self.session = session
         self.run: BulkRun | None = None
@@ -295,12 +307,13 @@ class BulkPanel(QWidget):
             self.progress.setValue(info["done"])
             self.counts.setText(f"Checking masks: {info['done']} of {info['total']}…")
 
-    def _on_checked(self, manifest: Manifest) -> None:
+    def _on_checked(self, checked: tuple[Manifest, Any, str]) -> None:
+        manifest, columns, summary = checked
         self.manifest = manifest
-        self.model.set_manifest(manifest)
-        self.progress.setRange(0, max(1, len(manifest.sendable())))
+        self.model.set_manifest(manifest, columns)
+        self.progress.setRange(0, max(1, sum(c in SENDABLE for c in columns[0])))
         self.progress.setValue(0)
-        self.counts.setText(self.run.check_summary() if self.run is not None else "")
+        self.counts.setText(summary)
         self._set_busy(None)  # ready before listeners hear about it
         self.manifest_checked.emit(manifest)
 

@@ -10,6 +10,8 @@ For each row count a CSV of https URLs with two cameras a row is written, then m
   duplicate check, the journal's verdict, the summary).
 - send (``--send N``): ``playment-submit bulk`` against a sandbox in its own process (no latency): time, peak
   RSS and the RSS slope per row between N/2 and N rows.
+- Bulk tab (``--gui N``): the window's Bulk tab opening N rows (offscreen) with a 10 ms heartbeat timer: the
+  time to the checked table and the longest heartbeat gap (target: none over 50 ms).
 
 Printed: seconds, rows/s and peak RSS (``ru_maxrss`` of the child) with ratios to the floor. Targets (issue 24):
 dry run of 200,000 rows within 4x the floor's time and under 200 MiB. Exit status 1 when the 100,000-row dry
@@ -61,11 +63,49 @@ def child_peak(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return float(out[0]), float(out[1]), int(out[2])
 
 
+GUI = r"""
+import os, sys, time
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from playment_submit.core.journal import Journal
+from playment_submit.core.session import Session
+from playment_submit.gui.widgets.bulk_panel import BulkPanel
+app = QApplication([])
+s = Session("https://api.example.invalid", "p", sys.argv[2], "bench-key-not-secret-000", journal=Journal(sys.argv[3]))
+panel = BulkPanel(s)
+panel.resize(1000, 700)
+panel.show()
+gaps, last = [], [time.perf_counter()]
+def beat():
+    now = time.perf_counter()
+    gaps.append(now - last[0])
+    last[0] = now
+hb = QTimer()
+hb.setInterval(10)
+hb.timeout.connect(beat)
+hb.start()
+done = []
+panel.manifest_checked.connect(lambda m: done.append(time.perf_counter()))
+t0 = time.perf_counter()
+panel.open_path(sys.argv[1])
+while not done and time.perf_counter() - t0 < 600:
+    app.processEvents()
+    time.sleep(0.001)
+end = time.perf_counter() + 0.5
+while time.perf_counter() < end:
+    app.processEvents()
+    time.sleep(0.001)
+print(done[0] - t0 if done else -1, max(gaps) * 1000, sum(g > 0.05 for g in gaps))
+"""
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", default="10000,100000")
     ap.add_argument("--million", action="store_true", help="add 1,000,000 rows (minutes, GBs today)")
     ap.add_argument("--send", type=int, default=0, help="also send this many rows to a sandbox")
+    ap.add_argument("--gui", type=int, default=0, help="also open this many rows in the Bulk tab (heartbeat)")
     args = ap.parse_args()
     counts = [int(x) for x in args.rows.split(",") if x] + ([1_000_000] if args.million else [])
     env = {**os.environ, "PLAYMENT_API_KEY": "bench-key-not-secret-000", "PLAYMENT_PROJECT_ID": "bench",
@@ -112,6 +152,14 @@ def main() -> int:
             finally:
                 sb.terminate()
                 sb.wait(10)
+        if args.gui:
+            n = args.gui
+            manifest = Path(tmp) / f"gui{n}.csv"
+            write_manifest(manifest, n)
+            out = subprocess.run([sys.executable, "-c", GUI, str(manifest), WF, str(Path(tmp) / "jg.sqlite")],
+                                 cwd=str(ROOT), env=env, capture_output=True, text=True).stdout.split()
+            print(f"Bulk tab, {n:,} rows: checked in {float(out[0]):.2f} s; longest heartbeat gap "
+                  f"{float(out[1]):.0f} ms ({out[2]} gaps over 50 ms)")
     print(f"interpreter + imports alone: {base:.2f} s. Targets: 200,000 rows within 4x the floor and < 200 MiB.")
     return verdict
 

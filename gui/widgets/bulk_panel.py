@@ -38,7 +38,6 @@ from playment_submit.core.bulk_rows import (
     apply_results,
     mark_for_retry,
     results_for_rows,
-    row_columns,
     row_details,
     write_results,
 )
@@ -47,51 +46,8 @@ from playment_submit.core.manifest import SENDABLE, SKIP_FAILED, Manifest, Manif
 from playment_submit.core.pacing import share_with_gui
 from playment_submit.core.session import Session
 from playment_submit.gui.widgets.bulk_table import FILTER_LABELS, BulkFilterModel, BulkRowsModel
+from playment_submit.gui.widgets.bulk_work import check_in_worker, send_in_worker
 from playment_submit.gui.workers import Worker, start_worker
-
-
-# -------------------------------------------------------------------------------- background jobs
-def _open(run: BulkRun, progress_callback=None, cancel_event=None) -> tuple[Manifest, Any, str]:
-    """Load and check the manifest (core's BulkRun.open), reporting the mask check's progress; with the table's
-    columns and the check's sentence, made here so that the GUI thread only swaps them in."""
-    def masks(done: int, total: int) -> None:
-        if progress_callback is not None:
-            progress_callback({"phase": "masks", "done": done, "total": total})
-
-    import gc
-    gc.disable()  # 100,000s of new rows: full collections would hold the GIL (and the window) for 100s of ms
-    try:
-        manifest = run.open(progress=masks, cancel=cancel_event)
-        return manifest, row_columns(manifest.rows), run.check_summary()
-    finally:
-        gc.freeze()  # the rows live as long as the tab shows them: later collections need not scan them again
-        gc.enable()
-
-
-def _send(run: BulkRun, progress_callback=None) -> BulkSummary:
-    """The connection test and its notes, then the send (the submitter was made on the GUI thread, so Pause
-    and Cancel reach it at once); everything is reported through Qt."""
-    notes = run.preflight()
-    submitter = run.submitter
-    assert submitter is not None
-    if progress_callback is not None:
-        progress_callback({"phase": "notes", "notes": notes})
-        submitter.on_progress = lambda p: progress_callback({"phase": "send", "progress": p})
-        finished = submitter.on_result
-        started = submitter.on_start
-
-        def on_result(r: RowResult) -> None:
-            if finished is not None:
-                finished(r)
-            progress_callback({"phase": "result", "result": r})
-
-        def on_start(row: ManifestRow) -> None:
-            if started is not None:
-                started(row)
-            progress_callback({"phase": "start", "row": row.row})
-
-        submitter.on_result, submitter.on_start = on_result, on_start
-    return run.send()
 
 
 # -------------------------------------------------------------------------------------------- panel
@@ -288,7 +244,7 @@ class BulkPanel(QWidget):
             self.run.close()
         # the window sends the valid rows (the command line's --valid-only), to the profile's journal
         self.run = BulkRun(self.session, path, BulkOptions(concurrency=self.concurrency.value(), valid_only=True))
-        w = start_worker(_open, self.run, owner=self)
+        w = start_worker(check_in_worker, self.run, owner=self)
         w.progressed.connect(self._on_check_progress)
         w.returned.connect(self._on_checked)
         w.errored.connect(self._on_error)
@@ -396,7 +352,7 @@ class BulkPanel(QWidget):
         self.progress.setValue(0)
         self._set_busy("send")
         self._flush_timer.start()
-        w = start_worker(_send, self.run, owner=self)
+        w = start_worker(send_in_worker, self.run, owner=self)
         w.progressed.connect(self._on_send_progress)
         w.returned.connect(self._on_sent)
         w.errored.connect(self._on_error)

@@ -42,7 +42,7 @@ from playment_submit.core.bulk_rows import (
     write_results,
 )
 from playment_submit.core.bulk_run import BulkOptions, BulkRun, progress_text
-from playment_submit.core.manifest import SENDABLE, SKIP_FAILED, Manifest, ManifestRow
+from playment_submit.core.manifest import SKIP_FAILED, Manifest, ManifestRow
 from playment_submit.core.pacing import share_with_gui
 from playment_submit.core.session import Session
 from playment_submit.gui.widgets.bulk_table import FILTER_LABELS, BulkFilterModel, BulkRowsModel
@@ -263,11 +263,11 @@ class BulkPanel(QWidget):
             self.progress.setValue(info["done"])
             self.counts.setText(f"Checking masks: {info['done']} of {info['total']}…")
 
-    def _on_checked(self, checked: tuple[Manifest, Any, str]) -> None:
-        manifest, columns, summary = checked
+    def _on_checked(self, checked: tuple[Manifest, Any, str, int]) -> None:
+        manifest, columns, summary, sendable = checked  # made in the worker: nothing here walks the rows
         self.manifest = manifest
         self.model.set_manifest(manifest, columns)
-        self.progress.setRange(0, max(1, sum(c in SENDABLE for c in columns[0])))
+        self.progress.setRange(0, max(1, sendable))
         self.progress.setValue(0)
         self.counts.setText(summary)
         self._set_busy(None)  # ready before listeners hear about it

@@ -5,6 +5,8 @@ every 150 ms as one ``dataChanged`` range, not one signal per job. The words and
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QFont
 
@@ -36,14 +38,14 @@ class BulkRowsModel(QAbstractTableModel):
         self._bold = QFont()
         self._bold.setBold(True)
 
-    def set_manifest(self, manifest: Manifest | None,
-                     columns: tuple[list[str], list[str], list[str]] | None = None) -> None:
-        """Show ``manifest``'s rows; ``columns``: core's ``row_columns`` of them when the worker that checked
-        them made it already (a million rows are not walked on the GUI thread)."""
+    def set_manifest(self, manifest: Manifest | None, columns: tuple[Any, ...] | None = None) -> None:
+        """Show ``manifest``'s rows; ``columns``: core's ``row_columns`` of them and the row number -> position
+        index, when the worker that checked them made them already (a million rows are not walked here)."""
         self.beginResetModel()
         self.rows = list(manifest.rows) if manifest is not None else []
-        self._status, self._job, self._message = columns if columns is not None else row_columns(self.rows)
-        self._index = {r.row: i for i, r in enumerate(self.rows)}
+        if columns is None:
+            columns = (*row_columns(self.rows), {r.row: i for i, r in enumerate(self.rows)})
+        self._status, self._job, self._message, self._index = columns
         self._pending.clear()
         self.endResetModel()
 

@@ -11,7 +11,7 @@ from playment_submit.core.bulk_run import BulkRun
 from playment_submit.core.manifest import Manifest, ManifestRow
 
 
-def check_in_worker(run: BulkRun, progress_callback=None, cancel_event=None) -> tuple[Manifest, Any, str]:
+def check_in_worker(run: BulkRun, progress_callback=None, cancel_event=None) -> tuple[Manifest, Any, str, int]:
     """Load and check the manifest (core's BulkRun.open), reporting the mask check's progress; with the table's
     columns and the check's sentence, made here so that the GUI thread only swaps them in."""
     def masks(done: int, total: int) -> None:
@@ -22,7 +22,8 @@ def check_in_worker(run: BulkRun, progress_callback=None, cancel_event=None) -> 
     gc.disable()  # 100,000s of new rows: full collections would hold the GIL (and the window) for 100s of ms
     try:
         manifest = run.open(progress=masks, cancel=cancel_event)
-        return manifest, row_columns(manifest.rows), run.check_summary()
+        index = {r.row: i for i, r in enumerate(manifest.rows)}  # the table's row number -> position
+        return manifest, (*row_columns(manifest.rows), index), run.check_summary(), len(manifest.sendable())
     finally:
         gc.freeze()  # the rows live as long as the tab shows them: later collections need not scan them again
         gc.enable()

@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import re
 import struct
 import threading
@@ -41,7 +40,7 @@ from .client import PlaymentClient
 from .defaults import DEFAULT_MAX_PIXELS
 from .errors import PlaymentError, Problem, ValidationError
 from .journal import Journal
-from .jsonio import parse_json
+from .jsonio import parse_json, write_json_file
 from .review import (
     KINDS,
     ClassReview,
@@ -170,10 +169,6 @@ def _decode_png(data: bytes, what: str, max_pixels: int = DEFAULT_MAX_PIXELS) ->
         raise ValidationError([Problem(what, f"the {what} is not a readable PNG ({why}).")]) from None
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def _write_classes(folder: Path, rgba: Any, legend: dict[str, str]) -> None:
     """classes.png (uint8 when it fits, else 16-bit) and classes.txt, numbered in legend order."""
     import numpy as np
@@ -263,8 +258,8 @@ def _download_one(client: PlaymentClient, journal: Journal, job_id: str, folder:
     rgba = _decode_png(client.fetch_attachment(url), "delivered mask", max_pixels)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / DELIVERED_PNG).write_bytes(_png(rgba))
-    _write_json(folder / LEGEND_JSON, legend)
-    _write_json(folder / RESULT_JSON, {"url": one_line(url, 2000), "legend": legend})
+    write_json_file(folder / LEGEND_JSON, legend)
+    write_json_file(folder / RESULT_JSON, {"url": one_line(url, 2000), "legend": legend})
     _write_classes(folder, rgba, legend)
     pre = result_of((payload or {}).get("data", {}).get("maker_response")) if isinstance(payload, dict) else None
     pre_rgba = None
@@ -276,7 +271,7 @@ def _download_one(client: PlaymentClient, journal: Journal, job_id: str, folder:
             pre_rgba = None  # the delivered result is still worth having; the review skips this job
         if pre_rgba is not None:
             (folder / PRELABEL_PNG).write_bytes(_png(pre_rgba))
-            _write_json(folder / PRELABEL_LEGEND_JSON, pre_legend)
+            write_json_file(folder / PRELABEL_LEGEND_JSON, pre_legend)
     journal.record_fetched(job_id, url)
     return "downloaded", ((pre_rgba, rgba) if pre_rgba is not None else None)
 

@@ -25,14 +25,13 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, UsageError, ValidationError
-from .job import VECTOR_KINDS, JobSpec, ReferenceImage, is_local_path
-from .jsonio import parse_json, read_json_file
+from .job import VECTOR_KINDS, JobSpec, ReferenceImage, is_local_path, location_name
+from .jsonio import parse_json, read_json_file, write_text_atomically
 from .pipeline import Verdict, outside_folder_problem, resolve_location
 from .sanitise import escaped
 from .settings import data_dir
@@ -269,8 +268,8 @@ class JobDraft:
         mask)'. Names are escaped and shortened: an autosave or job file is text from disk."""
         spec = self.spec()
         ref = spec.reference_id if isinstance(spec.reference_id, str) and spec.reference_id else None
-        image = str(spec.image_url or "").replace("\\", "/").rsplit("/", 1)[-1]
-        parts = [escaped(image, 60)] if image else []
+        image = location_name(spec.image_url, 60)
+        parts = [image] if image else []
         n = len(spec.references)
         if n:
             parts.append(f"{n} camera{'s' if n != 1 else ''}")
@@ -393,7 +392,7 @@ class JobDraft:
         p = Path(path)
         text = payload_text(self.file_payload(p.resolve().parent)) + "\n"
         try:
-            _write_atomically(p, text)
+            write_text_atomically(p, text)
         except OSError as e:
             raise UsageError(f"The job could not be saved to {p}: {e.strerror or e}. Choose another folder.") from e
         self.path = p
@@ -413,19 +412,6 @@ def _relative_to(value: Any, folder: Path) -> Any:
         return value
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Temp file + rename in the same folder: a crash never leaves half a draft."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".draft-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # ----------------------------------------------------------------------------------- autosave
 def autosave_dir() -> Path:
     return data_dir() / "drafts"
@@ -437,8 +423,8 @@ def write_autosave(draft: JobDraft) -> None:
     folder = autosave_dir()
     meta = {"source": str(draft.path) if draft.path is not None else None, "origin": draft.origin}
     try:
-        _write_atomically(folder / AUTOSAVE_NAME, payload_text(draft.payload))
-        _write_atomically(folder / AUTOSAVE_META, json.dumps(meta))
+        write_text_atomically(folder / AUTOSAVE_NAME, payload_text(draft.payload))
+        write_text_atomically(folder / AUTOSAVE_META, json.dumps(meta))
     except OSError:
         pass
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -167,9 +168,6 @@ def parse_json(text: str, *, what: str, where: str = "") -> tuple[Any, Problem |
     return data, None
 
 
-__all__ = ["MAX_DEPTH", "MAX_NUMBER_DIGITS", "depth", "parse_json"]
-
-
 def read_json_file(path: str | Path, what: str = "job file") -> Any:
     """Read and parse a JSON file a person wrote: a file that cannot be read is a UsageError (exit 2: the
     path is wrong), text that is not UTF-8 or not acceptable JSON a ValidationError naming the file (exit 1)."""
@@ -192,3 +190,26 @@ def read_json_file(path: str | Path, what: str = "job file") -> Any:
     if problem is not None:
         raise ValidationError([problem])
     return data
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Temp file + rename in the same folder: a crash never leaves half a file (a draft, a job's results)."""
+    import tempfile  # here, not at import: `mask check` reads JSON and must start without it
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_file(path: Path, obj: Any) -> None:
+    """``obj`` as indented UTF-8 JSON at ``path``, written atomically (:func:`write_text_atomically`)."""
+    write_text_atomically(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+__all__ = ["MAX_DEPTH", "MAX_NUMBER_DIGITS", "depth", "parse_json", "read_json_file", "write_json_file",
+           "write_text_atomically"]

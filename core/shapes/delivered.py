@@ -9,17 +9,15 @@ writes, so a delivered ``shapes.json`` can be checked or sent again.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, ValidationError
-from ..jsonio import parse_json
+from ..job import VECTOR_KINDS
+from ..jsonio import parse_json, write_json_file
 from ..sanitise import one_line
 from .review import ShapesReview, review_shapes
 
-VECTOR_KINDS = ("rectangles", "polygons", "lines", "landmarks", "cuboids")
 SHAPES_JSON, PRELABEL_SHAPES_JSON = "shapes.json", "prelabel_shapes.json"
 MAX_DELIVERED_SHAPES = 100_000
 MAX_SHAPES_FILE_BYTES = 64 << 20
@@ -63,18 +61,12 @@ def prelabel_shapes(payload: Any) -> dict[str, Any] | None:
     return shapes_of(data.get("maker_response") if isinstance(data, dict) else None, "pre-label shapes")
 
 
-def _write(path: Path, fragment: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(fragment, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_shapes(folder: Path, delivered: dict[str, Any], prelabel: dict[str, Any] | None) -> None:
     """``shapes.json`` (delivered) and, when the job was sent with shapes, ``prelabel_shapes.json``."""
     folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / SHAPES_JSON, delivered)
+    write_json_file(folder / SHAPES_JSON, delivered)
     if prelabel:
-        _write(folder / PRELABEL_SHAPES_JSON, prelabel)
+        write_json_file(folder / PRELABEL_SHAPES_JSON, prelabel)
     else:
         (folder / PRELABEL_SHAPES_JSON).unlink(missing_ok=True)
 

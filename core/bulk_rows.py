@@ -185,14 +185,11 @@ def row_details(row: ManifestRow, result: RowResult | None = None) -> str:
     """What the Bulk tab shows for a selected row: its problems, its result this session, and the job it
     creates (the documented payload, as the pipeline checks and sends it)."""
     parts = []
-    said: list[str] = []  # each sentence once: a row's result often repeats its first problem
+    said: dict[str, str] = {}  # sentence -> severity, each sentence once: a result often repeats a problem
     for p in row.problems:
-        text = p.text("gui")
-        if text not in said:
-            said.append(text)
+        said.setdefault(p.text("gui"), p.severity)
     if said:
-        kinds = {p.text("gui"): p.severity for p in row.problems}
-        parts.append("\n".join(("Error: " if kinds[t] == "error" else "Warning: ") + t for t in said))
+        parts.append("\n".join(("Error: " if kind == "error" else "Warning: ") + t for t, kind in said.items()))
     if result is not None:
         message = result.message if result.message and not any(result.message in t or t in result.message
                                                                 for t in said) else ""

@@ -650,7 +650,7 @@ def read_row_shapes(r: ManifestRow, shared: SharedSources, known: list[str] | No
     return [Problem(column, p.text("cli"), severity=p.severity, code=p.code) for p in found.problems]
 
 
-CHECK_CHUNK = 256  # URL-only rows checked per task by the check's workers
+CHECK_CHUNK = 256  # URL-only rows checked between two progress reports (and cancel checks)
 
 
 def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = None,
@@ -702,10 +702,11 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
         # Rows with a file to decode (a mask, a local image, shapes to convert) go to the workers one per task:
         # decoding releases the GIL, so those run in parallel. URL-only rows are pure Python (GIL-bound): they
         # are checked right here, CHECK_CHUNK between progress reports, while the workers decode.
-        heavy = [r for r in todo if r.mask_import is not None or r.shapes_import is not None
-                 or bool(r.spec and r.spec.local_paths())]
-        heavy_ids = {id(r) for r in heavy}
-        light = [r for r in todo if id(r) not in heavy_ids]
+        heavy: list[ManifestRow] = []
+        light: list[ManifestRow] = []
+        for r in todo:
+            decodes = r.mask_import is not None or r.shapes_import is not None or bool(r.spec and r.spec.local_paths())
+            (heavy if decodes else light).append(r)
 
         def record(r: ManifestRow, found: list[Problem]) -> None:
             nonlocal done

@@ -170,12 +170,6 @@ class Session:
             self._old_journals.append(self.journal)
         self.journal = Journal(default_journal_path(profile.name))
 
-    def apply_storage(self, settings: dict[str, Any]) -> None:
-        """Storage from the profile's settings; raises a core error (kept storage) when unusable."""
-        self.storage = storage_for_api(settings, self.base_url, self.api_key)
-        self.storage_problem = None
-        self.profile.storage = dict(settings)
-
     def choose_storage(self, settings: dict[str, Any]) -> str | None:
         """The Connection tab chose storage ``settings`` for the profile: they are the profile's from now on;
         when they cannot be used with this base URL (sandbox storage for another server, S3 without boto3 or

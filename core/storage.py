@@ -312,9 +312,8 @@ class S3Storage(Storage):
                              f"~/.aws/config.") from e
         from .network import boto3_settings
         net = boto3_settings(endpoint_url)  # AWS_CA_BUNDLE or the environment's CA file; the same proxy
-        extra = {"verify": net["verify"]} if "verify" in net else {}
         self._client = session.client(
-            "s3", region_name=region, endpoint_url=endpoint_url, **extra,
+            "s3", region_name=region, endpoint_url=endpoint_url, verify=net.get("verify"),  # None: botocore's own
             # SigV4 everywhere: presigned URLs then carry X-Amz-Expires and work in every region and on MinIO.
             config=Config(signature_version="s3v4", connect_timeout=CONNECT_TIMEOUT, read_timeout=60,
                           retries={"max_attempts": 3, "mode": "standard"}, proxies=net.get("proxies")))

@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self.bulk.submission_finished.connect(lambda _s: self._on_history_changed())
         self.tabs.addTab(self.history, "Hi&story")
         self.results = ResultsView(session.journal)
-        self.references.start_folder = lambda: self.primary.folder()
+        self.references.start_folder = self.primary.folder
         for panel in (self.primary, self.references, self.results):  # the API's own files need its key
             panel.preview_client = session.preview_client
         self.tabs.addTab(self.results, "&Results")

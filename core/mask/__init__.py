@@ -70,6 +70,7 @@ from .io import (
     load_index_mask,
     load_png8,
     load_rgba,
+    over_pixel_cap,
     png_decoder,
     probe_image,
     save_png,
@@ -95,7 +96,8 @@ __all__ = [
     # results
     "EncodeResult", "LegendRow", "MaskProblem", "MaskReport", "RepairSummary",
     # io
-    "header_size", "image_size", "load_index_mask", "load_png8", "load_rgba", "png_decoder", "probe_image",
+    "header_size", "image_size", "load_index_mask", "load_png8", "load_rgba", "over_pixel_cap", "png_decoder",
+    "probe_image",
     "save_png", "too_large_sentence", "write_legend",
     # check
     "check", "check_indexed", "check_pixels", "legend_problems", "load_legend",

@@ -288,6 +288,15 @@ def header_size(path: str | Path) -> tuple[int, int] | None:
         return None
 
 
+def over_pixel_cap(path: str | Path, max_pixels: int) -> tuple[tuple[int, int], str] | None:
+    """(size from the header, the refusal's sentence) when the image is over ``max_pixels``; None when it is
+    not, or its header cannot be read (the full check says why). Nothing is decoded."""
+    size = header_size(path)
+    if size is None or size[0] * size[1] <= max_pixels:
+        return None
+    return size, too_large_sentence(Path(path).name, size[0], size[1], max_pixels)
+
+
 def probe_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
     """(width, height) of a primary or reference image, after decoding every pixel with Pillow.
 

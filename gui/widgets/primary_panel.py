@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBox
 
 from playment_submit.core.defaults import job_max_pixels
 from playment_submit.core.job import is_local_path, url_problems
-from playment_submit.core.mask import header_size, load_png8, too_large_sentence
+from playment_submit.core.mask import load_png8, over_pixel_cap
 from playment_submit.core.preview import MAX_PREVIEW_BYTES, fetch_preview_bytes
 from playment_submit.core.storage import local_file
 from playment_submit.gui.dialogs import open_file
@@ -44,9 +44,9 @@ def load_image(value: str, client: Any = None) -> QImage:
         path = local_file(value)
         if not path.is_file():
             raise ValueError(f"{path} does not exist.")
-        size, cap = header_size(path), job_max_pixels()
-        if size is not None and size[0] * size[1] > cap:  # core's cap: not decoded here either
-            raise ImageRefused(too_large_sentence(path.name, size[0], size[1], cap), size)
+        refused = over_pixel_cap(path, job_max_pixels())  # core's cap: not decoded here either
+        if refused is not None:
+            raise ImageRefused(refused[1], refused[0])
         fast = _load_png(path)
         if fast is not None:
             return fast

@@ -41,10 +41,14 @@ def thumbnail(location: str, client: Any = None) -> QImage:
     return image.scaled(64, 48, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
+def _two_lines(label: str, location: str) -> str:
+    return f"{label}\n{location_name(location)}"
+
+
 def row_text(item: QListWidgetItem) -> str:
     """What a camera row shows: its label, and under it the file name of its image (the label alone is
     edited and sent)."""
-    return f"{item.text()}\n{location_name(item.data(URL_ROLE))}"
+    return _two_lines(item.text(), item.data(URL_ROLE))
 
 
 class CameraDelegate(QStyledItemDelegate):
@@ -53,7 +57,8 @@ class CameraDelegate(QStyledItemDelegate):
     def initStyleOption(self, option, index) -> None:
         super().initStyleOption(option, index)
         # U+2028: the item delegate breaks lines there (a plain newline is drawn as nothing)
-        option.text = f"{index.data(Qt.ItemDataRole.DisplayRole)}\u2028{location_name(index.data(URL_ROLE))}"
+        text = _two_lines(index.data(Qt.ItemDataRole.DisplayRole), index.data(URL_ROLE))
+        option.text = text.replace("\n", "\u2028")
 
 
 class ReferenceList(QListWidget):

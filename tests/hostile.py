@@ -56,6 +56,9 @@ class HostileServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
+            if self._stopped.is_set():  # an accept blocked across stop() still returns: serve nothing more
+                conn.close()
+                return
             self.connections += 1
             if self.tls is not None:
                 try:

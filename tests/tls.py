@@ -1,9 +1,9 @@
 """A private certificate authority and a CONNECT proxy on loopback, as a corporate network has them (tests only).
 
 ``PrivateCA(tmp_path)`` makes a CA certificate (written to ``ca.pem``) and issues server contexts for given
-names (``ca.server_context("127.0.0.1", "api.test")``). ``ConnectProxy(hosts)`` listens on 127.0.0.1 and
-tunnels ``CONNECT host:port`` to ``hosts[host]`` (default 127.0.0.1), recording each CONNECT line and the
-Proxy-Authorization header it was sent; it never sees what goes through the tunnel.
+names (``ca.server_context("127.0.0.1", "api.test")``). ``ConnectProxy(hosts)`` is a
+:class:`tests.hostile.HostileServer` that tunnels ``CONNECT host:port`` to ``hosts[host]`` (default 127.0.0.1),
+recording each CONNECT and its Proxy-Authorization header; it never sees what goes through the tunnel.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import ipaddress
 import select
 import socket
 import ssl
-import threading
 from pathlib import Path
 from typing import Any
+
+from tests.hostile import HostileServer, Request
 
 
 class PrivateCA:
@@ -69,71 +70,44 @@ class PrivateCA:
         return ctx
 
 
-class ConnectProxy:
+class ConnectProxy(HostileServer):
+    """A HostileServer whose script tunnels ``CONNECT host:port`` to ``hosts[host]`` (default 127.0.0.1):
+    ``requests`` records each CONNECT (method, target, headers: Proxy-Authorization among them)."""
+
     def __init__(self, hosts: dict[str, str] | None = None):
         self.hosts = hosts or {}
-        self.connects: list[str] = []
-        self.authorizations: list[str | None] = []
-        self._sock = socket.socket()
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self.port = self._sock.getsockname()[1]
-        self._stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(script=ConnectProxy._tunnel)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    @property
+    def authorizations(self) -> list[str | None]:
+        return [r.headers.get("proxy-authorization") for r in self.requests]
 
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
-            lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
-            method, target = lines[0].split(" ")[:2]
-            auth = next((ln.split(":", 1)[1].strip() for ln in lines[1:]
-                         if ln.lower().startswith("proxy-authorization:")), None)
-            self.connects.append(lines[0])
-            self.authorizations.append(auth)
-            if method != "CONNECT":
-                conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
-                return
-            host, port = target.rsplit(":", 1)
+    @staticmethod
+    def _tunnel(server: HostileServer, conn: socket.socket, request: Request) -> None:
+        assert isinstance(server, ConnectProxy)
+        if request.method != "CONNECT":
+            conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        host, port = request.path.rsplit(":", 1)
+        try:
+            upstream = socket.create_connection((server.hosts.get(host, "127.0.0.1"), int(port)), timeout=5)
+        except OSError:
+            conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            return
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        with upstream:
+            pair = [conn, upstream]
             try:
-                upstream = socket.create_connection((self.hosts.get(host, "127.0.0.1"), int(port)), timeout=5)
-            except OSError:
-                conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-                return
-            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            with upstream:
-                pair = [conn, upstream]
-                while not self._stop.is_set():
+                while True:
                     ready, _, _ = select.select(pair, [], [], 0.5)
                     for s in ready:
                         data = s.recv(65536)
                         if not data:
                             return
                         (upstream if s is conn else conn).sendall(data)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._sock.close()
-
-    def __enter__(self) -> ConnectProxy:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+            except (OSError, ValueError):  # stop() closed the client side
+                return

@@ -82,14 +82,14 @@ def test_https_goes_through_the_proxy_with_connect_and_the_proxy_never_sees_the_
         base = f"https://api.test:{api.port}"
         with PlaymentClient(base, "proj", KEY, retry=FAST) as c:
             assert c.get_job("j-1").status == "completed"
-        assert [c.rsplit(" ", 1)[0] for c in proxy.connects] == [f"CONNECT api.test:{api.port}"]
+        assert [(r.method, r.path) for r in proxy.requests] == [("CONNECT", f"api.test:{api.port}")]
         assert api.requests[0].headers.get("x-api-key") == KEY  # inside the tunnel, to the API host only
         assert f"Proxy: {proxy.url} (HTTPS_PROXY)" in network.describe(base)
         # NO_PROXY: direct, so api.test (not a real name) does not resolve, and the proxy sees nothing more
         monkeypatch.setenv("NO_PROXY", "example.com,api.test")
         with PlaymentClient(base, "proj", KEY, retry=FAST) as c, pytest.raises(E.ConnectionFailedError):
             c.get_job("j-1")
-        assert len(proxy.connects) == 1 and "none (NO_PROXY)" in network.describe(base)
+        assert len(proxy.requests) == 1 and "none (NO_PROXY)" in network.describe(base)
 
 
 def test_loopback_and_plain_http_are_never_proxied(ca, monkeypatch):
@@ -99,7 +99,7 @@ def test_loopback_and_plain_http_are_never_proxied(ca, monkeypatch):
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
         with PlaymentClient(api.base_url, "proj", KEY, retry=FAST) as c:
             assert c.get_job("j-1").status == "completed"
-        assert proxy.connects == []
+        assert proxy.requests == []
         assert "a local server is never proxied" in network.describe(api.base_url)
     assert network.proxies_for("http://printer.example.com/x") == {}  # the key never crosses a proxy in clear
 

@@ -19,7 +19,10 @@ from playment_submit.resources import sample_job_files
 
 JOBS = 12
 HEADROOM = 10**9  # jobs the window must be able to send before True's count could reach zero
-SLACK = 3         # references True may lose in all, whatever the number of jobs (not a leak)
+# References True may lose in all, whatever the number of jobs: objects that held True being freed between the two
+# counts (CI saw 4 over 12 jobs on a sound PySide6). The defect this guards against loses one per Signal.emit(), and a
+# job sent emits dozens of signals (about 25 references a job on 6.12.0), so a leak shows as hundreds here.
+SLACK = JOBS // 2
 
 
 def _send(qtbot, win, reference_id: str, wait_idle) -> None:
@@ -47,9 +50,8 @@ def test_sending_many_jobs_cannot_exhaust_true(qtbot, window, sandbox, wait_idle
     after = _true_count()
     assert sandbox.job_count() == JOBS + 1
     lost_per_job = (before - after) / JOBS
-    # Unprotected on PySide6 6.12.0 / Python 3.11: ~25 lost per job from a count of a few thousand. A loss of a
-    # few references in all is not a leak (an object that held True was freed between the two counts); a leak
-    # grows with the jobs: at one reference a job it would be 12 here.
+    # Unprotected on PySide6 6.12.0 / Python 3.11: ~25 lost per job from a count of a few thousand, 300 here.
+    # Fewer than one a job on average is noise (an object that held True freed between the two counts).
     assert before - after <= SLACK or after / lost_per_job > HEADROOM, (
         f"each job sent loses {lost_per_job:.1f} references to True; {after} left: the process would abort "
         f"after about {after / lost_per_job:.0f} more jobs")

@@ -150,11 +150,17 @@ class BulkRun:
                 parts.append(f"{c[key]} {words}")
         text = ", ".join(parts) + "."
         file_errors = [p.text("gui") for p in man.problems if p.severity == "error"]
-        return text + (" " + " ".join(file_errors) if file_errors else "")
+        refusal = self.session.storage_refusal()
+        return text + "".join(" " + t for t in [*file_errors, refusal] if t)
 
     # -------------------------------------------------------------------------------- 2. verdict
     def blocked(self) -> str | None:
-        """Why nothing may be sent (a sentence), or None when the valid rows may go."""
+        """Why nothing may be sent (a sentence), or None when the valid rows may go. Storage the session
+        refuses (core.session.Session.storage_refusal) refuses the whole run, as it refuses the window's submit:
+        said once here, not as a row error per local file."""
+        refusal = self.session.storage_refusal()
+        if refusal is not None:
+            return f"Nothing was sent. {refusal}"
         m = self._manifest()
         n_invalid = m.counts().get(INVALID, 0)
         file_errors = [p for p in m.problems if p.severity == "error"]

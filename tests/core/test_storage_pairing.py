@@ -93,3 +93,44 @@ def test_the_command_line_refuses_sandbox_storage_for_a_remote_api_with_exit_2(t
 def _sample_spec():
     from playment_submit.core.job import JobSpec
     return JobSpec("pairing-1", "0c6b1e2a-1f0d-4c8e-9a3b-5d7e9f1a2b3c", str(Path(sample_job_files()["primary"])))
+
+
+def _bulk_manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "jobs.csv"
+    path.write_text(f"reference_id,image\nlocal-1,{sample_job_files()['primary']}\n"
+                    f"url-1,https://cdn.example.com/frame-1.jpg\n", encoding="utf-8")
+    return path
+
+
+def test_a_bulk_run_is_refused_once_with_the_storage_sentence_as_the_window_s_submit_is(sandbox, tmp_path):
+    from playment_submit.core.bulk_run import BulkOptions, BulkRun
+    session = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    try:
+        session.apply_connection(REMOTE, "p1", "w1", "a-key")  # the profile now points elsewhere
+        refusal = session.storage_refusal()
+        assert refusal and "choose S3 storage" in refusal
+        run = BulkRun(session, _bulk_manifest(tmp_path), BulkOptions(valid_only=True))
+        run.open(ask_server=False)
+        assert run.blocked() == f"Nothing was sent. {refusal}"  # even with valid_only: the window refuses too
+        assert refusal in run.check_summary()
+        session.apply_connection(sandbox.base_url, sandbox.project_id, sandbox.workflow_id, sandbox.api_key)
+        run = BulkRun(session, _bulk_manifest(tmp_path))
+        run.open(ask_server=False)
+        assert run.blocked() is None
+        summary = run.send()
+        assert summary.ok and sandbox.job_count() == 2  # the same rows go once the storage is the sandbox's own
+    finally:
+        session.sandbox = None  # the fixture stops it
+        session.close()
+
+
+def test_bulk_on_the_command_line_refuses_a_profile_whose_storage_cannot_serve_its_api_with_exit_2(tmp_path):
+    save_profiles({"other": Profile("other", REMOTE, "p1", "0c6b1e2a-1f0d-4c8e-9a3b-5d7e9f1a2b3c",
+                                    storage={"kind": "sandbox"})}, current="other")
+    env = {**os.environ, "PLAYMENT_API_KEY": "a-key"}
+    for extra in ([], ["--dry-run"]):
+        out = subprocess.run([sys.executable, "-m", "playment_submit.core.cli", "bulk", str(_bulk_manifest(tmp_path)),
+                              *extra], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.count("choose S3 storage") == 1 and "Traceback" not in out.stderr, out.stderr
+        assert "local-1" not in out.stderr  # refused before any row is read: no row error repeats it

@@ -79,12 +79,19 @@ def run_self_test() -> int:
 
     def certificates() -> str:
         import certifi
+        import truststore  # a hidden import in the spec file: this proves it is inside the bundle
+
+        from playment_submit.core import network
+        context = network.ssl_context()  # what every HTTPS session uses (no network needed)
+        if not isinstance(context, truststore.SSLContext):
+            raise RuntimeError(f"HTTPS would not trust the system's certificates ({type(context).__name__})")
+        if "the system's certificates" not in network.describe("https://api.playment.io/v1"):
+            raise RuntimeError("the Network line would not name the system's certificates")
         where = certifi.where()
-        ctx = ssl.create_default_context(cafile=where)
-        count = len(ctx.get_ca_certs())
+        count = len(ssl.create_default_context(cafile=where).get_ca_certs())
         if count == 0:
             raise RuntimeError(f"no CA certificates loaded from {where}")
-        return f"{count} CA certificates from {Path(where).name}"
+        return f"the system's certificates (truststore), {count} fallback CA certificates from {Path(where).name}"
 
     def window_and_sandbox() -> str:
         from playment_submit.core.journal import Journal

@@ -96,3 +96,70 @@ def test_review_csv_guards_the_job_id_cell(tmp_path):
                        changed_pixels=0)
     path = write_review_csv([review], tmp_path / "review.csv")
     assert "'=HYPERLINK" in path.read_text()
+
+
+def serve_result(result):
+    """An API whose one completed job's result is ``result`` (a vector result: no attachments)."""
+    job_id, batch = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def api(server, conn, req):
+        path = urlsplit(req.path).path
+        if path.endswith("/details"):
+            return answer(conn, 200, {"success": True, "data": {"batches": [
+                {"id": batch, "name": "B", "is_default": True, "total_jobs": 1}]}})
+        if "/batch/" in path:
+            return answer(conn, 200, {"success": True, "data": {"id": batch, "next_page_token": None, "jobs": [
+                {"id": job_id, "reference_id": "r-1", "status": "completed"}]}})
+        if "/jobs/" in path:
+            return answer(conn, 200, {"success": True, "data": {"job_id": job_id, "status": "completed",
+                                                                "result": result}})
+        answer(conn, 404, {"success": False, "error": {"code": "NOT_FOUND", "message": "no"}})
+
+    return HostileServer(api), job_id, batch
+
+
+PRE_BOX = {"rectangles": {"data": [{"_id": "a", "label": "car", "coordinates": [
+    {"x": 0.1, "y": 0.1}, {"x": 0.2, "y": 0.1}, {"x": 0.2, "y": 0.2}, {"x": 0.1, "y": 0.2}]}]}}
+
+
+def run_vector_results(tmp_path, monkeypatch, capsys, result):
+    api, job_id, batch = serve_result(result)
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.mark_sending("r-1", {"reference_id": "r-1", "batch_id": batch, "work_flow_id": "w",
+                                     "data": {"image_url": "https://x/a.jpg", "maker_response": PRE_BOX}})
+        journal.mark_created("r-1", job_id)
+    for k, v in {"PLAYMENT_BASE_URL": api.base_url, "PLAYMENT_API_KEY": KEY, "PLAYMENT_PROJECT_ID": PROJECT}.items():
+        monkeypatch.setenv(k, v)
+    try:
+        code = main(["results", "--journal", str(tmp_path / "j.sqlite"), "-o", str(tmp_path / "out")])
+    finally:
+        api.stop()
+    with Journal(tmp_path / "j.sqlite") as journal:
+        fetched = journal.remote_statuses()[job_id].fetched_url
+    return code, capsys.readouterr(), fetched
+
+
+def test_results_refuses_too_many_delivered_shapes_writing_nothing(tmp_path, monkeypatch, capsys):
+    from playment_submit.core.shapes.delivered import MAX_DELIVERED_SHAPES
+    # small entries: a list of full boxes would pass the 8 MiB bound on an answer and be refused by it instead
+    code, out, fetched = run_vector_results(tmp_path, monkeypatch, capsys,
+                                            {"rectangles": {"data": [{}] * (MAX_DELIVERED_SHAPES + 1)}})
+    assert code == 1 and "more than the 100,000" in out.err and "Traceback" not in out.err
+    assert not fetched
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.is_dir()] == []
+
+
+def test_results_keeps_malformed_delivered_shapes_as_json_that_reads_back(tmp_path, monkeypatch, capsys):
+    from playment_submit.core.shapes.delivered import read_shapes
+    junk = {"rectangles": {"data": [1, "x", None, [], {"label": ["a"], "coordinates": "x"},
+                                    {"label": "car", "coordinates": [{"x": "a", "y": None}] * 4}]},
+            "polygons": {"data": [{"label": "p", "points": {"p1": {"x": 1e308, "y": -1e308}, "p2": "junk"},
+                                   "edges": 5}]},
+            "landmarks": {"data": [{"label": {"a": 1}, "points": {"p1": {"x": float("nan"), "y": float("inf")}}}]}}
+    code, out, fetched = run_vector_results(tmp_path, monkeypatch, capsys, junk)
+    assert code == 0, out.err  # NaN was written as NaN: shapes.json did not read back ("download the job again")
+    assert "Traceback" not in out.err and fetched
+    (folder,) = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    got = read_shapes(folder / "shapes.json")
+    assert got["landmarks"]["data"][0]["points"]["p1"] == {"x": None, "y": None}
+    assert "review.html" in out.out + out.err

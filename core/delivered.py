@@ -189,7 +189,8 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
                      max_pixels: int = DEFAULT_MAX_PIXELS) -> DownloadReport:
     """Download, convert and review every completed job (``batch_id``: of that batch). ``refresh``: ask
     Playment for statuses first (:func:`core.status.refresh_statuses`). Per-job failures are reported on the
-    job, never raised; the review files are rewritten from every job on disk, old and new. A mask over
+    job, never raised; the review files are rewritten from every job on disk, old and new, when one of them
+    was sent with a pre-label (else none is written: there is nothing to compare). A mask over
     ``max_pixels`` (from its PNG header) is refused before decoding: that job writes nothing and is not
     recorded as fetched."""
     out = Path(out_dir)
@@ -230,10 +231,9 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
         report.jobs.append(job)
         if progress is not None:
             progress(n + 1, len(done), rs.job_id)
-    if review:
-        reviews = [j.review for j in report.jobs if j.review is not None]
-        shape_reviews = [(j.reference_id, j.job_id, j.shapes_review) for j in report.jobs
-                         if j.shapes_review is not None]
+    reviews = [j.review for j in report.jobs if j.review is not None]
+    shape_reviews = [(j.reference_id, j.job_id, j.shapes_review) for j in report.jobs if j.shapes_review is not None]
+    if review and (reviews or shape_reviews):  # no job with a pre-label: no empty page offered to open
         report.review_csv = write_review_csv(reviews, out / REVIEW_CSV, shape_reviews)
         report.review_html = write_review_html(reviews, out / REVIEW_HTML, out, shape_reviews)
     return report

@@ -132,6 +132,22 @@ def test_a_new_view_lists_what_the_folder_holds_without_a_request(qtbot, window,
     assert api_requests() == asked
 
 
+def test_no_review_page_is_written_or_offered_when_no_job_had_a_pre_label(qtbot, window, sandbox, tmp_path):
+    with PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key) as c:
+        Image.fromarray(np.full((6, 8, 3), 90, np.uint8)).save(sandbox.files_dir / "img.png")
+        job = {"reference_id": "bare", "work_flow_id": sandbox.workflow_id,
+               "data": {"image_url": sandbox.file_url("img.png")}}
+        window.session.journal.mark_sending("bare", job)
+        window.session.journal.mark_created("bare", c.create_job(job).job_id)
+    sandbox.complete_jobs()
+    out = tmp_path / "results"
+    _download(qtbot, window, out)
+    view = window.results
+    assert "1 completed job(s)" in view.summary.text(), view.summary.text()
+    assert not (out / "review.html").exists()  # it was an empty page ("0 job(s) with a pre-label")
+    assert not view.open_review.isEnabled()
+
+
 def test_download_failure_is_a_sentence(qtbot, window, sandbox, tmp_path):
     _jobs(sandbox, window.session.journal)
     blocker = tmp_path / "a-file"

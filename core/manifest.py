@@ -294,6 +294,9 @@ def _mask_import(row: ManifestRow, source: str, fmt: str, image: str, base_dir: 
         row.add("mask_format", f"\"{fmt}\" is not a mask format; use one of {', '.join(FORMATS)}.")
         return None
     if not fmt:
+        if is_local_path(source) and not os.path.lexists(source):  # said as convert says it, not "cannot be told"
+            row.add("mask_source", f"{source}: the mask file does not exist.")
+            return None
         fmt = infer_format(source) or ""
         if not fmt:
             row.add("mask_format", f"the format of {source} cannot be told from the file; write it in the "

@@ -94,3 +94,12 @@ def test_a_bulk_rows_labelme_classes_file_is_read_by_the_class_list_rule(tmp_pat
     for _ in range(2):
         done = convert(str(tmp_path / "a_index.png"), "index", opts, tmp_path / "out")
         assert "__ignore__" in (done.classes_rule or "") and list(done.legend.values()) == ["bottle"]
+
+
+def test_a_missing_mask_source_is_said_missing_before_its_format_is_asked_for(tmp_path):
+    Image.new("RGB", (8, 6)).save(tmp_path / "a.png")
+    (tmp_path / "m.csv").write_text("reference_id,image,mask_source\nr1,a.png,gone.png\n")
+    (row,) = check_manifest(load_manifest(tmp_path / "m.csv", workflow_id="2aae1234-acac-1234-eeff-12a22a237bbc"),
+                          allow_local_paths=True).rows
+    assert [(p.path, p.message) for p in row.errors] == [("mask_source", f"{tmp_path / 'gone.png'}: the mask file "
+                                                                         f"does not exist.")]

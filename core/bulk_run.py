@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkSubmitter, BulkSummary, RowResult, unsent_result
-from .bulk_rows import dry_run, status_word
+from .bulk_rows import apply_results, dry_run, mark_for_retry, status_word
 from .errors import ConnectionFailedError, PlaymentError
 from .journal import Journal, default_journal_path
 from .manifest import INVALID, SENDABLE, Manifest, ManifestRow, check_manifest, load_manifest
@@ -102,6 +102,9 @@ class BulkRun:
         self.states = RowStates()
         self.submitter: BulkSubmitter | None = None
         self._history: Journal | None = None
+        # rows per action, counted where the rows change (the check, a send, a retry: in the front end's worker),
+        # so that a front end asking what may be sent walks no row (the window asks on its GUI thread)
+        self.tally: dict[str, int] = {}
 
     # ------------------------------------------------------------------------------------ 1. open
     def open(self, *, progress: Callable[[int, int], Any] | None = None,
@@ -125,7 +128,24 @@ class BulkRun:
                        check_masks=self.options.check_masks, retry_failed=self.options.retry_failed,
                        workers=min(4, os.cpu_count() or 2), progress=progress, cancel=cancel,
                        classes=session.profile.classes or None)
+        self.retally()
         return self.manifest
+
+    def retally(self) -> dict[str, int]:
+        """Count the rows per action again (after the rows changed) into :attr:`tally`."""
+        self.tally = self._manifest().counts()
+        return self.tally
+
+    def sendable_count(self) -> int:
+        """How many rows a send takes, from :attr:`tally`."""
+        return sum(self.tally.get(a, 0) for a in SENDABLE)
+
+    def mark_retry(self) -> int:
+        """Make the rows that failed in an earlier run sendable again (``--retry-failed``; core.bulk_rows
+        .mark_for_retry); returns how many."""
+        n = mark_for_retry(self._manifest().rows)
+        self.retally()
+        return n
 
     def _profile_history(self) -> Journal | None:
         """The profile's journal when it is not the run's own (jobs created from the window or ``submit``)."""
@@ -142,8 +162,8 @@ class BulkRun:
         """What the check found, in one line: rows, to send, already created, with errors, changed, failed
         before; then the manifest's own errors."""
         man = self._manifest()
-        c = man.counts()
-        parts = [f"{len(man.rows)} rows", f"{len(man.sendable())} to send"]
+        c = self.tally
+        parts = [f"{len(man.rows)} rows", f"{self.sendable_count()} to send"]
         for key, words in (("done", "already created"), ("invalid", "with errors"), ("changed", "changed"),
                            ("skip_failed", "failed before (Retry failed sends them)")):
             if c.get(key):
@@ -162,7 +182,7 @@ class BulkRun:
         if refusal is not None:
             return f"Nothing was sent. {refusal}"
         m = self._manifest()
-        n_invalid = m.counts().get(INVALID, 0)
+        n_invalid = self.tally.get(INVALID, 0)
         file_errors = [p for p in m.problems if p.severity == "error"]
         if not file_errors and not (n_invalid and not self.options.valid_only):
             return None
@@ -189,7 +209,7 @@ class BulkRun:
             error_type = ConnectionFailedError if report.kind == "unreachable" else PlaymentError
             raise error_type(f"{report.message} Nothing was sent.")
         notes = []
-        done = m.counts().get("done", 0)
+        done = self.tally.get("done", 0)
         if done:
             where = getattr(self.journal, "path", None)
             notes.append(f"{done} row(s) were created in an earlier run" + (f" (journal {where})" if where else "")
@@ -227,7 +247,10 @@ class BulkRun:
         m = self._manifest()
         submitter = self.submitter if self.submitter is not None else self.prepare_send()
         self.states.reset(m.rows)
-        return submitter.run(m.rows)
+        summary = submitter.run(m.rows)
+        apply_results(m.rows, summary.results)  # each row's next action (core's rule), in the sender's thread
+        self.retally()
+        return summary
 
     def client(self) -> PlaymentClient:
         """The client the run sends with (the front end's, or one of its own sized for its concurrency)."""

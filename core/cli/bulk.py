@@ -150,7 +150,7 @@ def run_bulk(args: argparse.Namespace) -> int:
     from ..bulk_run import BulkOptions, BulkRun
     from ..errors import InterruptedByUser, StoppedError, ValidationError
     from ..journal import Journal
-    from ..manifest import write_csv
+    from ..manifest import SENDABLE, write_csv
     from .common import check_output, session_from_args
     from .edge import OK, REFUSED
 
@@ -233,6 +233,8 @@ def run_bulk(args: argparse.Namespace) -> int:
             else:
                 raise KeyboardInterrupt
 
+        # the rows this run sends (a send then moves each row to its next action)
+        sent = {r.row for r in manifest.rows if r.action in SENDABLE} if as_json else set()
         on_main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, on_sigint) if on_main_thread else None
         try:
@@ -242,9 +244,8 @@ def run_bulk(args: argparse.Namespace) -> int:
                 signal.signal(signal.SIGINT, previous)
             bar.end()
         if as_json:  # the rows that were not sent this run (skipped, invalid ...) get their line too
-            sent = {id(r) for r in manifest.rows if r.action in ("send", "reconcile", "retry")}
-            for row, res in zip(manifest.rows, summary.results, strict=True):  # one result per row
-                if id(row) not in sent:
+            for res in summary.results:  # one result per row
+                if res.row not in sent:
                     print(json_line(res.to_dict()))
         if args.results:
             write_results(args.results, summary.results)

@@ -73,3 +73,23 @@ def test_the_dry_run_and_a_blocked_manifest_are_one_sentence_each(sandbox, tmp_p
     finally:
         run.close()
         session.close()
+
+
+def test_the_run_keeps_its_tally_as_the_rows_change_so_a_front_end_walks_no_row(sandbox, tmp_path):
+    session = _session(sandbox, tmp_path)
+    session.journal.mark_sending("r1", {"reference_id": "r1"})
+    session.journal.mark_failed("r1", "GE_0001", "refused earlier")
+    run = BulkRun(session, _manifest(tmp_path, 5))
+    try:
+        run.open(ask_server=False)
+        assert run.tally == {"send": 4, "skip_failed": 1} and run.sendable_count() == 4
+        assert "5 rows, 4 to send" in run.check_summary()
+        summary = run.send()
+        assert summary.counts().get("created") == 4 and len(sandbox.jobs()) == 4
+        assert run.tally == {"done": 4, "skip_failed": 1} and run.sendable_count() == 0  # send applied the actions
+        assert {r.action for r in run.manifest.rows} == {"done", "skip_failed"}
+        assert run.mark_retry() == 1 and run.tally == {"done": 4, "retry": 1}
+        assert run.send().counts().get("created") == 1 and len(sandbox.jobs()) == 5 and run.tally == {"done": 5}
+    finally:
+        run.close()
+        session.close()

@@ -35,8 +35,6 @@ from PySide6.QtWidgets import (
 from playment_submit.core.bulk import BulkSummary, RowResult
 from playment_submit.core.bulk_rows import (
     FILTERS,
-    apply_results,
-    mark_for_retry,
     results_for_rows,
     row_details,
     write_results,
@@ -46,7 +44,14 @@ from playment_submit.core.manifest import SKIP_FAILED, Manifest, ManifestRow
 from playment_submit.core.pacing import share_with_gui
 from playment_submit.core.session import Session
 from playment_submit.gui.widgets.bulk_table import FILTER_LABELS, BulkFilterModel, BulkRowsModel
-from playment_submit.gui.widgets.bulk_work import check_in_worker, send_in_worker
+from playment_submit.gui.widgets.bulk_work import (
+    Outcome,
+    RowFeed,
+    check_in_worker,
+    dry_run_in_worker,
+    retry_in_worker,
+    send_in_worker,
+)
 from playment_submit.gui.workers import Worker, start_worker
 
 
@@ -173,6 +178,7 @@ class BulkPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.counts)
 
+        self._feed = RowFeed()  # the send's rows, drained by the flush timer
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(150)
         self._flush_timer.timeout.connect(self._flush)
@@ -197,13 +203,14 @@ class BulkPanel(QWidget):
         self.open_button.setEnabled(idle)
         self.folder_button.setEnabled(idle)
         self.concurrency.setEnabled(idle)
-        ready = bool(self.manifest is not None and self.run is not None and self.manifest.sendable()
+        # core's tally, counted in the workers: no row is walked here
+        ready = bool(self.manifest is not None and self.run is not None and self.run.sendable_count()
                      and self.run.blocked() is None)
         self.submit_button.setEnabled(idle and ready)
         self.dry_run_button.setEnabled(idle and self.manifest is not None)
         self.recheck_button.setEnabled(idle and self._path is not None)
-        self.retry_button.setEnabled(idle and self.manifest is not None
-                                     and any(r.action == SKIP_FAILED for r in self.manifest.rows))
+        self.retry_button.setEnabled(idle and self.manifest is not None and self.run is not None
+                                     and self.run.tally.get(SKIP_FAILED, 0) > 0)
         self.pause_button.setEnabled(what == "send")
         self.cancel_button.setEnabled(what is not None)
         self.export_button.setEnabled(idle and self.manifest is not None)
@@ -286,8 +293,12 @@ class BulkPanel(QWidget):
         if i >= 0 and i != self.filter_box.currentIndex():
             self.filter_box.setCurrentIndex(i)
 
-    def _flush(self) -> None:
+    def _drain_feed(self) -> None:
+        self.model.take_events(self._feed.drain(), self._results)  # the send's rows since the last tick
         self.model.flush()
+
+    def _flush(self) -> None:
+        self._drain_feed()
         submitter = self.submitter
         if self._busy == "send" and submitter is not None and self.run is not None:
             # the line follows core's counts even when no progress event comes (paused with the feeder
@@ -335,10 +346,8 @@ class BulkPanel(QWidget):
     # ------------------------------------------------------------------ send
     def submit(self):
         """Send the valid rows (journalled, exactly once); returns the worker, or None when nothing to do."""
-        if self.manifest is None or self.run is None or self._busy is not None:
-            return None
-        todo = self.manifest.sendable()
-        if not todo:
+        todo = self.run.sendable_count() if self.manifest is not None and self.run is not None else 0
+        if not todo or self.run is None or self._busy is not None:
             return None
         missing = self.session.missing_key()
         if missing is not None:
@@ -348,11 +357,12 @@ class BulkPanel(QWidget):
         self.run.prepare_send(progress_interval=0.1)
         self.notes = []
         self._results.clear()
-        self.progress.setRange(0, len(todo))
+        self.progress.setRange(0, todo)
         self.progress.setValue(0)
         self._set_busy("send")
         self._flush_timer.start()
-        w = start_worker(send_in_worker, self.run, owner=self)
+        self._feed = RowFeed()
+        w = start_worker(send_in_worker, self.run, self._feed, owner=self)
         w.progressed.connect(self._on_send_progress)
         w.returned.connect(self._on_sent)
         w.errored.connect(self._on_error)
@@ -362,28 +372,34 @@ class BulkPanel(QWidget):
 
     def _on_send_progress(self, info: dict) -> None:
         phase = info.get("phase")
-        if phase == "result":
-            r = info["result"]
-            self._results[r.row] = r
-            self.model.queue_result(r.row, r.status, r.job_id, r.message)
-        elif phase == "start":
-            self.model.queue_result(info["row"], "in_flight", None, "")
-        elif phase == "notes":
+        if phase == "notes":
             self.notes = list(info["notes"])
         elif phase == "send" and self.run is not None:
             p = info["progress"]
             self.progress.setValue(p.done + p.failed)
             self.counts.setText(progress_text(p, self.run.in_flight()))
 
-    def _on_sent(self, summary) -> None:
-        self.summary = summary
-        for r in summary.results:
-            self._results[r.row] = r
-            self.model.queue_result(r.row, r.status, r.job_id, r.message)
+    def _show_outcome(self, outcome: Outcome, *, sent: bool = True) -> None:
+        """A result per row, as the worker made the table's columns of them: swapped in, nothing walked.
+        ``sent``: a send's results (row details and the export say them), not a dry run's."""
+        status, jobs, messages, by_row = outcome
+        self._feed.drain()  # superseded: the outcome has every row
         self.model.flush()
-        # what the journal now says (core's rule), without re-checking every row on the GUI thread
-        apply_results(self.model.rows, summary.results)
+        self.model.set_columns(status, jobs, messages)
+        if sent:
+            self._results = by_row
         self.proxy.refilter()
+
+    def _idle_after(self, what: str) -> None:
+        """A worker doing ``what`` ended (an error, a cancel): the panel is idle again unless it went on."""
+        if self._busy == what:
+            self._set_busy(None)
+
+    def _on_sent(self, sent: tuple[BulkSummary, Outcome]) -> None:
+        # the rows' next actions (core's rule) were applied in the worker, as the journal now says
+        summary, outcome = sent
+        self.summary = summary
+        self._show_outcome(outcome)
         c = summary.counts()
         text = " ".join([*self.notes, BulkRun.summary_text(summary)])
         if summary.cancelled:
@@ -396,32 +412,48 @@ class BulkPanel(QWidget):
         self.submission_finished.emit(summary)
 
     def _on_send_finished(self) -> None:
-        self.model.flush()
+        self._drain_feed()
         if self._busy == "send":  # errored: _on_sent did not run
             self._flush_timer.stop()
             self._set_busy(None)
 
-    def retry_failed(self):
-        """Make the rows that failed before sendable again (core's rule, as ``--retry-failed``) and send;
-        returns the worker, or None when nothing failed."""
-        if self.manifest is None or self._busy is not None:
-            return None
-        if not mark_for_retry(self.manifest.rows):
-            return None
-        self.model.set_manifest(self.manifest)
-        return self.submit()
+    def _in_worker(self, what: str, fn, on_returned) -> Worker:
+        """Run ``fn(run)`` in a worker with the panel busy doing ``what``; ``on_returned`` gets its answer."""
+        self._set_busy(what)
+        w = start_worker(fn, self.run, owner=self)
+        w.returned.connect(on_returned)
+        w.errored.connect(self._on_error)
+        w.finished.connect(lambda: self._idle_after(what))
+        self._worker = w
+        return w
 
-    def dry_run(self) -> str | None:
-        """Show what Submit would send (core.results.dry_run): nothing is uploaded or created."""
+    def retry_failed(self):
+        """Make the rows that failed before sendable again (core's rule, as ``--retry-failed``, in a worker)
+        and send; returns the worker, or None when nothing failed."""
+        if self.manifest is None or self.run is None or self._busy is not None or not self.run.tally.get(SKIP_FAILED):
+            return None
+        manifest = self.manifest
+
+        def marked(result: tuple[int, Any]) -> None:
+            if self.manifest is manifest:
+                self.model.set_manifest(manifest, result[1])
+            self._set_busy(None)
+            self.submit()
+
+        return self._in_worker("retry", retry_in_worker, marked)
+
+    def dry_run(self) -> Worker | None:
+        """Show what Submit would send (core.results.dry_run), made in a worker: nothing is uploaded or
+        created. Returns the worker (its ``returned`` carries the sentence), or None when busy."""
         if self.run is None or self.manifest is None or self._busy is not None:
             return None
-        results, text = self.run.dry_run()
-        for r in results:
-            self.model.queue_result(r.row, r.status, r.job_id, r.message)
-        self.model.flush()
-        self.proxy.refilter()
-        self.counts.setText(text)
-        return text
+
+        def shown(result: tuple[str, Outcome]) -> None:
+            self._show_outcome(result[1], sent=False)
+            self.counts.setText(result[0])
+            self._set_busy(None)
+
+        return self._in_worker("dry_run", dry_run_in_worker, shown)
 
     @property
     def submitter(self):

@@ -42,18 +42,37 @@ class BulkRowsModel(QAbstractTableModel):
         """Show ``manifest``'s rows; ``columns``: core's ``row_columns`` of them and the row number -> position
         index, when the worker that checked them made them already (a million rows are not walked here)."""
         self.beginResetModel()
-        self.rows = list(manifest.rows) if manifest is not None else []
+        self.rows = manifest.rows if manifest is not None else []  # core's list, not a copy made here
         if columns is None:
             columns = (*row_columns(self.rows), {r.row: i for i, r in enumerate(self.rows)})
         self._status, self._job, self._message, self._index = columns
         self._pending.clear()
         self.endResetModel()
 
+    def set_columns(self, status: list[str], jobs: list[str], messages: list[str]) -> None:
+        """Replace the status, job ID and message columns at once (made in a worker, a value per row)."""
+        if len(status) != len(self.rows):
+            return  # another manifest's: the rows changed since the worker started
+        self._status, self._job, self._message = status, jobs, messages
+        self._pending.clear()
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 2), self.index(len(self.rows) - 1, len(COLUMNS) - 1))
+
     # results from the workers, applied in one batch
     def queue_result(self, row_number: int, status: str, job_id: str | None, message: str) -> None:
         i = self._index.get(row_number)
         if i is not None:
             self._pending[i] = (status, job_id or "", message)
+
+    def take_events(self, events: list[tuple[str, Any]], results: dict[int, Any]) -> None:
+        """A send's rows, in the order they happened (gui/widgets/bulk_work.RowFeed): ("start", row number)
+        shows the row in flight, ("result", RowResult) its result, also kept in ``results`` by row number."""
+        for kind, what in events:
+            if kind == "start":
+                self.queue_result(what, "in_flight", None, "")
+            else:
+                results[what.row] = what
+                self.queue_result(what.row, what.status, what.job_id, what.message)
 
     def flush(self) -> None:
         if not self._pending:

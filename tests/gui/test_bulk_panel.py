@@ -197,7 +197,10 @@ def test_filter_dry_run_open_row_and_recheck(qtbot, tmp_path, sandbox, backend):
     assert panel.proxy.rowCount() == 12
 
     posts = sandbox.stats().get("POST jobs", 0)
-    text = panel.dry_run()
+    with qtbot.waitSignal(panel.dry_run().returned, timeout=10000) as done:  # made in a worker
+        pass
+    text = done.args[0][0]
+    assert panel.is_idle()
     assert text.startswith("Dry run: 11 row(s) would be sent") and "Nothing was uploaded or sent" in text
     assert panel.counts.text() == text and panel.model.status(0) == "would be sent"
     assert sandbox.jobs() == [] and sandbox.stats().get("POST jobs", 0) == posts
@@ -276,3 +279,37 @@ def test_cancel_leaves_rows_in_flight_sending_until_they_end_created_and_pause_c
     assert [panel.model.code(i) for i in in_flight] == ["created", "created"]
     others = {panel.model.code(i) for i in range(panel.model.rowCount()) if i not in in_flight}
     assert others == {"not_sent"} and len(slow.jobs()) == 2
+
+
+class _WalkedOnlyInWorkers(list):
+    """The manifest's rows, refusing to be walked on the GUI thread (issue 24: nothing that grows with the rows
+    runs there). Indexing one row (the selected one) is allowed."""
+
+    def __iter__(self):
+        import threading
+        assert threading.current_thread() is not threading.main_thread(), "the rows were walked on the GUI thread"
+        return super().__iter__()
+
+
+def test_dry_run_send_and_retry_walk_no_row_on_the_gui_thread(qtbot, tmp_path, sandbox, backend):
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    path = _manifest(tmp_path, 20, bad_rows={3})
+    with Journal(backend.journal.path) as journal:  # a row that failed in an earlier run: Retry failed sends it
+        journal.mark_sending("r005", {"reference_id": "r005"})
+        journal.mark_failed("r005", "GE_0001", "refused earlier")
+    _open(qtbot, panel, path)
+    panel.manifest.rows = _WalkedOnlyInWorkers(panel.manifest.rows)
+    panel._set_busy(None)  # what may be sent and retried comes from core's tally
+    assert panel.submit_button.isEnabled() and panel.retry_button.isEnabled()
+    with qtbot.waitSignal(panel.dry_run().returned, timeout=10000):
+        pass
+    assert panel.model.status(0) == "would be sent" and sandbox.jobs() == []
+    with qtbot.waitSignal(panel.submission_finished, timeout=30000):
+        panel.submit()
+    assert len(sandbox.jobs()) == 18 and panel.model.status(0) == "created"
+    assert panel.run.tally.get(DONE) == 18 and not panel.submit_button.isEnabled()
+    with qtbot.waitSignal(panel.submission_finished, timeout=30000):
+        assert panel.retry_failed() is not None
+    assert len(sandbox.jobs()) == 19 and panel.model.status(5) == "created"
+    assert not panel.retry_button.isEnabled()

@@ -76,7 +76,9 @@ def test_the_dry_run_and_the_default_batch_note_are_the_same_words(qtbot, window
     rc, said = _cli(capsys, str(manifest), "--journal", str(tmp_path / "cli.sqlite"), "--dry-run")
     panel = window.bulk
     _open(qtbot, panel, manifest)
-    assert rc == 0 and panel.dry_run() in said, (said, panel.counts.text())
+    with qtbot.waitSignal(panel.dry_run().returned, timeout=10000) as done:  # made in a worker
+        pass
+    assert rc == 0 and done.args[0][0] in said, (said, panel.counts.text())
 
     # A project whose details name no default batch: both say that an interrupted job cannot be looked up
     # (the sandbox then refuses the rows, GE_0001, which is beside the point here).

@@ -654,6 +654,7 @@ def read_row_shapes(r: ManifestRow, shared: SharedSources, known: list[str] | No
 
 
 CHECK_CHUNK = 256  # URL-only rows checked between two progress reports (and cancel checks)
+JOURNAL_CHUNK = 2000  # rows whose journal entries are read at once
 
 
 def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = None,
@@ -740,25 +741,38 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
                                          manifest.base_dir, "the manifest")
         if outside is not None:
             manifest.problems.append(outside)
-    # 2. duplicates within the manifest
-    first: dict[str, int] = {}
+    # 2. duplicates within the manifest: a set of the IDs seen (no row number per ID held), then the first row
+    # of each repeated ID found in a second pass, which only a manifest with duplicates takes
+    seen: set[str] = set()
+    repeated: set[str] = set()
     for r in rows:
         breathe()
         ref = r.reference_id
-        if not isinstance(ref, str) or not ref:
-            continue
-        if ref in first:
-            r.add("reference_id", f"the reference ID \"{ref}\" is also used on row {first[ref]}; every job needs "
-                                  f"its own reference ID.", code="FS_0001")
-        else:
-            first[ref] = r.row
-    # 3. the journal
-    entries = {}
-    if journal is not None:
-        entries = journal.get_many([r.reference_id for r in rows if isinstance(r.reference_id, str)])
+        if isinstance(ref, str) and ref:
+            if ref in seen:
+                repeated.add(ref)
+            else:
+                seen.add(ref)
+    del seen
+    if repeated:
+        first: dict[str, int] = {}
+        for r in rows:
+            ref = r.reference_id
+            if not isinstance(ref, str) or ref not in repeated:
+                continue
+            if ref in first:
+                r.add("reference_id", f"the reference ID \"{ref}\" is also used on row {first[ref]}; every job "
+                                      f"needs its own reference ID.", code="FS_0001")
+            else:
+                first[ref] = r.row
+    # 3. the journal, looked up a chunk of rows at a time
     from .journal import payload_hash
-    for r in rows:
+    entries: dict[str, Any] = {}
+    for n, r in enumerate(rows):
         breathe()
+        if journal is not None and n % JOURNAL_CHUNK == 0:
+            entries = journal.get_many(x.reference_id for x in rows[n:n + JOURNAL_CHUNK]
+                                       if isinstance(x.reference_id, str))
         e = entries.get(r.reference_id) if isinstance(r.reference_id, str) else None
         if e is None and history is not None and history is not journal:
             dup = duplicate_problem(history, r.reference_id, client)  # created from the window or `submit`

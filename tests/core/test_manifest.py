@@ -191,3 +191,25 @@ def test_actions_from_journal(tmp_path):
         check_manifest(read_csv(m, workflow_id=WF), journal=j, retry_failed=True)
         man2 = check_manifest(read_csv(m, workflow_id=WF), journal=j, retry_failed=True)
         assert man2.rows[4].action == RETRY
+
+
+def test_journal_entries_and_duplicates_are_found_across_look_up_chunks(tmp_path):
+    from playment_submit.core.manifest import DONE, JOURNAL_CHUNK, SEND
+    wf = "2aae1234-acac-1234-eeff-12a22a237bbc"
+    n = 2 * JOURNAL_CHUNK + 500
+    path = tmp_path / "m.csv"
+    path.write_text("reference_id,image\n" + "".join(f"r{i},https://example.com/{i}.png\n" for i in range(n))
+                    + f"r{n - 1},https://example.com/again.png\n", encoding="utf-8")
+    man = load_manifest(path, workflow_id=wf)
+    created = [0, JOURNAL_CHUNK - 1, JOURNAL_CHUNK, n - 2]  # each side of a chunk's edge, and the last chunk
+    with Journal(tmp_path / "j.sqlite") as journal:
+        for i in created:
+            payload = man.rows[i].payload()
+            journal.mark_sending(f"r{i}", payload)
+            journal.mark_created(f"r{i}", f"job-{i}")
+        check_manifest(man, journal=journal)
+    assert [man.rows[i].action for i in created] == [DONE] * 4
+    assert [man.rows[i].job_id for i in created] == [f"job-{i}" for i in created]
+    assert man.counts() == {DONE: 4, SEND: n - 4, "invalid": 1}  # n + 1 rows: the last repeats an ID
+    (dup,) = [r for r in man.rows if r.action == "invalid"]
+    assert dup.row == n + 2 and f"is also used on row {n + 1}" in dup.errors[0].message

@@ -66,7 +66,9 @@ def child_peak(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     return float(out[0]), float(out[1]), int(out[2])
 
 
-GUI = r"""
+# The Bulk tab in a process of its own: PANEL(session) makes and shows it, pump() runs the event loop, and a
+# 10 ms heartbeat timer records every gap between its ticks (a late tick is a frozen window).
+GUI_PRELUDE = r"""
 import os, sys, time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QTimer
@@ -75,15 +77,18 @@ from playment_submit.core.journal import Journal
 from playment_submit.core.session import Session
 from playment_submit.gui.widgets.bulk_panel import BulkPanel
 app = QApplication([])
-s = Session("https://api.example.invalid", "p", sys.argv[2], "bench-key-not-secret-000", journal=Journal(sys.argv[3]))
-panel = BulkPanel(s)
-panel.resize(1000, 700)
-panel.show()
-settle = time.perf_counter() + 0.5  # the panel's first paint (fonts, styles) is not the rows' to answer for
-while time.perf_counter() < settle:
-    app.processEvents()
-    time.sleep(0.001)
-gaps, last = [], [time.perf_counter()]
+def pump(seconds, until=lambda: False):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end and not until():
+        app.processEvents()
+        time.sleep(0.001)
+def PANEL(session):
+    panel = BulkPanel(session)
+    panel.resize(1000, 700)
+    panel.show()
+    pump(0.5)  # the panel's first paint (fonts, styles) is not the rows' to answer for
+    return panel
+gaps, last = [], [0.0]
 def beat():
     now = time.perf_counter()
     gaps.append(now - last[0])
@@ -91,71 +96,46 @@ def beat():
 hb = QTimer()
 hb.setInterval(10)
 hb.timeout.connect(beat)
-hb.start()
+def start_heartbeat():
+    gaps.clear()
+    last[0] = time.perf_counter()
+    hb.start()
+"""
+
+GUI = GUI_PRELUDE + r"""
+s = Session("https://api.example.invalid", "p", sys.argv[2], "bench-key-not-secret-000", journal=Journal(sys.argv[3]))
+panel = PANEL(s)
+start_heartbeat()
 done = []
 panel.manifest_checked.connect(lambda m: done.append(time.perf_counter()))
 t0 = time.perf_counter()
 panel.open_path(sys.argv[1])
-while not done and time.perf_counter() - t0 < 600:
-    app.processEvents()
-    time.sleep(0.001)
-end = time.perf_counter() + 0.5
-while time.perf_counter() < end:
-    app.processEvents()
-    time.sleep(0.001)
+pump(600, lambda: bool(done))
+pump(0.5)
 opened = list(gaps)
 gaps.clear()
 said = []
 worker = panel.dry_run()
 worker.returned.connect(lambda r: said.append(time.perf_counter()))
 t1 = time.perf_counter()
-while not said and time.perf_counter() - t1 < 600:
-    app.processEvents()
-    time.sleep(0.001)
-end = time.perf_counter() + 0.3
-while time.perf_counter() < end:
-    app.processEvents()
-    time.sleep(0.001)
+pump(600, lambda: bool(said))
+pump(0.3)
 print(done[0] - t0 if done else -1, max(opened) * 1000, sum(g > 0.05 for g in opened),
       said[0] - t1 if said else -1, max(gaps) * 1000)
 """
 
-
-GUI_SEND = r"""
-import os, sys, time
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from PySide6.QtWidgets import QApplication
-from PySide6.QtCore import QTimer
-from playment_submit.core.journal import Journal
-from playment_submit.core.session import Session
-from playment_submit.gui.widgets.bulk_panel import BulkPanel
-app = QApplication([])
+GUI_SEND = GUI_PRELUDE + r"""
 base, project, wf, key, batch = sys.argv[3:8]
 s = Session(base, project, wf, key, default_batch_id=batch or None, journal=Journal(sys.argv[2]), pool_size=16)
-panel = BulkPanel(s)
+panel = PANEL(s)
 panel.concurrency.setValue(16)
-panel.resize(1000, 700)
-panel.show()
-def pump(seconds, until=lambda: False):
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end and not until():
-        app.processEvents()
-        time.sleep(0.001)
 checked, sent = [], []
 panel.manifest_checked.connect(lambda m: checked.append(1))
 panel.submission_finished.connect(lambda summary: sent.append(summary))
 panel.open_path(sys.argv[1])
 pump(600, lambda: bool(checked))
 pump(0.5)
-gaps, last = [], [time.perf_counter()]
-def beat():
-    now = time.perf_counter()
-    gaps.append(now - last[0])
-    last[0] = now
-hb = QTimer()
-hb.setInterval(10)
-hb.timeout.connect(beat)
-hb.start()
+start_heartbeat()
 t0 = time.perf_counter()
 panel.submit()
 pump(900, lambda: bool(sent))
@@ -163,6 +143,7 @@ took = time.perf_counter() - t0
 pump(0.3)
 print(took, max(gaps) * 1000, sum(g > 0.05 for g in gaps), sent[0].counts().get("created", 0) if sent else -1)
 """
+
 
 def main() -> int:
     ap = argparse.ArgumentParser()

@@ -28,8 +28,9 @@ def huge_png(w: int, h: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00" * (w * 4 + 1) * 4)) + chunk(b"IEND", b""))
 
 
-def serve(mask: bytes):
-    storage = HostileServer(lambda s, conn, req: answer(conn, 200, mask))
+def _api(result: dict, storage: HostileServer | None = None):
+    """An API whose one completed job (reference r-1) has ``result``; its attachments redirect to ``storage``.
+    Returns the server, the job ID and its batch."""
     job_id, batch = str(uuid.uuid4()), str(uuid.uuid4())
 
     def api(server, conn, req):
@@ -41,13 +42,20 @@ def serve(mask: bytes):
             return answer(conn, 200, {"success": True, "data": {"id": batch, "next_page_token": None, "jobs": [
                 {"id": job_id, "reference_id": "r-1", "status": "completed"}]}})
         if "/jobs/" in path:
-            return answer(conn, 200, {"success": True, "data": {"job_id": job_id, "status": "completed", "result": {
-                "raster": {"data": {"url": "https://private.example/m.png", "legend": {"#ff0000": "car"}}}}}})
-        if "/attachments" in path:
+            return answer(conn, 200, {"success": True, "data": {"job_id": job_id, "status": "completed",
+                                                                "result": result}})
+        if "/attachments" in path and storage is not None:
             return answer(conn, 302, b"", headers={"Location": f"{storage.base_url}/m.png?sig=1"}, reason="Found")
         answer(conn, 404, {"success": False, "error": {"code": "NOT_FOUND", "message": "no"}})
 
-    return HostileServer(api), storage, job_id, batch
+    return HostileServer(api), job_id, batch
+
+
+def serve(mask: bytes):
+    storage = HostileServer(lambda s, conn, req: answer(conn, 200, mask))
+    api, job_id, batch = _api({"raster": {"data": {"url": "https://private.example/m.png",
+                                                   "legend": {"#ff0000": "car"}}}}, storage)
+    return api, storage, job_id, batch
 
 
 def run_results(tmp_path, monkeypatch, capsys, mask: bytes, *extra: str):
@@ -98,32 +106,12 @@ def test_review_csv_guards_the_job_id_cell(tmp_path):
     assert "'=HYPERLINK" in path.read_text()
 
 
-def serve_result(result):
-    """An API whose one completed job's result is ``result`` (a vector result: no attachments)."""
-    job_id, batch = str(uuid.uuid4()), str(uuid.uuid4())
-
-    def api(server, conn, req):
-        path = urlsplit(req.path).path
-        if path.endswith("/details"):
-            return answer(conn, 200, {"success": True, "data": {"batches": [
-                {"id": batch, "name": "B", "is_default": True, "total_jobs": 1}]}})
-        if "/batch/" in path:
-            return answer(conn, 200, {"success": True, "data": {"id": batch, "next_page_token": None, "jobs": [
-                {"id": job_id, "reference_id": "r-1", "status": "completed"}]}})
-        if "/jobs/" in path:
-            return answer(conn, 200, {"success": True, "data": {"job_id": job_id, "status": "completed",
-                                                                "result": result}})
-        answer(conn, 404, {"success": False, "error": {"code": "NOT_FOUND", "message": "no"}})
-
-    return HostileServer(api), job_id, batch
-
-
 PRE_BOX = {"rectangles": {"data": [{"_id": "a", "label": "car", "coordinates": [
     {"x": 0.1, "y": 0.1}, {"x": 0.2, "y": 0.1}, {"x": 0.2, "y": 0.2}, {"x": 0.1, "y": 0.2}]}]}}
 
 
 def run_vector_results(tmp_path, monkeypatch, capsys, result):
-    api, job_id, batch = serve_result(result)
+    api, job_id, batch = _api(result)
     with Journal(tmp_path / "j.sqlite") as journal:
         journal.mark_sending("r-1", {"reference_id": "r-1", "batch_id": batch, "work_flow_id": "w",
                                      "data": {"image_url": "https://x/a.jpg", "maker_response": PRE_BOX}})

@@ -134,6 +134,18 @@ def row_matches(filter_name: str, status: str, has_problems: bool) -> bool:
     return True
 
 
+def filter_rows(filter_name: str, status: Sequence[str], rows: Sequence[ManifestRow]) -> list[int]:
+    """The positions of the rows :func:`row_matches` shows under ``filter_name``, given each row's status code
+    (action or result), in order. Made off the GUI thread (it walks every row)."""
+    from .pacing import breathe
+    out = []
+    for i, (code, row) in enumerate(zip(status, rows, strict=False)):
+        breathe()
+        if row_matches(filter_name, code, bool(row.problems)):
+            out.append(i)
+    return out
+
+
 def mark_for_retry(rows: Sequence[ManifestRow]) -> int:
     """Make every row that failed in an earlier run (``skip_failed``) sendable again (``retry``), as the
     command line's ``--retry-failed`` does; returns how many. The send then reconciles each with the
@@ -215,4 +227,4 @@ def apply_results(rows: Sequence[ManifestRow], results: Sequence[RowResult], *, 
 
 __all__ = ["RESULT_COLUMNS", "write_results", "results_for_rows", "next_action", "can_send_again",
            "apply_results", "STATUS_WORDS", "FILTERS", "status_word", "status_group", "row_matches",
-           "mark_for_retry", "dry_run", "row_columns", "row_details"]
+           "mark_for_retry", "dry_run", "row_columns", "row_details", "filter_rows"]

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPlainTextEdit,
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -43,7 +41,7 @@ from playment_submit.core.bulk_run import BulkOptions, BulkRun, progress_text
 from playment_submit.core.manifest import SKIP_FAILED, Manifest, ManifestRow
 from playment_submit.core.pacing import share_with_gui
 from playment_submit.core.session import Session
-from playment_submit.gui.widgets.bulk_table import FILTER_LABELS, BulkFilterModel, BulkRowsModel
+from playment_submit.gui.widgets.bulk_table import FILTER_LABELS, BulkFilterModel, BulkRowsModel, rows_table
 from playment_submit.gui.widgets.bulk_work import (
     Outcome,
     RowFeed,
@@ -129,20 +127,7 @@ class BulkPanel(QWidget):
 
         self.model = BulkRowsModel(self)
         self.proxy = BulkFilterModel(self.model, self)
-        self.table = QTableView()
-        self.table.setObjectName("bulkTable")
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never ResizeToContents: it measures every row
-        hh.setStretchLastSection(True)
-        # Fixed widths (a job ID is 36 characters); the message, what matters on an error row, takes the rest.
-        digit = self.table.fontMetrics().horizontalAdvance("0")
-        for col, chars in ((0, 6), (1, 18), (2, 15), (3, 37)):
-            self.table.setColumnWidth(col, chars * digit)
+        self.table = rows_table(self.proxy)
         self.table.selectionModel().currentRowChanged.connect(self._show_row)
         self.table.doubleClicked.connect(lambda _index: self.open_selected_row())
 
@@ -193,7 +178,7 @@ class BulkPanel(QWidget):
         self.dry_run_button.clicked.connect(self.dry_run)
         self.retry_button.clicked.connect(self.retry_failed)
         self.open_row_button.clicked.connect(self.open_selected_row)
-        self.filter_box.currentIndexChanged.connect(lambda _i: self.set_filter(self.filter_box.currentData()))
+        self.filter_box.currentIndexChanged.connect(lambda _i: self.proxy.set_filter(self.filter_box.currentData()))
         self._set_busy(None)
 
     # ------------------------------------------------------------------ state
@@ -286,12 +271,15 @@ class BulkPanel(QWidget):
         self.counts.setText(f"Error: {exc}")
 
     # ------------------------------------------------------------------ rows
-    def set_filter(self, name: str) -> None:
-        """Show the rows of one of core.results.FILTERS: "all", "problems" or "sent"."""
-        self.proxy.set_filter(name)
+    def set_filter(self, name: str) -> Worker | None:
+        """Show the rows of one of core.bulk_rows.FILTERS ("all", "problems" or "sent"); returns the worker
+        finding them (None for "all", shown at once)."""
         i = self.filter_box.findData(name)
         if i >= 0 and i != self.filter_box.currentIndex():
+            self.filter_box.blockSignals(True)  # the box's own signal would ask the proxy a second time
             self.filter_box.setCurrentIndex(i)
+            self.filter_box.blockSignals(False)
+        return self.proxy.set_filter(name)
 
     def _drain_feed(self) -> None:
         self.model.take_events(self._feed.drain(), self._results)  # the send's rows since the last tick
@@ -304,8 +292,8 @@ class BulkPanel(QWidget):
             # the line follows core's counts even when no progress event comes (paused with the feeder
             # blocked, the last row in flight finishing within the progress interval)
             self.counts.setText(progress_text(submitter.snapshot(), self.run.in_flight()))
-        # Re-filtering asks every row (about half a second for 100,000 rows): while sending, a filtered
-        # view catches up every few seconds, and once more when the send ends.
+        # Re-filtering walks every row (in a worker): while sending, a filtered view catches up every few
+        # seconds, and once more when the send ends.
         now = time.monotonic()
         if now - self._refiltered >= 3.0:
             self._refiltered = now

@@ -5,14 +5,17 @@ every 150 ms as one ``dataChanged`` range, not one signal per job. The words and
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractProxyModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
+from PySide6.QtWidgets import QHeaderView, QTableView
 
-from playment_submit.core.bulk_rows import FILTERS, row_columns, row_matches, status_word
+from playment_submit.core.bulk_rows import filter_rows, row_columns, status_word
 from playment_submit.core.manifest import Manifest, ManifestRow
 from playment_submit.gui.style import status_colour
+from playment_submit.gui.workers import Worker, start_worker
 
 COLUMNS = ("Row", "Reference ID", "Status", "Job ID", "Message")
 # a row's status code (core.manifest action or core.bulk result) -> gui/style.py's status (its colour);
@@ -20,7 +23,6 @@ COLUMNS = ("Row", "Reference ID", "Status", "Job ID", "Message")
 STATUS_STYLES = {"invalid": "error", "failed": "error", "ambiguous": "warning", "changed": "warning",
                  "skip_failed": "warning", "created": "ok", "recovered": "ok", "skipped": "muted", "done": "muted",
                  "in_flight": "muted"}
-FILTER_ROLE = Qt.ItemDataRole.UserRole + 1  # the names of the filters a row is shown under
 FILTER_LABELS = {"all": "All rows", "problems": "Problems", "sent": "Sent"}
 
 # -------------------------------------------------------------------------------------------- model
@@ -87,12 +89,13 @@ class BulkRowsModel(QAbstractTableModel):
         """The Status column's words for row ``i`` (plain words, not codes)."""
         return status_word(self._status[i])
 
+    def codes(self) -> list[str]:
+        """Every row's status code (the list itself: a worker reads it, nothing here copies it)."""
+        return self._status
+
     def code(self, i: int) -> str:
         """Row ``i``'s status code: its action before a send, its result (``created``, ``not_sent``...) after."""
         return self._status[i]
-
-    def matches(self, i: int, filter_name: str) -> bool:
-        return row_matches(filter_name, self._status[i], bool(self.rows[i].problems))
 
     # Qt interface
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -120,33 +123,149 @@ class BulkRowsModel(QAbstractTableModel):
             if c == 3:
                 return self._job[i]
             return self._message[i]
-        if role == FILTER_ROLE:  # the filters this row is shown under (the proxy matches one by its name)
-            return " ".join(f for f in FILTERS if f != "all" and self.matches(i, f))
         if role == Qt.ItemDataRole.ForegroundRole and c == 2:
             style = STATUS_STYLES.get(self._status[i])
             return QBrush(status_colour(style)) if style else None
         return None
 
 
-class BulkFilterModel(QSortFilterProxyModel):
-    """The rows a filter of core.results.FILTERS shows (all / problems / sent), decided by core's
-    ``row_matches``. Not dynamic: the panel re-filters after a batch of results, not per row."""
+class BulkFilterModel(QAbstractProxyModel):
+    """The rows a filter of core.bulk_rows.FILTERS shows (all / problems / sent): "all" is every row (no list);
+    another filter is a sorted list of source rows that core's ``filter_rows`` makes in a worker and that is
+    swapped in here, so that choosing a filter, or refreshing it while sending, asks no row on the GUI thread
+    (Qt's own filtering would call ``data()`` for every row: half a second for 200,000). ``filtered`` says
+    when a filter's rows are shown."""
+
+    filtered = Signal(str)
 
     def __init__(self, source: BulkRowsModel, parent=None):
         super().__init__(parent)
-        self.setDynamicSortFilter(False)
-        self.setSourceModel(source)
-        # Qt's own filter on FILTER_ROLE, not a Python filterAcceptsRow: with "all" (no pattern) Qt asks no row
-        # at all, so showing 200,000 rows costs no Python call per row on the GUI thread.
-        self.setFilterRole(FILTER_ROLE)
-        self.setFilterKeyColumn(0)
+        self._rows_model = source
         self.filter_name = "all"
+        self._map: list[int] | None = None  # proxy row -> source row; None: every row, in order
+        self._worker: Worker | None = None
+        self.setSourceModel(source)
+        source.modelAboutToBeReset.connect(self.beginResetModel)
+        source.modelReset.connect(self._source_reset)
+        source.dataChanged.connect(self._source_changed)
 
-    def set_filter(self, name: str) -> None:
+    # ---------------------------------------------------------------------------------- filtering
+    def set_filter(self, name: str) -> Worker | None:
+        """Show the rows of filter ``name``; returns the worker finding them (None for "all": at once)."""
         self.filter_name = name
-        self.setFilterRegularExpression("" if name == "all" else rf"\b{name}\b")
+        return self.refilter()
 
-    def refilter(self) -> None:
-        if self.filter_name != "all":
-            self.beginFilterChange()
-            self.endFilterChange()
+    def refilter(self) -> Worker | None:
+        """Find the current filter's rows again (after results came), in a worker."""
+        if self.filter_name == "all":
+            if self._map is not None:
+                self._swap(None)
+            self.filtered.emit("all")
+            return None
+        name = self.filter_name
+        w = start_worker(filter_rows, name, self._rows_model.codes(), self._rows_model.rows, owner=self)
+        w.returned.connect(lambda rows, w=w, name=name: self._found(w, name, rows))
+        self._worker = w
+        return w
+
+    def _found(self, worker: Worker, name: str, rows: list[int]) -> None:
+        if worker is self._worker and name == self.filter_name:  # the latest question's answer only
+            self._swap(rows)
+            self.filtered.emit(name)
+
+    def _swap(self, rows: list[int] | None) -> None:
+        self.beginResetModel()
+        self._map = rows
+        self.endResetModel()
+
+    def _source_reset(self) -> None:
+        self._map = None if self.filter_name == "all" else []  # another manifest: its rows are being found
+        self.endResetModel()
+        self.refilter()
+
+    def _source_changed(self, top: QModelIndex, bottom: QModelIndex, roles=()) -> None:
+        n = self.rowCount()
+        if n:
+            self.dataChanged.emit(self.index(0, top.column()), self.index(n - 1, bottom.column()), roles)
+
+    # ---------------------------------------------------------------------------------- Qt interface
+    def rowCount(self, parent=QModelIndex()) -> int:
+        if parent.isValid():
+            return 0
+        return self._rows_model.rowCount() if self._map is None else len(self._map)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def index(self, row: int, column: int, parent=QModelIndex()) -> QModelIndex:
+        if parent.isValid() or not (0 <= row < self.rowCount() and 0 <= column < len(COLUMNS)):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
+    def parent(self, child=QModelIndex()) -> QModelIndex:  # type: ignore[override]  # a flat table
+        return QModelIndex()
+
+    def mapToSource(self, proxy_index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
+        if not proxy_index.isValid():
+            return QModelIndex()
+        row = proxy_index.row()
+        if self._map is not None:
+            if row >= len(self._map):
+                return QModelIndex()
+            row = self._map[row]
+        return self._rows_model.index(row, proxy_index.column())
+
+    def mapFromSource(self, source_index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
+        if not source_index.isValid():
+            return QModelIndex()
+        row = source_index.row()
+        if self._map is not None:
+            k = bisect_left(self._map, row)
+            if k == len(self._map) or self._map[k] != row:
+                return QModelIndex()
+            row = k
+        return self.index(row, source_index.column())
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        return self._rows_model.data(self.mapToSource(index), role)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        return self._rows_model.headerData(section, orientation, role)
+
+
+def rows_table(proxy: BulkFilterModel) -> QTableView:
+    """The Bulk tab's table over ``proxy``: one row selected at a time (kept across the filter's swaps),
+    fixed column widths (a job ID is 36 characters), the message column taking the rest."""
+    table = QTableView()
+    table.setObjectName("bulkTable")
+    table.setModel(proxy)
+    _keep_selection(table, proxy)
+    table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(22)
+    hh = table.horizontalHeader()
+    hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never ResizeToContents: it measures every row
+    hh.setStretchLastSection(True)
+    digit = table.fontMetrics().horizontalAdvance("0")
+    for col, chars in ((0, 6), (1, 18), (2, 15), (3, 37)):
+        table.setColumnWidth(col, chars * digit)
+    return table
+
+
+def _keep_selection(view: QTableView, proxy: BulkFilterModel) -> None:
+    """Keep ``view``'s selected row across the filter's swaps (a reset clears the selection): the row is
+    selected again when the new filter still shows it."""
+    kept: list[int] = []
+
+    def remember() -> None:
+        kept[:] = [proxy.mapToSource(i).row() for i in view.selectionModel().selectedRows()][:1]
+
+    def restore() -> None:
+        if kept:
+            again = proxy.mapFromSource(proxy.sourceModel().index(kept[0], 0))
+            if again.isValid():
+                view.selectRow(again.row())
+
+    proxy.modelAboutToBeReset.connect(remember)
+    proxy.modelReset.connect(restore)

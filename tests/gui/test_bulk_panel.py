@@ -51,6 +51,12 @@ def _open(qtbot, panel, path):
     assert checked.args[0] is panel.manifest
 
 
+def _filter(qtbot, panel, name):
+    """Choose a filter and wait for its rows (found in a worker, except "all")."""
+    with qtbot.waitSignal(panel.proxy.filtered, timeout=10000, check_params_cb=lambda n: n == name):
+        panel.set_filter(name)
+
+
 def test_open_preview_submit_export(qtbot, tmp_path, sandbox, backend):
     panel = BulkPanel(backend)
     qtbot.addWidget(panel)
@@ -188,12 +194,13 @@ def test_filter_dry_run_open_row_and_recheck(qtbot, tmp_path, sandbox, backend):
     qtbot.addWidget(panel)
     path = _manifest(tmp_path, 12, bad_rows={4})
     _open(qtbot, panel, path)
-    panel.set_filter("problems")
+    _filter(qtbot, panel, "problems")
     assert panel.proxy.rowCount() == 1
     assert panel.proxy.index(0, 1).data() == "r004"
-    panel.set_filter("sent")
+    assert panel.filter_box.currentData() == "problems"
+    _filter(qtbot, panel, "sent")
     assert panel.proxy.rowCount() == 0
-    panel.set_filter("all")
+    _filter(qtbot, panel, "all")
     assert panel.proxy.rowCount() == 12
 
     posts = sandbox.stats().get("POST jobs", 0)
@@ -206,7 +213,7 @@ def test_filter_dry_run_open_row_and_recheck(qtbot, tmp_path, sandbox, backend):
     assert sandbox.jobs() == [] and sandbox.stats().get("POST jobs", 0) == posts
 
     # open one row in the Job tab: the row as a job draft (payload JSON)
-    panel.set_filter("problems")
+    _filter(qtbot, panel, "problems")
     panel.table.selectRow(0)
     assert panel.open_row_button.isEnabled()
     with qtbot.waitSignal(panel.openRowRequested, timeout=2000) as opened:
@@ -219,9 +226,10 @@ def test_filter_dry_run_open_row_and_recheck(qtbot, tmp_path, sandbox, backend):
     text = Path(path).read_text(encoding="utf-8")
     Path(path).write_text(text.replace("ftp://example.com/x.png", "https://example.com/4.png"), encoding="utf-8")
     assert panel.recheck_button.isEnabled()
-    with qtbot.waitSignal(panel.manifest_checked, timeout=20000):
+    with qtbot.waitSignals([panel.manifest_checked, panel.proxy.filtered], timeout=20000):
         panel.recheck()
     assert panel.model.status(4) == "ready" and panel.proxy.rowCount() == 0  # the filter still shows problems
+    assert panel.filter_box.currentData() == "problems"
 
 
 def test_nothing_clipped_at_1024_by_700(qtbot, tmp_path, sandbox, backend):
@@ -313,3 +321,12 @@ def test_dry_run_send_and_retry_walk_no_row_on_the_gui_thread(qtbot, tmp_path, s
         assert panel.retry_failed() is not None
     assert len(sandbox.jobs()) == 19 and panel.model.status(5) == "created"
     assert not panel.retry_button.isEnabled()
+    _filter(qtbot, panel, "sent")  # found in a worker too
+    assert panel.proxy.rowCount() == 19
+    _filter(qtbot, panel, "problems")
+    # r003's error, and r005's warning from the check ("failed in an earlier run")
+    assert [panel.proxy.index(i, 1).data() for i in range(panel.proxy.rowCount())] == ["r003", "r005"]
+    panel.table.selectRow(0)
+    with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):
+        panel.proxy.refilter()  # as every few seconds while sending: the selected row stays selected
+    assert panel.selected_row() is not None and panel.selected_row().reference_id == "r003"

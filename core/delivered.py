@@ -31,7 +31,9 @@ import io
 import re
 import struct
 import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ from typing import Any
 from .client import PlaymentClient
 from .defaults import DEFAULT_MAX_PIXELS
 from .errors import PlaymentError, Problem, ValidationError
-from .journal import Journal
+from .journal import Journal, RemoteStatus
 from .jsonio import parse_json, write_json_file
 from .review import (
     KINDS,
@@ -66,6 +68,7 @@ REVIEW_COLUMNS = ("reference_id", "job_id", "changed_share", "class", "delivered
                   "delivered_shapes", "matched", "precision", "recall")
 MASK_REVIEW_COLUMNS = REVIEW_COLUMNS[:11]   # what earlier versions wrote: still read
 THUMB_WIDTH = 240
+DOWNLOAD_WORKERS = 4  # completed jobs downloaded, decoded and reviewed at once (the client has 10 connections)
 # The files of one job's folder (written by download_results, read back by scan_results / read_job).
 DELIVERED_PNG, LEGEND_JSON = "delivered.png", "legend.json"
 CLASSES_PNG, CLASSES_TXT = "classes.png", "classes.txt"
@@ -203,9 +206,8 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
     done = [rs for rs in remote.values()
             if (rs.status or "").strip().lower() == "completed" and (batch_id is None or rs.batch_id == batch_id)]
     done.sort(key=lambda rs: (rs.reference_id or "", rs.job_id))
-    for n, rs in enumerate(done):
-        if cancel is not None and cancel.is_set():
-            break
+
+    def one(rs: RemoteStatus) -> JobDownload:
         entry = payloads.get(rs.job_id)
         ref = rs.reference_id or (entry.reference_id if entry else None)
         folder = out / folder_name(ref, rs.job_id)
@@ -228,9 +230,26 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
             job.status, job.message = "failed", str(e)
         except OSError as e:
             job.status, job.message = "failed", f"{e.filename or folder}: {e.strerror or type(e).__name__}."
-        report.jobs.append(job)
-        if progress is not None:
-            progress(n + 1, len(done), rs.job_id)
+        return job
+
+    # DOWNLOAD_WORKERS jobs at once (a download waits on the network, a decode releases the GIL), at most twice
+    # that many asked ahead: memory stays that of a few jobs whatever their number, and the jobs are reported
+    # in order. Cancel stops asking; the jobs under way finish.
+    todo = iter(done)
+    ahead: deque[Future[JobDownload]] = deque()
+    with ThreadPoolExecutor(max_workers=DOWNLOAD_WORKERS) as pool:
+        while True:
+            while len(ahead) < 2 * DOWNLOAD_WORKERS and not (cancel is not None and cancel.is_set()):
+                rs = next(todo, None)
+                if rs is None:
+                    break
+                ahead.append(pool.submit(one, rs))
+            if not ahead:
+                break
+            job = ahead.popleft().result()
+            report.jobs.append(job)
+            if progress is not None:
+                progress(len(report.jobs), len(done), job.job_id)
     reviews = [j.review for j in report.jobs if j.review is not None]
     shape_reviews = [(j.reference_id, j.job_id, j.shapes_review) for j in report.jobs if j.shapes_review is not None]
     if review and (reviews or shape_reviews):  # no job with a pre-label: no empty page offered to open

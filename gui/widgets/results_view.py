@@ -251,7 +251,7 @@ class ResultsView(QWidget):
 
     def stopping(self) -> None:
         self.cancel.setEnabled(False)
-        self.progress.setFormat("Stopping after the current job…")
+        self.progress.setFormat("Stopping after the jobs being downloaded…")
 
     def show_report(self, report: DownloadReport, stopped: bool = False) -> None:
         """A ``DownloadReport``: the jobs listed with their status and changed share, the counts above."""

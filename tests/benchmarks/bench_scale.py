@@ -153,12 +153,38 @@ print(took, max(gaps) * 1000, sum(g > 0.05 for g in gaps), sent[0].counts().get(
 """
 
 
+def status_and_results(n: int, tmp: Path, env: dict[str, str], exe: list[str]) -> None:
+    """``status`` and ``results`` over the journal of n jobs that a sandbox process completed: time and peak RSS."""
+    manifest = tmp / f"status{n}.csv"
+    write_manifest(manifest, n, prefix="st")
+    sb = subprocess.Popen([*exe, "sandbox", "--port", "0", "--json", "--store", str(tmp / "sbs"), "--complete-after",
+                           "0"], cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        info = json.loads(sb.stdout.readline())  # type: ignore[union-attr]
+        senv = {**env, "PLAYMENT_API_KEY": info["api_key"], "PLAYMENT_PROJECT_ID": info["project_id"],
+                "PLAYMENT_WORKFLOW_ID": info["workflow_id"], "PLAYMENT_BASE_URL": info["base_url"],
+                "PLAYMENT_DEFAULT_BATCH_ID": info.get("default_batch_id") or ""}
+        journal = str(tmp / "jst.sqlite")
+        ss, _, code = child_peak([*exe, "bulk", str(manifest), "--concurrency", "16", "--journal", journal], senv)
+        print(f"status/results: {n:,} jobs sent in {ss:.1f} s" + ("" if code == 0 else f" (exit {code})"))
+        ts, tm, code = child_peak([*exe, "status", "--journal", journal], senv)
+        print(f"  status over {n:,} jobs: {ts:.1f} s, peak {tm:.0f} MiB" + ("" if code == 0 else f" (exit {code})"))
+        rs, rm, code = child_peak([*exe, "results", "--journal", journal, "-o", str(tmp / "results")], senv)
+        print(f"  results over {n:,} jobs: {rs:.1f} s, peak {rm:.0f} MiB" + ("" if code == 0 else f" (exit {code})"))
+    finally:
+        sb.terminate()
+        sb.wait(10)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", default="10000,100000")
     ap.add_argument("--million", action="store_true", help="add 1,000,000 rows (minutes, GBs today)")
     ap.add_argument("--send", type=int, default=0, help="also send this many rows to a sandbox")
     ap.add_argument("--gui", type=int, default=0, help="also open this many rows in the Bulk tab (heartbeat)")
+    ap.add_argument("--status", type=int, default=0,
+                    help="also send this many rows to a sandbox process that completes them, then time `status` "
+                         "and `results` over their journal")
     ap.add_argument("--gui-send", type=int, default=0,
                     help="also send this many rows from the Bulk tab to a sandbox process (heartbeat)")
     args = ap.parse_args()
@@ -184,6 +210,8 @@ def main() -> int:
                   f"{ds / fs:>7.1f} {dm / fm:>6.1f} {per_row:>8.2f}" + ("" if code == 0 else f"  (exit {code})"))
             if n == 100_000 and (ds > 4 * fs or dm > 200):
                 verdict = 1
+        if args.status:
+            status_and_results(args.status, Path(tmp), env, exe)
         if args.send or args.gui_send:
             n = args.send
             manifest = Path(tmp) / f"send{n}.csv"

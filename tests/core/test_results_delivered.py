@@ -117,3 +117,57 @@ def test_keyless_fetch_refuses_plain_http_elsewhere_and_oversize():
             KeylessFetcher().fetch(f"{big.base_url}/x", max_bytes=1000)
     finally:
         big.stop()
+
+
+class _Counting(PlaymentClient):
+    """A client that counts the GET job requests in flight at once (the most it saw)."""
+
+    def __init__(self, *args, **kwargs):
+        import threading
+        super().__init__(*args, **kwargs)
+        self._count_lock = threading.Lock()
+        self.in_flight = self.most = 0
+
+    def get_job(self, job_id):
+        with self._count_lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        try:
+            return super().get_job(job_id)
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
+
+
+def test_results_download_jobs_at_once_in_order_and_stop_when_cancelled(make_sandbox, tmp_path):
+    import threading
+
+    from playment_submit.core.delivered import DOWNLOAD_WORKERS, download_results
+    sb = make_sandbox(latency_ms=150)
+    put_prelabel(sb)
+    n = 3 * DOWNLOAD_WORKERS
+    with Journal(tmp_path / "j.sqlite") as journal:
+        for i in range(n):
+            submit_journalled(sb, journal, f"job-{i:02d}", prelabel=False)
+        sb.complete_jobs()
+        with _Counting(sb.base_url, sb.project_id, sb.api_key) as c:
+            report = download_results(journal, c, tmp_path / "out", refresh=True)
+            assert [j.reference_id for j in report.jobs] == [f"job-{i:02d}" for i in range(n)]  # in order
+            assert {j.status for j in report.jobs} == {"downloaded"}
+            # each GET job takes 150 ms here: one job at a time never has two in flight
+            assert 2 <= c.most <= DOWNLOAD_WORKERS, f"at most {c.most} job(s) asked at once"
+
+        with PlaymentClient(sb.base_url, sb.project_id, sb.api_key) as c:
+            cancel = threading.Event()
+            told: list[int] = []
+
+            def progress(done, total, job_id):
+                told.append(done)
+                cancel.set()  # Stop after the first job is reported
+
+            # another folder: every job is fetched again
+            report = download_results(journal, c, tmp_path / "again", refresh=False, progress=progress,
+                                      cancel=cancel)
+    assert 1 <= len(report.jobs) <= 2 * DOWNLOAD_WORKERS < n  # the jobs already asked finish; no more are asked
+    assert told == list(range(1, len(report.jobs) + 1))
+    assert all(j.status == "downloaded" for j in report.jobs)

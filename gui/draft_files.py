@@ -84,10 +84,11 @@ class DraftFiles(QObject):
         """Run ``step`` once nothing is loading any more (image, mask, file addresses)."""
         def poll() -> None:
             if self.w.loading() or self.w.after_primary is not None:
-                QTimer.singleShot(50, poll)
+                QTimer.singleShot(50, self, poll)
             else:
                 step()
-        QTimer.singleShot(0, poll)
+        # ``self`` as the timers' context: a window closed (and deleted) meanwhile is not polled any more
+        QTimer.singleShot(0, self, poll)
 
     def autosave(self) -> None:
         """Keep unsaved work where the next start finds it (only when it changed since the last write)."""

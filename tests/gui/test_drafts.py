@@ -147,3 +147,27 @@ def test_a_job_just_sent_is_not_unsaved_work(qtbot, window, sample_ready):
     qtbot.waitUntil(lambda: not window.is_sending(), timeout=10000)
     window.close()
     assert asked == [] and not window.isVisible()
+
+
+def test_a_window_deleted_while_a_step_waits_for_loading_is_not_polled_again(qtbot, sandbox, tmp_path):
+    from PySide6.QtCore import QThreadPool
+    from shiboken6 import delete
+
+    from playment_submit.core.journal import Journal
+    from playment_submit.core.session import Session
+    from playment_submit.gui.main_window import MainWindow
+
+    session = Session.for_sandbox(sandbox, journal=Journal(tmp_path / "j.sqlite"))
+    win = MainWindow(session)  # not the fixtures': this test deletes it
+    ran: list[bool] = []
+    # something is always loading: the step waits, polled every 50 ms (asking the window, as loading() does)
+    win.loading = lambda: win.objectName() is not None
+    win.files.when_loaded(lambda: ran.append(True))
+    qtbot.wait(120)
+    win.close()
+    QThreadPool.globalInstance().waitForDone(10000)
+    delete(win)  # the C++ window goes (as when the app quits): a poll left behind would call into it
+    qtbot.wait(200)  # pytest-qt fails the test on an exception raised in the event loop
+    session.sandbox = None  # the fixture stops it
+    session.close()
+    assert ran == []

@@ -31,8 +31,9 @@ class StrictStub:
     """The documented endpoints only: /details, batch pages of at most 100 jobs, GET job; 401 without the key;
     ``invalid_request_error`` for a page token it did not give. Counts requests by kind."""
 
-    def __init__(self, batch_id, jobs, off_page=()):
+    def __init__(self, batch_id, jobs, off_page=(), page_size=100):
         self.batch_id, self.jobs = batch_id, jobs  # [(job_id, ref, status)] listed on pages
+        self.page_size = page_size
         self.off_page = {j: (r, s) for j, r, s in off_page}  # jobs GET job knows but no page lists
         self.counts: dict[str, int] = {}
         self.server = HostileServer(self.handle)
@@ -55,8 +56,9 @@ class StrictStub:
                 return answer(conn, 400, {"success": False, "error": {"code": "invalid_request_error",
                                                                       "message": "bad page token"}})
             start = int(token)
-            page = self.jobs[start:start + 100]
-            nxt = str(start + 100) if start + 100 < len(self.jobs) else None
+            size = self.page_size
+            page = self.jobs[start:start + size]
+            nxt = str(start + size) if start + size < len(self.jobs) else None
             return answer(conn, 200, {"success": True, "data": {"id": self.batch_id, "project_id": PROJECT,
                                                                 "name": "Default", "next_page_token": nxt,
                                                                 "jobs": [{"id": j, "reference_id": r, "status": s}
@@ -94,6 +96,24 @@ def test_status_for_2000_jobs_uses_pages_then_get_job_only_for_the_rest(tmp_path
     assert pages + gets <= math.ceil(2000 / 100) + 5
     stored = journal.remote_statuses()
     assert stored[jobs[0][0]].status == "completed" and stored[jobs[0][0]].checked_at
+
+
+def test_a_server_with_smaller_pages_than_documented_is_still_listed_to_the_end(tmp_path):
+    """The bound on a listing's pages follows the server's own page size (the sandbox pages 50 jobs): bounded
+    by 100-job pages, 2,000 jobs of 50-job pages stopped after 25 pages and asked the rest one by one."""
+    batch = str(uuid.uuid4())
+    jobs = [(str(uuid.uuid4()), f"ref-{i:04d}", "completed") for i in range(2000)]
+    stub = StrictStub(batch, jobs, page_size=50)
+    journal = Journal(tmp_path / "j.sqlite")
+    for j, r, _ in jobs:
+        _journal_job(journal, r, j)
+    try:
+        with PlaymentClient(stub.server.base_url, PROJECT, KEY) as client:
+            report = refresh_statuses(journal, client)
+    finally:
+        stub.server.stop()
+    assert report.counts() == {"completed": 2000} and not report.errors
+    assert stub.counts.get("page", 0) == 40 and stub.counts.get("job", 0) == 0
 
 
 def test_final_jobs_are_not_asked_again(tmp_path):
@@ -192,8 +212,9 @@ def test_status_ends_when_batch_pages_never_end_capped_from_the_details_totals(t
     finally:
         endless.server.stop()
     assert code == 0
-    # 3 jobs by the details: at most ceil((3 + 100) / 100) + 3 pages, then the one open job asked by GET job.
-    assert 1 < endless.pages <= 5
+    # 3 jobs by the details (and a margin of 100): pages of 3 jobs, as its first page shows, so at most
+    # ceil((3 + 100) / 3) + 3 pages, then the one open job asked by GET job.
+    assert 1 < endless.pages <= math.ceil(103 / 3) + 3
     assert "did not end" in out.err and "1 open job(s) were asked one by one" in out.err
     assert "r-open" in out.out and "created" in out.out
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import random
 import threading
 import time
@@ -268,6 +269,12 @@ def _was_not_sent(exc: requests.exceptions.ConnectionError) -> bool:
                                urllib3.exceptions.NameResolutionError))
 
 
+
+def _finite_or_none(text: str) -> float | None:
+    """A JSON number from a server as a float, or None when it is too large for one (``1e400``)."""
+    value = float(text)
+    return value if math.isfinite(value) else None
+
 class PlaymentClient:
     """Typed access to the four endpoints of the job API. Thread-safe for concurrent create_job calls."""
 
@@ -442,7 +449,9 @@ class PlaymentClient:
         """The ``data`` of a successful answer, or the typed error for anything else."""
         status = resp.status_code
         try:
-            body = resp.json()
+            # NaN, Infinity and numbers too large for a float (which json takes from a server) become null:
+            # nothing read from an answer can then be written out as JSON that does not read back
+            body = resp.json(parse_constant=lambda _name: None, parse_float=_finite_or_none)
         except (ValueError, RecursionError):  # not JSON, a 5000-digit number, nesting deeper than Python's stack
             body = None
         err = body.get("error") if isinstance(body, dict) else None

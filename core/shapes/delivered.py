@@ -9,7 +9,6 @@ writes, so a delivered ``shapes.json`` can be checked or sent again.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,8 @@ MAX_SHAPES_FILE_BYTES = 64 << 20
 
 
 def _clean(value: Any, depth: int = 0) -> Any:
-    """Server JSON with every string one printable line (bounded), kept otherwise as it came, except numbers
-    JSON cannot hold (NaN, Infinity: Python's parser accepts them from a server), which become null so that the
-    file written is JSON that reads back."""
+    """Server JSON with every string one printable line (bounded), kept otherwise as it came."""
     if depth > 8:
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, str):
         return one_line(value, 300)

@@ -248,7 +248,7 @@ class BulkRun:
         submitter = self.submitter if self.submitter is not None else self.prepare_send()
         self.states.reset(m.rows)
         summary = submitter.run(m.rows)
-        apply_results(m.rows, summary.results)  # each row's next action (core's rule), in the sender's thread
+        apply_results(m.rows, summary.results, retry_failed=self.options.retry_failed)  # the rows' next actions
         self.retally()
         return summary
 

@@ -227,12 +227,11 @@ class BoundedListing:
         if total_jobs is not None:
             self._items = total_jobs + max(PAGE_SIZE, total_jobs // 10)
             policy = replace(policy, max_listing_items=min(policy.max_listing_items, self._items),
-                             max_listing_pages=min(policy.max_listing_pages, self._pages_for(PAGE_SIZE)))
+                             max_listing_pages=self._pages_for(PAGE_SIZE))
         self.batch_id, self.total_jobs = batch_id, total_jobs
         self._guard = policy.listing(f"batch {batch_id}" + ("" if total_jobs is None
                                                           else f" ({total_jobs} job(s) by the project's details)"))
         self._empty = 0
-        self._first = True
         self.server = server
 
     def _pages_for(self, page_size: int) -> int:
@@ -242,10 +241,10 @@ class BoundedListing:
 
     def page(self, items: int, next_token: str | None) -> None:
         """Account one page read; raises :class:`ServerFaultError` (a sentence) when the listing does not end."""
-        if self._first and next_token and items > 0 and self._items is not None:
-            # the server's own page size bounds the pages (documented: up to 100; the sandbox pages 50)
+        if self._guard.pages == 0 and next_token and items > 0 and self._items is not None:
+            # the first page gives the server's own page size, which bounds the pages (documented: up to 100;
+            # the sandbox pages 50)
             self._guard.policy = replace(self._guard.policy, max_listing_pages=self._pages_for(items))
-        self._first = False
         self._empty = self._empty + 1 if items == 0 and next_token else 0
         if self._empty >= EMPTY_PAGES:
             raise ServerFaultError(f"{_possessive(self.server)} listing of batch {self.batch_id} answered "

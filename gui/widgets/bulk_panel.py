@@ -422,9 +422,9 @@ class BulkPanel(QWidget):
             return None
         manifest = self.manifest
 
-        def marked(result: tuple[int, Any]) -> None:
+        def marked(columns: tuple[Any, ...]) -> None:
             if self.manifest is manifest:
-                self.model.set_manifest(manifest, result[1])
+                self.model.set_manifest(manifest, columns)
             self._set_busy(None)
             self.submit()
 

@@ -25,6 +25,12 @@ STATUS_STYLES = {"invalid": "error", "failed": "error", "ambiguous": "warning", 
                  "in_flight": "muted"}
 FILTER_LABELS = {"all": "All rows", "problems": "Problems", "sent": "Sent"}
 
+def table_columns(rows: list[ManifestRow]) -> tuple[Any, ...]:
+    """What :meth:`BulkRowsModel.set_manifest` shows of ``rows``: core's ``row_columns`` (status code, job ID,
+    message) and the row number -> position index. Walks every row: made in the workers."""
+    return (*row_columns(rows), {r.row: i for i, r in enumerate(rows)})
+
+
 # -------------------------------------------------------------------------------------------- model
 class BulkRowsModel(QAbstractTableModel):
     """Rows of a manifest as five text columns kept in plain lists; cheap ``data()``."""
@@ -46,7 +52,7 @@ class BulkRowsModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows = manifest.rows if manifest is not None else []  # core's list, not a copy made here
         if columns is None:
-            columns = (*row_columns(self.rows), {r.row: i for i, r in enumerate(self.rows)})
+            columns = table_columns(self.rows)
         self._status, self._job, self._message, self._index = columns
         self._pending.clear()
         self.endResetModel()

@@ -8,9 +8,9 @@ from collections import deque
 from typing import Any
 
 from playment_submit.core.bulk import BulkSummary, RowResult
-from playment_submit.core.bulk_rows import row_columns
 from playment_submit.core.bulk_run import BulkRun
 from playment_submit.core.manifest import Manifest, ManifestRow
+from playment_submit.gui.widgets.bulk_table import table_columns
 
 
 def check_in_worker(run: BulkRun, progress_callback=None, cancel_event=None) -> tuple[Manifest, Any, str, int]:
@@ -29,8 +29,7 @@ def check_in_worker(run: BulkRun, progress_callback=None, cancel_event=None) -> 
     gc.disable()  # 100,000s of new rows: full collections would hold the GIL (and the window) for 100s of ms
     try:
         manifest = run.open(progress=masks, cancel=cancel_event)
-        index = {r.row: i for i, r in enumerate(manifest.rows)}  # the table's row number -> position
-        return manifest, (*row_columns(manifest.rows), index), run.check_summary(), len(manifest.sendable())
+        return manifest, table_columns(manifest.rows), run.check_summary(), run.sendable_count()
     finally:
         gc.freeze()  # the rows live as long as the tab shows them: later collections need not scan them again
         gc.enable()
@@ -52,11 +51,11 @@ def dry_run_in_worker(run: BulkRun) -> tuple[str, Outcome]:
     return text, outcome_columns(results)
 
 
-def retry_in_worker(run: BulkRun) -> tuple[int, Any]:
-    """Make the rows that failed before sendable again (core's rule) and the table's columns of them."""
-    n = run.mark_retry()
+def retry_in_worker(run: BulkRun) -> tuple[Any, ...]:
+    """Make the rows that failed before sendable again (core's rule); the table's columns of them."""
+    run.mark_retry()
     assert run.manifest is not None
-    return n, (*row_columns(run.manifest.rows), {r.row: i for i, r in enumerate(run.manifest.rows)})
+    return table_columns(run.manifest.rows)
 
 
 class RowFeed:

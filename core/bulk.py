@@ -84,11 +84,17 @@ class BulkProgress:
 
 @dataclass
 class BulkSummary:
+    """How a send ended: a result per row, or (a streamed run, whose results are in its row store) only the
+    rows per status in ``tally``."""
+
     results: list[RowResult] = field(default_factory=list)
     elapsed: float = 0.0
     cancelled: bool = False
+    tally: dict[str, int] | None = None
 
     def counts(self) -> dict[str, int]:
+        if self.tally is not None:
+            return dict(self.tally)
         out: dict[str, int] = {}
         for r in self.results:
             out[r.status] = out.get(r.status, 0) + 1
@@ -97,7 +103,8 @@ class BulkSummary:
     @property
     def ok(self) -> bool:
         """True when every row ended created, recovered or skipped as created before."""
-        return not self.cancelled and all(r.status in ("created", "recovered", "skipped") for r in self.results)
+        return not self.cancelled and all(status in ("created", "recovered", "skipped")
+                                          for status, n in self.counts().items() if n)
 
 
 class RateGate:
@@ -276,15 +283,43 @@ class BulkSubmitter:
                 results[i] = unsent_result(r)
         self._total = len(todo)
         claim = self._claim(len(todo)) if todo else None  # raises JournalClaimedError before anything is sent
+        self._start_clock()
+        try:
+            self._run(todo, results)
+        finally:
+            if claim is not None:
+                claim.release()
+        summary.results = [results[i] if i in results else _missing(rows[i]) for i in range(len(rows))]
+        return self._close(summary)
+
+    def run_stream(self, rows: Iterable[ManifestRow], total: int) -> BulkSummary:
+        """Send ``rows`` (``total`` of them, each one a send takes) as they come from an iterator (a streamed
+        run's row store, core.bulk_stream), holding none: each result goes to ``on_result`` only, and the
+        summary has none. Rows are taken from ``rows`` only while the run goes on: after Cancel (or a journal
+        that cannot be written) the rest are never taken, and the caller says they were not sent."""
+        self._total = total
+        claim = self._claim(total) if total else None
+        self._start_clock()
+        try:
+            self._run(enumerate(rows), None)
+        finally:
+            if claim is not None:
+                claim.release()
+        return self._close(BulkSummary())
+
+    def _start_clock(self) -> None:
         with self._lock:
             self._t0 = time.monotonic()
             if not self._running.is_set():  # paused before it started: the pause starts now
                 self._paused_at, self._frozen = self._t0, (0.0, None, 0.0)
-        try:
-            return self._run(rows, todo, results, summary)
-        finally:
-            if claim is not None:
-                claim.release()
+
+    def _close(self, summary: BulkSummary) -> BulkSummary:
+        summary.elapsed = self._active(time.monotonic())
+        summary.cancelled = self.cancel_event.is_set()
+        if self._callback_error is not None:
+            raise self._callback_error
+        self._emit(None, force=True)
+        return summary
 
     def _claim(self, n: int) -> Any:
         claim = getattr(self.journal, "claim", None)
@@ -298,8 +333,9 @@ class BulkSubmitter:
             what = f"bulk run of {n} row(s) by {program}"
         return claim(what, wait=self.claim_wait)
 
-    def _run(self, rows: list[ManifestRow], todo: list[tuple[int, ManifestRow]], results: dict[int, RowResult],
-             summary: BulkSummary) -> BulkSummary:
+    def _run(self, todo: Iterable[tuple[int, ManifestRow]], results: dict[int, RowResult] | None) -> None:
+        """Feed ``todo`` to the workers; each result into ``results`` when given. Without ``results`` (a stream)
+        the feeding stops at Cancel, so the rows after it are never taken from ``todo``."""
         q: queue.Queue[Any] = queue.Queue(maxsize=self.concurrency * 2)
         stop = object()
         self.client.add_response_hook(self._hook)
@@ -314,7 +350,8 @@ class BulkSubmitter:
                     res = self._one(row)
                 except Exception as e:  # never lose a row's result (a dead worker meant a KeyError, or a hang)
                     res = _lost(row, e)
-                results[i] = res
+                if results is not None:
+                    results[i] = res
                 try:
                     self._finish(res)
                 except Exception as e:  # a callback's fault: stop starting rows, raise it once all are done
@@ -324,7 +361,7 @@ class BulkSubmitter:
                     self.cancel()
 
         threads = [threading.Thread(target=worker, name=f"bulk-{k}", daemon=True)
-                   for k in range(min(self.concurrency, max(1, len(todo))))]
+                   for k in range(min(self.concurrency, max(1, self._total)))]
         for t in threads:
             t.start()
         self._emit(None, force=True)
@@ -333,6 +370,8 @@ class BulkSubmitter:
                 while not self._running.is_set() and not self.cancel_event.is_set():
                     self._running.wait(0.2)
                     self._emit(None)
+                if results is None and self.cancel_event.is_set():
+                    break
                 q.put(item)
         except BaseException:
             self.cancel()  # KeyboardInterrupt in the feeding thread: stop cleanly, then re-raise
@@ -344,13 +383,6 @@ class BulkSubmitter:
                 while t.is_alive():
                     t.join(0.2)
             self.client.remove_response_hook(self._hook)
-        summary.results = [results[i] if i in results else _missing(rows[i]) for i in range(len(rows))]
-        summary.elapsed = self._active(time.monotonic())
-        summary.cancelled = self.cancel_event.is_set()
-        if self._callback_error is not None:
-            raise self._callback_error
-        self._emit(None, force=True)
-        return summary
 
     def _one(self, row: ManifestRow) -> RowResult:
         # A row already queued when Pause was pressed waits here: Pause holds every new start, not only
@@ -486,11 +518,14 @@ class _RunJournal:
 def _cancelled(row: ManifestRow, journal_stop: JournalError | None = None) -> RowResult:
     """A row Cancel (or a journal that could not be written) stopped before its job was requested: not a
     failure, it stays to send."""
+    return RowResult(row.reference_id, row.row, "not_sent", message=cancelled_message(journal_stop))
+
+
+def cancelled_message(journal_stop: JournalError | None = None) -> str:
+    """What a row that Cancel (or a journal that could not be written) kept from being sent says."""
     if journal_stop is not None:
-        return RowResult(row.reference_id, row.row, "not_sent", message="Not sent: the journal could not be "
-                                                                        "written; it is sent with the next run.")
-    return RowResult(row.reference_id, row.row, "not_sent", message="Cancelled before it was sent; it is sent "
-                                                                    "with the next run.")
+        return "Not sent: the journal could not be written; it is sent with the next run."
+    return "Cancelled before it was sent; it is sent with the next run."
 
 
 def _created_elsewhere(row: ManifestRow, job_id: str | None) -> RowResult:

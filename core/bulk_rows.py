@@ -162,15 +162,27 @@ def dry_run(rows: Sequence[ManifestRow], *, with_results: bool = True) -> tuple[
     """What a send would do, without sending: a result per row (``would_send`` for the rows a send takes,
     the check's verdict for the others; none when ``with_results`` is False: only the sentence is wanted) and
     one sentence saying how many of each. Nothing is uploaded."""
-    results = [RowResult(r.reference_id, r.row, "would_send", message="Dry run: this row would be sent.")
-               if r.action in SENDABLE else unsent_result(r) for r in rows] if with_results else []
-    sendable = sum(r.action in SENDABLE for r in rows)
-    created = sum(r.action == DONE for r in rows)
-    errors = sum(r.action == INVALID for r in rows)
+    results = [would_send(r) if r.action in SENDABLE else unsent_result(r) for r in rows] if with_results else []
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.action] = counts.get(r.action, 0) + 1
+    return results, dry_run_text(counts)
+
+
+def would_send(r: ManifestRow) -> RowResult:
+    """A dry run's result for a row a send would take."""
+    return RowResult(r.reference_id, r.row, "would_send", message="Dry run: this row would be sent.")
+
+
+def dry_run_text(counts: Mapping[str, int]) -> str:
+    """The dry run's one sentence, from the rows per action."""
+    sendable = sum(counts.get(a, 0) for a in SENDABLE)
+    created = counts.get(DONE, 0)
+    errors = counts.get(INVALID, 0)
     text = (f"Dry run: {sendable} row(s) would be sent, {created} already created, "
-            f"{len(rows) - sendable - created} left out")
+            f"{sum(counts.values()) - sendable - created} left out")
     text += f" ({errors} with errors)." if errors else "."
-    return results, text + " Nothing was uploaded or sent."
+    return text + " Nothing was uploaded or sent."
 
 
 def row_columns(rows: Sequence[ManifestRow]) -> tuple[list[str], list[str], list[str]]:

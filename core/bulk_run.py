@@ -121,15 +121,22 @@ class BulkRun:
               cancel: threading.Event | None = None, ask_server: bool = True) -> Manifest:
         """Check the loaded manifest's rows (again)."""
         assert self.manifest is not None, "open() first"
-        session = self.session
-        storage = session.storage if session.can_upload else None  # URLs only: local paths are row errors
-        check_manifest(self.manifest, journal=self.journal, storage=storage, history=self._profile_history(),
-                       client=session.client if ask_server and session.api_key else None,
-                       check_masks=self.options.check_masks, retry_failed=self.options.retry_failed,
-                       workers=min(4, os.cpu_count() or 2), progress=progress, cancel=cancel,
-                       classes=session.profile.classes or None)
+        check_manifest(self.manifest, progress=progress, cancel=cancel, **self._check_rules(ask_server))
         self.retally()
         return self.manifest
+
+    def _check_rules(self, ask_server: bool) -> dict[str, Any]:
+        """What every row is checked against (core.manifest.check_manifest's keywords), whoever checks it."""
+        session = self.session
+        storage = session.storage if session.can_upload else None  # URLs only: local paths are row errors
+        return {"journal": self.journal, "storage": storage, "history": self._profile_history(),
+                "client": session.client if ask_server and session.api_key else None,
+                "check_masks": self.options.check_masks, "retry_failed": self.options.retry_failed,
+                "workers": min(4, os.cpu_count() or 2), "classes": session.profile.classes or None}
+
+    def row_count(self) -> int:
+        """The manifest's rows."""
+        return len(self._manifest().rows)
 
     def retally(self) -> dict[str, int]:
         """Count the rows per action again (after the rows changed) into :attr:`tally`."""
@@ -163,7 +170,7 @@ class BulkRun:
         before; then the manifest's own errors."""
         man = self._manifest()
         c = self.tally
-        parts = [f"{len(man.rows)} rows", f"{self.sendable_count()} to send"]
+        parts = [f"{self.row_count()} rows", f"{self.sendable_count()} to send"]
         for key, words in (("done", "already created"), ("invalid", "with errors"), ("changed", "changed"),
                            ("skip_failed", "failed before (Retry failed sends them)")):
             if c.get(key):
@@ -203,7 +210,6 @@ class BulkRun:
     def preflight(self) -> list[str]:
         """Test the connection (raises ConnectionFailedError, or the server's refusal, with "Nothing was
         sent."), then the notes to show before sending."""
-        m = self._manifest()
         report = self.client().test_connection()
         if not report.ok:
             error_type = ConnectionFailedError if report.kind == "unreachable" else PlaymentError
@@ -214,12 +220,15 @@ class BulkRun:
             where = getattr(self.journal, "path", None)
             notes.append(f"{done} row(s) were created in an earlier run" + (f" (journal {where})" if where else "")
                          + "; they are skipped.")
-        if (any(r.spec is not None and not r.spec.batch_id for r in m.sendable())
-                and self.client().known_default_batch() is None):
+        if self._any_without_batch() and self.client().known_default_batch() is None:
             notes.append("Rows without batch_id go to the project's default batch, which the project details do "
                          "not name; a job whose creation is interrupted cannot be looked up. Set the default batch "
                          "ID (--default-batch-id, or in the profile) to let re-runs recover such jobs.")
         return notes
+
+    def _any_without_batch(self) -> bool:
+        """Whether a row a send takes names no batch (it goes to the project's default batch)."""
+        return any(r.spec is not None and not r.spec.batch_id for r in self._manifest().sendable())
 
     # ----------------------------------------------------------------------------------- 4. send
     def prepare_send(self, *, progress: Callable[[BulkProgress], Any] | None = None,
@@ -230,10 +239,10 @@ class BulkRun:
         storage = self.session.storage if self.session.can_upload else None
 
         def started(row: ManifestRow) -> None:
-            self.states.set(row.row, IN_FLIGHT)
+            self._started(row)
 
         def finished(result: RowResult) -> None:
-            self.states.set(result.row, result.status)
+            self._finished(result)
             if on_result is not None:
                 on_result(result)
 
@@ -241,6 +250,12 @@ class BulkRun:
                                        rate=self.options.rate, storage=storage, progress=progress, on_result=finished,
                                        progress_interval=progress_interval, on_start=started)
         return self.submitter
+
+    def _started(self, row: ManifestRow) -> None:
+        self.states.set(row.row, IN_FLIGHT)
+
+    def _finished(self, result: RowResult) -> None:
+        self.states.set(result.row, result.status)
 
     def send(self) -> BulkSummary:
         """Send the sendable rows with the submitter :meth:`prepare_send` made (exactly once each)."""

@@ -52,16 +52,17 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .errors import Problem, UsageError, ValidationError
 from .job import JobSpec, RasterPrelabel, ReferenceImage, as_given, is_local_path
 from .jsonio import parse_json
 from .localfile import regular_file_problem
+from .manifest_refs import RefIndex, flag_duplicates, flag_duplicates_in
 from .pacing import breathe
 from .pipeline import check_job, duplicate_problem, outside_folder_problem, resolve_location, resolve_spec
 from .shapes.rows import LABELS_DIR, SharedSources, labels_beside, shapes_for_row
@@ -129,6 +130,9 @@ class Manifest:
     rows: list[ManifestRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     kind: str = "csv"
+    # a streamed manifest's file: its size and how far it has been read (bytes), for a check's progress
+    size: int = 0
+    position: Callable[[], int] | None = None
 
     @property
     def errors(self) -> list[str]:
@@ -356,6 +360,15 @@ def _unreadable(path: Path, e: OSError) -> UsageError:
 def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str | None = None) -> Manifest:
     """Read a CSV manifest (see the module docstring). Never raises for a bad row: each row carries its
     problems. An unreadable file raises UsageError."""
+    man, rows = stream_csv(path, workflow_id=workflow_id, batch_id=batch_id)
+    man.rows.extend(rows)
+    return man
+
+
+def stream_csv(path: str | Path, *, workflow_id: str | None = None,
+               batch_id: str | None = None) -> tuple[Manifest, Iterator[ManifestRow]]:
+    """The CSV manifest's file-level part (its ``problems`` filled as the rows are read) and its rows, read one
+    at a time as they are asked for: no row is held here. An unreadable file raises UsageError at once."""
     path = Path(path)
     man = Manifest(source=str(path), base_dir=path.resolve().parent, kind="csv")
     special = regular_file_problem(path, "manifest")
@@ -365,6 +378,19 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
         fh = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115 (closed below)
     except OSError as e:
         raise _unreadable(path, e) from None
+    man.size, man.position = _size(fh), cast(Any, fh).buffer.tell
+    return man, _csv_rows(man, path, fh, workflow_id=workflow_id, batch_id=batch_id)
+
+
+def _size(fh: Any) -> int:
+    try:
+        return os.fstat(fh.fileno()).st_size
+    except (OSError, ValueError):
+        return 0
+
+
+def _csv_rows(man: Manifest, path: Path, fh: Any, *, workflow_id: str | None,
+              batch_id: str | None) -> Iterator[ManifestRow]:
     old_limit = csv.field_size_limit()
     csv.field_size_limit(max(old_limit, 64 * MAX_ROW_CHARS))
     reader = csv.reader(fh)
@@ -374,7 +400,7 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
         except StopIteration:
             man.problems.append(Problem("", "the manifest is empty; it needs a header row with at least "
                                             "reference_id and image."))
-            return man
+            return
         header = [h.strip().lower().lstrip("\ufeff") for h in header]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
@@ -396,7 +422,7 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
             except csv.Error as e:
                 row = ManifestRow(row=start)
                 row.add("(row)", f"the row cannot be read as CSV ({e}); check its quotes.")
-                man.rows.append(row)
+                yield row
                 continue
             if not fields or all(not f.strip() for f in fields):
                 continue
@@ -405,7 +431,7 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
                 row = ManifestRow(row=start)
                 row.add("(row)", f"the row is {length:,} characters long (at most {MAX_ROW_CHARS:,}); a file may "
                                  f"have been pasted into a cell or a line break is missing.")
-                man.rows.append(row)
+                yield row
                 continue
             bad = next(((h, _has_surrogates(f)) for h, f in zip(header, fields, strict=False)
                         if _has_surrogates(f)), None)
@@ -414,76 +440,89 @@ def read_csv(path: str | Path, *, workflow_id: str | None = None, batch_id: str 
                 row.reference_id = None
                 row.add(bad[0] or "(row)", f"contains bytes that are not UTF-8 (at character {bad[1]}); save "
                                            f"the manifest as UTF-8.")
-                man.rows.append(row)
+                yield row
                 continue
-            if missing:
-                man.rows.append(ManifestRow(row=start, problems=[]))
+            if missing:  # one file-level sentence is enough: no row of its own
                 continue
             if len(fields) != len(header):
                 row = ManifestRow(row=start)
                 row.add("(row)", f"the row has {len(fields)} cells but the header has {len(header)} columns; "
                                  f"check for a missing or extra comma (quote cells that contain commas).")
-                man.rows.append(row)
+                yield row
                 continue
-            man.rows.append(_row_from_fields(start, dict(zip(header, fields, strict=True)), man.base_dir,
-                                             workflow_id=workflow_id, batch_id=batch_id, legend_cache=legend_cache))
-        if missing:  # one file-level sentence is enough; drop the empty placeholders
-            man.rows = [r for r in man.rows if r.problems]
+            yield _row_from_fields(start, dict(zip(header, fields, strict=True)), man.base_dir,
+                                   workflow_id=workflow_id, batch_id=batch_id, legend_cache=legend_cache)
     except OSError as e:  # the disk or network share failed while reading
         raise _unreadable(path, e) from None
     finally:
         csv.field_size_limit(old_limit)
         fh.close()
-    return man
 
 
 # ------------------------------------------------------------------------------------------- JSONL
 def read_jsonl(path: str | Path, *, workflow_id: str | None = None, batch_id: str | None = None) -> Manifest:
     """Read a JSONL manifest: one documented payload per line."""
+    man, rows = stream_jsonl(path, workflow_id=workflow_id, batch_id=batch_id)
+    man.rows.extend(rows)
+    return man
+
+
+def stream_jsonl(path: str | Path, *, workflow_id: str | None = None,
+                 batch_id: str | None = None) -> tuple[Manifest, Iterator[ManifestRow]]:
+    """The JSONL manifest's file-level part and its rows, read one at a time (see :func:`stream_csv`)."""
     path = Path(path)
     man = Manifest(source=str(path), base_dir=path.resolve().parent, kind="jsonl")
     special = regular_file_problem(path, "manifest")
     if special is not None:
         raise UsageError(special)
     try:
-        fh = open(path, "rb")  # noqa: SIM115 (the `with fh:` below; opened alone to tell open errors apart)
+        fh = open(path, "rb")  # noqa: SIM115 (closed by the rows' generator; opened here to tell open errors apart)
     except OSError as e:
         raise _unreadable(path, e) from None
-    with fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            if not raw.strip():
-                continue
-            row = ManifestRow(row=lineno)
-            man.rows.append(row)
-            if len(raw) > MAX_ROW_CHARS:
-                row.add("(line)", f"the line is {len(raw):,} bytes long (at most {MAX_ROW_CHARS:,}); a file may "
-                                  f"have been pasted in or line breaks are missing.")
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                row.add("(line)", f"contains bytes that are not UTF-8 (at byte {e.start + 1}); save the manifest "
-                                  f"as UTF-8.")
-                continue
-            payload, problem = parse_json(text, what="line")
-            if problem is not None:
-                row.add("(line)", problem.message.rstrip(".") + "; each line must be one job's JSON object.")
-                continue
-            if isinstance(payload, dict):
-                row.reference_id = payload.get("reference_id") if isinstance(payload.get("reference_id"), str) else None
-                if workflow_id and not payload.get("work_flow_id") and not payload.get("tag"):
-                    payload["work_flow_id"] = workflow_id
-                if batch_id and "batch_id" not in payload:
-                    payload["batch_id"] = batch_id
-            try:
-                spec = JobSpec.from_payload(payload)
-            except ValidationError as e:
-                row.problems += e.problems
-                continue
-            row.spec = resolve_spec(spec, man.base_dir)
-    return man
+
+    man.size, man.position = _size(fh), fh.tell
+
+    def rows() -> Iterator[ManifestRow]:
+        with fh:
+            for lineno, raw in enumerate(fh, start=1):
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                if raw.strip():
+                    yield _jsonl_row(lineno, raw, man.base_dir, workflow_id=workflow_id, batch_id=batch_id)
+
+    return man, rows()
+
+
+def _jsonl_row(lineno: int, raw: bytes, base_dir: Path, *, workflow_id: str | None,
+               batch_id: str | None) -> ManifestRow:
+    row = ManifestRow(row=lineno)
+    if len(raw) > MAX_ROW_CHARS:
+        row.add("(line)", f"the line is {len(raw):,} bytes long (at most {MAX_ROW_CHARS:,}); a file may "
+                          f"have been pasted in or line breaks are missing.")
+        return row
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        row.add("(line)", f"contains bytes that are not UTF-8 (at byte {e.start + 1}); save the manifest "
+                          f"as UTF-8.")
+        return row
+    payload, problem = parse_json(text, what="line")
+    if problem is not None:
+        row.add("(line)", problem.message.rstrip(".") + "; each line must be one job's JSON object.")
+        return row
+    if isinstance(payload, dict):
+        row.reference_id = payload.get("reference_id") if isinstance(payload.get("reference_id"), str) else None
+        if workflow_id and not payload.get("work_flow_id") and not payload.get("tag"):
+            payload["work_flow_id"] = workflow_id
+        if batch_id and "batch_id" not in payload:
+            payload["batch_id"] = batch_id
+    try:
+        spec = JobSpec.from_payload(payload)
+    except ValidationError as e:
+        row.problems += e.problems
+        return row
+    row.spec = resolve_spec(spec, base_dir)
+    return row
 
 
 # ------------------------------------------------------------------------------------------ folder
@@ -586,24 +625,41 @@ def _folder_mask(img: Path, by_stem: dict[str, Path], coco_file: Path | None,
 def write_csv(manifest: Manifest, out: str | Path) -> Path:
     """Write a manifest as CSV for review; local paths are written relative to the CSV's folder when
     they are under it."""
-    out = Path(out)
-    base = out.resolve().parent
+    writer = ManifestWriter(out)
+    try:
+        writer.write(manifest.rows)
+    except BaseException:
+        writer.discard()
+        raise
+    return writer.close()
 
-    def rel(v: str | None) -> str:
+
+class ManifestWriter:
+    """:func:`write_csv` a chunk of rows at a time (a streamed run's): written to ``<out>.part``, renamed over
+    ``out`` by :meth:`close`, removed by :meth:`discard`."""
+
+    def __init__(self, out: str | Path) -> None:
+        self.out = Path(out)
+        self._base = self.out.resolve().parent
+        self._tmp = self.out.with_name(self.out.name + ".part")
+        self._fh = open(self._tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed by close/discard)
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(COLUMNS)
+        self.count = 0
+
+    def _rel(self, v: str | None) -> str:
         if not v:
             return ""
         if is_local_path(v):
             try:
-                return Path(v).resolve().relative_to(base).as_posix()
+                return Path(v).resolve().relative_to(self._base).as_posix()
             except ValueError:
                 return v
         return v
 
-    tmp = out.with_name(out.name + ".part")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(COLUMNS)
-        for r in manifest.rows:
+    def write(self, rows: Iterable[ManifestRow]) -> None:
+        rel = self._rel
+        for r in rows:
             s = r.spec
             if s is None:
                 continue
@@ -615,25 +671,44 @@ def write_csv(manifest: Manifest, out: str | Path) -> Path:
                 mask = rel(s.prelabel.url)
                 legend = rel(r.legend_source) if r.legend_source else json.dumps(s.prelabel.legend)
             shapes_file, shapes_source, shapes_format, _ = r.shapes_import or (None, None, None, None)
-            w.writerow([s.reference_id or "", rel(s.image_url),
-                        "|".join(f"{x.label}={rel(x.image_url)}" for x in s.references),
-                        mask, legend, s.batch_id or "",
-                        s.work_flow_id or "", "" if s.priority_weight is None else s.priority_weight, source, fmt,
-                        rel(shapes_file or ""), rel(shapes_source or ""), shapes_format or ""])
-    os.replace(tmp, out)
-    return out
+            self._csv.writerow([s.reference_id or "", rel(s.image_url),
+                                "|".join(f"{x.label}={rel(x.image_url)}" for x in s.references),
+                                mask, legend, s.batch_id or "", s.work_flow_id or "",
+                                "" if s.priority_weight is None else s.priority_weight, source, fmt,
+                                rel(shapes_file or ""), rel(shapes_source or ""), shapes_format or ""])
+            self.count += 1
+
+    def close(self) -> Path:
+        self._fh.close()
+        os.replace(self._tmp, self.out)
+        return self.out
+
+    def discard(self) -> None:
+        self._fh.close()
+        self._tmp.unlink(missing_ok=True)
 
 
 def load_manifest(path: str | Path, *, workflow_id: str | None = None, batch_id: str | None = None,
                   primary: str | None = None, masks: str = "masks") -> Manifest:
-    """CSV, JSONL (``.jsonl``/``.ndjson``/``.json``) or a folder, by what ``path`` is."""
+    """CSV, JSONL (``.jsonl``/``.ndjson``/``.json``) or a folder, by what ``path`` is; every row in memory."""
+    man, rows = stream_manifest(path, workflow_id=workflow_id, batch_id=batch_id, primary=primary, masks=masks)
+    man.rows.extend(rows)
+    return man
+
+
+def stream_manifest(path: str | Path, *, workflow_id: str | None = None, batch_id: str | None = None,
+                    primary: str | None = None, masks: str = "masks") -> tuple[Manifest, Iterator[ManifestRow]]:
+    """:func:`load_manifest`, its rows read one at a time as they are asked for (CSV and JSONL; a folder's rows
+    are built at once, from its listing)."""
     p = Path(path)
     if p.is_dir():
-        return from_folder(p, primary=primary, masks=masks, workflow_id=workflow_id, batch_id=batch_id)
+        man = from_folder(p, primary=primary, masks=masks, workflow_id=workflow_id, batch_id=batch_id)
+        rows, man.rows = man.rows, []
+        return man, iter(rows)
     if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        return read_jsonl(p, workflow_id=workflow_id, batch_id=batch_id)
+        return stream_jsonl(p, workflow_id=workflow_id, batch_id=batch_id)
     if p.suffix.lower() in (".csv", ".txt") or not p.exists():
-        return read_csv(p, workflow_id=workflow_id, batch_id=batch_id)
+        return stream_csv(p, workflow_id=workflow_id, batch_id=batch_id)
     raise UsageError(f"The manifest {p} is neither .csv nor .jsonl; rename it to say which it is.")
 
 
@@ -661,12 +736,15 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
                    allow_local_paths: bool | None = None, history: Any = None, client: Any = None,
                    check_masks: bool = True, retry_failed: bool = False, workers: int = 4,
                    progress: Callable[[int, int], Any] | None = None,
-                   cancel: threading.Event | None = None, classes: list[str] | None = None) -> Manifest:
+                   cancel: threading.Event | None = None, classes: list[str] | None = None,
+                   refs: RefIndex | None = None) -> Manifest:
     """Check every row through the one pipeline (:func:`core.pipeline.check_job`: job rules, local files,
     masks, the payload as it will be sent), flag duplicate reference IDs within the manifest, refuse a
     reference ``history`` (the profile's journal) holds as created, and decide each row's action against
     ``journal`` (this manifest's: resume). Mutates and returns ``manifest``. Rows are checked in parallel
-    (decoding releases the GIL); ``progress(done, total)`` is told as rows finish."""
+    (decoding releases the GIL); ``progress(done, total)`` is told as rows finish. ``refs``: the reference IDs
+    of the rows checked before these (a streamed manifest checked a chunk at a time, core.bulk_stream); the
+    rows' own are added to it."""
     rows = manifest.rows
     # 1. every row through the pipeline, as the window and `submit` check a job
     todo = [r for r in rows if r.spec is not None and not r.mask_checked]
@@ -741,41 +819,25 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
                                          manifest.base_dir, "the manifest")
         if outside is not None:
             manifest.problems.append(outside)
-    # 2. duplicates within the manifest: a set of the IDs seen (no row number per ID held), then the first row
-    # of each repeated ID found in a second pass, which only a manifest with duplicates takes
-    seen: set[str] = set()
-    repeated: set[str] = set()
-    for r in rows:
-        breathe()
-        ref = r.reference_id
-        if isinstance(ref, str) and ref:
-            if ref in seen:
-                repeated.add(ref)
-            else:
-                seen.add(ref)
-    del seen
-    if repeated:
-        first: dict[str, int] = {}
-        for r in rows:
-            ref = r.reference_id
-            if not isinstance(ref, str) or ref not in repeated:
-                continue
-            if ref in first:
-                r.add("reference_id", f"the reference ID \"{ref}\" is also used on row {first[ref]}; every job "
-                                      f"needs its own reference ID.", code="FS_0001")
-            else:
-                first[ref] = r.row
+    # 2. duplicates within the manifest
+    if refs is None:
+        flag_duplicates(rows)
+    else:
+        flag_duplicates_in(rows, refs)
     # 3. the journal, looked up a chunk of rows at a time
     from .journal import payload_hash
     entries: dict[str, Any] = {}
+    before: dict[str, Any] = {}  # the profile's history: created from the window or `submit`
+    other = history if history is not None and history is not journal else None
     for n, r in enumerate(rows):
         breathe()
-        if journal is not None and n % JOURNAL_CHUNK == 0:
-            entries = journal.get_many(x.reference_id for x in rows[n:n + JOURNAL_CHUNK]
-                                       if isinstance(x.reference_id, str))
+        if n % JOURNAL_CHUNK == 0:
+            refs_here = [x.reference_id for x in rows[n:n + JOURNAL_CHUNK] if isinstance(x.reference_id, str)]
+            entries = journal.get_many(refs_here) if journal is not None else {}
+            before = other.get_many(refs_here) if other is not None else {}
         e = entries.get(r.reference_id) if isinstance(r.reference_id, str) else None
-        if e is None and history is not None and history is not journal:
-            dup = duplicate_problem(history, r.reference_id, client)  # created from the window or `submit`
+        if e is None and other is not None and r.reference_id in before:
+            dup = duplicate_problem(other, r.reference_id, client)
             if dup is not None:
                 r.problems.append(dup)
         r.action = INVALID if not r.ok else SEND

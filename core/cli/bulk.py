@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -117,28 +118,47 @@ class _Bar:
                 sys.stderr.flush()
                 self._last = line
 
-    def end(self) -> None:
-        if self.enabled and self._last:
-            sys.stderr.write("\n")
+    def checking(self, rows: int, about: int) -> None:
+        """The check's line: rows checked, of about how many (told from the bytes read), and the time left."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not hasattr(self, "_t0"):
+            self._t0 = now
+        line = f"\rChecking: {rows:,} rows"
+        if about > rows:
+            left = (now - self._t0) * (about - rows) / rows
+            line += f" of about {about:,}, ETA {time.strftime('%H:%M:%S', time.gmtime(left))}"
+        with self._lock:
+            sys.stderr.write(line.ljust(len(self._last)))
             sys.stderr.flush()
+            self._last = line
+
+    def end(self) -> None:
+        """End the line drawn, if any (the next line starts a new one)."""
+        with self._lock:
+            if self.enabled and self._last:
+                sys.stderr.write("\n")
+                sys.stderr.flush()
+            self._last = ""
 
 
-def _refuse_outputs_over_rows(manifest: Any, outputs: list[tuple[str, str | None]]) -> None:
+def _refuse_outputs_over_rows(source: str, rows: list[Any], outputs: list[tuple[str, str | None]]) -> None:
     """A results or manifest file that is one of the rows' own files (an image, a mask, a legend) would be
-    overwritten: refused before anything is sent or written."""
+    overwritten: refused before anything is sent or written (checked a chunk of rows at a time)."""
     from ..storage import local_file
     from .common import same_file
     given = [(opt, out) for opt, out in outputs if out]
     if not given:
         return
     files: dict[str, int] = {}
-    for r in manifest.rows:
+    for r in rows:
         for v in ([r.legend_source] if r.legend_source else []) + (r.spec.local_paths() if r.spec else []):
             files.setdefault(str(local_file(v)), r.row)
     for opt, out in given:
         for path, row in files.items():
             if same_file(out, path):
-                raise UsageError(f"{opt} {out} is a file that row {row} of {manifest.source} reads ({path}); "
+                raise UsageError(f"{opt} {out} is a file that row {row} of {source} reads ({path}); "
                                  f"the tool never overwrites its inputs, so choose another file.")
 
 
@@ -147,10 +167,11 @@ def run_bulk(args: argparse.Namespace) -> int:
     the terminal's progress bar, Ctrl-C and --json lines; failures go to the command line's one edge."""
     from ..bulk import RowResult
     from ..bulk_rows import write_results
-    from ..bulk_run import BulkOptions, BulkRun
+    from ..bulk_run import BulkOptions
+    from ..bulk_stream import StreamedRun
     from ..errors import InterruptedByUser, StoppedError, ValidationError
     from ..journal import Journal
-    from ..manifest import SENDABLE, write_csv
+    from ..manifest import ManifestWriter
     from .common import check_output, session_from_args
     from .edge import OK, REFUSED
 
@@ -178,34 +199,62 @@ def run_bulk(args: argparse.Namespace) -> int:
     options = BulkOptions(concurrency=args.concurrency, rate=args.rate, valid_only=args.valid_only,
                           retry_failed=args.retry_failed, check_masks=not args.no_mask_check, batch_id=args.batch_id,
                           primary_dir=args.primary_dir, masks_dir=args.masks_dir)
-    run: BulkRun | None = None
+    run: StreamedRun | None = None
+    writer: ManifestWriter | None = None
     try:
         journal = session.journal = Journal(journal_path)
-        run = BulkRun(session, args.manifest, options, journal=journal,
-                      client=None if args.dry_run else session.client)
-        manifest = run.open(ask_server=not args.dry_run)
-        _refuse_outputs_over_rows(manifest, [("--results", args.results), ("--write-manifest", args.write_manifest)])
-        if args.write_manifest:
-            out = write_csv(manifest, args.write_manifest)
-            print(f"Wrote the manifest ({len(manifest.rows)} rows) to {out}.", file=sys.stderr)
-        for w in manifest.warnings:
-            print(f"warning: {w}", file=sys.stderr)
-        for e in manifest.errors:
-            print(f"error: {e}", file=sys.stderr)
+        run = StreamedRun(session, args.manifest, options, journal=journal,
+                          client=None if args.dry_run else session.client)
+        writer = ManifestWriter(args.write_manifest) if args.write_manifest else None
+        said = 0  # file-level problems printed so far
+        outputs = [("--results", args.results), ("--write-manifest", args.write_manifest)]
+
+        def on_rows(rows: list[Any]) -> None:  # each chunk as it is checked: nothing is sent before the last
+            nonlocal said
+            assert run is not None and run.manifest is not None
+            man = run.manifest
+            _refuse_outputs_over_rows(man.source, rows, outputs)
+            if writer is not None:
+                writer.write(rows)
+            for p in man.problems[said:]:
+                print(f"{'error' if p.severity == 'error' else 'warning'}: {man.source}: {p}", file=sys.stderr)
+            said = len(man.problems)
+            for r in rows:
+                for p in r.problems:
+                    print(f"{'error' if p.severity == 'error' else 'warning'}: {r.describe(p, man.source)}",
+                          file=sys.stderr)
+
+        bar = _Bar(sys.stderr.isatty() and not as_json)
+
+        def on_rows_shown(rows: list[Any]) -> None:
+            if any(r.problems for r in rows):
+                bar.end()  # the problems start on a line of their own
+            on_rows(rows)
+
+        manifest = run.open(ask_server=not args.dry_run, on_rows=on_rows_shown, progress=bar.checking)
+        bar.end()
+        on_rows([])  # the file-level problems found at the end (an empty manifest, a missing header)
+        if writer is not None:
+            out = writer.close()
+            writer = None
+            print(f"Wrote the manifest ({run.row_count()} rows) to {out}.", file=sys.stderr)
         blocked = run.blocked()
         if blocked is not None or args.dry_run:
             wanted = bool(args.results or as_json)  # a result per row only when one is written out
-            results, text = run.dry_run(with_results=wanted) if blocked is None else (
-                run.unsent_results("Not sent: other rows have errors."), blocked)
+
+            def row_results() -> Iterable[RowResult]:
+                assert run is not None
+                return run.dry_run(with_results=wanted)[0] if blocked is None else run.unsent_results(
+                    "Not sent: other rows have errors.")
             if args.results:
-                write_results(args.results, results)
+                write_results(args.results, row_results())
             if as_json:
-                for r in results:
+                for r in row_results():
                     print(json_line(r.to_dict()))
             if blocked is None:
-                print(text, file=sys.stderr)
+                print(run.dry_run(with_results=False)[1], file=sys.stderr)
                 return OK
-            valid = len(manifest.sendable())
+            valid = run.sendable_count()
             message = blocked + (f" Fix them, or pass --valid-only to send the {valid} valid row(s)." if valid
                                  else " Fix them.")
             raise ValidationError([p for p in manifest.problems if p.severity == "error"], summary=message,
@@ -213,8 +262,6 @@ def run_bulk(args: argparse.Namespace) -> int:
 
         for note in run.preflight():  # the connection test raises, with "Nothing was sent."
             print(("warning: " if "default batch" in note else "") + note, file=sys.stderr)
-        bar = _Bar(sys.stderr.isatty() and not as_json)
-
         def on_result(r: RowResult) -> None:
             if as_json:
                 with out_lock:
@@ -233,8 +280,6 @@ def run_bulk(args: argparse.Namespace) -> int:
             else:
                 raise KeyboardInterrupt
 
-        # the rows this run sends (a send then moves each row to its next action)
-        sent = {r.row for r in manifest.rows if r.action in SENDABLE} if as_json else set()
         on_main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, on_sigint) if on_main_thread else None
         try:
@@ -244,14 +289,12 @@ def run_bulk(args: argparse.Namespace) -> int:
                 signal.signal(signal.SIGINT, previous)
             bar.end()
         if as_json:  # the rows that were not sent this run (skipped, invalid ...) get their line too
-            for res in summary.results:  # one result per row
-                if res.row not in sent:
-                    print(json_line(res.to_dict()))
+            for res in run.results(sendable=False):
+                print(json_line(res.to_dict()))
         if args.results:
-            write_results(args.results, summary.results)
-        for r in summary.results:
-            if r.status in ("failed", "ambiguous"):
-                print(f"error: {manifest.source} row {r.row} ({r.reference_id}): {r.message}", file=sys.stderr)
+            write_results(args.results, run.results())
+        for r in run.results(statuses=("failed", "ambiguous")):
+            print(f"error: {manifest.source} row {r.row} ({r.reference_id}): {r.message}", file=sys.stderr)
         print(f"{run.summary_text(summary)} Journal: {journal_path}", file=sys.stderr)
         if submitter.journal_stop is not None:
             stop = submitter.journal_stop
@@ -267,6 +310,8 @@ def run_bulk(args: argparse.Namespace) -> int:
             raise InterruptedByUser("Stopped before the end; run the same command again to continue.")
         return OK if summary.ok else REFUSED
     finally:
+        if writer is not None:  # refused or stopped before the manifest was written whole
+            writer.discard()
         if run is not None:
             run.close()
         session.close()

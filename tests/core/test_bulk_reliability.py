@@ -204,3 +204,36 @@ def test_cli_second_run_on_a_claimed_journal_exits_2_naming_the_first(tmp_path, 
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr[-2000:]
     assert sandbox.job_count() == 5
+
+
+def test_cli_streamed_10000_rows_killed_three_times_then_resumes_exactly_once(tmp_path, make_sandbox):
+    """The streamed run (core.bulk_stream) at the size the issue names: ten thousand rows, five of the check's
+    chunks, SIGKILL at three points spread over the send (light faults: some answers lost after the job was
+    stored, so the resumed runs reconcile), then a run to the end."""
+    n = 10_000
+    sb = make_sandbox(faults=Faults(drop_after=0.01, html_502=0.01, retry_after=0), page_size=1000, seed=5)
+    manifest = _write_manifest(tmp_path / "big.csv", n)
+    journal = tmp_path / "big.csv.journal.sqlite"
+    env = _env(sb, tmp_path)
+    for target in (2_000, 5_000, 8_000):
+        proc = subprocess.Popen(_cli(manifest, sb), env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while sb.job_count() < target and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    assert sb.job_count() < n
+    with Journal(journal) as j:
+        counts = j.counts()
+    assert counts.get("created", 0) >= 7_000  # the killed runs' created rows are in the journal
+    done = subprocess.run(_cli(manifest, sb, "--results", str(tmp_path / "res.csv")), env=env, cwd=str(ROOT),
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode == 1:  # a row whose five attempts all failed before it was stored: --retry-failed
+        done = subprocess.run(_cli(manifest, sb, "--retry-failed", "--results", str(tmp_path / "res.csv")),
+                              env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    _assert_exactly_once(sb, journal, n)
+    results = (tmp_path / "res.csv").read_text().splitlines()
+    assert len(results) == n + 1 and sum(",skipped," in r for r in results) >= 7_000

@@ -62,13 +62,16 @@ class StreamedRun(BulkRun):
         super().__init__(*args, **kw)
         self.store = RowStore()
         self.rows_read = 0
+        self._for_send = True
 
     def open(self, *, progress: Callable[[int, int], Any] | None = None,
              cancel: threading.Event | None = None, ask_server: bool = True,
-             on_rows: Callable[[list[ManifestRow]], Any] | None = None) -> Manifest:
+             on_rows: Callable[[list[ManifestRow]], Any] | None = None, for_send: bool = True) -> Manifest:
         """Read and check the manifest a chunk at a time (see the module's doc); ``progress(rows, about)`` after
         each chunk, ``about`` the rows the file holds as guessed from the bytes read so far (0 when it cannot be
-        told). Returns the manifest's file-level part: no rows."""
+        told). ``for_send``: False for a dry run, whose store keeps no payload. Returns the manifest's
+        file-level part: no rows."""
+        self._for_send = for_send
         opts = self.options
         header, rows = stream_manifest(self.source, workflow_id=self.session.workflow_id or None,
                                        batch_id=opts.batch_id, primary=opts.primary_dir, masks=opts.masks_dir)
@@ -79,7 +82,7 @@ class StreamedRun(BulkRun):
                 part = Manifest(source=header.source, base_dir=header.base_dir, rows=chunk,
                                 problems=header.problems, kind=header.kind)
                 check_manifest(part, cancel=cancel, refs=self.store, **rules)
-                self.store.add_rows(chunk)
+                self.store.add_rows(chunk, payloads=for_send)
                 self.rows_read += len(chunk)
                 if on_rows is not None:
                     on_rows(chunk)
@@ -132,6 +135,8 @@ class StreamedRun(BulkRun):
     def send(self) -> BulkSummary:
         """Send the rows a send takes, from the store (see the module's doc). The summary holds the rows per
         status (every row's: the check's verdicts too), not the results: :meth:`results` reads them."""
+        if not self._for_send:
+            raise RuntimeError("this run was opened for a dry run (for_send=False): it keeps no payload to send")
         submitter = self.submitter if self.submitter is not None else self.prepare_send()
         summary = submitter.run_stream(self.store.sendable(), self.sendable_count())
         self.store.mark_unsent(cancelled_message(submitter.journal_stop))

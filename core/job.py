@@ -375,11 +375,18 @@ _PLAIN_HTTPS = re.compile(r"https://[A-Za-z0-9][A-Za-z0-9.\-]*(?::[0-9]{1,5})?(?
                           re.IGNORECASE)
 
 
+_COMMON_SCHEMES = ("https://", "http://", "s3://", "gs://")
+
+
 def is_local_path(value: Any) -> bool:
     """True for a file path rather than a URL. A string is a URL only when it starts with a scheme and
     ``://`` (``https://``, ``s3://``, ``gs://``); ``file://`` URLs, Windows drive paths (``C:\\x``, one
     letter is a drive, not a scheme), UNC paths, ``~`` and relative paths are local files."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
+        return False
+    if value.startswith(_COMMON_SCHEMES):  # most values: said at once (a million rows ask several times each)
+        return False
+    if not value.strip():
         return False
     value = value.strip()
     if value[:7].lower() == "file://":

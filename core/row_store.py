@@ -59,22 +59,35 @@ class RowStore:
         return out
 
     def add_refs(self, pairs: list[tuple[str, int]]) -> None:
-        with self._lock, self._db:
-            self._db.executemany("INSERT OR IGNORE INTO refs (ref, row) VALUES (?, ?)", pairs)
+        with self._lock:
+            self._many("INSERT OR IGNORE INTO refs (ref, row) VALUES (?, ?)", pairs)
 
-    def add_rows(self, rows: Iterable[ManifestRow]) -> None:
-        """Keep checked rows: the payload of each row a send takes, the check's verdict of the others."""
+    def _many(self, sql: str, records: list[tuple[Any, ...]]) -> None:
+        """One statement over many records in one transaction (the connection commits each statement alone
+        otherwise); the caller holds the lock."""
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany(sql, records)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def add_rows(self, rows: Iterable[ManifestRow], *, payloads: bool = True) -> None:
+        """Keep checked rows: the payload of each row a send takes (unless ``payloads`` is False: a dry run's
+        store, which sends nothing, keeps an empty one), the check's verdict of the others."""
         records: list[tuple[Any, ...]] = []
         for r in rows:
             ref = r.reference_id if isinstance(r.reference_id, str) else None
             if r.action in SENDABLE and r.spec is not None:
-                payload = zlib.compress(json.dumps(r.spec.to_payload(), separators=(",", ":")).encode(), 1)
+                payload = (zlib.compress(json.dumps(r.spec.to_payload(), separators=(",", ":")).encode(), 1)
+                           if payloads else b"")
                 records.append((r.row, ref, r.action, int(not r.spec.batch_id), payload, None, r.job_id, None, None))
             else:
                 res = unsent_result(r)
                 records.append((r.row, ref, r.action, 0, None, res.status, res.job_id, res.code, res.message))
-        with self._lock, self._db:
-            self._db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+        with self._lock:
+            self._many("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
 
     # ------------------------------------------------------------------------- counts
     def actions(self) -> dict[str, int]:
@@ -121,15 +134,15 @@ class RowStore:
         self.flush()
 
     def flush(self) -> None:
-        with self._lock, self._db:
+        with self._lock:
             pending, self._pending = self._pending, []
-            self._db.executemany("UPDATE rows SET status = ?, job_id = ?, code = ?, message = ? WHERE row = ?",
-                                 pending)
+            if pending:
+                self._many("UPDATE rows SET status = ?, job_id = ?, code = ?, message = ? WHERE row = ?", pending)
 
     def mark_unsent(self, message: str) -> int:
         """Every row a send takes that has no result yet (a send stopped before it): ``not_sent``."""
         self.flush()
-        with self._lock, self._db:
+        with self._lock:
             return self._db.execute("UPDATE rows SET status = 'not_sent', message = ? WHERE status IS NULL AND "
                                     "payload IS NOT NULL", (message,)).rowcount
 

@@ -231,7 +231,8 @@ def run_bulk(args: argparse.Namespace) -> int:
                 bar.end()  # the problems start on a line of their own
             on_rows(rows)
 
-        manifest = run.open(ask_server=not args.dry_run, on_rows=on_rows_shown, progress=bar.checking)
+        manifest = run.open(ask_server=not args.dry_run, on_rows=on_rows_shown, progress=bar.checking,
+                            for_send=not args.dry_run)
         bar.end()
         on_rows([])  # the file-level problems found at the end (an empty manifest, a missing header)
         if writer is not None:

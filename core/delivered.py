@@ -32,16 +32,16 @@ import re
 import struct
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .client import PlaymentClient
 from .defaults import DEFAULT_MAX_PIXELS
 from .errors import PlaymentError, Problem, ValidationError
-from .journal import Journal, RemoteStatus
+from .journal import REMOTE_COLUMNS, Entry, Journal, RemoteStatus, unkey
 from .jsonio import parse_json, write_json_file
 from .review import (
     KINDS,
@@ -103,16 +103,58 @@ class JobDownload:
 
 @dataclass
 class DownloadReport:
+    """What ``results`` did: every job's outcome (in ``jobs`` when kept), the jobs per outcome, the refreshed
+    statuses, and the review files written."""
+
     jobs: list[JobDownload] = field(default_factory=list)
     statuses: StatusReport | None = None
     review_csv: Path | None = None
     review_html: Path | None = None
+    tally: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for j in self.jobs:
-            out[j.status] = out.get(j.status, 0) + 1
-        return out
+        return dict(self.tally)
+
+
+PAGE = 500  # completed jobs read from the journal at a time
+
+
+def _select(journal: Journal, sql: str, args: tuple[Any, ...]) -> list[Any]:
+    rows: list[Any] = journal.run_sql(lambda db: db.execute(sql, args).fetchall())
+    return rows
+
+
+def _completed(journal: Journal, batch_id: str | None) -> tuple[int, Iterator[tuple[RemoteStatus, Entry | None]]]:
+    """How many jobs the journal holds as completed (of ``batch_id``), and each with its entry (for the payload's
+    pre-label), by reference ID then job ID, read a page at a time."""
+    if not journal.run_sql(lambda db: db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                                 "name = 'remote'").fetchone()):
+        return 0, iter(())
+    where = "lower(trim(r.status)) = 'completed' AND (? IS NULL OR r.batch_id = ?)"
+    total = journal.run_sql(lambda db: db.execute(f"SELECT COUNT(*) FROM remote r WHERE {where}",
+                                                  (batch_id, batch_id)).fetchone()[0])
+
+    def pages() -> Iterator[tuple[RemoteStatus, Entry | None]]:
+        after: tuple[Any, ...] = ()
+        while True:
+            more = "AND (COALESCE(r.reference_id, ''), r.job_id) > (?, ?)" if after else ""
+            sql = (f"SELECT COALESCE(r.reference_id, '') AS k, {', '.join('r.' + c for c in REMOTE_COLUMNS)}, "
+                   f"e.reference_id, e.payload FROM remote r LEFT JOIN entries e ON e.job_id = r.job_id "
+                   f"WHERE {where} {more} ORDER BY k, r.job_id LIMIT ?")
+            args = (batch_id, batch_id, *after, PAGE)
+            page = _select(journal, sql, args)
+            if not page:
+                return
+            for row in page:
+                rs = RemoteStatus(*row[1:1 + len(REMOTE_COLUMNS)])
+                ref, payload = row[1 + len(REMOTE_COLUMNS):]
+                if rs.reference_id is not None:
+                    rs = replace(rs, reference_id=unkey(rs.reference_id))
+                entry = None if ref is None else Entry(reference_id=unkey(ref), state="created", payload_json=payload)
+                yield rs, entry
+            after = (page[-1][0], page[-1][1])
+
+    return int(total), pages()
 
 
 def folder_name(reference_id: str | None, job_id: str) -> str:
@@ -189,26 +231,26 @@ def _write_classes(folder: Path, rgba: Any, legend: dict[str, str]) -> None:
 def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Path, *, batch_id: str | None = None,
                      progress: Progress | None = None, cancel: threading.Event | None = None,
                      refresh: bool = True, review: bool = True,
-                     max_pixels: int = DEFAULT_MAX_PIXELS) -> DownloadReport:
+                     max_pixels: int = DEFAULT_MAX_PIXELS, keep_jobs: bool = True,
+                     on_job: Callable[[JobDownload], Any] | None = None) -> DownloadReport:
     """Download, convert and review every completed job (``batch_id``: of that batch). ``refresh``: ask
     Playment for statuses first (:func:`core.status.refresh_statuses`). Per-job failures are reported on the
     job, never raised; the review files are rewritten from every job on disk, old and new, when one of them
     was sent with a pre-label (else none is written: there is nothing to compare). A mask over
     ``max_pixels`` (from its PNG header) is refused before decoding: that job writes nothing and is not
-    recorded as fetched."""
+    recorded as fetched. The completed jobs are read from the journal a page at a time; each outcome goes to
+    ``on_job`` as it comes, and is kept in the report's ``jobs`` only when ``keep_jobs`` (the window's table):
+    without it, memory holds the jobs under way and the reviews (one small record a job with a pre-label)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = DownloadReport()
-    if refresh:
-        report.statuses = refresh_statuses(journal, client, batch_id=batch_id, cancel=cancel)
-    remote = journal.remote_statuses()
-    payloads = {e.job_id: e for e in journal.entries() if e.job_id}
-    done = [rs for rs in remote.values()
-            if (rs.status or "").strip().lower() == "completed" and (batch_id is None or rs.batch_id == batch_id)]
-    done.sort(key=lambda rs: (rs.reference_id or "", rs.job_id))
+    if refresh:  # the statuses' counts only: their jobs stay in the journal
+        report.statuses = refresh_statuses(journal, client, batch_id=batch_id, cancel=cancel, keep_jobs=False)
+        report.statuses.close()
+    total, done = _completed(journal, batch_id)
 
-    def one(rs: RemoteStatus) -> JobDownload:
-        entry = payloads.get(rs.job_id)
+    def one(item: tuple[RemoteStatus, Entry | None]) -> JobDownload:
+        rs, entry = item
         ref = rs.reference_id or (entry.reference_id if entry else None)
         folder = out / folder_name(ref, rs.job_id)
         job = JobDownload(ref, rs.job_id, "unchanged", str(folder))
@@ -235,7 +277,10 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
     # DOWNLOAD_WORKERS jobs at once (a download waits on the network, a decode releases the GIL), at most twice
     # that many asked ahead: memory stays that of a few jobs whatever their number, and the jobs are reported
     # in order. Cancel stops asking; the jobs under way finish.
-    todo = iter(done)
+    todo = done
+    reviews: list[Any] = []
+    shape_reviews: list[tuple[str | None, str, ShapesReview]] = []
+    finished = 0
     ahead: deque[Future[JobDownload]] = deque()
     with ThreadPoolExecutor(max_workers=DOWNLOAD_WORKERS) as pool:
         while True:
@@ -247,11 +292,18 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
             if not ahead:
                 break
             job = ahead.popleft().result()
-            report.jobs.append(job)
+            finished += 1
+            report.tally[job.status] = report.tally.get(job.status, 0) + 1
+            if job.review is not None:
+                reviews.append(job.review)
+            if job.shapes_review is not None:
+                shape_reviews.append((job.reference_id, job.job_id, job.shapes_review))
+            if keep_jobs:
+                report.jobs.append(job)
+            if on_job is not None:
+                on_job(job)
             if progress is not None:
-                progress(len(report.jobs), len(done), job.job_id)
-    reviews = [j.review for j in report.jobs if j.review is not None]
-    shape_reviews = [(j.reference_id, j.job_id, j.shapes_review) for j in report.jobs if j.shapes_review is not None]
+                progress(finished, total, job.job_id)
     if review and (reviews or shape_reviews):  # no job with a pre-label: no empty page offered to open
         report.review_csv = write_review_csv(reviews, out / REVIEW_CSV, shape_reviews)
         report.review_html = write_review_html(reviews, out / REVIEW_HTML, out, shape_reviews)

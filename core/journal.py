@@ -106,12 +106,13 @@ CREATE TABLE IF NOT EXISTS remote (
     fetched_at   TEXT
 );
 """
-_REMOTE_COLUMNS = ("job_id", "reference_id", "batch_id", "status", "checked_at", "changed_at", "seen_status",
+REMOTE_COLUMNS = ("job_id", "reference_id", "batch_id", "status", "checked_at", "changed_at", "seen_status",
                    "fetched_url", "fetched_at")
 
 _COLUMNS = ("reference_id", "payload_hash", "payload", "state", "status", "job_id", "code", "message",
             "attempts", "created_at", "updated_at")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
+_SELECT_NO_PAYLOAD = f"SELECT {', '.join('NULL' if c == 'payload' else c for c in _COLUMNS)} FROM entries"
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -143,7 +144,8 @@ def _key(reference_id: str) -> str | bytes:
     return ref
 
 
-def _unkey(value: Any) -> str:
+def unkey(value: Any) -> str:
+    """A reference ID as stored (TEXT, or a surrogatepass BLOB) back as text."""
     if isinstance(value, bytes):
         return value.decode("utf-8", "surrogatepass")
     return str(value)
@@ -319,7 +321,7 @@ class RemoteStatus:
         return self.status is not None and self.status != self.seen_status
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in _REMOTE_COLUMNS}
+        return {k: getattr(self, k) for k in REMOTE_COLUMNS}
 
 
 # ------------------------------------------------------------------------------------ file locking
@@ -503,7 +505,7 @@ class Journal:
     @staticmethod
     def _entry(row: tuple[Any, ...]) -> Entry:
         d = dict(zip(_COLUMNS, row, strict=True))  # every SELECT names _COLUMNS
-        return Entry(reference_id=_unkey(d["reference_id"]), state=d["state"], job_id=d["job_id"], code=d["code"],
+        return Entry(reference_id=unkey(d["reference_id"]), state=d["state"], job_id=d["job_id"], code=d["code"],
                      message=d["message"], attempts=d["attempts"] or 0, created_at=d["created_at"],
                      updated_at=d["updated_at"], payload_hash=d["payload_hash"], status=d["status"],
                      payload_json=d["payload"])
@@ -612,13 +614,15 @@ class Journal:
         rows = self._select(f"{_SELECT} WHERE reference_id=?", (_key(reference_id),))
         return self._entry(rows[0]) if rows else None
 
-    def get_many(self, reference_ids: Iterable[str]) -> dict[str, Entry]:
-        """Entries for many reference_ids at once (absent ones are left out)."""
+    def get_many(self, reference_ids: Iterable[str], *, payloads: bool = True) -> dict[str, Entry]:
+        """Entries for many reference_ids at once (absent ones are left out); without their payloads when
+        ``payloads`` is False (a check deciding each row's action needs only the payload's hash)."""
         ids = list(dict.fromkeys(reference_ids))
         out: dict[str, Entry] = {}
+        select = _SELECT if payloads else _SELECT_NO_PAYLOAD
         for i in range(0, len(ids), 500):
             chunk = tuple(_key(r) for r in ids[i:i + 500])
-            rows = self._select(f"{_SELECT} WHERE reference_id IN ({', '.join('?' for _ in chunk)})", chunk)
+            rows = self._select(f"{select} WHERE reference_id IN ({', '.join('?' for _ in chunk)})", chunk)
             for r in rows:
                 e = self._entry(r)
                 out[e.reference_id] = e
@@ -651,6 +655,11 @@ class Journal:
         was falsy and ``if journal:`` skipped it silently; a Journal object is always true."""
         n: int = self._select("SELECT COUNT(*) FROM entries")[0][0]
         return n
+
+    def run_sql(self, fn: Callable[[sqlite3.Connection], _T], *, writes: bool = False) -> _T:
+        """``fn(connection)`` under the journal's lock, with its wait for another process's lock and its
+        sentences for SQLite's errors (core.status_scope keeps a temporary table in this connection)."""
+        return self._run(fn, _Op("status" if writes else "read"))
 
     # ---------------------------------------------------------- remote status
     def _has_remote(self) -> bool:
@@ -692,15 +701,15 @@ class Journal:
         """Stored statuses by job_id (all of them, or those of ``job_ids``); {} before the first refresh."""
         if not self._has_remote():
             return {}
-        rows = self._select(f"SELECT {', '.join(_REMOTE_COLUMNS)} FROM remote")
+        rows = self._select(f"SELECT {', '.join(REMOTE_COLUMNS)} FROM remote")
         wanted = None if job_ids is None else set(job_ids)
         out: dict[str, RemoteStatus] = {}
         for r in rows:
-            d = dict(zip(_REMOTE_COLUMNS, r, strict=True))
+            d = dict(zip(REMOTE_COLUMNS, r, strict=True))
             if wanted is not None and d["job_id"] not in wanted:
                 continue
             if d["reference_id"] is not None:
-                d["reference_id"] = _unkey(d["reference_id"])
+                d["reference_id"] = unkey(d["reference_id"])
             out[d["job_id"]] = RemoteStatus(**d)
         return out
 

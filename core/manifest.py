@@ -833,8 +833,8 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
         breathe()
         if n % JOURNAL_CHUNK == 0:
             refs_here = [x.reference_id for x in rows[n:n + JOURNAL_CHUNK] if isinstance(x.reference_id, str)]
-            entries = journal.get_many(refs_here) if journal is not None else {}
-            before = other.get_many(refs_here) if other is not None else {}
+            entries = journal.get_many(refs_here, payloads=False) if journal is not None else {}
+            before = other.get_many(refs_here, payloads=False) if other is not None else {}
         e = entries.get(r.reference_id) if isinstance(r.reference_id, str) else None
         if e is None and other is not None and r.reference_id in before:
             dup = duplicate_problem(other, r.reference_id, client)

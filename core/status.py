@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .client import PlaymentClient, is_final_status
 from .errors import NotFoundError, PlaymentError, ServerFaultError
-from .journal import Journal, RemoteStatus
+from .journal import Journal
 from .sandbox import is_sandbox_url
 from .sanitise import one_line
+from .status_scope import Answer, StatusScope
 
 Progress = Callable[[int, int, str], Any]  # (done, total, what): jobs settled so far, jobs to settle
 
@@ -74,6 +75,9 @@ class JobStatus:
 
 @dataclass
 class StatusReport:
+    """What a refresh found: its jobs (in ``jobs`` when kept, else read with :meth:`each_job`), the jobs per
+    status, how many changed since the last look, and the requests it took."""
+
     jobs: list[JobStatus] = field(default_factory=list)
     server: str = "Playment"    # who was asked, as a sentence names it (:func:`server_name`)
     requests: int = 0           # requests made to the server
@@ -81,18 +85,44 @@ class StatusReport:
     job_requests: int = 0
     asked: int = 0              # jobs that were open and asked about
     errors: list[str] = field(default_factory=list)
+    tally: dict[str, int] | None = None    # jobs per status, counted where they are kept
+    changed_count: int = 0
+    scope: StatusScope | None = None       # where each_job reads (until close)
 
     def counts(self) -> dict[str, int]:
         """How many jobs are in each status ("unknown" for those not answered)."""
+        if self.tally is not None:
+            return dict(self.tally)
         return dict(Counter((j.status or "unknown") for j in self.jobs))
 
     @property
     def changed(self) -> list[JobStatus]:
         return [j for j in self.jobs if j.changed]
 
+    def each_job(self) -> Iterator[JobStatus]:
+        """Every job's line, by reference ID, read a page at a time from where the refresh kept them."""
+        if self.scope is None:
+            yield from self.jobs
+            return
+        for rs, ref, batch, error in self.scope.jobs():
+            yield JobStatus(reference_id=ref or rs.reference_id, job_id=rs.job_id, batch_id=batch or rs.batch_id,
+                            status=rs.status, previous=rs.seen_status, checked_at=rs.checked_at, error=error)
+
+    def mark_seen(self) -> None:
+        """The user has seen these statuses: the next refresh marks only what moves after this look."""
+        if self.scope is not None:
+            self.scope.mark_seen()
+
+    def close(self) -> None:
+        if self.scope is not None:
+            self.scope.close()
+            self.scope = None
+
     def summary(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts().items(), key=lambda kv: (-kv[1], kv[0])))
-        return f"{len(self.jobs)} job(s): {counts or 'none'}; {len(self.changed)} changed since the last look."
+        total = sum(self.tally.values()) if self.tally is not None else len(self.jobs)
+        changed = self.changed_count if self.tally is not None else len(self.changed)
+        return f"{total} job(s): {counts or 'none'}; {changed} changed since the last look."
 
 
 def _norm(status: str | None) -> str | None:
@@ -100,115 +130,116 @@ def _norm(status: str | None) -> str | None:
 
 
 def refresh_statuses(journal: Journal, client: PlaymentClient, *, batch_id: str | None = None,
-                     progress: Progress | None = None, cancel: threading.Event | None = None) -> StatusReport:
+                     progress: Progress | None = None, cancel: threading.Event | None = None,
+                     keep_jobs: bool = True) -> StatusReport:
     """Refresh and report the status of the journal's created jobs (``batch_id``: only that batch's, and also
     the jobs of that batch the journal does not know, e.g. made outside the tool). Final jobs are reported from
     the journal without a request. A batch that cannot be read falls back to ``GET job`` per open job; a job
-    that cannot be read keeps its last known status and gets an ``error``. Never raises for one job."""
+    that cannot be read keeps its last known status and gets an ``error``. Never raises for one job.
+
+    The jobs are kept in a temporary table of the journal's connection (core.status_scope), not in memory, and
+    every answer is stored in the journal as its page comes. ``keep_jobs``: the report holds every job's line
+    in ``jobs`` (the window's History); without it (``playment-submit status``, any number of jobs) read them
+    with :meth:`StatusReport.each_job`, then :meth:`StatusReport.close`."""
     report = StatusReport(server=server_name(getattr(client, "base_url", None)))
     on_sandbox = report.server != "Playment"
-    known: dict[str, tuple[str | None, str | None]] = {}  # job_id -> (reference_id, batch_id)
-    default = None
-    for e in journal.entries():
-        if e.state != "created" or not e.job_id:
-            continue
-        payload = e.payload or {}
-        b = payload.get("batch_id") if isinstance(payload.get("batch_id"), str) else None
-        if b is None:
-            default = default or client.known_default_batch()
-            b = default
-        known[e.job_id] = (e.reference_id, b)
-    stored = journal.remote_statuses()
-    if batch_id is not None:
-        for job_id, rs in stored.items():  # jobs of this batch met on an earlier `status --batch`
-            if job_id not in known and rs.batch_id == batch_id:
-                known[job_id] = (rs.reference_id, rs.batch_id)
-        known = {j: rb for j, rb in known.items() if rb[1] == batch_id}
-    open_jobs = {j: rb for j, rb in known.items() if not is_settled(stored.get(j, RemoteStatus(j)).status)}
-    report.asked = len(open_jobs)
-    answers: dict[str, tuple[str | None, str | None, str | None]] = {}  # job_id -> (ref, batch, status)
-    errors: dict[str, str] = {}
-    total = len(open_jobs)
+    scope = StatusScope(journal, is_settled)
+    try:
+        if scope.lacks_batch():
+            scope.set_default_batch(client.known_default_batch())
+        if batch_id is not None:
+            scope.only_batch(batch_id)
+        report.asked = total = scope.mark_open()
+        by_batch = scope.open_by_batch()
+        done = 0
 
-    def tell(what: str) -> None:
-        if progress is not None:
-            progress(len(answers), total, what)
+        def tell(what: str) -> None:
+            if progress is not None:
+                progress(done, total, what)
 
-    by_batch: dict[str | None, set[str]] = {}
-    for j, (_, b) in open_jobs.items():
-        by_batch.setdefault(b, set()).add(j)
-    if batch_id is not None:
-        by_batch.setdefault(batch_id, set())
-    totals = _batch_totals(client, report) if any(b is not None for b in by_batch) else {}
-    for b, wanted in by_batch.items():
-        if b is None:
-            continue
-        remaining = set(wanted)
-        token: str | None = None
-        guard = listing_guard(client, b, totals.get(b), report.server)
-        kept = skipped = 0
-        try:
-            while True:
-                if cancel is not None and cancel.is_set():
-                    break
-                try:
-                    page = client.get_batch_page(b, token)
-                finally:
-                    report.requests += 1
-                    report.page_requests += 1
-                token = page.token
-                skipped += page.skipped
-                for listed in page.jobs:
-                    if batch_id is not None or listed.job_id in wanted:
-                        answers[listed.job_id] = (listed.reference_id, b, _norm(listed.status))
-                        remaining.discard(listed.job_id)
-                        kept += 1
-                tell(f"batch {b}")
-                # --batch lists the whole batch; otherwise stop as soon as every open job was seen.
-                if not token or (batch_id is None and not remaining):
-                    break
-                guard.page(len(page.jobs), token)
-        except ServerFaultError as e:
-            report.errors.append(f"{one_line(e, 400)} The listing of batch {b} did not end: kept the {kept} "
-                                 f"job status(es) its pages gave"
-                                 + (f"; the other {len(remaining)} open job(s) were asked one by one."
-                                    if remaining else "."))
-        except PlaymentError as e:
-            report.errors.append(f"Batch {b} could not be read ({e}); its jobs were asked one by one.")
-        if skipped:
-            report.errors.append(f"{_possessive(report.server)} listing of batch {b} held {skipped} entry(ies) "
-                                 f"without a usable job ID (not text, or empty); they were skipped.")
-    for j in sorted(set(open_jobs) - set(answers)):
-        if cancel is not None and cancel.is_set():
-            break
-        ref, b = open_jobs[j]
-        try:
-            info = client.get_job(j)
-            answers[j] = (ref, info.batch_id if isinstance(info.batch_id, str) else b, _norm(info.status))
-        except NotFoundError:
-            if on_sandbox:  # made on an earlier sandbox (or before a reset): a state of its own, not an error
-                answers[j] = (ref, b, NOT_ON_SANDBOX)
-            else:
-                errors[j] = f"Playment does not know job {j} (deleted, or another project)."
-        except PlaymentError as e:
-            errors[j] = str(e)
-        finally:
-            report.requests += 1
-            report.job_requests += 1
-        tell(f"job {j}")
-    if answers:
-        journal.record_statuses((j, ref, b, st) for j, (ref, b, st) in answers.items())
-    stored = journal.remote_statuses()
-    for j in set(answers) - set(known):  # listed on a --batch page, unknown to the journal
-        known[j] = (answers[j][0], answers[j][1])
-    for j in sorted(known, key=lambda x: (known[x][0] or "", x)):
-        rs = stored.get(j, RemoteStatus(j))
-        ref, b = known[j]
-        report.jobs.append(JobStatus(reference_id=ref or rs.reference_id, job_id=j, batch_id=b or rs.batch_id,
-                                     status=rs.status, previous=rs.seen_status, checked_at=rs.checked_at,
-                                     error=errors.get(j)))
-    report.errors.extend(f"{ref_or(j, known)}: {msg}" for j, msg in errors.items())
-    return report
+        if batch_id is not None:
+            by_batch.setdefault(batch_id, 0)
+        totals = _batch_totals(client, report) if any(b is not None for b in by_batch) else {}
+        for b, wanted in by_batch.items():
+            if b is None:
+                continue
+            remaining = wanted
+            token: str | None = None
+            guard = listing_guard(client, b, totals.get(b), report.server)
+            kept = skipped = 0
+            try:
+                while True:
+                    if cancel is not None and cancel.is_set():
+                        break
+                    try:
+                        page = client.get_batch_page(b, token)
+                    finally:
+                        report.requests += 1
+                        report.page_requests += 1
+                    token = page.token
+                    skipped += page.skipped
+                    listed = [(j.job_id, j.reference_id, b, _norm(j.status)) for j in page.jobs]
+                    if batch_id is None:  # only the open jobs of the journal
+                        mine = scope.wanted([a[0] for a in listed])
+                        listed = [a for a in listed if a[0] in mine]
+                    first = scope.answer(listed)
+                    remaining -= first
+                    done += first
+                    kept += len(listed)
+                    tell(f"batch {b}")
+                    # --batch lists the whole batch; otherwise stop as soon as every open job was seen.
+                    if not token or (batch_id is None and remaining <= 0):
+                        break
+                    guard.page(len(page.jobs), token)
+            except ServerFaultError as e:
+                report.errors.append(f"{one_line(e, 400)} The listing of batch {b} did not end: kept the {kept} "
+                                     f"job status(es) its pages gave"
+                                     + (f"; the other {remaining} open job(s) were asked one by one."
+                                        if remaining > 0 else "."))
+            except PlaymentError as e:
+                report.errors.append(f"Batch {b} could not be read ({e}); its jobs were asked one by one.")
+            if skipped:
+                report.errors.append(f"{_possessive(report.server)} listing of batch {b} held {skipped} "
+                                     f"entry(ies) without a usable job ID (not text, or empty); they were skipped.")
+        answers: list[Answer] = []
+        for j, ref, b in scope.unanswered_open():
+            if cancel is not None and cancel.is_set():
+                break
+            try:
+                info = client.get_job(j)
+                answers.append((j, ref, info.batch_id if isinstance(info.batch_id, str) else b, _norm(info.status)))
+            except NotFoundError:
+                if on_sandbox:  # made on an earlier sandbox (or before a reset): a state of its own, not an error
+                    answers.append((j, ref, b, NOT_ON_SANDBOX))
+                else:
+                    scope.set_error(j, f"Playment does not know job {j} (deleted, or another project).")
+            except PlaymentError as e:
+                scope.set_error(j, str(e))
+            finally:
+                report.requests += 1
+                report.job_requests += 1
+            if len(answers) >= ANSWER_GROUP:
+                done += scope.answer(answers)
+                answers = []
+            tell(f"job {j}")
+        done += scope.answer(answers)
+        report.tally, report.changed_count = scope.counts()
+        errors, n_errors = scope.errors(MAX_ERRORS)
+        report.errors.extend(f"{_ref_or(j, ref)}: {msg}" for j, ref, msg in errors)
+        if n_errors > len(errors):
+            report.errors.append(f"and {n_errors - len(errors)} more job(s) whose status could not be read.")
+        report.scope = scope
+        if keep_jobs:
+            report.jobs = list(report.each_job())
+            report.close()
+        return report
+    except BaseException:
+        scope.close()
+        raise
+
+
+ANSWER_GROUP = 100        # answers of GET job stored at once
+MAX_ERRORS = 1000         # jobs whose error is told one by one
 
 
 PAGE_SIZE = 100           # jobs on one batch page, as Playment documents it
@@ -275,6 +306,5 @@ def _batch_totals(client: PlaymentClient, report: StatusReport) -> dict[str, int
     return {b.batch_id: b.total_jobs for b in details.batches if b.total_jobs is not None}
 
 
-def ref_or(job_id: str, known: dict[str, tuple[str | None, str | None]]) -> str:
-    ref = (known.get(job_id) or (None, None))[0]
+def _ref_or(job_id: str, ref: str | None) -> str:
     return f"\"{one_line(ref, 100)}\" (job {job_id})" if ref else f"job {job_id}"

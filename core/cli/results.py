@@ -35,23 +35,24 @@ def add_parser(sub: Any, parent: argparse.ArgumentParser) -> None:
 def cmd_results(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..delivered import download_results
+    from ..delivered import JobDownload, download_results
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise UsageError(f"-o {out} is a file; give a folder (it is created when missing).")
     session = session_from_args(args, journal=args.journal)
-    try:
-        assert session.journal is not None
-        report = download_results(session.journal, session.client, out, batch_id=args.batch,
-                                  max_pixels=int(args.max_megapixels * 1e6))
-    finally:
-        session.close()
-    failed = 0
-    for j in report.jobs:
+
+    def said(j: JobDownload) -> None:  # each job's line as it is done, in order: no job is kept for the end
         share = f"  {j.review.changed_share:.1%} changed" if j.review is not None else ""
         human = f"{j.reference_id or '-'}  {j.job_id}  {j.status}{share}" + (f"  {j.message}" if j.message else "")
         emit(args, j.to_dict(), human, err=j.status == "failed")
-        failed += j.status == "failed"
+
+    try:
+        assert session.journal is not None
+        report = download_results(session.journal, session.client, out, batch_id=args.batch,
+                                  max_pixels=int(args.max_megapixels * 1e6), keep_jobs=False, on_job=said)
+    finally:
+        session.close()
+    failed = report.counts().get("failed", 0)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "no completed jobs"
     print(f"Results in {out}: {counts}." + (f" Review: {report.review_html}" if report.review_html else ""),
           file=sys.stderr)

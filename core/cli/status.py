@@ -31,13 +31,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     session = session_from_args(args, journal=args.journal)
     try:
         assert session.journal is not None
-        report = refresh_statuses(session.journal, session.client, batch_id=args.batch)
-        for j in report.jobs:
-            mark = "*" if j.changed else " "
-            emit(args, j.to_dict(), f"{mark} {j.reference_id or '-'}  {j.job_id}  {j.status or 'unknown'}"
-                                    + (f"  (was {j.previous})" if j.changed and j.previous else "")
-                                    + (f"  [{j.error}]" if j.error else ""))
-        session.journal.mark_statuses_seen(j.job_id for j in report.jobs)
+        report = refresh_statuses(session.journal, session.client, batch_id=args.batch, keep_jobs=False)
+        try:  # every job's line read from where the refresh kept them, a page at a time
+            for j in report.each_job():
+                mark = "*" if j.changed else " "
+                emit(args, j.to_dict(), f"{mark} {j.reference_id or '-'}  {j.job_id}  {j.status or 'unknown'}"
+                                        + (f"  (was {j.previous})" if j.changed and j.previous else "")
+                                        + (f"  [{j.error}]" if j.error else ""))
+            report.mark_seen()
+        finally:
+            report.close()
     finally:
         session.close()
     for e in report.errors:

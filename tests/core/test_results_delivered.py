@@ -171,3 +171,33 @@ def test_results_download_jobs_at_once_in_order_and_stop_when_cancelled(make_san
     assert 1 <= len(report.jobs) <= 2 * DOWNLOAD_WORKERS < n  # the jobs already asked finish; no more are asked
     assert told == list(range(1, len(report.jobs) + 1))
     assert all(j.status == "downloaded" for j in report.jobs)
+
+
+def test_results_of_many_jobs_read_the_journal_a_page_at_a_time_and_keep_no_job(sandbox, tmp_path, monkeypatch):
+    """keep_jobs=False (``playment-submit results``): completed jobs come from the journal a page at a time, each
+    outcome goes to on_job in order and is not kept; the review still covers every job with a pre-label."""
+    import gc
+
+    from playment_submit.core import delivered
+    from playment_submit.core.delivered import JobDownload, download_results
+    monkeypatch.setattr(delivered, "PAGE", 7)
+    put_prelabel(sandbox)
+    n = 60
+    with Journal(tmp_path / "j.sqlite") as journal:
+        for i in range(n):
+            submit_journalled(sandbox, journal, f"r{i:03d}", prelabel=i % 2 == 0)
+        sandbox.complete_jobs()
+        seen: list[tuple[str | None, str]] = []
+        live: list[int] = []
+
+        def on_job(job):
+            seen.append((job.reference_id, job.status))
+            live.append(sum(1 for o in gc.get_objects() if type(o) is JobDownload))
+
+        with PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key) as client:
+            report = download_results(journal, client, tmp_path / "out", keep_jobs=False, on_job=on_job)
+    assert report.jobs == [] and report.counts() == {"downloaded": n}
+    assert seen == [(f"r{i:03d}", "downloaded") for i in range(n)]  # in order, across nine pages
+    assert max(live) <= 2 * delivered.DOWNLOAD_WORKERS + 1, live  # the jobs under way, never all of them
+    with open(report.review_csv, encoding="utf-8") as fh:
+        assert len({row["job_id"] for row in csv.DictReader(fh)}) == n // 2

@@ -286,3 +286,43 @@ def test_status_counts_the_requests_that_failed(tmp_path, monkeypatch, capsys):
         code, out = _run_status(tmp_path, monkeypatch, capsys, server, [])
     assert code == 0
     assert "(0 request(s)" not in out.err and "(3 request(s) to Playment.)" in out.err
+
+
+def test_status_of_many_jobs_keeps_them_in_the_journal_not_in_memory(tmp_path, monkeypatch):
+    """keep_jobs=False (``playment-submit status``): the jobs are kept in a temporary table of the journal's
+    connection and read back a page at a time; the lines, counts and requests are those of the kept report."""
+    import gc
+
+    from playment_submit.core import status_scope
+    from playment_submit.core.status import JobStatus
+    monkeypatch.setattr(status_scope, "PAGE", 40)
+    batch = str(uuid.uuid4())
+    jobs = [(str(uuid.uuid4()), f"ref-{i:04d}", "completed" if i % 4 == 0 else "in progress") for i in range(1500)]
+    off = [(str(uuid.uuid4()), f"late-{i}", "created") for i in range(3)]
+    stub = StrictStub(batch, jobs, off)
+    journal = Journal(tmp_path / "j.sqlite")
+    for j, r, _ in jobs + off:
+        _journal_job(journal, r, j)
+    live = []
+    try:
+        with PlaymentClient(stub.server.base_url, PROJECT, KEY) as client:
+            report = refresh_statuses(journal, client, keep_jobs=False)
+            assert report.jobs == [] and report.counts() == {"completed": 375, "in progress": 1125, "created": 3}
+            lines = []
+            for n, j in enumerate(report.each_job()):
+                lines.append((j.reference_id, j.job_id, j.status, j.previous))
+                if n % 100 == 0:
+                    live.append(sum(1 for o in gc.get_objects() if type(o) is JobStatus))
+            report.mark_seen()
+            report.close()
+            assert stub.counts.get("job", 0) == 3 and stub.counts.get("page", 0) == math.ceil(1500 / 100)
+            kept = refresh_statuses(journal, client)  # all final or seen now: the same jobs, nothing changed
+    finally:
+        stub.server.stop()
+    assert len(lines) == 1503 and [x[0] for x in lines] == sorted(x[0] for x in lines)
+    assert max(live) <= 2, live  # the line in hand, never the report's jobs
+    assert [(j.reference_id, j.job_id, j.status) for j in kept.jobs] == [x[:3] for x in lines]
+    assert kept.summary().endswith("0 changed since the last look.") and report.summary().endswith(
+        "1503 changed since the last look.")
+    # the scope is gone with close(): nothing of it was written to the journal's file
+    assert journal.run_sql(lambda db: db.execute("SELECT name FROM temp.sqlite_master").fetchall()) == []

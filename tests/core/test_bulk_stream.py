@@ -108,12 +108,14 @@ def test_a_streamed_send_holds_a_chunk_of_rows_not_the_manifest_and_creates_each
     session = _session(sandbox, tmp_path)
     run = StreamedRun(session, path, BulkOptions(concurrency=4))
     seen: list[int] = []
+    gc.collect()
+    base = _live_rows()  # rows other tests left alive in this process
     try:
-        run.open(on_rows=lambda rows: seen.append(_live_rows()))
+        run.open(on_rows=lambda rows: seen.append(_live_rows() - base))
         assert run.sendable_count() == n and len(seen) == -(-n // 7)
         assert max(seen) <= 2 * 7, seen  # the chunk in hand (and the one just dropped), never the manifest
         during: list[int] = []
-        run.prepare_send(on_result=lambda r: during.append(_live_rows()) if r.row % 25 == 0 else None)
+        run.prepare_send(on_result=lambda r: during.append(_live_rows() - base) if r.row % 25 == 0 else None)
         summary = run.send()
         assert summary.ok and summary.counts() == {"created": n}
         # a page read back, the send's queue (twice the concurrency) and the rows in flight

@@ -189,10 +189,12 @@ def test_results_of_many_jobs_read_the_journal_a_page_at_a_time_and_keep_no_job(
         sandbox.complete_jobs()
         seen: list[tuple[str | None, str]] = []
         live: list[int] = []
+        gc.collect()
+        base = sum(1 for o in gc.get_objects() if type(o) is JobDownload)  # other tests' reports still alive
 
         def on_job(job):
             seen.append((job.reference_id, job.status))
-            live.append(sum(1 for o in gc.get_objects() if type(o) is JobDownload))
+            live.append(sum(1 for o in gc.get_objects() if type(o) is JobDownload) - base)
 
         with PlaymentClient(sandbox.base_url, sandbox.project_id, sandbox.api_key) as client:
             report = download_results(journal, client, tmp_path / "out", keep_jobs=False, on_job=on_job)

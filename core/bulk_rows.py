@@ -146,6 +146,28 @@ def filter_rows(filter_name: str, status: Sequence[str], rows: Sequence[Manifest
     return out
 
 
+SORTS = ("row", "status", "reference_id")
+_GROUP_ORDER = {"problem": 0, "pending": 1, "ok": 2}
+
+
+def order_rows(filter_name: str, sort: str, descending: bool, status: Sequence[str],
+               rows: Sequence[ManifestRow]) -> list[int] | None:
+    """The positions of the rows shown under ``filter_name`` in the order ``sort`` (one of :data:`SORTS`) asks:
+    by row number, by status (problems first, then still to send, then done; the same word together; row
+    number within), or by reference ID (rows without one last); ``descending`` reverses it. None: every row
+    in row order (nothing to hold). Made off the GUI thread (it walks every row)."""
+    if filter_name == "all" and sort == "row" and not descending:
+        return None
+    keep = filter_rows(filter_name, status, rows) if filter_name != "all" else list(range(len(rows)))
+    if sort == "status":
+        keep.sort(key=lambda i: (_GROUP_ORDER[status_group(status[i])], status_word(status[i]), i))
+    elif sort == "reference_id":
+        keep.sort(key=lambda i: (rows[i].reference_id is None, rows[i].reference_id or "", i))
+    if descending:
+        keep.reverse()
+    return keep
+
+
 def mark_for_retry(rows: Sequence[ManifestRow]) -> int:
     """Make every row that failed in an earlier run (``skip_failed``) sendable again (``retry``), as the
     command line's ``--retry-failed`` does; returns how many. The send then reconciles each with the

@@ -5,14 +5,14 @@ every 150 ms as one ``dataChanged`` range, not one signal per job. The words and
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from array import array
 from typing import Any
 
 from PySide6.QtCore import QAbstractProxyModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import QHeaderView, QTableView
 
-from playment_submit.core.bulk_rows import filter_rows, row_columns, status_word
+from playment_submit.core.bulk_rows import order_rows, row_columns, status_word
 from playment_submit.core.manifest import Manifest, ManifestRow
 from playment_submit.gui.style import status_colour
 from playment_submit.gui.workers import Worker, start_worker
@@ -135,12 +135,28 @@ class BulkRowsModel(QAbstractTableModel):
         return None
 
 
+SORT_COLUMNS = {0: "row", 1: "reference_id", 2: "status"}  # the columns a click on the header sorts by
+
+
+def ordered(filter_name: str, sort: str, descending: bool, codes: list[str],
+            rows: list[ManifestRow]) -> tuple[list[int] | None, array | None]:
+    """core's ``order_rows`` and its inverse (source row -> shown row, -1 when hidden): made in a worker."""
+    order = order_rows(filter_name, sort, descending, codes, rows)
+    if order is None:
+        return None, None
+    inverse = array("q", [-1]) * len(rows)
+    for k, i in enumerate(order):
+        inverse[i] = k
+    return order, inverse
+
+
 class BulkFilterModel(QAbstractProxyModel):
-    """The rows a filter of core.bulk_rows.FILTERS shows (all / problems / sent): "all" is every row (no list);
-    another filter is a sorted list of source rows that core's ``filter_rows`` makes in a worker and that is
-    swapped in here, so that choosing a filter, or refreshing it while sending, asks no row on the GUI thread
-    (Qt's own filtering would call ``data()`` for every row: half a second for 200,000). ``filtered`` says
-    when a filter's rows are shown."""
+    """The rows a filter of core.bulk_rows.FILTERS shows (all / problems / sent), in the order a sort of
+    core.bulk_rows.SORTS asks (row, status, reference ID; either way): every row in row order is no list;
+    anything else is a list of source rows that core's ``order_rows`` makes in a worker and that is swapped in
+    here, so that choosing a filter or a sort, or refreshing it while sending, asks no row on the GUI thread
+    (Qt's own filtering and sorting would call ``data()`` for every row: half a second for 200,000).
+    ``filtered`` says when a filter's rows are shown."""
 
     filtered = Signal(str)
 
@@ -148,7 +164,9 @@ class BulkFilterModel(QAbstractProxyModel):
         super().__init__(parent)
         self._rows_model = source
         self.filter_name = "all"
+        self.sort_key, self.descending = "row", False
         self._map: list[int] | None = None  # proxy row -> source row; None: every row, in order
+        self._inverse: array | None = None  # source row -> proxy row (-1: not shown)
         self._worker: Worker | None = None
         self.setSourceModel(source)
         source.modelAboutToBeReset.connect(self.beginResetModel)
@@ -161,31 +179,40 @@ class BulkFilterModel(QAbstractProxyModel):
         self.filter_name = name
         return self.refilter()
 
+    def set_sort(self, sort: str, descending: bool = False) -> Worker | None:
+        """Show the rows in the order of ``sort`` (core.bulk_rows.SORTS); returns the worker ordering them
+        (None for row order, shown at once)."""
+        self.sort_key, self.descending = sort, descending
+        return self.refilter()
+
     def refilter(self) -> Worker | None:
-        """Find the current filter's rows again (after results came), in a worker."""
-        if self.filter_name == "all":
+        """Find the current filter's rows in the current order again (after results came), in a worker."""
+        self._worker = None  # an answer still coming is superseded
+        if self.filter_name == "all" and self.sort_key == "row" and not self.descending:
             if self._map is not None:
-                self._swap(None)
+                self._swap(None, None)
             self.filtered.emit("all")
             return None
-        name = self.filter_name
-        w = start_worker(filter_rows, name, self._rows_model.codes(), self._rows_model.rows, owner=self)
-        w.returned.connect(lambda rows, w=w, name=name: self._found(w, name, rows))
+        asked = (self.filter_name, self.sort_key, self.descending)
+        w = start_worker(ordered, *asked, self._rows_model.codes(), self._rows_model.rows, owner=self)
+        w.returned.connect(lambda found, w=w, asked=asked: self._found(w, asked, found))
         self._worker = w
         return w
 
-    def _found(self, worker: Worker, name: str, rows: list[int]) -> None:
-        if worker is self._worker and name == self.filter_name:  # the latest question's answer only
-            self._swap(rows)
-            self.filtered.emit(name)
+    def _found(self, worker: Worker, asked: tuple[str, str, bool], found: tuple[Any, Any]) -> None:
+        if worker is self._worker and asked == (self.filter_name, self.sort_key, self.descending):
+            self._swap(*found)  # the latest question's answer only
+            self.filtered.emit(asked[0])
 
-    def _swap(self, rows: list[int] | None) -> None:
+    def _swap(self, rows: list[int] | None, inverse: array | None) -> None:
         self.beginResetModel()
-        self._map = rows
+        self._map, self._inverse = rows, inverse
         self.endResetModel()
 
     def _source_reset(self) -> None:
-        self._map = None if self.filter_name == "all" else []  # another manifest: its rows are being found
+        ordered_all = self.filter_name == "all" and self.sort_key == "row" and not self.descending
+        self._map = None if ordered_all else []  # another manifest: its rows are being found
+        self._inverse = None
         self.endResetModel()
         self.refilter()
 
@@ -226,10 +253,9 @@ class BulkFilterModel(QAbstractProxyModel):
             return QModelIndex()
         row = source_index.row()
         if self._map is not None:
-            k = bisect_left(self._map, row)
-            if k == len(self._map) or self._map[k] != row:
+            if self._inverse is None or not 0 <= row < len(self._inverse) or self._inverse[row] < 0:
                 return QModelIndex()
-            row = k
+            row = self._inverse[row]
         return self.index(row, source_index.column())
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
@@ -253,10 +279,33 @@ def rows_table(proxy: BulkFilterModel) -> QTableView:
     hh = table.horizontalHeader()
     hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # never ResizeToContents: it measures every row
     hh.setStretchLastSection(True)
+    _sort_by_header(table, proxy)
     digit = table.fontMetrics().horizontalAdvance("0")
     for col, chars in ((0, 6), (1, 18), (2, 15), (3, 37)):
         table.setColumnWidth(col, chars * digit)
     return table
+
+
+def _sort_by_header(view: QTableView, proxy: BulkFilterModel) -> None:
+    """A click on the Row, Reference ID or Status header sorts by it (again: the other way), through the
+    proxy's worker; the Job ID and Message headers do not sort (their indicator goes back)."""
+    hh = view.horizontalHeader()
+    hh.setSectionsClickable(True)
+    hh.setSortIndicatorShown(True)
+    hh.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+    hh.setToolTip("Click Row, Reference ID or Status to sort by it; click again for the other way")
+    current = [0, Qt.SortOrder.AscendingOrder]
+
+    def clicked(column: int, order: Qt.SortOrder) -> None:
+        if column not in SORT_COLUMNS:
+            hh.blockSignals(True)
+            hh.setSortIndicator(current[0], current[1])
+            hh.blockSignals(False)
+            return
+        current[:] = [column, order]
+        proxy.set_sort(SORT_COLUMNS[column], order == Qt.SortOrder.DescendingOrder)
+
+    hh.sortIndicatorChanged.connect(clicked)
 
 
 def _keep_selection(view: QTableView, proxy: BulkFilterModel) -> None:

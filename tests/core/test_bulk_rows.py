@@ -188,3 +188,18 @@ def test_row_details_say_each_sentence_once():
     text = row_details(row, RowResult("r3", 3, "invalid", message=problem.text("gui")))
     assert text.count("is not a URL") == 1, text
     assert "Result: " in text
+
+
+def test_order_rows_sorts_by_status_group_then_word_and_by_reference_id_with_none_last():
+    from playment_submit.core.bulk_rows import order_rows
+    from playment_submit.core.manifest import ManifestRow
+    rows = [ManifestRow(row=i + 2, reference_id=ref) for i, ref in enumerate(["b", None, "a", "c", "d"])]
+    codes = ["created", "invalid", "send", "failed", "skip_failed"]
+    assert order_rows("all", "row", False, codes, rows) is None  # nothing to hold
+    assert order_rows("all", "row", True, codes, rows) == [4, 3, 2, 1, 0]
+    # problems (failed, invalid, skip_failed: by their words), then still to send, then done
+    assert [codes[i] for i in order_rows("all", "status", False, codes, rows)] == [
+        "invalid", "failed", "skip_failed", "send", "created"]
+    assert order_rows("all", "reference_id", False, codes, rows) == [2, 0, 3, 4, 1]
+    assert order_rows("all", "reference_id", True, codes, rows) == [1, 4, 3, 0, 2]
+    assert order_rows("sent", "reference_id", False, codes, rows) == [0]

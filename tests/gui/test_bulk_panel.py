@@ -6,7 +6,7 @@ import csv
 import json
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 pytest.importorskip("pytestqt", reason="pytest-qt drives the widget tests")
 
@@ -330,3 +330,42 @@ def test_dry_run_send_and_retry_walk_no_row_on_the_gui_thread(qtbot, tmp_path, s
     with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):
         panel.proxy.refilter()  # as every few seconds while sending: the selected row stays selected
     assert panel.selected_row() is not None and panel.selected_row().reference_id == "r003"
+
+
+def test_the_header_sorts_by_row_status_or_reference_id_in_a_worker_keeping_the_filter(qtbot, tmp_path, backend):
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    path = tmp_path / "m.csv"
+    refs = ["delta", "alpha", "charlie", "bravo", "echo"]
+    path.write_text("reference_id,image\n" + "".join(
+        f"{r},{'ftp' if r in ('charlie', 'echo') else 'https'}://example.com/{r}.png\n" for r in refs),
+        encoding="utf-8")
+    _open(qtbot, panel, str(path))
+    panel.manifest.rows = _WalkedOnlyInWorkers(panel.manifest.rows)
+    header = panel.table.horizontalHeader()
+
+    def shown(column=1):
+        return [panel.proxy.index(i, column).data() for i in range(panel.proxy.rowCount())]
+
+    def click(section):
+        with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):
+            qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                             pos=QPoint(header.sectionViewportPosition(section) + 5, 5))
+
+    click(1)  # Reference ID
+    assert shown() == sorted(refs) and header.sortIndicatorSection() == 1
+    click(1)  # again: the other way
+    assert shown() == sorted(refs, reverse=True)
+    click(2)  # Status: problems (errors) first
+    assert shown(2)[:2] == ["error", "error"] and set(shown()[:2]) == {"charlie", "echo"}
+    assert shown(2)[2:] == ["ready"] * 3
+    panel.table.selectRow(0)
+    selected = panel.selected_row().reference_id
+    _filter(qtbot, panel, "problems")  # the sort holds under a filter; the selected row stays selected
+    assert shown() == ["charlie", "echo"] and panel.selected_row().reference_id == selected
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(header.sectionViewportPosition(4) + 5, 5))
+    assert header.sortIndicatorSection() == 2  # the Message column does not sort
+    _filter(qtbot, panel, "all")
+    click(0)  # Row: ascending, back to row order (no list held)
+    assert shown(0) == [2, 3, 4, 5, 6] and panel.proxy._map is None

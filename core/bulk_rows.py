@@ -249,7 +249,8 @@ def row_details(row: ManifestRow, result: RowResult | None = None) -> str:
 
 def apply_results(rows: Sequence[ManifestRow], results: Sequence[RowResult], *, retry_failed: bool = False) -> None:
     """Update ``rows`` in place after a send: each row's ``action`` becomes :func:`next_action` of its
-    result, and a result's job ID replaces the row's. ``results`` are in the order of ``rows``, one per
+    result, a result's job ID replaces the row's, and a created row loses the check's "failed in an earlier
+    run" warning. ``results`` are in the order of ``rows``, one per
     row, as :meth:`BulkSubmitter.run <playment_submit.core.bulk.BulkSubmitter.run>` returns them; a
     different count raises ``ValueError`` (nothing is changed)."""
     if len(rows) != len(results):
@@ -257,6 +258,9 @@ def apply_results(rows: Sequence[ManifestRow], results: Sequence[RowResult], *, 
     for row, res in zip(rows, results, strict=True):
         row.action = next_action(res.status, row.action, retry_failed=retry_failed)
         row.job_id = res.job_id or row.job_id
+        if row.action == DONE and any(p.fix == "retry_failed" for p in row.problems):
+            # "failed in an earlier run" no longer holds: the retry created it
+            row.problems = [p for p in row.problems if p.fix != "retry_failed"]
 
 
 __all__ = ["RESULT_COLUMNS", "write_results", "results_for_rows", "next_action", "can_send_again",

@@ -439,6 +439,7 @@ class BulkPanel(QWidget):
         def shown(result: tuple[str, Outcome]) -> None:
             self._show_outcome(result[1], sent=False)
             self.counts.setText(result[0])
+            self.progress.setValue(0)  # nothing was sent: not the count of an earlier send
             self._set_busy(None)
 
         return self._in_worker("dry_run", dry_run_in_worker, shown)

@@ -34,6 +34,7 @@ from .bulk_rows import dry_run_text
 from .bulk_run import BulkRun
 from .manifest import Manifest, ManifestRow, check_manifest, stream_manifest
 from .row_store import RowStore
+from .shapes.rows import SharedSources
 
 CHUNK = 2000  # rows read and checked at once
 
@@ -77,11 +78,12 @@ class StreamedRun(BulkRun):
                                        batch_id=opts.batch_id, primary=opts.primary_dir, masks=opts.masks_dir)
         self.manifest = header
         rules = self._check_rules(ask_server)
+        shared = SharedSources()  # an annotation file many rows name: parsed once for the run, not per chunk
         try:
             for chunk in _chunks(rows, CHUNK):
                 part = Manifest(source=header.source, base_dir=header.base_dir, rows=chunk,
                                 problems=header.problems, kind=header.kind)
-                check_manifest(part, cancel=cancel, refs=self.store, **rules)
+                check_manifest(part, cancel=cancel, refs=self.store, shared=shared, **rules)
                 self.store.add_rows(chunk, payloads=for_send)
                 self.rows_read += len(chunk)
                 if on_rows is not None:

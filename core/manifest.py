@@ -737,20 +737,21 @@ def check_manifest(manifest: Manifest, *, journal: Any = None, storage: Any = No
                    check_masks: bool = True, retry_failed: bool = False, workers: int = 4,
                    progress: Callable[[int, int], Any] | None = None,
                    cancel: threading.Event | None = None, classes: list[str] | None = None,
-                   refs: RefIndex | None = None) -> Manifest:
+                   refs: RefIndex | None = None, shared: SharedSources | None = None) -> Manifest:
     """Check every row through the one pipeline (:func:`core.pipeline.check_job`: job rules, local files,
     masks, the payload as it will be sent), flag duplicate reference IDs within the manifest, refuse a
     reference ``history`` (the profile's journal) holds as created, and decide each row's action against
     ``journal`` (this manifest's: resume). Mutates and returns ``manifest``. Rows are checked in parallel
     (decoding releases the GIL); ``progress(done, total)`` is told as rows finish. ``refs``: the reference IDs
     of the rows checked before these (a streamed manifest checked a chunk at a time, core.bulk_stream); the
-    rows' own are added to it."""
+    rows' own are added to it; ``shared``: the annotation files parsed for them (a COCO file many rows name is
+    parsed once for the whole manifest, not once per chunk)."""
     rows = manifest.rows
     # 1. every row through the pipeline, as the window and `submit` check a job
     todo = [r for r in rows if r.spec is not None and not r.mask_checked]
     total = len(todo)
 
-    shared = SharedSources()  # a COCO file named by many rows is parsed once
+    shared = shared if shared is not None else SharedSources()  # a COCO file named by many rows: parsed once
 
     def one(r: ManifestRow) -> list[Problem]:
         assert r.spec is not None

@@ -294,15 +294,15 @@ def _sort_by_header(view: QTableView, proxy: BulkFilterModel) -> None:
     hh.setSortIndicatorShown(True)
     hh.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
     hh.setToolTip("Click Row, Reference ID or Status to sort by it; click again for the other way")
-    current = [0, Qt.SortOrder.AscendingOrder]
+    current: list[tuple[int, Qt.SortOrder]] = [(0, Qt.SortOrder.AscendingOrder)]
 
     def clicked(column: int, order: Qt.SortOrder) -> None:
         if column not in SORT_COLUMNS:
             hh.blockSignals(True)
-            hh.setSortIndicator(current[0], current[1])
+            hh.setSortIndicator(*current[0])
             hh.blockSignals(False)
             return
-        current[:] = [column, order]
+        current[0] = (column, order)
         proxy.set_sort(SORT_COLUMNS[column], order == Qt.SortOrder.DescendingOrder)
 
     hh.sortIndicatorChanged.connect(clicked)

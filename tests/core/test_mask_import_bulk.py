@@ -103,3 +103,35 @@ def test_a_missing_mask_source_is_said_missing_before_its_format_is_asked_for(tm
                           allow_local_paths=True).rows
     assert [(p.path, p.message) for p in row.errors] == [("mask_source", f"{tmp_path / 'gone.png'}: the mask file "
                                                                          f"does not exist.")]
+
+
+def test_a_coco_file_shared_by_a_folders_frames_is_parsed_once_and_again_when_it_changes(tmp_path, monkeypatch):
+    """Each frame's entry is looked up in one parsed, indexed COCO file (core.mask.formats.coco.coco_index),
+    not parsed and scanned per row (quadratic in the frames)."""
+    import os
+
+    from playment_submit.core.mask.formats import coco as coco_format
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    n = 24
+    for i in range(n):
+        Image.new("RGB", (6, 4)).save(images / f"f{i:02d}.png")
+    coco = {"images": [{"id": i, "file_name": f"f{i:02d}.png", "width": 6, "height": 4} for i in range(n)],
+            "annotations": [{"id": i, "image_id": i, "category_id": 5 + i % 2, "iscrowd": 0,
+                             "segmentation": [[0, 0, 5, 0, 5, 3, 0, 3]]} for i in range(n)],
+            "categories": [{"id": 5, "name": "road"}, {"id": 6, "name": "car"}]}
+    (masks / "instances.json").write_text(json.dumps(coco))
+    parsed = []
+    real = coco_format.load_coco
+    monkeypatch.setattr(coco_format, "load_coco", lambda path: parsed.append(path) or real(path))
+    workflow = "2aae1234-acac-1234-eeff-12a22a237bbc"
+    man = check_manifest(load_manifest(tmp_path, workflow_id=workflow), allow_local_paths=True)
+    assert all(r.ok for r in man.rows) and len(man.rows) == n
+    assert [list(r.spec.prelabel.legend.values()) for r in man.rows[:2]] == [["road"], ["car"]]
+    assert len(parsed) == 1  # one parse for 24 rows (before: 24)
+    coco["categories"][0]["name"] = "lane"  # the file changes: read again, the new names used
+    (masks / "instances.json").write_text(json.dumps(coco))
+    os.utime(masks / "instances.json", ns=(1, 1))
+    man = check_manifest(load_manifest(tmp_path, workflow_id=workflow), allow_local_paths=True)
+    assert list(man.rows[0].spec.prelabel.legend.values()) == ["lane"] and len(parsed) == 2

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +46,59 @@ def load_coco(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def pick_image(data: dict[str, Any], image: str | None, where: str) -> dict[str, Any]:
+class CocoIndex:
+    """A COCO file parsed once: its data, its images by every name a row may give (file_name, base name, stem,
+    id; the first image in file order wins a name) and its annotations by image id. Many rows naming one COCO
+    file (a folder of frames, a manifest's mask_source column) look their image up here instead of parsing and
+    scanning the file each (quadratic in the frames)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.images = [im for im in data["images"] if isinstance(im, dict)]
+        self.by_name: dict[str, dict[str, Any]] = {}
+        for im in self.images:
+            fname = str(im.get("file_name", ""))
+            for key in (fname, Path(fname).name, Path(fname).stem, str(im.get("id"))):
+                self.by_name.setdefault(key, im)
+        self.annotations: dict[Any, list[dict[str, Any]]] = {}
+        for a in data["annotations"]:
+            if isinstance(a, dict):
+                self.annotations.setdefault(_hashable(a.get("image_id")), []).append(a)
+
+
+def _hashable(v: Any) -> Any:
+    return v if isinstance(v, (str, int, float, bool, type(None))) else json.dumps(v, sort_keys=True, default=str)
+
+
+_INDEXES: OrderedDict[tuple[str, int, int], CocoIndex] = OrderedDict()
+_INDEX_LOCK = threading.Lock()
+KEEP_INDEXES = 2  # COCO files kept parsed (the one a folder's rows share, and one more)
+
+
+def coco_index(path: str | Path) -> CocoIndex:
+    """The parsed, indexed COCO file at ``path``: parsed once while its size and modification time stay the
+    same (a file changed meanwhile is read again), whichever thread asks first; the others wait for it."""
+    try:
+        st = os.stat(path)
+        key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        return CocoIndex(load_coco(path))  # read_json says why it cannot be read
+    with _INDEX_LOCK:
+        found = _INDEXES.get(key)
+        if found is None:
+            found = CocoIndex(load_coco(path))
+            _INDEXES[key] = found
+            while len(_INDEXES) > KEEP_INDEXES:
+                _INDEXES.popitem(last=False)
+        _INDEXES.move_to_end(key)
+        return found
+
+
+def pick_image(data: dict[str, Any], image: str | None, where: str,
+               index: CocoIndex | None = None) -> dict[str, Any]:
     """The image entry named by ``image`` (its file_name, the file_name's base name, or its id); the only
     image when the file holds one."""
-    images = [im for im in data["images"] if isinstance(im, dict)]
+    images = index.images if index is not None else [im for im in data["images"] if isinstance(im, dict)]
     if image is None:
         if len(images) == 1:
             return images[0]
@@ -54,7 +106,9 @@ def pick_image(data: dict[str, Any], image: str | None, where: str) -> dict[str,
         raise UsageError(f"{where}: the COCO file holds {len(images)} images ({names}"
                          f"{', ...' if len(images) > 5 else ''}); choose one with --image FILE_NAME or ID.")
     text = str(image).strip()
-    for im in images:
+    if index is not None and text in index.by_name:
+        return index.by_name[text]
+    for im in images if index is None else ():
         fname = str(im.get("file_name", ""))
         if text in (fname, Path(fname).name, Path(fname).stem, str(im.get("id"))):
             return im
@@ -232,8 +286,9 @@ def _paint_rle(out: np.ndarray, seg: dict[str, Any], value: int, where: str, lab
 
 def decode(path: str | Path, opts: ImportOptions) -> Decoded:
     where = str(path)
-    data = load_coco(path)
-    im = pick_image(data, opts.image, where)
+    index = coco_index(path)
+    data = index.data
+    im = pick_image(data, opts.image, where, index)
     h, w = _size(im, where)
     if h * w > opts.max_pixels:
         raise ValidationError([mask_problem("too_large", where, f"image {im.get('file_name')} is {w:,} x {h:,} "
@@ -247,7 +302,7 @@ def decode(path: str | Path, opts: ImportOptions) -> Decoded:
         if isinstance(c, dict) and "id" in c and isinstance(c.get("name"), str) and c["name"].strip():
             cats[c["id"]] = c["name"].strip()
             cat_value.setdefault(c["id"], len(cat_value) + 1)
-    anns = [a for a in data["annotations"] if isinstance(a, dict) and a.get("image_id") == im.get("id")]
+    anns = index.annotations.get(_hashable(im.get("id")), [])
     if len(anns) > 65534 or len(cat_value) > 65534:
         raise ValidationError([Problem(where, "the image has more than 65,534 annotations or categories; a mask "
                                               "holds at most 65,535 classes.")])

@@ -76,14 +76,22 @@ class StrictStub:
         answer(conn, 404, {"success": False, "error": {"code": "NOT_FOUND", "message": "no endpoint"}})
 
 
-def test_status_for_2000_jobs_uses_pages_then_get_job_only_for_the_rest(tmp_path):
+def _listed_and_journalled(tmp_path, listed: int, every: int, late: int):
+    """``listed`` jobs on the stub's pages (every ``every``-th completed, the rest in progress) and ``late`` jobs
+    only GET job knows, all journalled without a batch_id (the default batch, which /details names)."""
     batch = str(uuid.uuid4())
-    jobs = [(str(uuid.uuid4()), f"ref-{i:04d}", "completed" if i % 3 == 0 else "in progress") for i in range(1995)]
-    off = [(str(uuid.uuid4()), f"late-{i}", "created") for i in range(5)]
+    jobs = [(str(uuid.uuid4()), f"ref-{i:04d}", "completed" if i % every == 0 else "in progress")
+            for i in range(listed)]
+    off = [(str(uuid.uuid4()), f"late-{i}", "created") for i in range(late)]
     stub = StrictStub(batch, jobs, off)
     journal = Journal(tmp_path / "j.sqlite")
     for j, r, _ in jobs + off:
-        _journal_job(journal, r, j)  # no batch_id: the default batch, which /details names
+        _journal_job(journal, r, j)
+    return jobs, stub, journal
+
+
+def test_status_for_2000_jobs_uses_pages_then_get_job_only_for_the_rest(tmp_path):
+    jobs, stub, journal = _listed_and_journalled(tmp_path, 1995, 3, 5)
     try:
         with PlaymentClient(stub.server.base_url, PROJECT, KEY) as client:
             report = refresh_statuses(journal, client)
@@ -296,13 +304,7 @@ def test_status_of_many_jobs_keeps_them_in_the_journal_not_in_memory(tmp_path, m
     from playment_submit.core import status_scope
     from playment_submit.core.status import JobStatus
     monkeypatch.setattr(status_scope, "PAGE", 40)
-    batch = str(uuid.uuid4())
-    jobs = [(str(uuid.uuid4()), f"ref-{i:04d}", "completed" if i % 4 == 0 else "in progress") for i in range(1500)]
-    off = [(str(uuid.uuid4()), f"late-{i}", "created") for i in range(3)]
-    stub = StrictStub(batch, jobs, off)
-    journal = Journal(tmp_path / "j.sqlite")
-    for j, r, _ in jobs + off:
-        _journal_job(journal, r, j)
+    _, stub, journal = _listed_and_journalled(tmp_path, 1500, 4, 3)
     live = []
     gc.collect()
     base = sum(1 for o in gc.get_objects() if type(o) is JobStatus)  # other tests' reports still alive

@@ -101,6 +101,7 @@ class _Bar:
         self.enabled = enabled
         self._lock = threading.Lock()
         self._last = ""
+        self._t0 = 0.0  # when the check's first progress came
 
     def draw(self, p: BulkProgress) -> None:
         if not self.enabled:
@@ -123,8 +124,7 @@ class _Bar:
         if not self.enabled:
             return
         now = time.monotonic()
-        if not hasattr(self, "_t0"):
-            self._t0 = now
+        self._t0 = self._t0 or now
         line = f"\rChecking: {rows:,} rows"
         if about > rows:
             left = (now - self._t0) * (about - rows) / rows
@@ -208,6 +208,7 @@ def run_bulk(args: argparse.Namespace) -> int:
         writer = ManifestWriter(args.write_manifest) if args.write_manifest else None
         said = 0  # file-level problems printed so far
         outputs = [("--results", args.results), ("--write-manifest", args.write_manifest)]
+        bar = _Bar(sys.stderr.isatty() and not as_json)
 
         def on_rows(rows: list[Any]) -> None:  # each chunk as it is checked: nothing is sent before the last
             nonlocal said
@@ -216,6 +217,8 @@ def run_bulk(args: argparse.Namespace) -> int:
             _refuse_outputs_over_rows(man.source, rows, outputs)
             if writer is not None:
                 writer.write(rows)
+            if len(man.problems) > said or any(r.problems for r in rows):
+                bar.end()  # the problems start on a line of their own
             for p in man.problems[said:]:
                 print(f"{'error' if p.severity == 'error' else 'warning'}: {man.source}: {p}", file=sys.stderr)
             said = len(man.problems)
@@ -224,14 +227,7 @@ def run_bulk(args: argparse.Namespace) -> int:
                     print(f"{'error' if p.severity == 'error' else 'warning'}: {r.describe(p, man.source)}",
                           file=sys.stderr)
 
-        bar = _Bar(sys.stderr.isatty() and not as_json)
-
-        def on_rows_shown(rows: list[Any]) -> None:
-            if any(r.problems for r in rows):
-                bar.end()  # the problems start on a line of their own
-            on_rows(rows)
-
-        manifest = run.open(ask_server=not args.dry_run, on_rows=on_rows_shown, progress=bar.checking,
+        manifest = run.open(ask_server=not args.dry_run, on_rows=on_rows, progress=bar.checking,
                             for_send=not args.dry_run)
         bar.end()
         on_rows([])  # the file-level problems found at the end (an empty manifest, a missing header)

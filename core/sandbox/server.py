@@ -459,20 +459,20 @@ class SandboxServer:
         rows = self.store.q("SELECT name FROM batches WHERE batch_id=? AND project_id=?", (batch_id, project_id))
         if not rows:
             return 404, error_body("BATCH_NOT_FOUND", f"No batch {batch_id} in this project.")
-        try:
-            offset = int(token[2:]) if token else 0
+        try:  # the token names the last job listed (its seq): each page is read from the index, not counted to
+            after = int(token[2:]) if token else 0
             if token and not token.startswith("p:"):
                 raise ValueError
         except ValueError:
             return 400, error_body("GE_0001", "Invalid parameter: page_token.")
-        jobs = self.store.q("SELECT job_id, reference_id, status, work_flow_id, created_at FROM jobs WHERE "
-                            "project_id=? AND batch_id=? ORDER BY seq LIMIT ? OFFSET ?",
-                            (project_id, batch_id, self.page_size + 1, offset))
+        jobs = self.store.q("SELECT job_id, reference_id, status, work_flow_id, created_at, seq FROM jobs WHERE "
+                            "project_id=? AND batch_id=? AND seq > ? ORDER BY seq LIMIT ?",
+                            (project_id, batch_id, after, self.page_size + 1))
         more = len(jobs) > self.page_size
         jobs = jobs[: self.page_size]
         return 200, {"success": True, "data": {
             "id": batch_id, "project_id": project_id, "name": rows[0][0],
             "jobs": [{"id": j[0], "reference_id": j[1], "status": j[2], "work_flow_id": j[3], "created_at": j[4]}
                      for j in jobs],
-            "next_page_token": f"p:{offset + self.page_size}" if more else None}}
+            "next_page_token": f"p:{jobs[-1][5]}" if more else None}}
 

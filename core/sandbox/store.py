@@ -17,6 +17,7 @@ _SCHEMA = """
         project_id TEXT, reference_id TEXT, batch_id TEXT, work_flow_id TEXT, priority_weight INTEGER,
         status TEXT, payload TEXT, created_at TEXT, UNIQUE(project_id, reference_id));
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE INDEX IF NOT EXISTS jobs_by_batch ON jobs (project_id, batch_id, seq);
 """
 
 

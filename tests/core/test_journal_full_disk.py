@@ -79,9 +79,15 @@ def test_cli_bulk_says_the_journal_could_not_be_written_and_exits_1(tmp_path, sa
         monkeypatch.setenv(k, v)
     monkeypatch.setattr(journal_module, "Journal", lambda path, **kw: FullAfter(path, n=4))
     code = main(["bulk", str(manifest), "--concurrency", "1", "--default-batch-id", sandbox.default_batch_id,
-                 "--journal", str(tmp_path / "j.sqlite")])
+                 "--journal", str(tmp_path / "j.sqlite"), "--results", str(tmp_path / "res.csv")])
     err = capsys.readouterr().err
     assert code == 1
     assert "could not be written" in err and "nothing more was sent" in err and "run the same command again" in err
     assert "Traceback" not in err and "failed" not in err.split("Journal:")[0]
     assert {j["reference_id"] for j in sandbox.jobs()} == {"c000", "c001", "c002"}
+    # the streamed run stops taking rows from its store: every row after the failed write is "not sent"
+    import csv
+    with open(tmp_path / "res.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["status"] for r in rows] == ["created"] * 3 + ["not_sent"] * 9
+    assert all("journal" in r["message"].lower() and "be written" in r["message"] for r in rows[3:])

@@ -424,6 +424,9 @@ class Journal:
             if self.path is not None:
                 self._run(lambda db: db.execute("PRAGMA journal_mode=WAL").fetchall(), open_op)
             self._run(lambda db: db.execute("PRAGMA synchronous=NORMAL"), open_op)
+            # SQLite checkpoints the WAL every 1,000 pages; this also gives the file's space back after each
+            # checkpoint beyond 16 MiB, so a long run's WAL does not keep its largest size
+            self._run(lambda db: db.execute("PRAGMA journal_size_limit=16777216").fetchall(), open_op)
             if not self._run(self._has_schema, open_op):  # a journal in use is opened without writing to it
                 self._run(lambda db: db.executescript(_SCHEMA), open_op)
                 self._run(lambda db: db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",

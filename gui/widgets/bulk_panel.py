@@ -41,7 +41,7 @@ from playment_submit.core.bulk_run import BulkOptions, BulkRun, progress_text
 from playment_submit.core.manifest import SKIP_FAILED, Manifest, ManifestRow
 from playment_submit.core.pacing import share_with_gui
 from playment_submit.core.session import Session
-from playment_submit.gui.widgets.bulk_table import FILTER_LABELS, BulkFilterModel, BulkRowsModel, rows_table
+from playment_submit.gui.widgets.bulk_table import FILTER_LABELS, BulkFilterModel, BulkRowsModel, rows_table, sort_box
 from playment_submit.gui.widgets.bulk_work import (
     Outcome,
     RowFeed,
@@ -128,6 +128,10 @@ class BulkPanel(QWidget):
         self.model = BulkRowsModel(self)
         self.proxy = BulkFilterModel(self.model, self)
         self.table = rows_table(self.proxy)
+        self.sort_box = sort_box(self.table)  # the header's sort, for the keyboard
+        top.addWidget(QLabel("Sort:"))
+        top.addWidget(self.sort_box)
+        QWidget.setTabOrder(self.filter_box, self.sort_box)
         self.table.selectionModel().currentRowChanged.connect(self._show_row)
         self.table.doubleClicked.connect(lambda _index: self.open_selected_row())
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractProxyModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QFont
-from PySide6.QtWidgets import QHeaderView, QTableView
+from PySide6.QtWidgets import QComboBox, QHeaderView, QTableView
 
 from playment_submit.core.bulk_rows import order_rows, row_columns, status_word
 from playment_submit.core.manifest import Manifest, ManifestRow
@@ -306,6 +306,28 @@ def _sort_by_header(view: QTableView, proxy: BulkFilterModel) -> None:
         proxy.set_sort(SORT_COLUMNS[column], order == Qt.SortOrder.DescendingOrder)
 
     hh.sortIndicatorChanged.connect(clicked)
+
+
+def sort_box(view: QTableView) -> QComboBox:
+    """The sort as a combo box (Row, Status, Reference ID), for the keyboard: choosing one sorts as a click on
+    its header does, and a click on a header shows here."""
+    box = QComboBox()
+    box.setObjectName("sort_box")
+    box.setToolTip("Sort the rows (a click on the Row, Reference ID or Status header does the same)")
+    for column in SORT_COLUMNS:
+        box.addItem(COLUMNS[column], column)
+    hh = view.horizontalHeader()
+    box.currentIndexChanged.connect(lambda _i: hh.setSortIndicator(box.currentData(), Qt.SortOrder.AscendingOrder))
+
+    def shown(column: int, _order: Qt.SortOrder) -> None:
+        i = box.findData(column)
+        if i >= 0 and i != box.currentIndex():
+            box.blockSignals(True)
+            box.setCurrentIndex(i)
+            box.blockSignals(False)
+
+    hh.sortIndicatorChanged.connect(shown)
+    return box
 
 
 def _keep_selection(view: QTableView, proxy: BulkFilterModel) -> None:

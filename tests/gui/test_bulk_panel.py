@@ -372,3 +372,20 @@ def test_the_header_sorts_by_row_status_or_reference_id_in_a_worker_keeping_the_
     _filter(qtbot, panel, "all")
     click(0)  # Row: ascending, back to row order (no list held)
     assert shown(0) == [2, 3, 4, 5, 6] and panel.proxy._map is None
+
+
+def test_the_sort_box_sorts_from_the_keyboard_and_follows_the_header(qtbot, tmp_path, backend):
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    path = tmp_path / "m.csv"
+    path.write_text("reference_id,image\nb,https://example.com/b.png\nc,ftp://example.com/c.png\n"
+                    "a,https://example.com/a.png\n", encoding="utf-8")
+    _open(qtbot, panel, str(path))
+    panel.sort_box.setFocus()
+    with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):
+        qtbot.keyClick(panel.sort_box, Qt.Key.Key_Down)  # Row -> Reference ID
+    assert [panel.proxy.index(i, 1).data() for i in range(3)] == ["a", "b", "c"]
+    assert panel.table.horizontalHeader().sortIndicatorSection() == 1
+    with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):
+        panel.table.horizontalHeader().setSortIndicator(2, Qt.SortOrder.AscendingOrder)  # a header click
+    assert panel.sort_box.currentText() == "Status" and panel.proxy.index(0, 1).data() == "c"

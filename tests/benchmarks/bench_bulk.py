@@ -9,7 +9,10 @@ it does not share this process's GIL; the CPU figures are therefore the client's
   each time), one job after the other;
 - engine: core.manifest + core.bulk with a journal, ``--concurrency`` workers on one pooled client.
 
-Target: engine jobs/s >= 12x the baseline's. Exit status 1 when the target is missed.
+- bulk process (``--process N``): ``playment-submit bulk`` as a whole process, N times; the median is
+  compared with the target instead (issue 24: >= 14x at 50 ms latency and concurrency 16, median of 3).
+
+Target: engine jobs/s >= 12x the baseline's (``--target``). Exit status 1 when the target is missed.
 """
 
 from __future__ import annotations
@@ -83,12 +86,33 @@ def engine(info: dict, n: int, concurrency: int, tmp: Path) -> tuple[float, floa
     return elapsed, used, sum(1 for r in summary.results if r.status in ("created", "recovered"))
 
 
+def engine_process(info: dict, n: int, concurrency: int, tmp: Path, run: int) -> tuple[float, float, int]:
+    """``playment-submit bulk`` as a whole process (start-up, the streamed check, the send, the summary)."""
+    manifest = tmp / f"bench{run}.jsonl"
+    with open(manifest, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            fh.write(json.dumps(payload(info, f"proc{run}-{i:05d}", i)) + "\n")
+    env = {**os.environ, "PLAYMENT_BASE_URL": info["base_url"], "PLAYMENT_API_KEY": info["api_key"],
+           "PLAYMENT_PROJECT_ID": info["project_id"], "PLAYMENT_DATA_DIR": str(tmp / "data"),
+           "PLAYMENT_CONFIG_DIR": str(tmp / "config")}
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "playment_submit.core.cli", "bulk", str(manifest), "--concurrency",
+                           str(concurrency), "--default-batch-id", info["default_batch_id"], "--json"], cwd=str(ROOT),
+                          env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ok = done.stdout.count('"status": "created"') + done.stdout.count('"status": "recovered"')
+    return elapsed, used.ru_utime + used.ru_stime, ok
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=400)
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--target", type=float, default=12.0)
+    ap.add_argument("--process", type=int, default=0, metavar="N",
+                    help="also time `playment-submit bulk` as a whole process N times (the median is compared)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-bulk-") as d:
         tmp = Path(d)
@@ -99,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("docs loop (requests.post, serial)", b_t, b_cpu, b_ok))
             e_t, e_cpu, e_ok = engine(info, args.jobs, args.concurrency, tmp)
             rows.append((f"bulk engine, concurrency {args.concurrency}", e_t, e_cpu, e_ok))
+            runs = sorted((engine_process(info, args.jobs, args.concurrency, tmp, k) for k in range(args.process)),
+                          key=lambda r: r[2] / r[0])
+            if runs:
+                p_t, p_cpu, p_ok = runs[len(runs) // 2]
+                rows.append((f"bulk process (median of {len(runs)})", p_t, p_cpu, p_ok))
+                e_t, e_ok = p_t, p_ok  # the target is the whole process's
         finally:
             proc.terminate()
             proc.wait(10)

@@ -62,10 +62,11 @@ from .errors import Problem, UsageError, ValidationError
 from .job import JobSpec, RasterPrelabel, ReferenceImage, as_given, is_local_path
 from .jsonio import parse_json
 from .localfile import regular_file_problem
+from .manifest_folder import from_folder, stream_folder
 from .manifest_refs import RefIndex, flag_duplicates, flag_duplicates_in
 from .pacing import breathe
 from .pipeline import check_job, duplicate_problem, outside_folder_problem, resolve_location, resolve_spec
-from .shapes.rows import LABELS_DIR, SharedSources, labels_beside, shapes_for_row
+from .shapes.rows import SharedSources, shapes_for_row
 
 COLUMNS = ("reference_id", "image", "references", "mask", "legend", "batch_id", "work_flow_id",
            "priority_weight", "mask_source", "mask_format", "shapes", "shapes_source", "shapes_format")
@@ -525,103 +526,6 @@ def _jsonl_row(lineno: int, raw: bytes, base_dir: Path, *, workflow_id: str | No
     return row
 
 
-# ------------------------------------------------------------------------------------------ folder
-def from_folder(folder: str | Path, *, primary: str | None = None, masks: str = "masks",
-                legend: str | Path | None = None, workflow_id: str | None = None,
-                batch_id: str | None = None) -> Manifest:
-    """Build a manifest from a folder layout (see the module docstring). ``primary`` defaults to
-    ``images`` (or ``primary``); every other sub-folder except ``masks`` is a reference camera."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise UsageError(f"The folder {root} does not exist.")
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if primary is None:
-        primary = next((n for n in ("images", "primary", "image") if (root / n).is_dir()), None)
-        if primary is None:
-            raise UsageError(f"The folder {root} has no images/ sub-folder; name the primary images' folder "
-                             f"with --primary-dir (sub-folders: {', '.join(p.name for p in subdirs) or 'none'}).")
-    pdir = root / primary
-    if not pdir.is_dir():
-        raise UsageError(f"The folder {pdir} does not exist; name the primary images' folder with --primary-dir.")
-    mdir = root / masks
-    cams = [d for d in subdirs if d.name not in (primary, masks, LABELS_DIR)]  # labels/ holds shapes, never a camera
-    legend_path = Path(legend) if legend else (root / "legend.json" if (root / "legend.json").is_file() else None)
-    man = Manifest(source=str(root), base_dir=root.resolve(), kind="folder")
-    mask_by_stem = {}
-    coco_file: Path | None = None
-    coco_names: set[str] = set()
-    if mdir.is_dir():
-        mask_by_stem = {p.stem: p for p in sorted(mdir.iterdir()) if p.is_file() and not p.name.startswith(".")
-                        and p.suffix.lower() != ".json"}
-        jsons = sorted(p for p in mdir.iterdir() if p.is_file() and p.suffix.lower() == ".json")
-        if len(jsons) == 1:
-            coco_file, coco_names = jsons[0], _coco_file_names(jsons[0])
-    cam_files = {d.name: {p.name: p for p in d.iterdir() if p.is_file()} for d in cams}
-    images = sorted(p for p in pdir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    legend_cache: _LegendCache = {}
-    for n, img in enumerate(images, start=2):  # row numbers as in the CSV it would write
-        rec = {"reference_id": img.stem, "image": str(img.resolve())}
-        refs = [f"{d.name}={cam_files[d.name][img.name].resolve()}" for d in cams if img.name in cam_files[d.name]]
-        if refs:
-            rec["references"] = "|".join(refs)
-        found = _folder_mask(img, mask_by_stem, coco_file, coco_names)
-        if found is not None and found[1]:
-            rec["mask_source"], rec["mask_format"] = str(found[0].resolve()), found[1]
-        elif found is not None:
-            rec["mask"] = str(found[0].resolve())
-            if legend_path is not None:
-                rec["legend"] = str(legend_path.resolve())
-        labels = labels_beside(img, root)
-        if labels is not None:
-            rec["shapes_source"], rec["shapes_format"] = labels[0], labels[1]
-            if labels[2]:
-                rec["shapes_classes"] = labels[2]
-        man.rows.append(_row_from_fields(n, rec, man.base_dir, workflow_id=workflow_id, batch_id=batch_id,
-                                         legend_cache=legend_cache))
-        missing_cams = [d.name for d in cams if img.name not in cam_files[d.name]]
-        if missing_cams:
-            man.rows[-1].add("references", f"no {', '.join(missing_cams)} image named {img.name}; the job is "
-                                           f"sent without {'those cameras' if len(missing_cams) > 1 else 'it'}.",
-                             severity="warning")
-    if not images:
-        man.problems.append(Problem(str(pdir), "the folder holds no images (.png, .jpg, .jpeg, .webp, .bmp, .tif)."))
-    return man
-
-
-_CITYSCAPES_SUFFIXES = ("_labelIds", "_labelTrainIds", "_trainIds", "_instanceIds")
-
-
-def _coco_file_names(path: Path) -> set[str]:
-    """The file_names (and their base names) a COCO JSON lists; empty when it is not one (or not a regular
-    file: a FIFO or a link to /dev/zero named *.json is never read, the mask import says why)."""
-    if regular_file_problem(path, "COCO file") is not None:
-        return set()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return set()
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-        return set()
-    names = {str(im.get("file_name", "")) for im in data["images"] if isinstance(im, dict)}
-    return names | {Path(n).name for n in names}
-
-
-def _folder_mask(img: Path, by_stem: dict[str, Path], coco_file: Path | None,
-                 coco_names: set[str]) -> tuple[Path, str] | None:
-    """(mask file, format to convert from, or "" for an RGBA mask used as it is) for a frame, or None."""
-    from .mask.formats import infer_format
-
-    if img.stem in by_stem:
-        p = by_stem[img.stem]
-        return p, infer_format(p) or ""
-    for suffix in _CITYSCAPES_SUFFIXES:
-        if img.stem + suffix in by_stem:
-            return by_stem[img.stem + suffix], "cityscapes"
-    if coco_file is not None and img.name in coco_names:
-        return coco_file, "coco"
-    return None
-
-
 def write_csv(manifest: Manifest, out: str | Path) -> Path:
     """Write a manifest as CSV for review; local paths are written relative to the CSV's folder when
     they are under it."""
@@ -698,13 +602,10 @@ def load_manifest(path: str | Path, *, workflow_id: str | None = None, batch_id:
 
 def stream_manifest(path: str | Path, *, workflow_id: str | None = None, batch_id: str | None = None,
                     primary: str | None = None, masks: str = "masks") -> tuple[Manifest, Iterator[ManifestRow]]:
-    """:func:`load_manifest`, its rows read one at a time as they are asked for (CSV and JSONL; a folder's rows
-    are built at once, from its listing)."""
+    """:func:`load_manifest`, its rows read (or, for a folder, built) one at a time as they are asked for."""
     p = Path(path)
     if p.is_dir():
-        man = from_folder(p, primary=primary, masks=masks, workflow_id=workflow_id, batch_id=batch_id)
-        rows, man.rows = man.rows, []
-        return man, iter(rows)
+        return stream_folder(p, primary=primary, masks=masks, workflow_id=workflow_id, batch_id=batch_id)
     if p.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         return stream_jsonl(p, workflow_id=workflow_id, batch_id=batch_id)
     if p.suffix.lower() in (".csv", ".txt") or not p.exists():

@@ -166,3 +166,49 @@ def test_a_cancelled_streamed_send_stops_taking_rows_and_says_the_rest_were_not_
     finally:
         run.close()
         session.close()
+
+
+def test_a_folder_streams_its_frames_with_the_verdicts_of_the_whole_folder(sandbox, tmp_path, small_chunks):
+    """Folder mode builds its rows one at a time (core.manifest_folder): cameras and masks found by name, a
+    frame missing a camera warned about, the same rows as the folder read whole; a chunk of rows alive."""
+    from PIL import Image
+    root = tmp_path / "drive"
+    for sub in ("images", "left", "right", "masks"):
+        (root / sub).mkdir(parents=True)
+    for i in range(30):
+        Image.new("RGB", (4, 3)).save(root / "images" / f"f{i:02d}.png")
+        Image.new("RGB", (4, 3)).save(root / "left" / f"f{i:02d}.png")
+        if i % 5:
+            Image.new("RGB", (4, 3)).save(root / "right" / f"f{i:02d}.png")
+        if i % 3 == 0:
+            Image.new("RGBA", (4, 3), (255, 0, 0, 255)).save(root / "masks" / f"f{i:02d}.png")
+    (root / "masks" / "f01.jpg").write_bytes(b"not read")  # f01's mask under another suffix: found by its stem
+    (root / "legend.json").write_text('{"#ff0000": "car"}', encoding="utf-8")
+    whole_session, streamed_session = _session(sandbox, tmp_path, "a.sqlite"), _session(sandbox, tmp_path, "b.sqlite")
+    whole, streamed = BulkRun(whole_session, root), StreamedRun(streamed_session, root)
+    try:
+        rows = whole.open(ask_server=False).rows
+        gc.collect()
+        base = _live_rows()
+        said: list[str] = []
+        live: list[int] = []
+
+        def seen(chunk):
+            said.extend(r.describe(p, str(root)) for r in chunk for p in r.problems)
+            live.append(_live_rows() - base)
+
+        streamed.open(ask_server=False, on_rows=seen)
+        assert said == [r.describe(p, str(root)) for r in rows for p in r.problems]
+        assert sum("no right image named f05.png" in s for s in said) == 1
+        assert streamed.tally == whole.tally and streamed.row_count() == 30
+        assert max(live) <= 2 * 7, live
+        a, b = whole.dry_run(), streamed.dry_run()
+        assert _verdicts(whole, b[0]) == _verdicts(whole, a[0])
+        by_ref = {r.reference_id: r for r in rows}
+        assert [x.label for x in by_ref["f01"].spec.references] == ["left", "right"]
+        assert by_ref["f03"].spec.prelabel is not None and by_ref["f04"].spec.prelabel is None
+        assert by_ref["f01"].spec.prelabel is not None and by_ref["f01"].spec.prelabel.url.endswith("f01.jpg")
+    finally:
+        for run, s in ((whole, whole_session), (streamed, streamed_session)):
+            run.close()
+            s.close()

@@ -17,13 +17,16 @@ thread, the send's feeder and its workers (results, written in groups of ``RESUL
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .bulk import RowResult, unsent_result
+from .errors import UsageError
 from .job import JobSpec
 from .manifest import SENDABLE, ManifestRow
 
@@ -33,8 +36,25 @@ CACHE_KIB = 4096      # SQLite's page cache for the store
 _IN = 500             # reference IDs per look-up
 
 
+class RowStoreError(UsageError):
+    """The row store cannot be written (its disk is full): an environment trouble, exit status 2."""
+
+
+@contextmanager
+def _said() -> Iterator[None]:
+    """SQLite's errors as a sentence that says where the store is and what to do."""
+    try:
+        yield
+    except sqlite3.Error as e:
+        where = os.environ.get("SQLITE_TMPDIR") or os.environ.get("TMPDIR") or "/var/tmp or /tmp"
+        raise RowStoreError(f"The bulk run's row store (a temporary SQLite file in {where}) cannot be written "
+                            f"(SQLite: {e}). Free space there, or set SQLITE_TMPDIR to a folder with room, then "
+                            f"run the same command again: rows the journal holds as created are skipped.") from e
+
+
 class RowStore:
-    """See the module's doc. Thread-safe; close it when the run ends."""
+    """See the module's doc. Thread-safe; close it when the run ends. SQLite's errors are raised as
+    :class:`RowStoreError` (a sentence, exit status 2)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -65,13 +85,15 @@ class RowStore:
     def _many(self, sql: str, records: list[tuple[Any, ...]]) -> None:
         """One statement over many records in one transaction (the connection commits each statement alone
         otherwise); the caller holds the lock."""
-        self._db.execute("BEGIN")
-        try:
-            self._db.executemany(sql, records)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with _said():
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(sql, records)
+            except BaseException:
+                if self._db.in_transaction:  # a full disk may have rolled it back already
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def add_rows(self, rows: Iterable[ManifestRow], *, payloads: bool = True) -> None:
         """Keep checked rows: the payload of each row a send takes (unless ``payloads`` is False: a dry run's
@@ -142,7 +164,7 @@ class RowStore:
     def mark_unsent(self, message: str) -> int:
         """Every row a send takes that has no result yet (a send stopped before it): ``not_sent``."""
         self.flush()
-        with self._lock:
+        with self._lock, _said():
             return self._db.execute("UPDATE rows SET status = 'not_sent', message = ? WHERE status IS NULL AND "
                                     "payload IS NOT NULL", (message,)).rowcount
 
@@ -182,4 +204,4 @@ class RowStore:
             self._db.close()
 
 
-__all__ = ["RowStore"]
+__all__ = ["RowStore", "RowStoreError"]

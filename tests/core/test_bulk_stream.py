@@ -212,3 +212,29 @@ def test_a_folder_streams_its_frames_with_the_verdicts_of_the_whole_folder(sandb
         for run, s in ((whole, whole_session), (streamed, streamed_session)):
             run.close()
             s.close()
+
+
+def test_a_full_row_store_is_a_sentence_and_exit_2_with_nothing_sent(sandbox, tmp_path, monkeypatch, capsys):
+    """The row store's disk fills up (SQLite's own limit on its pages makes it say "database or disk is
+    full"): the command line says where the store is and what to do, exit 2, no traceback, nothing sent."""
+    from playment_submit.core.cli import main
+    real = row_store.RowStore.__init__
+
+    def tiny(self):
+        real(self)
+        self._db.execute("PRAGMA max_page_count = 40")
+
+    monkeypatch.setattr(row_store.RowStore, "__init__", tiny)
+    path = tmp_path / "m.csv"
+    path.write_text("reference_id,image\n" + "".join(f"f{i},https://example.com/{i:04d}/{'x' * 60}.png\n"
+                                                       for i in range(3000)), encoding="utf-8")
+    for k, v in dict(PLAYMENT_BASE_URL=sandbox.base_url, PLAYMENT_API_KEY=sandbox.api_key,
+                     PLAYMENT_PROJECT_ID=sandbox.project_id, PLAYMENT_WORKFLOW_ID=sandbox.workflow_id,
+                     SQLITE_TMPDIR=str(tmp_path)).items():
+        monkeypatch.setenv(k, v)
+    code = main(["bulk", str(path), "--default-batch-id", sandbox.default_batch_id])
+    err = capsys.readouterr().err
+    assert code == 2, err[-2000:]
+    assert "row store" in err and "database or disk is full" in err and f"in {tmp_path}" in err
+    assert "SQLITE_TMPDIR" in err and "Traceback" not in err
+    assert sandbox.jobs() == []

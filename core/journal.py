@@ -704,13 +704,18 @@ class Journal:
         """Stored statuses by job_id (all of them, or those of ``job_ids``); {} before the first refresh."""
         if not self._has_remote():
             return {}
-        rows = self._select(f"SELECT {', '.join(REMOTE_COLUMNS)} FROM remote")
-        wanted = None if job_ids is None else set(job_ids)
+        select = f"SELECT {', '.join(REMOTE_COLUMNS)} FROM remote"
+        if job_ids is None:
+            rows = self._select(select)
+        else:  # looked up by key, a chunk at a time: not every stored status read to keep a few
+            ids = list(dict.fromkeys(job_ids))
+            rows = []
+            for i in range(0, len(ids), 500):
+                chunk = tuple(ids[i:i + 500])
+                rows += self._select(f"{select} WHERE job_id IN ({', '.join('?' for _ in chunk)})", chunk)
         out: dict[str, RemoteStatus] = {}
         for r in rows:
             d = dict(zip(REMOTE_COLUMNS, r, strict=True))
-            if wanted is not None and d["job_id"] not in wanted:
-                continue
             if d["reference_id"] is not None:
                 d["reference_id"] = unkey(d["reference_id"])
             out[d["job_id"]] = RemoteStatus(**d)

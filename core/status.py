@@ -88,6 +88,7 @@ class StatusReport:
     tally: dict[str, int] | None = None    # jobs per status, counted where they are kept
     changed_count: int = 0
     scope: StatusScope | None = None       # where each_job reads (until close)
+    changes: dict[str, str | None] = field(default_factory=dict)  # refresh_and_mark_seen: job -> status seen
 
     def counts(self) -> dict[str, int]:
         """How many jobs are in each status ("unknown" for those not answered)."""
@@ -236,6 +237,27 @@ def refresh_statuses(journal: Journal, client: PlaymentClient, *, batch_id: str 
     except BaseException:
         scope.close()
         raise
+
+
+HISTORY_SHOWN = 500  # the most recent journal entries the window's History lists
+
+
+def refresh_and_mark_seen(journal: Journal, client: PlaymentClient, *, shown: int = HISTORY_SHOWN,
+                          progress: Progress | None = None, cancel: threading.Event | None = None) -> StatusReport:
+    """The window's History refresh, in its worker: :func:`refresh_statuses` without keeping the jobs; in the
+    report's ``changes``, the jobs among the ``shown`` most recent entries (what History lists) whose status
+    moved since the user last looked, with the status seen then; then every job refreshed is marked seen, as
+    ``playment-submit status`` does once it has printed them. Nothing that grows with the journal is left for
+    the GUI thread."""
+    report = refresh_statuses(journal, client, progress=progress, cancel=cancel, keep_jobs=False)
+    try:
+        ids = [e.job_id for e in journal.history(shown) if e.job_id]
+        report.changes = {j: rs.seen_status for j, rs in journal.remote_statuses(ids).items()
+                          if rs.status is not None and rs.status != rs.seen_status}
+        report.mark_seen()
+    finally:
+        report.close()
+    return report
 
 
 ANSWER_GROUP = 100        # answers of GET job stored at once

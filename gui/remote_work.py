@@ -133,7 +133,7 @@ class RemoteWork(QObject):
         if self.status_worker is not None:
             return
         worker = self._journal_task("Statuses not read: ", history.show_status_failure, history.set_status_busy,
-                                    live_status.refresh_statuses)
+                                    live_status.refresh_and_mark_seen)
         if worker is None:
             return
         journal = self.w.session.journal

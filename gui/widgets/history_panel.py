@@ -31,12 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playment_submit.core.status import HISTORY_SHOWN
 from playment_submit.gui.style import set_status
 
 COLS = ("Time (UTC)", "Reference ID", "Job ID", "State", "Playment status", "Message")
 TIME, REF, JOB, STATE, LIVE, MESSAGE = range(len(COLS))
 PAYLOAD_ROLE = Qt.ItemDataRole.UserRole + 1
 CHANGED_ROLE = Qt.ItemDataRole.UserRole + 2  # on the status item: True when it changed since the last look
+SHOWN = HISTORY_SHOWN  # the most recent journal entries listed (those whose news the refresh's worker finds)
 
 # (label, the journal states it shows); "problems" are the rows that need a look
 FILTERS = (("All", None), ("Created", {"created"}), ("Problems", {"failed", "ambiguous", "sending"}))
@@ -160,9 +162,11 @@ class HistoryPanel(QWidget):
     def refresh(self) -> None:
         """Rebuild from the journal: its entries, and Playment's statuses as last stored (no request)."""
         self.stale = False
-        entries = self.journal.history(500) if self.journal is not None else []
+        entries = self.journal.history(SHOWN) if self.journal is not None else []
         live = {self.model.item(r, REF).text(): self.model.item(r, LIVE).text() for r in range(self.model.rowCount())}
-        stored = self.journal.remote_statuses() if self.journal is not None else {}
+        # the listed jobs' stored statuses only (looked up by key), not every job the journal knows
+        stored = (self.journal.remote_statuses([e.job_id for e in entries if e.job_id])
+                  if self.journal is not None else {})
         unseen = [j for j, rs in stored.items() if rs.changed_since_seen and j not in self.changes]
         for j in unseen:  # moved since the last look (e.g. by `results`): news for this window until refreshed
             self.changes[j] = stored[j].seen_status
@@ -199,10 +203,10 @@ class HistoryPanel(QWidget):
         item.setData(changed, CHANGED_ROLE)
 
     def show_status_report(self, report) -> None:
-        """A ``core.status.StatusReport`` just read from Playment: every job's status, changes marked bold,
-        the counts above the table. The statuses shown are then "seen" in the journal (the next refresh marks
-        only what moves after this look)."""
-        self.changes = {j.job_id: j.previous for j in report.jobs if j.changed}
+        """A ``core.status.StatusReport`` just read from Playment (``refresh_and_mark_seen``): the listed jobs'
+        changes marked bold, the counts above the table. The worker marked every refreshed status "seen" in the
+        journal (the next refresh marks only what moves after this look)."""
+        self.changes = dict(report.changes)  # the listed jobs' news, found in the worker (which marked them seen)
         text = report.summary()
         if report.errors:
             text += f" {len(report.errors)} not read: " + report.errors[0] + (" …" if len(report.errors) > 1 else "")
@@ -210,8 +214,6 @@ class HistoryPanel(QWidget):
         self.status_summary.setToolTip("\n".join(report.errors))
         set_status(self.status_summary, "warning" if report.errors else None)
         self.refresh()
-        if self.journal is not None and report.jobs:
-            self.journal.mark_statuses_seen(j.job_id for j in report.jobs)
 
     def show_status_failure(self, message: str) -> None:
         self.status_summary.setText(message)

@@ -330,3 +330,22 @@ def test_status_of_many_jobs_keeps_them_in_the_journal_not_in_memory(tmp_path, m
         "1503 changed since the last look.")
     # the scope is gone with close(): nothing of it was written to the journal's file
     assert journal.run_sql(lambda db: db.execute("SELECT name FROM temp.sqlite_master").fetchall()) == []
+
+
+def test_the_history_refresh_keeps_no_job_and_says_the_news_of_the_listed_ones_only(tmp_path):
+    """core.status.refresh_and_mark_seen (the window's History, in its worker): no job line kept; the changes
+    of the 500 listed entries only; every refreshed job seen afterwards."""
+    from playment_submit.core.status import HISTORY_SHOWN, refresh_and_mark_seen
+    jobs, stub, journal = _listed_and_journalled(tmp_path, 900, 2, 0)
+    try:
+        with PlaymentClient(stub.server.base_url, PROJECT, KEY) as client:
+            first = refresh_and_mark_seen(journal, client)
+            again = refresh_and_mark_seen(journal, client)
+    finally:
+        stub.server.stop()
+    assert first.jobs == [] and first.scope is None and first.counts() == {"completed": 450, "in progress": 450}
+    listed = {e.job_id for e in journal.history(HISTORY_SHOWN)}
+    assert len(first.changes) == HISTORY_SHOWN and set(first.changes) == listed  # first seen: news, listed only
+    assert set(first.changes.values()) == {None}
+    assert again.changes == {} and again.summary().endswith("0 changed since the last look.")
+    assert not any(rs.changed_since_seen for rs in journal.remote_statuses().values())

@@ -111,6 +111,8 @@ class DownloadReport:
     review_csv: Path | None = None
     review_html: Path | None = None
     tally: dict[str, int] = field(default_factory=dict)
+    first_failure: str | None = None   # the first failed job's sentence (kept or not)
+    listed_all: bool = True             # False when ``list_limit`` left jobs out of ``jobs``
 
     def counts(self) -> dict[str, int]:
         return dict(self.tally)
@@ -232,7 +234,8 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
                      progress: Progress | None = None, cancel: threading.Event | None = None,
                      refresh: bool = True, review: bool = True,
                      max_pixels: int = DEFAULT_MAX_PIXELS, keep_jobs: bool = True,
-                     on_job: Callable[[JobDownload], Any] | None = None) -> DownloadReport:
+                     on_job: Callable[[JobDownload], Any] | None = None,
+                     list_limit: int | None = None) -> DownloadReport:
     """Download, convert and review every completed job (``batch_id``: of that batch). ``refresh``: ask
     Playment for statuses first (:func:`core.status.refresh_statuses`). Per-job failures are reported on the
     job, never raised; the review files are rewritten from every job on disk, old and new, when one of them
@@ -240,7 +243,8 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
     ``max_pixels`` (from its PNG header) is refused before decoding: that job writes nothing and is not
     recorded as fetched. The completed jobs are read from the journal a page at a time; each outcome goes to
     ``on_job`` as it comes, and is kept in the report's ``jobs`` only when ``keep_jobs`` (the window's table):
-    without it, memory holds the jobs under way and the reviews (one small record a job with a pre-label)."""
+    without it, memory holds the jobs under way and the reviews (one small record a job with a pre-label).
+    ``list_limit``: at most that many jobs kept (the window's table); the counts cover them all."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = DownloadReport()
@@ -298,8 +302,12 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
                 reviews.append(job.review)
             if job.shapes_review is not None:
                 shape_reviews.append((job.reference_id, job.job_id, job.shapes_review))
-            if keep_jobs:
+            if job.status == "failed" and report.first_failure is None:
+                report.first_failure = job.message
+            if keep_jobs and (list_limit is None or len(report.jobs) < list_limit):
                 report.jobs.append(job)
+            elif keep_jobs:
+                report.listed_all = False
             if on_job is not None:
                 on_job(job)
             if progress is not None:

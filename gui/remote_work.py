@@ -6,13 +6,14 @@ this only starts the workers and hands their answers to the widgets."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
 from playment_submit.core import mask_files
 from playment_submit.core import status as live_status
-from playment_submit.core.delivered import download_results
+from playment_submit.core.delivered import MAX_LISTED_JOBS, download_results
 from playment_submit.core.errors import PlaymentError
 from playment_submit.gui.workers import Worker, start_worker
 
@@ -165,8 +166,9 @@ class RemoteWork(QObject):
         results = self.w.results
         if self.results_worker is not None:
             return
-        worker = self._journal_task("Results not downloaded: ", results.show_failure, results.set_busy,
-                                    download_results, folder)
+        # at most the jobs a folder's scan lists are kept for the table; the counts cover every job
+        task = partial(download_results, list_limit=MAX_LISTED_JOBS)
+        worker = self._journal_task("Results not downloaded: ", results.show_failure, results.set_busy, task, folder)
         if worker is None:
             return
         worker.progressed.connect(lambda p: results.show_progress(*p))

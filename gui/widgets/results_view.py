@@ -261,15 +261,17 @@ class ResultsView(QWidget):
         counts = report.counts()
         parts = [f"{counts[k]} {STATUS_WORDS.get(k, k)}" for k in ("downloaded", "unchanged", "no_result", "failed")
                  if counts.get(k)]
-        text = (f"{len(report.jobs)} completed job(s): " + ", ".join(parts) + "." if report.jobs else
+        total = sum(counts.values())
+        text = (f"{total} completed job(s): " + ", ".join(parts) + "." if total else
                 "No job of this journal is completed on Playment yet; try again later.")
+        if not report.listed_all:
+            text += f" The first {len(report.jobs):,} are listed."
         if report.statuses is not None:
             text += " Statuses: " + report.statuses.summary()
-        failed = [j for j in report.jobs if j.status == "failed"]
-        if failed:
-            text += f" First failure: {failed[0].message}"
+        if report.first_failure is not None:
+            text += f" First failure: {report.first_failure}"
         self.summary.setText(("Stopped. " if stopped else "") + text)
-        set_status(self.summary, "warning" if failed else None)
+        set_status(self.summary, "warning" if report.first_failure is not None else None)
         self._update_review_button()
 
     def show_failure(self, message: str) -> None:

@@ -336,7 +336,7 @@ def test_the_history_refresh_keeps_no_job_and_says_the_news_of_the_listed_ones_o
     """core.status.refresh_and_mark_seen (the window's History, in its worker): no job line kept; the changes
     of the 500 listed entries only; every refreshed job seen afterwards."""
     from playment_submit.core.status import HISTORY_SHOWN, refresh_and_mark_seen
-    jobs, stub, journal = _listed_and_journalled(tmp_path, 900, 2, 0)
+    _, stub, journal = _listed_and_journalled(tmp_path, 900, 2, 0)
     try:
         with PlaymentClient(stub.server.base_url, PROJECT, KEY) as client:
             first = refresh_and_mark_seen(journal, client)

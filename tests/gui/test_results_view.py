@@ -229,3 +229,17 @@ def test_a_vector_job_is_listed_and_its_shapes_drawn_with_the_review_rows(qtbot,
     labels = {view.classes.item(n, 0).text() for n in range(view.classes.rowCount())}
     assert {"car", "lane", ADDED_BOX} <= labels and view.classes.isVisibleTo(view)
     assert "vector job" in view.note.text()
+
+
+def test_a_download_lists_at_most_a_scans_jobs_and_counts_them_all(qtbot, window, sandbox, tmp_path, monkeypatch):
+    """The window keeps at most MAX_LISTED_JOBS downloaded jobs for its table (here 1); the sentence counts
+    every job and says only the first are listed."""
+    from playment_submit.gui import remote_work
+    monkeypatch.setattr(remote_work, "MAX_LISTED_JOBS", 1)
+    _jobs(sandbox, window.session.journal)
+    sandbox.complete_jobs()
+    _download(qtbot, window, tmp_path / "results")
+    view = window.results
+    assert len(view.rows) == 1 and view.jobs.rowCount() == 1
+    text = view.summary.text()
+    assert "2 completed job(s): 2 downloaded now." in text and "The first 1 are listed." in text, text

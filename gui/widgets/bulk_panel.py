@@ -257,7 +257,9 @@ class BulkPanel(QWidget):
         if info.get("phase") == "masks":
             self.progress.setRange(0, info["total"])
             self.progress.setValue(info["done"])
-            self.counts.setText(f"Checking masks: {info['done']} of {info['total']}…")
+            eta = info.get("eta")
+            left = f", about {int(eta // 60)} min {int(eta % 60)} s left" if eta is not None and eta >= 1 else ""
+            self.counts.setText(f"Checking: {info['done']} of {info['total']} rows{left}…")
 
     def _on_checked(self, checked: tuple[Manifest, Any, str, int]) -> None:
         manifest, columns, summary, sendable = checked  # made in the worker: nothing here walks the rows

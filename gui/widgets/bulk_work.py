@@ -17,13 +17,15 @@ def check_in_worker(run: BulkRun, progress_callback=None, cancel_event=None) -> 
     """Load and check the manifest (core's BulkRun.open), reporting the mask check's progress; with the table's
     columns and the check's sentence, made here so that the GUI thread only swaps them in."""
     last = [0.0]
+    start = time.monotonic()
 
     def masks(done: int, total: int) -> None:
         # at most ten reports a second: the GUI thread handles each, and hundreds a second starve the window
         now = time.monotonic()
         if progress_callback is not None and (now - last[0] >= 0.1 or done == total):
             last[0] = now
-            progress_callback({"phase": "masks", "done": done, "total": total})
+            eta = (now - start) * (total - done) / done if done else None  # at the pace so far
+            progress_callback({"phase": "masks", "done": done, "total": total, "eta": eta})
 
     import gc
     gc.disable()  # 100,000s of new rows: full collections would hold the GIL (and the window) for 100s of ms

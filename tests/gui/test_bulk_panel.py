@@ -389,3 +389,20 @@ def test_the_sort_box_sorts_from_the_keyboard_and_follows_the_header(qtbot, tmp_
     with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):
         panel.table.horizontalHeader().setSortIndicator(2, Qt.SortOrder.AscendingOrder)  # a header click
     assert panel.sort_box.currentText() == "Status" and panel.proxy.index(0, 1).data() == "c"
+
+
+def test_the_check_says_rows_done_and_the_time_left(qtbot, tmp_path, backend):
+    from playment_submit.core.bulk_run import BulkRun
+    from playment_submit.gui.widgets.bulk_work import check_in_worker
+    said: list[dict] = []
+    run = BulkRun(backend, _manifest(tmp_path, 50))
+    try:
+        check_in_worker(run, progress_callback=said.append)
+    finally:
+        run.close()
+    assert said and said[-1]["done"] == said[-1]["total"] == 50 and said[-1]["eta"] == 0
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    panel._on_check_progress({"phase": "masks", "done": 10, "total": 100, "eta": 125.0})
+    assert panel.counts.text() == "Checking: 10 of 100 rows, about 2 min 5 s left…"
+    assert panel.progress.value() == 10 and panel.progress.maximum() == 100

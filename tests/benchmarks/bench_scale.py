@@ -1,6 +1,6 @@
 """A million rows (issue 24): `bulk --dry-run` against the floor, as whole processes, in one run.
 
-    .venv/bin/python tests/benchmarks/bench_scale.py [--rows 10000,100000] [--million] [--send 10000]
+    .venv/bin/python tests/benchmarks/bench_scale.py [--rows 10000,100000] [--million] [--send 10000,100000]
 
 For each row count a CSV of https URLs with two cameras a row is written, then measured in fresh processes:
 
@@ -8,7 +8,7 @@ For each row count a CSV of https URLs with two cameras a row is written, then m
   (what any tool must at least do);
 - dry run: ``playment-submit bulk MANIFEST --dry-run`` (read, check every row through the pipeline, the
   duplicate check, the journal's verdict, the summary).
-- send (``--send N``): ``playment-submit bulk`` against a sandbox in its own process (no latency): time, peak
+- send (``--send N[,N...]``): ``playment-submit bulk`` against a sandbox in its own process (no latency): time, peak
   RSS and the RSS slope per row between N/2 and N rows.
 - Bulk tab sending (``--gui-send N``): N rows sent from the Bulk tab (concurrency 16) to the sandbox process,
   with the same heartbeat: the time and the longest gap (target: none over 50 ms).
@@ -182,7 +182,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", default="10000,100000")
     ap.add_argument("--million", action="store_true", help="add 1,000,000 rows (minutes, GBs today)")
-    ap.add_argument("--send", type=int, default=0, help="also send this many rows to a sandbox")
+    ap.add_argument("--send", default="", help="also send this many rows to a sandbox (a comma list: each, e.g. "
+                                               "10000,100000)")
     ap.add_argument("--gui", type=int, default=0, help="also open this many rows in the Bulk tab (heartbeat)")
     ap.add_argument("--status", type=int, default=0,
                     help="also send this many rows to a sandbox process that completes them, then time `status` "
@@ -216,11 +217,8 @@ def main() -> int:
                 verdict = 1
         if args.status:
             status_and_results(args.status, Path(tmp), env, exe, with_results=not args.no_results)
-        if args.send or args.gui_send:
-            n = args.send
-            manifest = Path(tmp) / f"send{n}.csv"
-            if n:
-                write_manifest(manifest, n)
+        sends = [int(x) for x in args.send.split(",") if x]
+        if sends or args.gui_send:
             sb = subprocess.Popen([*exe, "sandbox", "--port", "0", "--json", "--store", str(Path(tmp) / "sb")],
                                   cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             try:
@@ -238,13 +236,14 @@ def main() -> int:
                                          capture_output=True, text=True).stdout.split()
                     print(f"Bulk tab sends {g:,} rows (concurrency 16): {float(out[0]):.1f} s, {out[3]} created; "
                           f"longest heartbeat gap {float(out[1]):.0f} ms ({out[2]} gaps over 50 ms)")
-                if args.send:
-                    half = Path(tmp) / f"half{n}.csv"
-                    write_manifest(half, n // 2, prefix="half")  # other reference IDs: the same sandbox takes both
+                for n in sends:  # each with its own reference IDs: the same sandbox takes them all
+                    manifest, half = Path(tmp) / f"send{n}.csv", Path(tmp) / f"half{n}.csv"
+                    write_manifest(manifest, n, prefix=f"send{n}")
+                    write_manifest(half, n // 2, prefix=f"half{n}")
                     hs, hm, _ = child_peak([*exe, "bulk", str(half), "--concurrency", "16", "--journal",
-                                            str(Path(tmp) / "jh.sqlite")], senv)
+                                            str(Path(tmp) / f"jh{n}.sqlite")], senv)
                     ss, sm, code = child_peak([*exe, "bulk", str(manifest), "--concurrency", "16", "--journal",
-                                               str(Path(tmp) / "js.sqlite")], senv)
+                                               str(Path(tmp) / f"js{n}.sqlite")], senv)
                     slope = (sm - hm) * 1024 / max(1, n - n // 2)
                     print(f"send {n:,} rows: {ss:.1f} s ({n / ss:,.0f} jobs/s), peak {sm:.0f} MiB; {n // 2:,} rows: "
                           f"{hs:.1f} s, {hm:.0f} MiB; slope {slope:.2f} KiB/row"

@@ -136,8 +136,9 @@ def _payload_text(payload: Any) -> str:
     return text
 
 
-def _key(reference_id: str) -> str | bytes:
-    """How a reference ID is stored: as TEXT, or (lone surrogates) as its surrogatepass UTF-8 BLOB."""
+def stored_key(reference_id: str) -> str | bytes:
+    """How a reference ID (or any text) is stored, here and in core.row_store: as TEXT, or (lone surrogates) as
+    its surrogatepass UTF-8 BLOB."""
     ref = str(reference_id)
     if _SURROGATE.search(ref):
         return ref.encode("utf-8", "surrogatepass")
@@ -520,7 +521,7 @@ class Journal:
     def mark_pending(self, reference_id: str, payload: dict[str, Any]) -> None:
         """Record a row as checked and queued (never sent). Does not touch a row that already exists."""
         now = _now()
-        args = (_key(reference_id), payload_hash(payload), _payload_text(payload), now, now)
+        args = (stored_key(reference_id), payload_hash(payload), _payload_text(payload), now, now)
         self._run(lambda db: db.execute(
             "INSERT OR IGNORE INTO entries (reference_id, payload_hash, payload, state, attempts, "
             "created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)", args), _Op("pending", reference_id))
@@ -538,7 +539,7 @@ class Journal:
         ``hash_of``: hash this instead of ``payload`` (bulk passes the manifest's row before local files
         were uploaded, so that a re-run can compare rows without uploading again)."""
         now = _now()
-        key = _key(reference_id)
+        key = stored_key(reference_id)
         args = (key, payload_hash(payload if hash_of is None else hash_of), _payload_text(payload), now, now)
 
         def write(db: sqlite3.Connection) -> Entry | None:
@@ -567,7 +568,7 @@ class Journal:
             raise ValueError(f"status must be 'created' or 'recovered', not {status!r}")
         now = _now()
         job = _clean(job_id, 200)
-        args = (_key(reference_id), status, job, now, now)
+        args = (stored_key(reference_id), status, job, now, now)
         self._run(lambda db: db.execute(
             "INSERT INTO entries (reference_id, state, status, job_id, attempts, created_at, updated_at) "
             "VALUES (?, 'created', ?, ?, 1, ?, ?) ON CONFLICT(reference_id) DO UPDATE SET state='created', "
@@ -580,7 +581,7 @@ class Journal:
         A row already ``created`` is left as it is (returns False; True when the failure was recorded)."""
         now = _now()
         state = "ambiguous" if ambiguous else "failed"
-        args = (_key(reference_id), state, None if code is None else _clean(code, 60),
+        args = (stored_key(reference_id), state, None if code is None else _clean(code, 60),
                 _clean(message, MESSAGE_LIMIT), now, now)
         n: int = self._run(lambda db: db.execute(
             "INSERT INTO entries (reference_id, state, code, message, attempts, created_at, updated_at) "
@@ -591,7 +592,7 @@ class Journal:
 
     def forget(self, reference_id: str) -> None:
         """Remove a row (for a user who deleted the job on Playment and wants to send it again)."""
-        key = _key(reference_id)
+        key = stored_key(reference_id)
         self._run(lambda db: db.execute("DELETE FROM entries WHERE reference_id=?", (key,)),
                   _Op("forget", reference_id))
 
@@ -614,7 +615,7 @@ class Journal:
 
     # ---------------------------------------------------------------- reads
     def get(self, reference_id: str) -> Entry | None:
-        rows = self._select(f"{_SELECT} WHERE reference_id=?", (_key(reference_id),))
+        rows = self._select(f"{_SELECT} WHERE reference_id=?", (stored_key(reference_id),))
         return self._entry(rows[0]) if rows else None
 
     def get_many(self, reference_ids: Iterable[str], *, payloads: bool = True) -> dict[str, Entry]:
@@ -624,7 +625,7 @@ class Journal:
         out: dict[str, Entry] = {}
         select = _SELECT if payloads else _SELECT_NO_PAYLOAD
         for i in range(0, len(ids), 500):
-            chunk = tuple(_key(r) for r in ids[i:i + 500])
+            chunk = tuple(stored_key(r) for r in ids[i:i + 500])
             rows = self._select(f"{select} WHERE reference_id IN ({', '.join('?' for _ in chunk)})", chunk)
             for r in rows:
                 e = self._entry(r)
@@ -672,7 +673,7 @@ class Journal:
         """Store Playment's answers: (job_id, reference_id, batch_id, status) each, at the same time. A status
         that differs from the stored one also moves ``changed_at``. Returns how many statuses changed."""
         now = _now()
-        rows = [(_clean(j, 200), None if r is None else _key(r), None if b is None else _clean(b, 200),
+        rows = [(_clean(j, 200), None if r is None else stored_key(r), None if b is None else _clean(b, 200),
                  None if st is None else _clean(st, 60)) for j, r, b, st in updates]
 
         def write(db: sqlite3.Connection) -> int:

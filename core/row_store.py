@@ -28,12 +28,19 @@ from typing import Any
 from .bulk import RowResult, unsent_result
 from .errors import UsageError
 from .job import JobSpec
+from .journal import stored_key, unkey
 from .manifest import SENDABLE, ManifestRow
 
 PAGE = 1000           # rows read back at a time
 RESULT_GROUP = 500    # results written at once
 CACHE_KIB = 4096      # SQLite's page cache for the store
 _IN = 500             # reference IDs per look-up
+
+
+def _text(message: str) -> str | bytes:
+    """A message as SQLite can hold it: one that quotes a file name's undecodable bytes (lone surrogates) is kept
+    as its surrogatepass UTF-8, read back exactly (core.journal.stored_key / unkey)."""
+    return stored_key(message)
 
 
 class RowStoreError(UsageError):
@@ -75,12 +82,12 @@ class RowStore:
             for start in range(0, len(refs), _IN):
                 part = refs[start:start + _IN]
                 sql = f"SELECT ref, row FROM refs WHERE ref IN ({','.join('?' * len(part))})"
-                out.update(self._db.execute(sql, part).fetchall())
+                out.update((unkey(ref), row) for ref, row in self._db.execute(sql, [stored_key(r) for r in part]))
         return out
 
     def add_refs(self, pairs: list[tuple[str, int]]) -> None:
         with self._lock:
-            self._many("INSERT OR IGNORE INTO refs (ref, row) VALUES (?, ?)", pairs)
+            self._many("INSERT OR IGNORE INTO refs (ref, row) VALUES (?, ?)", [(stored_key(r), n) for r, n in pairs])
 
     def _many(self, sql: str, records: list[tuple[Any, ...]]) -> None:
         """One statement over many records in one transaction (the connection commits each statement alone
@@ -100,14 +107,15 @@ class RowStore:
         store, which sends nothing, keeps an empty one), the check's verdict of the others."""
         records: list[tuple[Any, ...]] = []
         for r in rows:
-            ref = r.reference_id if isinstance(r.reference_id, str) else None
+            # stored as the journal stores it: an ID with lone surrogates (a file name's undecodable bytes) as a BLOB
+            ref = stored_key(r.reference_id) if isinstance(r.reference_id, str) else None
             if r.action in SENDABLE and r.spec is not None:
                 payload = (zlib.compress(json.dumps(r.spec.to_payload(), separators=(",", ":")).encode(), 1)
                            if payloads else b"")
                 records.append((r.row, ref, r.action, int(not r.spec.batch_id), payload, None, r.job_id, None, None))
             else:
                 res = unsent_result(r)
-                records.append((r.row, ref, r.action, 0, None, res.status, res.job_id, res.code, res.message))
+                records.append((r.row, ref, r.action, 0, None, res.status, res.job_id, res.code, _text(res.message)))
         with self._lock:
             self._many("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
 
@@ -143,14 +151,14 @@ class RowStore:
                 return
             for row, ref, action, job_id, payload in page:
                 spec = JobSpec.from_payload(json.loads(zlib.decompress(payload)))
-                yield ManifestRow(row=row, reference_id=ref, spec=spec, action=action, job_id=job_id,
-                                  mask_checked=True)
+                yield ManifestRow(row=row, reference_id=None if ref is None else unkey(ref), spec=spec,
+                                  action=action, job_id=job_id, mask_checked=True)
             after = page[-1][0]
 
     def record(self, result: RowResult) -> None:
         """Keep a sent row's result (written with the next group)."""
         with self._lock:
-            self._pending.append((result.status, result.job_id, result.code, result.message, result.row))
+            self._pending.append((result.status, result.job_id, result.code, _text(result.message), result.row))
             if len(self._pending) < RESULT_GROUP:
                 return
         self.flush()
@@ -192,11 +200,12 @@ class RowStore:
             if not page:
                 return
             for row, ref, status, job_id, code, message in page:
+                ref = None if ref is None else unkey(ref)
                 if status is None:
                     assert pending is not None
                     yield RowResult(ref, row, pending[0], job_id, message=pending[1])
                 else:
-                    yield RowResult(ref, row, status, job_id, code, message or "")
+                    yield RowResult(ref, row, status, job_id, code, unkey(message) if message else "")
             after = page[-1][0]
 
     def close(self) -> None:

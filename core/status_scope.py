@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .errors import UsageError
-from .journal import Journal, RemoteStatus
+from .journal import Journal, RemoteStatus, stored_key
 
 PAGE = 1000     # jobs read back at a time
 _IN = 500       # job IDs per look-up
@@ -113,7 +113,7 @@ class StatusScope:
             db.execute("BEGIN")
             try:
                 db.executemany("INSERT OR IGNORE INTO temp.status_scope (job_id, ref, batch) VALUES (?, ?, ?)",
-                               [(j, r, b) for j, r, b, _ in answers])
+                               [(j, None if r is None else stored_key(r), b) for j, r, b, _ in answers])
                 first = 0
                 for start in range(0, len(answers), _IN):
                     part = [a[0] for a in answers[start:start + _IN]]

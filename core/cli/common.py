@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,13 +51,18 @@ included: {{"ok": false, "status": "error", "error", "code", "exit_code", "messa
 _LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def json_line(obj: Any) -> str:
     """``obj`` as one line of JSON (UTF-8 text kept readable): the characters that JSON leaves raw but that
     line-splitting readers take for a line break (NEL, U+2028, U+2029) are escaped, so one object stays one line."""
     text = json.dumps(obj, ensure_ascii=False)
     for raw, escaped in _LINE_BREAKS.items():
         text = text.replace(raw, escaped)
-    return text
+    # a lone surrogate (a file name's undecodable byte) cannot be written as UTF-8: escaped as JSON escapes it,
+    # so a reader gets the same string and the line is written, not a traceback
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def emit(args: argparse.Namespace, obj: dict[str, Any], human: str, *, err: bool = False) -> None:

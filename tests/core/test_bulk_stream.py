@@ -238,3 +238,30 @@ def test_a_full_row_store_is_a_sentence_and_exit_2_with_nothing_sent(sandbox, tm
     assert "row store" in err and "database or disk is full" in err and f"in {tmp_path}" in err
     assert "SQLITE_TMPDIR" in err and "Traceback" not in err
     assert sandbox.jobs() == []
+
+
+def test_a_frame_whose_name_is_not_utf8_is_kept_and_said_not_a_crash(tmp_path, monkeypatch, capsys):
+    """A folder frame named with bytes that are not UTF-8 (a reference ID with lone surrogates) is kept in the
+    row store as the journal keeps such an ID (a BLOB), and read back exactly: a row of its own, no traceback."""
+    import os
+
+    from PIL import Image
+
+    from playment_submit.core.cli import main
+    images = tmp_path / "drive" / "images"
+    images.mkdir(parents=True)
+    Image.new("RGB", (4, 3)).save(images / "ok.png")
+    try:
+        with open(os.fsencode(str(images)) + b"/bad\xff.png", "wb") as fh:
+            fh.write((images / "ok.png").read_bytes())
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    for k, v in dict(PLAYMENT_API_KEY="x", PLAYMENT_PROJECT_ID="p", PLAYMENT_BASE_URL="https://api.example.invalid",
+                     PLAYMENT_WORKFLOW_ID="2aae1234-acac-1234-eeff-12a22a237bbc").items():
+        monkeypatch.setenv(k, v)
+    code = main(["bulk", str(tmp_path / "drive"), "--dry-run", "--json", "--journal", str(tmp_path / "j.sqlite")])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith('{"row"')]
+    assert [r["reference_id"] for r in rows] == ["bad\udcff", "ok"] and rows[0]["status"] == "invalid"
+    assert "is a local file" in rows[0]["message"] and "\udcff" not in rows[0]["message"]  # said, name elided

@@ -131,7 +131,6 @@ class BulkPanel(QWidget):
         self.sort_box = sort_box(self.table)  # the header's sort, for the keyboard
         top.addWidget(QLabel("Sort:"))
         top.addWidget(self.sort_box)
-        QWidget.setTabOrder(self.filter_box, self.sort_box)
         self.table.selectionModel().currentRowChanged.connect(self._show_row)
         self.table.doubleClicked.connect(lambda _index: self.open_selected_row())
 
@@ -166,6 +165,7 @@ class BulkPanel(QWidget):
         layout.addWidget(split, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.counts)
+        QWidget.setTabOrder(self.filter_box, self.sort_box)  # Show, then Sort (made after the table it sorts)
 
         self._feed = RowFeed()  # the send's rows, drained by the flush timer
         self._flush_timer = QTimer(self)

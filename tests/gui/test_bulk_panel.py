@@ -381,6 +381,10 @@ def test_the_sort_box_sorts_from_the_keyboard_and_follows_the_header(qtbot, tmp_
     path.write_text("reference_id,image\nb,https://example.com/b.png\nc,ftp://example.com/c.png\n"
                     "a,https://example.com/a.png\n", encoding="utf-8")
     _open(qtbot, panel, str(path))
+    after = panel.filter_box.nextInFocusChain()
+    while not after.focusPolicy() & Qt.FocusPolicy.TabFocus:  # labels are in the chain; Tab skips them
+        after = after.nextInFocusChain()
+    assert after is panel.sort_box  # Tab goes from Show to Sort
     panel.sort_box.setFocus()
     with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):
         qtbot.keyClick(panel.sort_box, Qt.Key.Key_Down)  # Row -> Reference ID

@@ -165,7 +165,6 @@ class BulkPanel(QWidget):
         layout.addWidget(split, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.counts)
-        QWidget.setTabOrder(self.filter_box, self.sort_box)  # Show, then Sort (made after the table it sorts)
 
         self._feed = RowFeed()  # the send's rows, drained by the flush timer
         self._flush_timer = QTimer(self)

@@ -34,14 +34,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .client import PlaymentClient
 from .defaults import DEFAULT_MAX_PIXELS
 from .errors import PlaymentError, Problem, ValidationError
-from .journal import REMOTE_COLUMNS, Entry, Journal, RemoteStatus, unkey
+from .journal import REMOTE_COLUMNS, Entry, Journal, RemoteStatus, remote_status, unkey
 from .jsonio import parse_json, write_json_file
 from .review import (
     KINDS,
@@ -121,20 +121,13 @@ class DownloadReport:
 PAGE = 500  # completed jobs read from the journal at a time
 
 
-def _select(journal: Journal, sql: str, args: tuple[Any, ...]) -> list[Any]:
-    rows: list[Any] = journal.run_sql(lambda db: db.execute(sql, args).fetchall())
-    return rows
-
-
 def _completed(journal: Journal, batch_id: str | None) -> tuple[int, Iterator[tuple[RemoteStatus, Entry | None]]]:
     """How many jobs the journal holds as completed (of ``batch_id``), and each with its entry (for the payload's
     pre-label), by reference ID then job ID, read a page at a time."""
-    if not journal.run_sql(lambda db: db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                                                 "name = 'remote'").fetchone()):
+    if not journal.has_remote():
         return 0, iter(())
     where = "lower(trim(r.status)) = 'completed' AND (? IS NULL OR r.batch_id = ?)"
-    total = journal.run_sql(lambda db: db.execute(f"SELECT COUNT(*) FROM remote r WHERE {where}",
-                                                  (batch_id, batch_id)).fetchone()[0])
+    total = journal.select(f"SELECT COUNT(*) FROM remote r WHERE {where}", (batch_id, batch_id))[0][0]
 
     def pages() -> Iterator[tuple[RemoteStatus, Entry | None]]:
         after: tuple[Any, ...] = ()
@@ -143,17 +136,13 @@ def _completed(journal: Journal, batch_id: str | None) -> tuple[int, Iterator[tu
             sql = (f"SELECT COALESCE(r.reference_id, '') AS k, {', '.join('r.' + c for c in REMOTE_COLUMNS)}, "
                    f"e.reference_id, e.payload FROM remote r LEFT JOIN entries e ON e.job_id = r.job_id "
                    f"WHERE {where} {more} ORDER BY k, r.job_id LIMIT ?")
-            args = (batch_id, batch_id, *after, PAGE)
-            page = _select(journal, sql, args)
+            page = journal.select(sql, (batch_id, batch_id, *after, PAGE))
             if not page:
                 return
             for row in page:
-                rs = RemoteStatus(*row[1:1 + len(REMOTE_COLUMNS)])
                 ref, payload = row[1 + len(REMOTE_COLUMNS):]
-                if rs.reference_id is not None:
-                    rs = replace(rs, reference_id=unkey(rs.reference_id))
                 entry = None if ref is None else Entry(reference_id=unkey(ref), state="created", payload_json=payload)
-                yield rs, entry
+                yield remote_status(row[1:1 + len(REMOTE_COLUMNS)]), entry
             after = (page[-1][0], page[-1][1])
 
     return int(total), pages()
@@ -281,7 +270,6 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
     # DOWNLOAD_WORKERS jobs at once (a download waits on the network, a decode releases the GIL), at most twice
     # that many asked ahead: memory stays that of a few jobs whatever their number, and the jobs are reported
     # in order. Cancel stops asking; the jobs under way finish.
-    todo = done
     reviews: list[Any] = []
     shape_reviews: list[tuple[str | None, str, ShapesReview]] = []
     finished = 0
@@ -289,10 +277,10 @@ def download_results(journal: Journal, client: PlaymentClient, out_dir: str | Pa
     with ThreadPoolExecutor(max_workers=DOWNLOAD_WORKERS) as pool:
         while True:
             while len(ahead) < 2 * DOWNLOAD_WORKERS and not (cancel is not None and cancel.is_set()):
-                rs = next(todo, None)
-                if rs is None:
+                item = next(done, None)
+                if item is None:
                     break
-                ahead.append(pool.submit(one, rs))
+                ahead.append(pool.submit(one, item))
             if not ahead:
                 break
             job = ahead.popleft().result()

@@ -325,6 +325,14 @@ class RemoteStatus:
         return {k: getattr(self, k) for k in REMOTE_COLUMNS}
 
 
+def remote_status(row: tuple[Any, ...]) -> RemoteStatus:
+    """A stored status from a row of the ``remote`` table's :data:`REMOTE_COLUMNS`, in that order."""
+    d = dict(zip(REMOTE_COLUMNS, row, strict=True))
+    if d["reference_id"] is not None:
+        d["reference_id"] = unkey(d["reference_id"])
+    return RemoteStatus(**d)
+
+
 # ------------------------------------------------------------------------------------ file locking
 if sys.platform == "win32":
     import msvcrt
@@ -514,7 +522,9 @@ class Journal:
                      updated_at=d["updated_at"], payload_hash=d["payload_hash"], status=d["status"],
                      payload_json=d["payload"])
 
-    def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def select(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read statement, under the journal's lock and its wait for another process's lock
+        (core.status_scope and core.delivered page through the journal with it)."""
         return self._run(lambda db: db.execute(sql, args).fetchall(), _Op("read"))
 
     # --------------------------------------------------------------- writes
@@ -615,7 +625,7 @@ class Journal:
 
     # ---------------------------------------------------------------- reads
     def get(self, reference_id: str) -> Entry | None:
-        rows = self._select(f"{_SELECT} WHERE reference_id=?", (stored_key(reference_id),))
+        rows = self.select(f"{_SELECT} WHERE reference_id=?", (stored_key(reference_id),))
         return self._entry(rows[0]) if rows else None
 
     def get_many(self, reference_ids: Iterable[str], *, payloads: bool = True) -> dict[str, Entry]:
@@ -626,7 +636,7 @@ class Journal:
         select = _SELECT if payloads else _SELECT_NO_PAYLOAD
         for i in range(0, len(ids), 500):
             chunk = tuple(stored_key(r) for r in ids[i:i + 500])
-            rows = self._select(f"{select} WHERE reference_id IN ({', '.join('?' for _ in chunk)})", chunk)
+            rows = self.select(f"{select} WHERE reference_id IN ({', '.join('?' for _ in chunk)})", chunk)
             for r in rows:
                 e = self._entry(r)
                 out[e.reference_id] = e
@@ -639,25 +649,25 @@ class Journal:
         if states:
             states = tuple(states)
             where, args = f"WHERE state IN ({', '.join('?' for _ in states)})", states
-        rows = self._select(f"{_SELECT} {where} ORDER BY updated_at DESC, rowid DESC LIMIT ?", (*args, int(limit)))
+        rows = self.select(f"{_SELECT} {where} ORDER BY updated_at DESC, rowid DESC LIMIT ?", (*args, int(limit)))
         return [self._entry(r) for r in rows]
 
     def entries(self) -> Iterator[Entry]:
         """Every entry, by reference_id."""
-        for r in self._select(f"{_SELECT} ORDER BY reference_id"):
+        for r in self.select(f"{_SELECT} ORDER BY reference_id"):
             yield self._entry(r)
 
     def counts(self) -> dict[str, int]:
         """How many entries are in each state (every state present, zero when none)."""
         out = {s: 0 for s in STATES}
-        for state, n in self._select("SELECT state, COUNT(*) FROM entries GROUP BY state"):
+        for state, n in self.select("SELECT state, COUNT(*) FROM entries GROUP BY state"):
             out[state] = n
         return out
 
     def entry_count(self) -> int:
         """How many entries the journal holds. A named count, not ``__len__``: with ``__len__`` an empty journal
         was falsy and ``if journal:`` skipped it silently; a Journal object is always true."""
-        n: int = self._select("SELECT COUNT(*) FROM entries")[0][0]
+        n: int = self.select("SELECT COUNT(*) FROM entries")[0][0]
         return n
 
     def run_sql(self, fn: Callable[[sqlite3.Connection], _T], *, writes: bool = False) -> _T:
@@ -666,8 +676,9 @@ class Journal:
         return self._run(fn, _Op("status" if writes else "read"))
 
     # ---------------------------------------------------------- remote status
-    def _has_remote(self) -> bool:
-        return bool(self._select("SELECT 1 FROM sqlite_master WHERE type='table' AND name='remote'"))
+    def has_remote(self) -> bool:
+        """Whether the journal has stored a status yet (its ``remote`` table is made by the first)."""
+        return bool(self.select("SELECT 1 FROM sqlite_master WHERE type='table' AND name='remote'"))
 
     def record_statuses(self, updates: Iterable[tuple[str, str | None, str | None, str | None]]) -> int:
         """Store Playment's answers: (job_id, reference_id, batch_id, status) each, at the same time. A status
@@ -703,28 +714,22 @@ class Journal:
 
     def remote_statuses(self, job_ids: Iterable[str] | None = None) -> dict[str, RemoteStatus]:
         """Stored statuses by job_id (all of them, or those of ``job_ids``); {} before the first refresh."""
-        if not self._has_remote():
+        if not self.has_remote():
             return {}
         select = f"SELECT {', '.join(REMOTE_COLUMNS)} FROM remote"
         if job_ids is None:
-            rows = self._select(select)
+            rows = self.select(select)
         else:  # looked up by key, a chunk at a time: not every stored status read to keep a few
             ids = list(dict.fromkeys(job_ids))
             rows = []
             for i in range(0, len(ids), 500):
                 chunk = tuple(ids[i:i + 500])
-                rows += self._select(f"{select} WHERE job_id IN ({', '.join('?' for _ in chunk)})", chunk)
-        out: dict[str, RemoteStatus] = {}
-        for r in rows:
-            d = dict(zip(REMOTE_COLUMNS, r, strict=True))
-            if d["reference_id"] is not None:
-                d["reference_id"] = unkey(d["reference_id"])
-            out[d["job_id"]] = RemoteStatus(**d)
-        return out
+                rows += self.select(f"{select} WHERE job_id IN ({', '.join('?' for _ in chunk)})", chunk)
+        return {r[0]: remote_status(r) for r in rows}
 
     def mark_statuses_seen(self, job_ids: Iterable[str] | None = None) -> None:
         """The user has looked: the current status of these jobs (default: all) is no longer news."""
-        if not self._has_remote():
+        if not self.has_remote():
             return
         ids = None if job_ids is None else list(job_ids)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .errors import UsageError
-from .journal import Journal, RemoteStatus, stored_key
+from .journal import REMOTE_COLUMNS, Journal, RemoteStatus, remote_status, stored_key, unkey
 
 PAGE = 1000     # jobs read back at a time
 _IN = 500       # job IDs per look-up
@@ -26,9 +26,7 @@ Answer = tuple[str, Any, Any, Any]  # (job_id, reference_id, batch_id, status)
 
 
 def _unkey(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else str(value)
+    return None if value is None else unkey(value)
 
 
 class StatusScope:
@@ -48,16 +46,11 @@ class StatusScope:
                        "WHERE state = 'created' AND job_id IS NOT NULL AND job_id != ''")
 
         journal.run_sql(make)
-        self._remote = journal.run_sql(lambda db: db.execute(
-            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'remote'").fetchone() is not None)
+        self._remote = journal.has_remote()
 
     def _one(self, sql: str, args: Iterable[Any] = ()) -> Any:
-        row = self.journal.run_sql(lambda db: db.execute(sql, tuple(args)).fetchone())
-        return None if row is None else row[0]
-
-    def _all(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
-        rows: list[Any] = self.journal.run_sql(lambda db: db.execute(sql, tuple(args)).fetchall())
-        return rows
+        rows = self.journal.select(sql, tuple(args))
+        return rows[0][0] if rows else None
 
     def _write(self, sql: str, args: Iterable[Any] = ()) -> int:
         n: int = self.journal.run_sql(lambda db: db.execute(sql, tuple(args)).rowcount, writes=True)
@@ -86,8 +79,7 @@ class StatusScope:
         return self._write("UPDATE temp.status_scope SET open = 1")
 
     def open_by_batch(self) -> dict[str | None, int]:
-        rows = self.journal.run_sql(lambda db: db.execute(
-            "SELECT batch, COUNT(*) FROM temp.status_scope WHERE open = 1 GROUP BY batch").fetchall())
+        rows = self.journal.select("SELECT batch, COUNT(*) FROM temp.status_scope WHERE open = 1 GROUP BY batch")
         return {b: n for b, n in rows}
 
     def wanted(self, job_ids: list[str]) -> set[str]:
@@ -96,7 +88,7 @@ class StatusScope:
         for start in range(0, len(job_ids), _IN):
             part = job_ids[start:start + _IN]
             sql = f"SELECT job_id FROM temp.status_scope WHERE open = 1 AND job_id IN ({','.join('?' * len(part))})"
-            rows = self._all(sql, part)
+            rows = self.journal.select(sql, tuple(part))
             out.update(r[0] for r in rows)
         return out
 
@@ -125,7 +117,8 @@ class StatusScope:
                 db.execute("COMMIT")
                 return int(first)
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # a full disk may have rolled it back already
+                    db.execute("ROLLBACK")
                 raise
 
         n: int = self.journal.run_sql(mark, writes=True)
@@ -138,8 +131,8 @@ class StatusScope:
         """The open jobs no answer came for yet, by job ID, a page at a time: (job_id, reference_id, batch)."""
         after = ""
         while True:
-            page = self._all("SELECT job_id, ref, batch FROM temp.status_scope WHERE open = 1 AND answered = 0 "
-                             "AND job_id > ? ORDER BY job_id LIMIT ?", (after, PAGE))
+            page = self.journal.select("SELECT job_id, ref, batch FROM temp.status_scope WHERE open = 1 AND "
+                                       "answered = 0 AND job_id > ? ORDER BY job_id LIMIT ?", (after, PAGE))
             if not page:
                 return
             for job_id, ref, batch in page:
@@ -154,37 +147,33 @@ class StatusScope:
                 "LEFT JOIN (SELECT NULL AS job_id, NULL AS reference_id, NULL AS batch_id, NULL AS status, "
                 "NULL AS checked_at, NULL AS changed_at, NULL AS seen_status, NULL AS fetched_url, "
                 "NULL AS fetched_at) r USING (job_id)")
-        select = (f"SELECT COALESCE(s.ref, r.reference_id, '') AS k, s.job_id, s.ref, s.batch, s.error, "
-                  f"r.reference_id, r.batch_id, r.status, r.checked_at, r.changed_at, r.seen_status, r.fetched_url, "
-                  f"r.fetched_at FROM temp.status_scope s {join}")
+        select = (f"SELECT COALESCE(s.ref, r.reference_id, '') AS k, s.ref, s.batch, s.error, s.job_id, "
+                  f"{', '.join('r.' + c for c in REMOTE_COLUMNS[1:])} FROM temp.status_scope s {join}")
         after: tuple[Any, ...] = ()
         while True:
             where = "WHERE (COALESCE(s.ref, r.reference_id, ''), s.job_id) > (?, ?)" if after else ""
-            page = self._all(f"{select} {where} ORDER BY k, s.job_id LIMIT ?", (*after, PAGE))
+            page = self.journal.select(f"{select} {where} ORDER BY k, s.job_id LIMIT ?", (*after, PAGE))
             if not page:
                 return
-            for _, job_id, ref, batch, error, rref, rbatch, status, checked, changed, seen, furl, fat in page:
-                rs = RemoteStatus(job_id=job_id, reference_id=_unkey(rref), batch_id=rbatch, status=status,
-                                  checked_at=checked, changed_at=changed, seen_status=seen, fetched_url=furl,
-                                  fetched_at=fat)
-                yield rs, _unkey(ref), batch, error
-            after = (page[-1][0], page[-1][1])
+            for row in page:  # the scope's job_id stands first in the remote columns (r's is NULL when unknown)
+                yield remote_status(row[4:]), _unkey(row[1]), row[2], row[3]
+            after = (page[-1][0], page[-1][4])
 
     def counts(self) -> tuple[dict[str, int], int]:
         """(jobs per status, "unknown" for none; how many changed since the user last looked)."""
         if not self._remote:
             n = int(self._one("SELECT COUNT(*) FROM temp.status_scope"))
             return ({"unknown": n} if n else {}), 0
-        rows = self.journal.run_sql(lambda db: db.execute(
+        rows = self.journal.select(
             "SELECT COALESCE(r.status, 'unknown'), COUNT(*), SUM(r.status IS NOT NULL AND r.status IS NOT "
-            "r.seen_status) FROM temp.status_scope s LEFT JOIN main.remote r USING (job_id) GROUP BY 1").fetchall())
+            "r.seen_status) FROM temp.status_scope s LEFT JOIN main.remote r USING (job_id) GROUP BY 1")
         return {s: n for s, n, _ in rows}, sum(int(c or 0) for _, _, c in rows)
 
     def errors(self, limit: int) -> tuple[list[tuple[str, str | None, str]], int]:
         """Up to ``limit`` jobs that stayed unknown, as (job_id, reference_id, why), and how many there are."""
-        rows = self.journal.run_sql(lambda db: db.execute(
+        rows = self.journal.select(
             "SELECT job_id, ref, error FROM temp.status_scope WHERE error IS NOT NULL ORDER BY job_id LIMIT ?",
-            (limit,)).fetchall())
+            (limit,))
         total = int(self._one("SELECT COUNT(*) FROM temp.status_scope WHERE error IS NOT NULL"))
         return [(j, _unkey(r), e) for j, r, e in rows], total
 

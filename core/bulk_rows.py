@@ -191,9 +191,12 @@ def dry_run(rows: Sequence[ManifestRow], *, with_results: bool = True) -> tuple[
     return results, dry_run_text(counts)
 
 
+WOULD_SEND = ("would_send", "Dry run: this row would be sent.")  # a dry run's status and message for such a row
+
+
 def would_send(r: ManifestRow) -> RowResult:
     """A dry run's result for a row a send would take."""
-    return RowResult(r.reference_id, r.row, "would_send", message="Dry run: this row would be sent.")
+    return RowResult(r.reference_id, r.row, WOULD_SEND[0], message=WOULD_SEND[1])
 
 
 def dry_run_text(counts: Mapping[str, int]) -> str:

@@ -303,10 +303,20 @@ class BulkRun:
         return self.manifest
 
 
+def time_left(elapsed: float, done: int, total: int) -> float | None:
+    """Seconds left for ``total`` at the pace of the ``done`` in ``elapsed`` seconds (None before the first)."""
+    return elapsed * (total - done) / done if done > 0 else None
+
+
+def left_words(seconds: float) -> str:
+    """", about 2 min 5 s left": the time left as the window's lines say it."""
+    return f", about {int(seconds // 60)} min {int(seconds % 60)} s left"
+
+
 def progress_text(p: BulkProgress, in_flight: int) -> str:
     """The Bulk tab's line under its progress bar during a send; ``in_flight``: the rows being sent now
     (:meth:`BulkRun.in_flight`, the rows' live state)."""
-    eta = "" if p.eta is None else f", about {int(p.eta // 60)} min {int(p.eta % 60)} s left"
+    eta = "" if p.eta is None else left_words(p.eta)
     text = (f"Sent {p.done} of {p.total}, {p.failed} failed, {in_flight} in flight, "
             f"{p.rate:.1f} jobs/s{eta}.")
     if p.cancelled:
@@ -316,4 +326,5 @@ def progress_text(p: BulkProgress, in_flight: int) -> str:
     return text
 
 
-__all__ = ["IN_FLIGHT", "QUEUED", "BulkOptions", "BulkRun", "RowStates", "progress_text"]
+__all__ = ["IN_FLIGHT", "QUEUED", "BulkOptions", "BulkRun", "RowStates", "left_words", "progress_text",
+           "time_left"]

@@ -30,7 +30,7 @@ from itertools import islice
 from typing import Any
 
 from .bulk import BulkSummary, RowResult, cancelled_message
-from .bulk_rows import dry_run_text
+from .bulk_rows import WOULD_SEND, dry_run_text
 from .bulk_run import BulkRun
 from .manifest import Manifest, ManifestRow, check_manifest, stream_manifest
 from .row_store import RowStore
@@ -38,7 +38,6 @@ from .shapes.rows import SharedSources
 
 CHUNK = 2000  # rows read and checked at once
 
-DRY_RUN = ("would_send", "Dry run: this row would be sent.")
 
 
 def _chunks(rows: Iterable[ManifestRow], size: int) -> Iterator[list[ManifestRow]]:
@@ -121,7 +120,7 @@ class StreamedRun(BulkRun):
         return self.store.results(pending=("not_sent", message))
 
     def dry_run(self, *, with_results: bool = True) -> tuple[Iterator[RowResult], str]:  # type: ignore[override]
-        results = self.store.results(pending=DRY_RUN) if with_results else iter(())
+        results = self.store.results(pending=WOULD_SEND) if with_results else iter(())
         return results, dry_run_text(self.tally)
 
     # ----------------------------------------------------------------------------------- send

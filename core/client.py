@@ -269,11 +269,11 @@ def _was_not_sent(exc: requests.exceptions.ConnectionError) -> bool:
                                urllib3.exceptions.NameResolutionError))
 
 
-
 def _finite_or_none(text: str) -> float | None:
     """A JSON number from a server as a float, or None when it is too large for one (``1e400``)."""
     value = float(text)
     return value if math.isfinite(value) else None
+
 
 class PlaymentClient:
     """Typed access to the four endpoints of the job API. Thread-safe for concurrent create_job calls."""

@@ -94,6 +94,11 @@ def default_journal_for(manifest: str | Path) -> Path:
     return m.with_name(m.name + ".journal.sqlite")
 
 
+def _clock(seconds: float) -> str:
+    """Seconds as HH:MM:SS, as the terminal's bars say the time left."""
+    return time.strftime("%H:%M:%S", time.gmtime(seconds))
+
+
 class _Bar:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
 
@@ -109,7 +114,7 @@ class _Bar:
         width = 30
         finished = p.done + p.failed
         filled = int(width * finished / p.total) if p.total else width
-        eta = "--" if p.eta is None else time.strftime("%H:%M:%S", time.gmtime(p.eta))
+        eta = "--" if p.eta is None else _clock(p.eta)
         line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {finished}/{p.total} "
                 f"ok {p.done} failed {p.failed} {p.rate:5.1f} jobs/s ETA {eta}"
                 + (" (stopping)" if p.cancelled else " (paused)" if p.paused else ""))
@@ -123,12 +128,13 @@ class _Bar:
         """The check's line: rows checked, of about how many (told from the bytes read), and the time left."""
         if not self.enabled:
             return
+        from ..bulk_run import time_left  # imported here: building the parser imports no bulk engine
         now = time.monotonic()
         self._t0 = self._t0 or now
         line = f"\rChecking: {rows:,} rows"
-        if about > rows:
-            left = (now - self._t0) * (about - rows) / rows
-            line += f" of about {about:,}, ETA {time.strftime('%H:%M:%S', time.gmtime(left))}"
+        left = time_left(now - self._t0, rows, about) if about > rows else None
+        if left is not None:
+            line += f" of about {about:,}, ETA {_clock(left)}"
         with self._lock:
             sys.stderr.write(line.ljust(len(self._last)))
             sys.stderr.flush()
@@ -259,6 +265,7 @@ def run_bulk(args: argparse.Namespace) -> int:
 
         for note in run.preflight():  # the connection test raises, with "Nothing was sent."
             print(("warning: " if "default batch" in note else "") + note, file=sys.stderr)
+
         def on_result(r: RowResult) -> None:
             if as_json:
                 with out_lock:

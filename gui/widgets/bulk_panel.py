@@ -37,7 +37,7 @@ from playment_submit.core.bulk_rows import (
     row_details,
     write_results,
 )
-from playment_submit.core.bulk_run import BulkOptions, BulkRun, progress_text
+from playment_submit.core.bulk_run import BulkOptions, BulkRun, left_words, progress_text
 from playment_submit.core.manifest import SKIP_FAILED, Manifest, ManifestRow
 from playment_submit.core.pacing import share_with_gui
 from playment_submit.core.session import Session
@@ -257,7 +257,7 @@ class BulkPanel(QWidget):
             self.progress.setRange(0, info["total"])
             self.progress.setValue(info["done"])
             eta = info.get("eta")
-            left = f", about {int(eta // 60)} min {int(eta % 60)} s left" if eta is not None and eta >= 1 else ""
+            left = left_words(eta) if eta is not None and eta >= 1 else ""
             self.counts.setText(f"Checking: {info['done']} of {info['total']} rows{left}…")
 
     def _on_checked(self, checked: tuple[Manifest, Any, str, int]) -> None:
@@ -436,7 +436,7 @@ class BulkPanel(QWidget):
         return self._in_worker("retry", retry_in_worker, marked)
 
     def dry_run(self) -> Worker | None:
-        """Show what Submit would send (core.results.dry_run), made in a worker: nothing is uploaded or
+        """Show what Submit would send (core.bulk_rows.dry_run), made in a worker: nothing is uploaded or
         created. Returns the worker (its ``returned`` carries the sentence), or None when busy."""
         if self.run is None or self.manifest is None or self._busy is not None:
             return None
@@ -489,6 +489,6 @@ class BulkPanel(QWidget):
                 QMessageBox.warning(self, "Export failed", f"The results cannot be written to {path}: {e.strerror}.")
 
     def export_results(self, path: str | Path) -> Path:
-        """Write the results CSV (core.results: row, reference_id, job_id, status, error_code, message; the
+        """Write the results CSV (core.bulk_rows: row, reference_id, job_id, status, error_code, message; the
         same file as ``playment-submit bulk --results``) for every row, sent or not. Raises OSError."""
         return write_results(path, results_for_rows(self.model.rows, self._results))

@@ -8,7 +8,7 @@ from collections import deque
 from typing import Any
 
 from playment_submit.core.bulk import BulkSummary, RowResult
-from playment_submit.core.bulk_run import BulkRun
+from playment_submit.core.bulk_run import BulkRun, time_left
 from playment_submit.core.manifest import Manifest, ManifestRow
 from playment_submit.gui.widgets.bulk_table import table_columns
 
@@ -24,8 +24,8 @@ def check_in_worker(run: BulkRun, progress_callback=None, cancel_event=None) -> 
         now = time.monotonic()
         if progress_callback is not None and (now - last[0] >= 0.1 or done == total):
             last[0] = now
-            eta = (now - start) * (total - done) / done if done else None  # at the pace so far
-            progress_callback({"phase": "masks", "done": done, "total": total, "eta": eta})
+            progress_callback({"phase": "masks", "done": done, "total": total,
+                               "eta": time_left(now - start, done, total)})
 
     import gc
     gc.disable()  # 100,000s of new rows: full collections would hold the GIL (and the window) for 100s of ms

@@ -150,13 +150,18 @@ SORTS = ("row", "status", "reference_id")
 _GROUP_ORDER = {"problem": 0, "pending": 1, "ok": 2}
 
 
+def is_row_order(filter_name: str, sort: str, descending: bool) -> bool:
+    """Whether a filter and a sort show every row in row order (no list of positions is needed)."""
+    return filter_name == "all" and sort == "row" and not descending
+
+
 def order_rows(filter_name: str, sort: str, descending: bool, status: Sequence[str],
                rows: Sequence[ManifestRow]) -> list[int] | None:
     """The positions of the rows shown under ``filter_name`` in the order ``sort`` (one of :data:`SORTS`) asks:
     by row number, by status (problems first, then still to send, then done; the same word together; row
     number within), or by reference ID (rows without one last); ``descending`` reverses it. None: every row
     in row order (nothing to hold). Made off the GUI thread (it walks every row)."""
-    if filter_name == "all" and sort == "row" and not descending:
+    if is_row_order(filter_name, sort, descending):
         return None
     keep = filter_rows(filter_name, status, rows) if filter_name != "all" else list(range(len(rows)))
     if sort == "status":

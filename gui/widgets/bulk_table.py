@@ -12,7 +12,7 @@ from PySide6.QtCore import QAbstractProxyModel, QAbstractTableModel, QModelIndex
 from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import QComboBox, QHeaderView, QTableView
 
-from playment_submit.core.bulk_rows import order_rows, row_columns, status_word
+from playment_submit.core.bulk_rows import is_row_order, order_rows, row_columns, status_word
 from playment_submit.core.manifest import Manifest, ManifestRow
 from playment_submit.gui.style import status_colour
 from playment_submit.gui.workers import Worker, start_worker
@@ -188,7 +188,7 @@ class BulkFilterModel(QAbstractProxyModel):
     def refilter(self) -> Worker | None:
         """Find the current filter's rows in the current order again (after results came), in a worker."""
         self._worker = None  # an answer still coming is superseded
-        if self.filter_name == "all" and self.sort_key == "row" and not self.descending:
+        if is_row_order(self.filter_name, self.sort_key, self.descending):
             if self._map is not None:
                 self._swap(None, None)
             self.filtered.emit("all")
@@ -210,8 +210,8 @@ class BulkFilterModel(QAbstractProxyModel):
         self.endResetModel()
 
     def _source_reset(self) -> None:
-        ordered_all = self.filter_name == "all" and self.sort_key == "row" and not self.descending
-        self._map = None if ordered_all else []  # another manifest: its rows are being found
+        # another manifest: its rows are being found (none shown meanwhile, unless every row in order)
+        self._map = None if is_row_order(self.filter_name, self.sort_key, self.descending) else []
         self._inverse = None
         self.endResetModel()
         self.refilter()

@@ -138,17 +138,14 @@ class Manifest:
     @property
     def errors(self) -> list[str]:
         """Every error as a sentence, file-level first."""
-        out = [f"{self.source}: {p}" for p in self.problems if p.severity == "error"]
-        for r in self.rows:
-            out += [r.describe(p, self.source) for p in r.errors]
-        return out
+        return [text for severity, text in problem_sentences(self.source, self.problems, self.rows)
+                if severity == "error"]
 
     @property
     def warnings(self) -> list[str]:
-        out = [f"{self.source}: {p}" for p in self.problems if p.severity != "error"]
-        for r in self.rows:
-            out += [r.describe(p, self.source) for p in r.problems if p.severity != "error"]
-        return out
+        """Every other problem as a sentence, file-level first."""
+        return [text for severity, text in problem_sentences(self.source, self.problems, self.rows)
+                if severity != "error"]
 
     @property
     def ok(self) -> bool:
@@ -162,6 +159,17 @@ class Manifest:
 
     def sendable(self) -> list[ManifestRow]:
         return [r for r in self.rows if r.action in SENDABLE]
+
+
+def problem_sentences(source: str, problems: Iterable[Problem],
+                      rows: Iterable[ManifestRow]) -> Iterator[tuple[str, str]]:
+    """(severity, sentence) for each file-level problem (``jobs.csv: ...``), then each problem of each row
+    (``jobs.csv row 12, mask: ...``), in order: what the command line prints, a chunk of rows at a time."""
+    for p in problems:
+        yield p.severity, f"{source}: {p}"
+    for r in rows:
+        for p in r.problems:
+            yield p.severity, r.describe(p, source)
 
 
 # ------------------------------------------------------------------------------------------- paths

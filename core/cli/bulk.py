@@ -177,7 +177,7 @@ def run_bulk(args: argparse.Namespace) -> int:
     from ..bulk_stream import StreamedRun
     from ..errors import InterruptedByUser, StoppedError, ValidationError
     from ..journal import Journal
-    from ..manifest import ManifestWriter
+    from ..manifest import ManifestWriter, problem_sentences
     from .common import check_output, session_from_args
     from .edge import OK, REFUSED
 
@@ -225,13 +225,9 @@ def run_bulk(args: argparse.Namespace) -> int:
                 writer.write(rows)
             if len(man.problems) > said or any(r.problems for r in rows):
                 bar.end()  # the problems start on a line of their own
-            for p in man.problems[said:]:
-                print(f"{'error' if p.severity == 'error' else 'warning'}: {man.source}: {p}", file=sys.stderr)
+            for severity, text in problem_sentences(man.source, man.problems[said:], rows):
+                print(f"{'error' if severity == 'error' else 'warning'}: {text}", file=sys.stderr)
             said = len(man.problems)
-            for r in rows:
-                for p in r.problems:
-                    print(f"{'error' if p.severity == 'error' else 'warning'}: {r.describe(p, man.source)}",
-                          file=sys.stderr)
 
         manifest = run.open(ask_server=not args.dry_run, on_rows=on_rows, progress=bar.checking,
                             for_send=not args.dry_run)

@@ -135,3 +135,24 @@ def test_a_coco_file_shared_by_a_folders_frames_is_parsed_once_and_again_when_it
     os.utime(masks / "instances.json", ns=(1, 1))
     man = check_manifest(load_manifest(tmp_path, workflow_id=workflow), allow_local_paths=True)
     assert list(man.rows[0].spec.prelabel.legend.values()) == ["lane"] and len(parsed) == 2
+
+
+def test_a_refused_coco_file_shared_by_a_folders_frames_is_read_once_and_said_on_each_row(tmp_path, monkeypatch):
+    """A COCO file that is refused (here a number too large for JSON) is refused once, not parsed again for each
+    frame that names it; every such row still gets the sentence."""
+    from playment_submit.core.mask.formats import coco as coco_format
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for i in range(6):
+        Image.new("RGB", (6, 4)).save(images / f"f{i}.png")
+    names = ", ".join(f'{{"id": {i}, "file_name": "f{i}.png", "width": 6, "height": 4}}' for i in range(6))
+    (masks / "instances.json").write_text(f'{{"images": [{names}], "annotations": [], "categories": '
+                                          f'[{{"id": 1e400, "name": "road"}}]}}', encoding="utf-8")
+    parsed = []
+    real = coco_format.load_coco
+    monkeypatch.setattr(coco_format, "load_coco", lambda path: parsed.append(path) or real(path))
+    workflow = "2aae1234-acac-1234-eeff-12a22a237bbc"
+    man = check_manifest(load_manifest(tmp_path, workflow_id=workflow), allow_local_paths=True)
+    assert len(man.rows) == 6 and len(parsed) == 1
+    assert all(any("too large for a JSON number" in e.message for e in r.errors) for r in man.rows)

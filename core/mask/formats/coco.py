@@ -70,14 +70,15 @@ def _hashable(v: Any) -> Any:
     return v if isinstance(v, (str, int, float, bool, type(None))) else json.dumps(v, sort_keys=True, default=str)
 
 
-_INDEXES: OrderedDict[tuple[str, int, int], CocoIndex] = OrderedDict()
+_INDEXES: OrderedDict[tuple[str, int, int], CocoIndex | ValidationError] = OrderedDict()
 _INDEX_LOCK = threading.Lock()
 KEEP_INDEXES = 2  # COCO files kept parsed (the one a folder's rows share, and one more)
 
 
 def coco_index(path: str | Path) -> CocoIndex:
     """The parsed, indexed COCO file at ``path``: parsed once while its size and modification time stay the
-    same (a file changed meanwhile is read again), whichever thread asks first; the others wait for it."""
+    same (a file changed meanwhile is read again), whichever thread asks first; the others wait for it. A file
+    refused (not JSON, not a COCO file) is refused once too: each row naming it gets the same sentence."""
     try:
         st = os.stat(path)
         key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
@@ -86,12 +87,17 @@ def coco_index(path: str | Path) -> CocoIndex:
     with _INDEX_LOCK:
         found = _INDEXES.get(key)
         if found is None:
-            found = CocoIndex(load_coco(path))
+            try:
+                found = CocoIndex(load_coco(path))
+            except ValidationError as e:
+                found = e
             _INDEXES[key] = found
             while len(_INDEXES) > KEEP_INDEXES:
                 _INDEXES.popitem(last=False)
         _INDEXES.move_to_end(key)
-        return found
+    if isinstance(found, ValidationError):
+        raise ValidationError(list(found.problems))  # a new one each time: rows are checked on several threads
+    return found
 
 
 def pick_image(data: dict[str, Any], image: str | None, where: str,

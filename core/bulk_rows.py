@@ -7,7 +7,6 @@ so both write the same file and both agree on what a row's outcome means.
 - :func:`write_results` writes one line per :class:`~playment_submit.core.bulk.RowResult`: columns
   ``row, reference_id, job_id, status, error_code, message``, written to ``<path>.part`` then renamed over
   ``path``, so a reader never sees half a file and an interrupted write leaves the old file intact.
-- :func:`results_for_rows` gives every manifest row its result line, whether or not it was sent.
 - :func:`next_action` is the rule "a send ended with this status; what is the row now?": created,
   recovered and skipped rows are done; an ambiguous row is reconciled on the next send (its job ID is
   recovered, it is never created twice); a failed row waits for an explicit retry (the CLI's
@@ -24,8 +23,10 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .bulk import RowResult, unsent_result
+from .errors import Problem
 from .manifest import CHANGED, DONE, INVALID, RECONCILE, RETRY, SEND, SENDABLE, SKIP_FAILED, ManifestRow
 
 RESULT_COLUMNS = ("row", "reference_id", "job_id", "status", "error_code", "message")
@@ -52,14 +53,6 @@ def write_results(path: str | Path, results: Iterable[RowResult]) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
-
-
-def results_for_rows(rows: Sequence[ManifestRow], known: Mapping[int, RowResult]) -> list[RowResult]:
-    """One result per row, in row order: the result in ``known`` (keyed by the row's ``row`` number) when
-    the row was sent or reported this session, otherwise what the check says about it: ``skipped``
-    (created in an earlier run), ``changed``, ``invalid`` (with its first error's code and messages),
-    ``not_sent`` (to send, or failed in an earlier run)."""
-    return [known.get(r.row) or unsent_result(r) for r in rows]
 
 
 def next_action(status: str, action: str, *, retry_failed: bool = False) -> str:
@@ -134,18 +127,6 @@ def row_matches(filter_name: str, status: str, has_problems: bool) -> bool:
     return True
 
 
-def filter_rows(filter_name: str, status: Sequence[str], rows: Sequence[ManifestRow]) -> list[int]:
-    """The positions of the rows :func:`row_matches` shows under ``filter_name``, given each row's status code
-    (action or result), in order. Made off the GUI thread (it walks every row)."""
-    from .pacing import breathe
-    out = []
-    for i, (code, row) in enumerate(zip(status, rows, strict=False)):
-        breathe()
-        if row_matches(filter_name, code, bool(row.problems)):
-            out.append(i)
-    return out
-
-
 SORTS = ("row", "status", "reference_id")
 _GROUP_ORDER = {"problem": 0, "pending": 1, "ok": 2}
 
@@ -155,22 +136,10 @@ def is_row_order(filter_name: str, sort: str, descending: bool) -> bool:
     return filter_name == "all" and sort == "row" and not descending
 
 
-def order_rows(filter_name: str, sort: str, descending: bool, status: Sequence[str],
-               rows: Sequence[ManifestRow]) -> list[int] | None:
-    """The positions of the rows shown under ``filter_name`` in the order ``sort`` (one of :data:`SORTS`) asks:
-    by row number, by status (problems first, then still to send, then done; the same word together; row
-    number within), or by reference ID (rows without one last); ``descending`` reverses it. None: every row
-    in row order (nothing to hold). Made off the GUI thread (it walks every row)."""
-    if is_row_order(filter_name, sort, descending):
-        return None
-    keep = filter_rows(filter_name, status, rows) if filter_name != "all" else list(range(len(rows)))
-    if sort == "status":
-        keep.sort(key=lambda i: (_GROUP_ORDER[status_group(status[i])], status_word(status[i]), i))
-    elif sort == "reference_id":
-        keep.sort(key=lambda i: (rows[i].reference_id is None, rows[i].reference_id or "", i))
-    if descending:
-        keep.reverse()
-    return keep
+def status_rank(code: str) -> tuple[int, str]:
+    """Where rows of status ``code`` come when sorted by status: problems first, then rows still to send, then
+    rows done; the same word together (a row's number orders rows of one status)."""
+    return _GROUP_ORDER[status_group(code)], status_word(code)
 
 
 def mark_for_retry(rows: Sequence[ManifestRow]) -> int:
@@ -215,29 +184,28 @@ def dry_run_text(counts: Mapping[str, int]) -> str:
     return text + " Nothing was uploaded or sent."
 
 
-def row_columns(rows: Sequence[ManifestRow]) -> tuple[list[str], list[str], list[str]]:
-    """The Bulk tab's status code, job ID and message of every row (its first error, else its first problem,
-    with how many more), computed once where the rows were checked, not per row on the GUI thread."""
-    from .pacing import breathe
-    status: list[str] = []
-    jobs: list[str] = []
-    messages: list[str] = []
-    for r in rows:
-        breathe()
-        status.append(r.action)
-        jobs.append(r.job_id or "")
-        if not r.problems:
-            messages.append("")
-            continue
-        first = next((p for p in r.problems if p.severity == "error"), r.problems[0])
-        more = f" (+{len(r.problems) - 1} more)" if len(r.problems) > 1 else ""
-        messages.append(first.text("gui") + more)
-    return status, jobs, messages
+def problem_summary(problems: Sequence[Problem]) -> str:
+    """The Bulk tab's Message column for a row the check found ``problems`` in: its first error, else its first
+    problem, with how many more ("" when there are none)."""
+    if not problems:
+        return ""
+    first = next((p for p in problems if p.severity == "error"), problems[0])
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return first.text("gui") + more
 
 
-def row_details(row: ManifestRow, result: RowResult | None = None) -> str:
+def without_retry_warning(problems: Sequence[Problem]) -> list[Problem]:
+    """A row's problems once a retry created it: "failed in an earlier run" no longer holds."""
+    return [p for p in problems if p.fix != "retry_failed"]
+
+
+_FROM_ROW: Any = object()
+
+
+def row_details(row: ManifestRow, result: RowResult | None = None, *, payload: Any = _FROM_ROW) -> str:
     """What the Bulk tab shows for a selected row: its problems, its result this session, and the job it
-    creates (the documented payload, as the pipeline checks and sends it)."""
+    creates (the documented payload, as the pipeline checks and sends it: ``payload`` when the row comes from
+    a row store without its spec, else the row's own)."""
     parts = []
     said: dict[str, str] = {}  # sentence -> severity, each sentence once: a result often repeats a problem
     for p in row.problems:
@@ -249,7 +217,8 @@ def row_details(row: ManifestRow, result: RowResult | None = None) -> str:
                                                                 for t in said) else ""
         parts.append(f"Result: {status_word(result.status)}" + (f", job {result.job_id}" if result.job_id else "")
                      + (f" ({message})" if message else ""))
-    payload = row.payload()
+    if payload is _FROM_ROW:
+        payload = row.payload()
     parts.append(json.dumps(payload, indent=2, ensure_ascii=False) if payload is not None
                  else "(this row could not be read as a job)")
     return "\n\n".join(parts)
@@ -267,10 +236,10 @@ def apply_results(rows: Sequence[ManifestRow], results: Sequence[RowResult], *, 
         row.action = next_action(res.status, row.action, retry_failed=retry_failed)
         row.job_id = res.job_id or row.job_id
         if row.action == DONE and any(p.fix == "retry_failed" for p in row.problems):
-            # "failed in an earlier run" no longer holds: the retry created it
-            row.problems = [p for p in row.problems if p.fix != "retry_failed"]
+            row.problems = without_retry_warning(row.problems)
 
 
-__all__ = ["RESULT_COLUMNS", "write_results", "results_for_rows", "next_action", "can_send_again",
+__all__ = ["RESULT_COLUMNS", "write_results", "next_action", "can_send_again",
            "apply_results", "STATUS_WORDS", "FILTERS", "status_word", "status_group", "row_matches",
-           "mark_for_retry", "dry_run", "row_columns", "row_details", "filter_rows"]
+           "mark_for_retry", "dry_run", "row_details", "problem_summary",
+           "status_rank", "without_retry_warning"]

@@ -16,9 +16,11 @@ the window's Bulk tab call this, nothing else).
 5. :meth:`BulkRun.summary_text` is the closing sentence.
 
 The steps are methods rather than one call so that a front end can show each step's outcome as it comes
-(the window runs each in a worker); their order and their rules are here. The command line runs the streamed
-form, :class:`core.bulk_stream.StreamedRun`, which replaces the inside of :meth:`open` and :meth:`send` (rows
-checked a chunk at a time and kept in a SQLite row store) and keeps every rule here. No Qt here.
+(the window runs each in a worker); their order and their rules are here. The command line and the window run
+the streamed form, :class:`core.bulk_stream.StreamedRun`, which replaces the inside of :meth:`open` and
+:meth:`send` (rows checked a chunk at a time and kept in a SQLite row store) and keeps every rule here; this
+in-memory form is the reference the streamed one is tested against, and what a script holding a
+:class:`Manifest` uses. No Qt here.
 """
 
 from __future__ import annotations

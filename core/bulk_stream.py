@@ -1,4 +1,5 @@
-"""A bulk run whose rows are never all in memory: the command line's ``bulk``, for manifests of any length.
+"""A bulk run whose rows are never all in memory: the command line's ``bulk`` and the window's Bulk tab, for
+manifests of any length.
 
 :class:`StreamedRun` is a :class:`~playment_submit.core.bulk_run.BulkRun` (the same steps, the same verdicts
 and sentences as the window's Bulk tab) whose rows stream:
@@ -15,8 +16,11 @@ and sentences as the window's Bulk tab) whose rows stream:
    exactly once through the journal as every run does (``sending`` and the payload committed before the POST).
    Results go back to the store in groups; rows a Cancel or a journal failure kept from being sent become
    ``not_sent`` there in one statement.
+   Then each row's action becomes core's next action for its result (the store's ``apply_next_actions``), so
+   the window can send again or retry the failed rows (:meth:`StreamedRun.mark_retry`).
 3. Every row's result is read back from the store in row order (:meth:`StreamedRun.results`) for the results
-   file and ``--json``.
+   file and ``--json``; the window's table reads the store a page at a time through :attr:`StreamedRun.view`
+   (core.bulk_view).
 
 Memory: the chunk in hand, the send's queue and the store's page cache, whatever the number of rows. A folder's
 rows are built from its listing at once (core.manifest.from_folder), then handed over one chunk at a time.
@@ -32,6 +36,7 @@ from typing import Any
 from .bulk import BulkSummary, RowResult, cancelled_message
 from .bulk_rows import WOULD_SEND, dry_run_text
 from .bulk_run import BulkRun
+from .bulk_view import RowView
 from .manifest import Manifest, ManifestRow, check_manifest, stream_manifest
 from .row_store import RowStore
 from .shapes.rows import SharedSources
@@ -56,21 +61,23 @@ def _about(header: Manifest, rows: int) -> int:
 
 
 class StreamedRun(BulkRun):
-    """See the module's doc. The window keeps :class:`BulkRun` (its table shows the rows it holds)."""
+    """See the module's doc. ``by_ref``: the store indexes the rows by reference ID too (the window's table
+    sorts by it)."""
 
-    def __init__(self, *args: Any, **kw: Any) -> None:
+    def __init__(self, *args: Any, by_ref: bool = False, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.store = RowStore()
+        self.store = RowStore(by_ref=by_ref)
+        self.view = RowView(self.store)
         self.rows_read = 0
         self._for_send = True
 
     def open(self, *, progress: Callable[[int, int], Any] | None = None,
              cancel: threading.Event | None = None, ask_server: bool = True,
              on_rows: Callable[[list[ManifestRow]], Any] | None = None, for_send: bool = True) -> Manifest:
-        """Read and check the manifest a chunk at a time (see the module's doc); ``progress(rows, about)`` after
-        each chunk, ``about`` the rows the file holds as guessed from the bytes read so far (0 when it cannot be
-        told). ``for_send``: False for a dry run, whose store keeps no payload. Returns the manifest's
-        file-level part: no rows."""
+        """Read and check the manifest a chunk at a time (see the module's doc); ``progress(rows, about)`` as
+        a chunk's check reports its rows and after each chunk, ``about`` the rows the file holds as guessed from
+        the bytes read so far (0 when it cannot be told). ``for_send``: False for a dry run, whose store keeps
+        no payload. Returns the manifest's file-level part: no rows."""
         self._for_send = for_send
         opts = self.options
         header, rows = stream_manifest(self.source, workflow_id=self.session.workflow_id or None,
@@ -82,7 +89,9 @@ class StreamedRun(BulkRun):
             for chunk in _chunks(rows, CHUNK):
                 part = Manifest(source=header.source, base_dir=header.base_dir, rows=chunk,
                                 problems=header.problems, kind=header.kind)
-                check_manifest(part, cancel=cancel, refs=self.store, shared=shared, **rules)
+                within = None if progress is None else (
+                    lambda done, _total: progress(self.rows_read + done, _about(header, self.rows_read + done)))
+                check_manifest(part, cancel=cancel, refs=self.store, shared=shared, progress=within, **rules)
                 self.store.add_rows(chunk, payloads=for_send)
                 self.rows_read += len(chunk)
                 if on_rows is not None:
@@ -110,7 +119,9 @@ class StreamedRun(BulkRun):
         return self.rows_read
 
     def mark_retry(self) -> int:
-        raise RuntimeError("a streamed run takes --retry-failed before its check (BulkOptions.retry_failed)")
+        n = self.store.mark_retry()
+        self.retally()
+        return n
 
     def _any_without_batch(self) -> bool:
         return self.store.any_without_batch()
@@ -121,6 +132,7 @@ class StreamedRun(BulkRun):
 
     def dry_run(self, *, with_results: bool = True) -> tuple[Iterator[RowResult], str]:  # type: ignore[override]
         results = self.store.results(pending=WOULD_SEND) if with_results else iter(())
+        self.view.mode = "dry"
         return results, dry_run_text(self.tally)
 
     # ----------------------------------------------------------------------------------- send
@@ -139,9 +151,13 @@ class StreamedRun(BulkRun):
         if not self._for_send:
             raise RuntimeError("this run was opened for a dry run (for_send=False): it keeps no payload to send")
         submitter = self.submitter if self.submitter is not None else self.prepare_send()
+        self.store.reset_for_send()
+        self.view.mode = "sent"
         summary = submitter.run_stream(self.store.sendable(), self.sendable_count())
         self.store.mark_unsent(cancelled_message(submitter.journal_stop))
         summary.tally = self.store.statuses()
+        self.store.apply_next_actions(retry_failed=self.options.retry_failed)
+        self.retally()
         return summary
 
     def results(self, *, sendable: bool | None = None,

@@ -1,9 +1,11 @@
 """The compact state of a streamed bulk run (core.bulk_stream): one SQLite row per manifest row, so that a run
 of a million rows holds none of them in memory.
 
-- ``rows``: the row's number, reference ID and action (what the check decided); for a row a send takes, its
-  payload (zlib-compressed JSON, as the check built it), read back a page at a time when it is sent; for
-  every row, once known, its result (status, job ID, error code, message).
+- ``rows``: the row's position (its place in the manifest, from 0: the table's key), number, reference ID and
+  action (what the check decided); for a row with a job, its payload (zlib-compressed JSON, as the check built
+  it), read back a page at a time when it is sent; for a row the check found problems in, the problems
+  (pickled, as core made them: only this process reads them back) and their one-line summary; for every row,
+  once known, its result (status, job ID, error code, message).
 - ``refs``: each reference ID with the first row that used it, so that a duplicate is found before anything
   is sent, whichever chunk its first row was in (core.manifest_refs).
 
@@ -11,13 +13,19 @@ The database is SQLite's private temporary one (``sqlite3.connect("")``): a file
 folder that SQLite deletes when it is closed, or the process ends, however it ends. It is not the journal: the
 journal stays the record of what was sent; this store is what the run has checked, rebuilt by every run. Its
 page cache is bounded (``CACHE_KIB``), so memory stays flat however many rows it holds. One lock: the check's
-thread, the send's feeder and its workers (results, written in groups of ``RESULT_GROUP``) share it.
+thread, the send's feeder and its workers (results, written in groups of ``RESULT_GROUP``) share it, and so
+does the window's table (core.bulk_view), which reads a page at a time and so never waits long for it.
+
+After a send, :meth:`RowStore.apply_next_actions` gives each row its next action (core.bulk_rows.next_action),
+as :meth:`BulkRun.send <playment_submit.core.bulk_run.BulkRun.send>` does for rows in memory, so that the
+window can send again, retry the failed rows, or show what each row now is.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import sqlite3
 import threading
 import zlib
@@ -26,15 +34,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from .bulk import RowResult, unsent_result
+from .bulk_rows import next_action, problem_summary, without_retry_warning
 from .errors import UsageError
 from .job import JobSpec
 from .journal import stored_key, unkey
-from .manifest import SENDABLE, ManifestRow
+from .manifest import DONE, RETRY, SENDABLE, SKIP_FAILED, ManifestRow
 
 PAGE = 1000           # rows read back at a time
 RESULT_GROUP = 500    # results written at once
 CACHE_KIB = 4096      # SQLite's page cache for the store
 _IN = 500             # reference IDs per look-up
+_SENDS = ",".join("?" * len(SENDABLE))  # "action IN (...)": the actions a send takes
 
 
 def _text(message: str) -> str | bytes:
@@ -63,16 +73,25 @@ class RowStore:
     """See the module's doc. Thread-safe; close it when the run ends. SQLite's errors are raised as
     :class:`RowStoreError` (a sentence, exit status 2)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, by_ref: bool = False) -> None:
+        """``by_ref``: index the rows by reference ID too (the window's table sorts by it)."""
         self._lock = threading.Lock()
         self._db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{CACHE_KIB}", "temp_store=FILE"):
             self._db.execute(f"PRAGMA {pragma}")
-        self._db.execute("CREATE TABLE rows (row INTEGER PRIMARY KEY, ref TEXT, action TEXT NOT NULL, "
-                         "no_batch INTEGER NOT NULL DEFAULT 0, payload BLOB, status TEXT, job_id TEXT, code TEXT, "
-                         "message TEXT)")
+        self._db.execute("CREATE TABLE rows (pos INTEGER PRIMARY KEY, row INTEGER NOT NULL, ref TEXT, "
+                         "action TEXT NOT NULL, sends INTEGER NOT NULL, no_batch INTEGER NOT NULL, payload BLOB, "
+                         "problems BLOB, summary TEXT, status TEXT, job_id TEXT, code TEXT, message TEXT)")
+        self._db.execute("CREATE INDEX rows_row ON rows (row)")
+        if by_ref:
+            self._db.execute("CREATE INDEX rows_ref ON rows (ref, pos)")
         self._db.execute("CREATE TABLE refs (ref TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID")
+        # core's rules, for statements that apply them to every row without reading the rows out
+        self._db.create_function("next_action", 3, lambda status, action, retry: next_action(
+            status, action, retry_failed=bool(retry)), deterministic=True)
         self._pending: list[tuple[Any, ...]] = []
+        self.count = 0  # rows kept
+        self._sent = False  # whether a send ran (a send after it starts from the rows' next actions)
 
     # ------------------------------------------------------------------------- the check
     def first_rows(self, refs: list[str]) -> dict[str, int]:
@@ -103,21 +122,30 @@ class RowStore:
             self._db.execute("COMMIT")
 
     def add_rows(self, rows: Iterable[ManifestRow], *, payloads: bool = True) -> None:
-        """Keep checked rows: the payload of each row a send takes (unless ``payloads`` is False: a dry run's
-        store, which sends nothing, keeps an empty one), the check's verdict of the others."""
+        """Keep checked rows: the payload of each row with a job (unless ``payloads`` is False: a dry run's
+        store, which sends nothing, keeps none), its problems, and the check's verdict of a row a send does not
+        take."""
         records: list[tuple[Any, ...]] = []
-        for r in rows:
-            # stored as the journal stores it: an ID with lone surrogates (a file name's undecodable bytes) as a BLOB
-            ref = stored_key(r.reference_id) if isinstance(r.reference_id, str) else None
-            if r.action in SENDABLE and r.spec is not None:
-                payload = (zlib.compress(json.dumps(r.spec.to_payload(), separators=(",", ":")).encode(), 1)
-                           if payloads else b"")
-                records.append((r.row, ref, r.action, int(not r.spec.batch_id), payload, None, r.job_id, None, None))
-            else:
-                res = unsent_result(r)
-                records.append((r.row, ref, r.action, 0, None, res.status, res.job_id, res.code, _text(res.message)))
         with self._lock:
-            self._many("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+            pos = self.count
+            for r in rows:
+                # stored as the journal stores it: an ID with lone surrogates (a file name's bytes) as a BLOB
+                ref = stored_key(r.reference_id) if isinstance(r.reference_id, str) else None
+                payload = (zlib.compress(json.dumps(r.spec.to_payload(), separators=(",", ":")).encode(), 1)
+                           if payloads and r.spec is not None else None)
+                problems = (zlib.compress(pickle.dumps(r.problems, pickle.HIGHEST_PROTOCOL), 1), _text(
+                    problem_summary(r.problems))) if r.problems else (None, None)
+                no_batch = int(r.spec is not None and not r.spec.batch_id)
+                sends = r.action in SENDABLE and r.spec is not None
+                if sends:
+                    result: tuple[Any, ...] = (None, r.job_id, None, None)
+                else:
+                    res = unsent_result(r)
+                    result = (res.status, res.job_id, res.code, _text(res.message))
+                records.append((pos, r.row, ref, r.action, int(sends), no_batch, payload, *problems, *result))
+                pos += 1
+            self._many("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+            self.count = pos
 
     # ------------------------------------------------------------------------- counts
     def actions(self) -> dict[str, int]:
@@ -135,21 +163,21 @@ class RowStore:
     def any_without_batch(self) -> bool:
         """Whether a row a send takes names no batch."""
         with self._lock:
-            return self._db.execute("SELECT 1 FROM rows WHERE no_batch = 1 LIMIT 1").fetchone() is not None
+            return self._db.execute(f"SELECT 1 FROM rows WHERE no_batch = 1 AND action IN ({_SENDS}) "
+                                    f"LIMIT 1", SENDABLE).fetchone() is not None
 
     # ------------------------------------------------------------------------- the send
     def sendable(self) -> Iterator[ManifestRow]:
         """The rows a send takes, in order, rebuilt from their payloads a page at a time."""
-        after = 0
-        marks = ",".join("?" * len(SENDABLE))
+        after = -1
         while True:
             with self._lock:
-                page = self._db.execute(f"SELECT row, ref, action, job_id, payload FROM rows WHERE row > ? AND "
-                                        f"payload IS NOT NULL AND action IN ({marks}) ORDER BY row LIMIT ?",
+                page = self._db.execute(f"SELECT pos, row, ref, action, job_id, payload FROM rows WHERE pos > ? AND "
+                                        f"payload IS NOT NULL AND action IN ({_SENDS}) ORDER BY pos LIMIT ?",
                                         (after, *SENDABLE, PAGE)).fetchall()
             if not page:
                 return
-            for row, ref, action, job_id, payload in page:
+            for _pos, row, ref, action, job_id, payload in page:
                 spec = JobSpec.from_payload(json.loads(zlib.decompress(payload)))
                 yield ManifestRow(row=row, reference_id=None if ref is None else unkey(ref), spec=spec,
                                   action=action, job_id=job_id, mask_checked=True)
@@ -167,14 +195,66 @@ class RowStore:
         with self._lock:
             pending, self._pending = self._pending, []
             if pending:
-                self._many("UPDATE rows SET status = ?, job_id = ?, code = ?, message = ? WHERE row = ?", pending)
+                self._many("UPDATE rows SET status = ?, job_id = COALESCE(?, job_id), code = ?, message = ? "
+                           "WHERE row = ?", pending)
 
     def mark_unsent(self, message: str) -> int:
         """Every row a send takes that has no result yet (a send stopped before it): ``not_sent``."""
         self.flush()
         with self._lock, _said():
             return self._db.execute("UPDATE rows SET status = 'not_sent', message = ? WHERE status IS NULL AND "
-                                    "payload IS NOT NULL", (message,)).rowcount
+                                    "sends = 1", (message,)).rowcount
+
+    def reset_for_send(self) -> None:
+        """Before a send: the rows it takes are those whose action is to send now, and they have no result yet
+        (a row an earlier send of this run did not send, or a row marked for a retry, loses that result)."""
+        self.flush()
+        with self._lock, _said():
+            if not self._sent:  # the check's rows, as they were kept
+                self._sent = True
+                return
+            self._db.execute("BEGIN")
+            self._db.execute("UPDATE rows SET sends = 0 WHERE sends = 1")
+            self._db.execute(f"UPDATE rows SET sends = 1, status = NULL, code = NULL, message = NULL WHERE "
+                             f"payload IS NOT NULL AND action IN ({_SENDS})", SENDABLE)
+            for action, sent in ((DONE, ("created", "recovered", "skipped")), (SKIP_FAILED, ("failed",))):
+                # an earlier send's result becomes what a send says of a row it does not take (core.bulk's rule)
+                res = unsent_result(ManifestRow(row=0, action=action))
+                self._db.execute(f"UPDATE rows SET status = ?, code = ?, message = ? WHERE sends = 0 AND action = ? "
+                                 f"AND status IN ({','.join('?' * len(sent))})",
+                                 (res.status, res.code, res.message, action, *sent))
+            self._db.execute("COMMIT")
+
+    def apply_next_actions(self, *, retry_failed: bool = False) -> None:
+        """After a send: each row's action becomes core's next action for its result (core.bulk_rows
+        .next_action: created rows are done, a refused row waits for a retry...), and a row a retry created
+        loses its "failed in an earlier run" warning (as core.bulk_rows.apply_results does in memory)."""
+        self.flush()
+        with self._lock, _said():
+            self._db.execute("UPDATE rows SET action = next_action(status, action, ?) WHERE status IS NOT NULL",
+                             (int(retry_failed),))
+            fixed = [(zlib.compress(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL), 1) if kept else None,
+                      _text(problem_summary(kept)) if kept else None, pos)
+                     for pos, blob in self._db.execute("SELECT pos, problems FROM rows WHERE action = ? AND "
+                                                       "status IN ('created', 'recovered') AND problems IS NOT NULL",
+                                                       (DONE,)).fetchall()
+                     for kept in [without_retry_warning(pickle.loads(zlib.decompress(blob)))]]
+            if fixed:
+                self._many("UPDATE rows SET problems = ?, summary = ? WHERE pos = ?", fixed)
+
+    def mark_retry(self) -> int:
+        """Make every row that failed in an earlier run sendable again (as core.bulk_rows.mark_for_retry does
+        in memory); returns how many."""
+        with self._lock, _said():
+            return self._db.execute("UPDATE rows SET action = ?, sends = 1, status = NULL, code = NULL, "
+                                    "message = NULL WHERE action = ? AND payload IS NOT NULL",
+                                    (RETRY, SKIP_FAILED)).rowcount
+
+    def read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """One bounded read (the caller's statement has a LIMIT), under the store's lock: core.bulk_view's."""
+        self.flush()
+        with self._lock, _said():
+            return self._db.execute(sql, tuple(args)).fetchall()
 
     def results(self, *, sendable: bool | None = None, statuses: Iterable[str] | None = None,
                 pending: tuple[str, str] | None = None) -> Iterator[RowResult]:
@@ -182,24 +262,24 @@ class RowStore:
         ``statuses``: only these). A row a send takes that has no result yet gets ``pending``'s status and
         message (a dry run's ``would_send``); without ``pending`` it is left out."""
         self.flush()
-        where = ["row > ?"]
+        where = ["pos > ?"]
         args: list[Any] = []
         if sendable is not None:
-            where.append("payload IS NOT NULL" if sendable else "payload IS NULL")
+            where.append(f"sends = {int(sendable)}")
         if statuses is not None:
             wanted = list(statuses)
             where.append(f"status IN ({','.join('?' * len(wanted))})")
             args += wanted
         elif pending is None:
             where.append("status IS NOT NULL")
-        after = 0
+        after = -1
         while True:
             with self._lock:
-                page = self._db.execute(f"SELECT row, ref, status, job_id, code, message FROM rows WHERE "
-                                        f"{' AND '.join(where)} ORDER BY row LIMIT ?", (after, *args, PAGE)).fetchall()
+                page = self._db.execute(f"SELECT pos, row, ref, status, job_id, code, message FROM rows WHERE "
+                                        f"{' AND '.join(where)} ORDER BY pos LIMIT ?", (after, *args, PAGE)).fetchall()
             if not page:
                 return
-            for row, ref, status, job_id, code, message in page:
+            for _pos, row, ref, status, job_id, code, message in page:
                 ref = None if ref is None else unkey(ref)
                 if status is None:
                     assert pending is not None

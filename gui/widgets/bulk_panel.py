@@ -1,10 +1,12 @@
 """The Bulk tab: open a manifest or a folder, see every row's check status, send the valid rows.
 
-The run is core's :class:`~playment_submit.core.bulk_run.BulkRun`, the same steps as ``playment-submit bulk``
+The run is core's :class:`~playment_submit.core.bulk_stream.StreamedRun`, the same run as ``playment-submit bulk``
 (check against the journal and the profile's history, the connection test and its notes, the exactly-once
 send, the dry run's and the summary's sentences); this tab is its Qt side. Loading, checking and sending run
 in workers (``gui.workers.start_worker``), which report through ``progress_callback`` and never touch widgets.
-The table is gui/widgets/bulk_table.py. The window sends the valid rows (the command line's --valid-only).
+The rows live in the run's row store (SQLite, on disk): the table (gui/widgets/bulk_table.py) reads the pages on
+screen from it, so a million rows cost the window only what it shows. The window sends the valid rows (the
+command line's --valid-only).
 """
 
 from __future__ import annotations
@@ -31,24 +33,20 @@ from PySide6.QtWidgets import (
 )
 
 from playment_submit.core.bulk import BulkSummary, RowResult
-from playment_submit.core.bulk_rows import (
-    FILTERS,
-    results_for_rows,
-    row_details,
-    write_results,
-)
+from playment_submit.core.bulk_rows import FILTERS, row_details
 from playment_submit.core.bulk_run import BulkOptions, BulkRun, left_words, progress_text
+from playment_submit.core.bulk_stream import StreamedRun
 from playment_submit.core.manifest import SKIP_FAILED, Manifest, ManifestRow
 from playment_submit.core.pacing import share_with_gui
 from playment_submit.core.session import Session
 from playment_submit.gui.widgets.bulk_table import FILTER_LABELS, BulkFilterModel, BulkRowsModel, rows_table, sort_box
 from playment_submit.gui.widgets.bulk_work import (
-    Outcome,
     RowFeed,
     check_in_worker,
     dry_run_in_worker,
     retry_in_worker,
     send_in_worker,
+    write_run_results,
 )
 from playment_submit.gui.workers import Worker, start_worker
 
@@ -72,11 +70,10 @@ class BulkPanel(QWidget):
         share_with_gui()  # core's long loops (reading, checking rows) leave this thread its turns
         self.setObjectName("bulkPanel")
         self.session = session
-        self.run: BulkRun | None = None
+        self.run: StreamedRun | None = None
         self.manifest: Manifest | None = None
         self.summary: BulkSummary | None = None
         self._worker: Worker | None = None
-        self._results: dict[int, RowResult] = {}
         self._busy: str | None = None
         self.notes: list[str] = []   # what core's pre-flight said before the send (default batch, earlier runs)
         self._path: str | None = None
@@ -229,8 +226,7 @@ class BulkPanel(QWidget):
         """Load and check a manifest (or folder) in the background; returns the worker."""
         self._path = str(path)
         self.manifest, self.summary = None, None
-        self._results.clear()
-        self.model.set_manifest(None)
+        self.model.set_view(None)
         self.preview.clear()
         self.counts.setText(f"Checking {path}…")
         self.progress.setRange(0, 0)
@@ -238,7 +234,8 @@ class BulkPanel(QWidget):
         if self.run is not None:
             self.run.close()
         # the window sends the valid rows (the command line's --valid-only), to the profile's journal
-        self.run = BulkRun(self.session, path, BulkOptions(concurrency=self.concurrency.value(), valid_only=True))
+        self.run = StreamedRun(self.session, path, BulkOptions(concurrency=self.concurrency.value(), valid_only=True),
+                               by_ref=True)
         w = start_worker(check_in_worker, self.run, owner=self)
         w.progressed.connect(self._on_check_progress)
         w.returned.connect(self._on_checked)
@@ -253,17 +250,18 @@ class BulkPanel(QWidget):
         return w
 
     def _on_check_progress(self, info: dict) -> None:
-        if info.get("phase") == "masks":
+        if info.get("phase") == "rows":
             self.progress.setRange(0, info["total"])
             self.progress.setValue(info["done"])
             eta = info.get("eta")
             left = left_words(eta) if eta is not None and eta >= 1 else ""
-            self.counts.setText(f"Checking: {info['done']} of {info['total']} rows{left}…")
+            about = "about " if eta is not None else ""
+            self.counts.setText(f"Checking: {info['done']:,} of {about}{info['total']:,} rows{left}…")
 
-    def _on_checked(self, checked: tuple[Manifest, Any, str, int]) -> None:
-        manifest, columns, summary, sendable = checked  # made in the worker: nothing here walks the rows
-        self.manifest = manifest
-        self.model.set_manifest(manifest, columns)
+    def _on_checked(self, checked: tuple[Manifest, str, int]) -> None:
+        manifest, summary, sendable = checked  # made in the worker: nothing here walks the rows
+        self.manifest = manifest  # the file-level part: the rows are in the run's row store
+        self.model.set_view(self.run.view if self.run is not None else None)
         self.progress.setRange(0, max(1, sendable))
         self.progress.setValue(0)
         self.counts.setText(summary)
@@ -286,12 +284,9 @@ class BulkPanel(QWidget):
             self.filter_box.blockSignals(False)
         return self.proxy.set_filter(name)
 
-    def _drain_feed(self) -> None:
-        self.model.take_events(self._feed.drain(), self._results)  # the send's rows since the last tick
-        self.model.flush()
-
     def _flush(self) -> None:
-        self._drain_feed()
+        self.model.take_events(self._feed.drain())  # the send's rows since the last tick
+        self.model.flush()
         submitter = self.submitter
         if self._busy == "send" and submitter is not None and self.run is not None:
             # the line follows core's counts even when no progress event comes (paused with the feeder
@@ -308,33 +303,42 @@ class BulkPanel(QWidget):
         if not index.isValid():
             return None
         i = self.proxy.mapToSource(index).row()
-        return i if 0 <= i < len(self.model.rows) else None
+        return i if 0 <= i < self.model.rowCount() else None
+
+    def row_at(self, i: int) -> tuple[ManifestRow, dict | None, RowResult | None] | None:
+        """Row ``i`` (in row order), its job draft and its result once sent: one row read from the row store
+        (core.bulk_view.RowView.row_at)."""
+        view = self.model.view
+        return None if view is None else view.row_at(i)
+
+    def _selected(self, index: QModelIndex | None = None) -> tuple[ManifestRow, dict | None, Any] | None:
+        i = self._source_row(self.table.currentIndex() if index is None else index)
+        return None if i is None else self.row_at(i)
 
     def selected_row(self) -> ManifestRow | None:
-        i = self._source_row(self.table.currentIndex())
-        return None if i is None else self.model.rows[i]
+        found = self._selected()
+        return None if found is None else found[0]
 
     def _update_open_row(self) -> None:
-        row = self.selected_row()
-        self.open_row_button.setEnabled(row is not None and row.payload() is not None)
+        found = self._selected()
+        self.open_row_button.setEnabled(found is not None and found[1] is not None)
 
     def open_selected_row(self) -> dict | None:
         """Ask (``openRowRequested``) to open the selected row in the Job tab as a job draft; returns the draft."""
-        row = self.selected_row()
-        draft = row.payload() if row is not None else None
-        if draft is None:
+        found = self._selected()
+        if found is None or found[1] is None:
             return None
-        self.openRowRequested.emit(draft)
-        return draft
+        self.openRowRequested.emit(found[1])
+        return found[1]
 
     def _show_row(self, current: QModelIndex, _previous=None) -> None:
-        self._update_open_row()
-        i = self._source_row(current)
-        if i is None:
+        found = self._selected(current)
+        self.open_row_button.setEnabled(found is not None and found[1] is not None)
+        if found is None:
             self.preview.clear()
             return
-        r = self.model.rows[i]
-        self.preview.setPlainText(row_details(r, self._results.get(r.row)))
+        row, draft, result = found
+        self.preview.setPlainText(row_details(row, result, payload=draft))
 
     # ------------------------------------------------------------------ send
     def submit(self):
@@ -349,7 +353,6 @@ class BulkPanel(QWidget):
         self.run.options.concurrency = self.concurrency.value()
         self.run.prepare_send(progress_interval=0.1)
         self.notes = []
-        self._results.clear()
         self.progress.setRange(0, todo)
         self.progress.setValue(0)
         self._set_busy("send")
@@ -372,27 +375,23 @@ class BulkPanel(QWidget):
             self.progress.setValue(p.done + p.failed)
             self.counts.setText(progress_text(p, self.run.in_flight()))
 
-    def _show_outcome(self, outcome: Outcome, *, sent: bool = True) -> None:
-        """A result per row, as the worker made the table's columns of them: swapped in, nothing walked.
-        ``sent``: a send's results (row details and the export say them), not a dry run's."""
-        status, jobs, messages, by_row = outcome
-        self._feed.drain()  # superseded: the outcome has every row
-        self.model.flush()
-        self.model.set_columns(status, jobs, messages)
-        if sent:
-            self._results = by_row
+    def _show_rows_again(self) -> None:
+        """The rows changed in the store (a send, a dry run, a retry): the pages on screen and the filter's rows
+        are read again (the filter's in a worker)."""
+        self._feed.drain()  # superseded: the store has every row
+        self.model.send_ended()
         self.proxy.refilter()
+        self._show_row(self.table.currentIndex())
 
     def _idle_after(self, what: str) -> None:
         """A worker doing ``what`` ended (an error, a cancel): the panel is idle again unless it went on."""
         if self._busy == what:
             self._set_busy(None)
 
-    def _on_sent(self, sent: tuple[BulkSummary, Outcome]) -> None:
-        # the rows' next actions (core's rule) were applied in the worker, as the journal now says
-        summary, outcome = sent
+    def _on_sent(self, summary: BulkSummary) -> None:
+        # the rows' results and next actions (core's rule) are in the store, as the journal now says
         self.summary = summary
-        self._show_outcome(outcome)
+        self._show_rows_again()
         c = summary.counts()
         text = " ".join([*self.notes, BulkRun.summary_text(summary)])
         if summary.cancelled:
@@ -405,17 +404,18 @@ class BulkPanel(QWidget):
         self.submission_finished.emit(summary)
 
     def _on_send_finished(self) -> None:
-        self._drain_feed()
+        self.model.send_ended()  # every result is in the store
         if self._busy == "send":  # errored: _on_sent did not run
             self._flush_timer.stop()
             self._set_busy(None)
 
-    def _in_worker(self, what: str, fn, on_returned) -> Worker:
-        """Run ``fn(run)`` in a worker with the panel busy doing ``what``; ``on_returned`` gets its answer."""
+    def _in_worker(self, what: str, fn, on_returned, on_error=None) -> Worker:
+        """Run ``fn(run)`` in a worker with the panel busy doing ``what``; ``on_returned`` gets its answer,
+        ``on_error`` (else the counts line) its exception."""
         self._set_busy(what)
         w = start_worker(fn, self.run, owner=self)
         w.returned.connect(on_returned)
-        w.errored.connect(self._on_error)
+        w.errored.connect(on_error or self._on_error)
         w.finished.connect(lambda: self._idle_after(what))
         self._worker = w
         return w
@@ -427,9 +427,9 @@ class BulkPanel(QWidget):
             return None
         manifest = self.manifest
 
-        def marked(columns: tuple[Any, ...]) -> None:
+        def marked(_count: int) -> None:
             if self.manifest is manifest:
-                self.model.set_manifest(manifest, columns)
+                self._show_rows_again()
             self._set_busy(None)
             self.submit()
 
@@ -441,9 +441,9 @@ class BulkPanel(QWidget):
         if self.run is None or self.manifest is None or self._busy is not None:
             return None
 
-        def shown(result: tuple[str, Outcome]) -> None:
-            self._show_outcome(result[1], sent=False)
-            self.counts.setText(result[0])
+        def shown(text: str) -> None:
+            self._show_rows_again()
+            self.counts.setText(text)
             self.progress.setValue(0)  # nothing was sent: not the count of an earlier send
             self._set_busy(None)
 
@@ -480,15 +480,21 @@ class BulkPanel(QWidget):
             submitter.cancel()
 
     # ------------------------------------------------------------------ export
-    def _choose_export(self) -> None:
+    def _choose_export(self) -> Worker | None:
+        """Ask where, then write the results CSV in a worker (it reads every row); say where it went or why not."""
         path, _ = QFileDialog.getSaveFileName(self, "Export results", "bulk-results.csv", "CSV (*.csv)")
-        if path:
-            try:
-                self.export_results(path)
-            except OSError as e:
-                QMessageBox.warning(self, "Export failed", f"The results cannot be written to {path}: {e.strerror}.")
+        if not path or self.run is None or self._busy is not None:
+            return None
+
+        def failed(exc: BaseException) -> None:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            QMessageBox.warning(self, "Export failed", f"The results cannot be written to {path}: {why}.")
+
+        return self._in_worker("export", lambda run: write_run_results(run, path),
+                               lambda written: self.counts.setText(f"Results written to {written}."), failed)
 
     def export_results(self, path: str | Path) -> Path:
-        """Write the results CSV (core.bulk_rows: row, reference_id, job_id, status, error_code, message; the
-        same file as ``playment-submit bulk --results``) for every row, sent or not. Raises OSError."""
-        return write_results(path, results_for_rows(self.model.rows, self._results))
+        """Write the results CSV now (gui/widgets/bulk_work.write_run_results; Export does it in a worker)."""
+        if self.run is None:
+            raise OSError("nothing was opened")
+        return write_run_results(self.run, path)

@@ -1,19 +1,23 @@
-"""The Bulk tab's row table: a QAbstractTableModel over plain lists (no per-row widgets, ``data()`` only
-indexes a list), so 100,000 rows scroll smoothly; results arriving from the workers are buffered and applied
-every 150 ms as one ``dataChanged`` range, not one signal per job. The words and filters are core's
-(core.bulk_rows)."""
+"""The Bulk tab's row table: a QAbstractTableModel that reads the run's rows a page at a time from core's view
+of its row store (core.bulk_view.RowView), keeping a few pages, so that a million rows scroll smoothly and the
+window holds only what is on screen. While sending, rows started and results arriving from the workers are
+applied every 150 ms: a row in flight is shown from the send's feed until its result can be read back.
+The words, the rule for what a row shows, the filters and the sorts are core's (core.bulk_rows, core.bulk_view).
+"""
 
 from __future__ import annotations
 
+import threading
 from array import array
+from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import QAbstractProxyModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QComboBox, QHeaderView, QTableView
 
-from playment_submit.core.bulk_rows import is_row_order, order_rows, row_columns, status_word
-from playment_submit.core.manifest import Manifest, ManifestRow
+from playment_submit.core.bulk_rows import is_row_order, status_word
+from playment_submit.core.bulk_view import VIEW_PAGE, RowView, ShownRow
 from playment_submit.gui.style import status_colour
 from playment_submit.gui.workers import Worker, start_worker
 
@@ -24,88 +28,94 @@ STATUS_STYLES = {"invalid": "error", "failed": "error", "ambiguous": "warning", 
                  "skip_failed": "warning", "created": "ok", "recovered": "ok", "skipped": "muted", "done": "muted",
                  "in_flight": "muted"}
 FILTER_LABELS = {"all": "All rows", "problems": "Problems", "sent": "Sent"}
-
-def table_columns(rows: list[ManifestRow]) -> tuple[Any, ...]:
-    """What :meth:`BulkRowsModel.set_manifest` shows of ``rows``: core's ``row_columns`` (status code, job ID,
-    message) and the row number -> position index. Walks every row: made in the workers."""
-    return (*row_columns(rows), {r.row: i for i, r in enumerate(rows)})
+PAGES_KEPT = 8  # pages of VIEW_PAGE rows the model keeps (a screen shows one or two)
+IN_FLIGHT = ("in_flight", "", "")
 
 
 # -------------------------------------------------------------------------------------------- model
 class BulkRowsModel(QAbstractTableModel):
-    """Rows of a manifest as five text columns kept in plain lists; cheap ``data()``."""
+    """A run's rows, read from its :class:`RowView` a page at a time (see the module's doc)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.rows: list[ManifestRow] = []
-        self._status: list[str] = []  # the code (action or result status); status_word() is shown
-        self._job: list[str] = []
-        self._message: list[str] = []
-        self._index: dict[int, int] = {}  # id(ManifestRow) -> position
-        self._pending: dict[int, tuple[str, str, str]] = {}
-        self._bold = QFont()
-        self._bold.setBold(True)
+        self.view: RowView | None = None
+        self._n = 0
+        self._pages: OrderedDict[int, list[ShownRow]] = OrderedDict()
+        # row number -> (status code, job ID, message) from the send's feed, not yet read back from the store
+        self._live: dict[int, tuple[str, str, str]] = {}
+        self._changed = False
 
-    def set_manifest(self, manifest: Manifest | None, columns: tuple[Any, ...] | None = None) -> None:
-        """Show ``manifest``'s rows; ``columns``: core's ``row_columns`` of them and the row number -> position
-        index, when the worker that checked them made them already (a million rows are not walked here)."""
+    def set_view(self, view: RowView | None) -> None:
+        """Show ``view``'s rows (None: none)."""
         self.beginResetModel()
-        self.rows = manifest.rows if manifest is not None else []  # core's list, not a copy made here
-        if columns is None:
-            columns = table_columns(self.rows)
-        self._status, self._job, self._message, self._index = columns
-        self._pending.clear()
+        self.view = view
+        self._n = len(view) if view is not None else 0
+        self._pages.clear()
+        self._live.clear()
         self.endResetModel()
 
-    def set_columns(self, status: list[str], jobs: list[str], messages: list[str]) -> None:
-        """Replace the status, job ID and message columns at once (made in a worker, a value per row)."""
-        if len(status) != len(self.rows):
-            return  # another manifest's: the rows changed since the worker started
-        self._status, self._job, self._message = status, jobs, messages
-        self._pending.clear()
-        if self.rows:
-            self.dataChanged.emit(self.index(0, 2), self.index(len(self.rows) - 1, len(COLUMNS) - 1))
+    def refresh(self) -> None:
+        """The rows changed in the store (a dry run, a send, a retry): read the pages on screen again."""
+        self._pages.clear()
+        self._changed = False
+        if self._n:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._n - 1, len(COLUMNS) - 1))
 
-    # results from the workers, applied in one batch
-    def queue_result(self, row_number: int, status: str, job_id: str | None, message: str) -> None:
-        i = self._index.get(row_number)
-        if i is not None:
-            self._pending[i] = (status, job_id or "", message)
+    def shown(self, i: int) -> ShownRow | None:
+        """Row ``i`` as shown: row number, reference ID, status code, job ID, message."""
+        if self.view is None or not 0 <= i < self._n:
+            return None
+        number, k = divmod(i, VIEW_PAGE)
+        page = self._pages.get(number)
+        if page is None:
+            page = self.view.page(number * VIEW_PAGE)
+            self._pages[number] = page
+            while len(self._pages) > PAGES_KEPT:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(number)
+        if k >= len(page):
+            return None
+        row = page[k]
+        live = self._live.get(row[0])
+        return row if live is None else (row[0], row[1], *live)
 
-    def take_events(self, events: list[tuple[str, Any]], results: dict[int, Any]) -> None:
+    # a send's rows, applied every 150 ms
+    def take_events(self, events: list[tuple[str, Any]]) -> None:
         """A send's rows, in the order they happened (gui/widgets/bulk_work.RowFeed): ("start", row number)
-        shows the row in flight, ("result", RowResult) its result, also kept in ``results`` by row number."""
+        shows the row in flight, ("result", RowResult) its result (the store has it already)."""
         for kind, what in events:
             if kind == "start":
-                self.queue_result(what, "in_flight", None, "")
+                self._live[what] = IN_FLIGHT
             else:
-                results[what.row] = what
-                self.queue_result(what.row, what.status, what.job_id, what.message)
+                self._live[what.row] = (what.status, what.job_id or "", what.message)
+            self._changed = True
 
     def flush(self) -> None:
-        if not self._pending:
+        """Show what :meth:`take_events` took: results are read back from the store with the pages on screen
+        (the rows in flight stay in the feed's overlay until their result comes)."""
+        if not self._changed:
             return
-        lo, hi = min(self._pending), max(self._pending)
-        for i, (status, job, msg) in self._pending.items():
-            self._status[i], self._job[i], self._message[i] = status, job, msg
-        self._pending.clear()
-        self.dataChanged.emit(self.index(lo, 0), self.index(hi, len(COLUMNS) - 1))
+        self._live = {row: shown for row, shown in self._live.items() if shown is IN_FLIGHT}
+        self.refresh()
+
+    def send_ended(self) -> None:
+        """The send ended: no row is in flight; every result is in the store."""
+        self._live.clear()
+        self.refresh()
 
     def status(self, i: int) -> str:
         """The Status column's words for row ``i`` (plain words, not codes)."""
-        return status_word(self._status[i])
-
-    def codes(self) -> list[str]:
-        """Every row's status code (the list itself: a worker reads it, nothing here copies it)."""
-        return self._status
+        return status_word(self.code(i))
 
     def code(self, i: int) -> str:
         """Row ``i``'s status code: its action before a send, its result (``created``, ``not_sent``...) after."""
-        return self._status[i]
+        row = self.shown(i)
+        return row[2] if row is not None else ""
 
     # Qt interface
     def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else self._n
 
     def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
@@ -118,19 +128,14 @@ class BulkRowsModel(QAbstractTableModel):
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        i, c = index.row(), index.column()
+        c = index.column()
         if role == Qt.ItemDataRole.DisplayRole or (role == Qt.ItemDataRole.ToolTipRole and c == 4):
-            if c == 0:
-                return self.rows[i].row
-            if c == 1:
-                return self.rows[i].reference_id or ""
-            if c == 2:
-                return status_word(self._status[i])
-            if c == 3:
-                return self._job[i]
-            return self._message[i]
+            row = self.shown(index.row())
+            if row is None:
+                return None
+            return status_word(row[2]) if c == 2 else row[c]
         if role == Qt.ItemDataRole.ForegroundRole and c == 2:
-            style = STATUS_STYLES.get(self._status[i])
+            style = STATUS_STYLES.get(self.code(index.row()))
             return QBrush(status_colour(style)) if style else None
         return None
 
@@ -138,24 +143,19 @@ class BulkRowsModel(QAbstractTableModel):
 SORT_COLUMNS = {0: "row", 1: "reference_id", 2: "status"}  # the columns a click on the header sorts by
 
 
-def ordered(filter_name: str, sort: str, descending: bool, codes: list[str],
-            rows: list[ManifestRow]) -> tuple[list[int] | None, array | None]:
-    """core's ``order_rows`` and its inverse (source row -> shown row, -1 when hidden): made in a worker."""
-    order = order_rows(filter_name, sort, descending, codes, rows)
-    if order is None:
-        return None, None
-    inverse = array("q", [-1]) * len(rows)
-    for k, i in enumerate(order):
-        inverse[i] = k
-    return order, inverse
+def ordered(view: RowView, filter_name: str, sort: str, descending: bool,
+            cancel_event: threading.Event | None = None) -> tuple[array | None, array | None]:
+    """core's order of the rows a filter shows and its inverse (core.bulk_view.RowView.order): in a worker."""
+    return view.order(filter_name, sort, descending, cancel_event)
 
 
 class BulkFilterModel(QAbstractProxyModel):
     """The rows a filter of core.bulk_rows.FILTERS shows (all / problems / sent), in the order a sort of
-    core.bulk_rows.SORTS asks (row, status, reference ID; either way): every row in row order is no list;
-    anything else is a list of source rows that core's ``order_rows`` makes in a worker and that is swapped in
-    here, so that choosing a filter or a sort, or refreshing it while sending, asks no row on the GUI thread
-    (Qt's own filtering and sorting would call ``data()`` for every row: half a second for 200,000).
+    core.bulk_rows.SORTS asks (row, status, reference ID; either way): every row in row order is no array;
+    anything else is an array of source rows (4 bytes a row) that core's ``RowView.order`` makes in a worker
+    from the row store and that is swapped in here, so that choosing a filter or a sort, or refreshing it while
+    sending, asks no row on the GUI thread (Qt's own filtering and sorting would call ``data()`` for every
+    row, each a page read). A new question cancels the walk still answering the last one.
     ``filtered`` says when a filter's rows are shown."""
 
     filtered = Signal(str)
@@ -165,7 +165,7 @@ class BulkFilterModel(QAbstractProxyModel):
         self._rows_model = source
         self.filter_name = "all"
         self.sort_key, self.descending = "row", False
-        self._map: list[int] | None = None  # proxy row -> source row; None: every row, in order
+        self._map: array | None = None  # proxy row -> source row; None: every row, in order
         self._inverse: array | None = None  # source row -> proxy row (-1: not shown)
         self._worker: Worker | None = None
         self.setSourceModel(source)
@@ -187,14 +187,17 @@ class BulkFilterModel(QAbstractProxyModel):
 
     def refilter(self) -> Worker | None:
         """Find the current filter's rows in the current order again (after results came), in a worker."""
-        self._worker = None  # an answer still coming is superseded
-        if is_row_order(self.filter_name, self.sort_key, self.descending):
+        if self._worker is not None:
+            self._worker.cancel()  # an answer still coming is superseded: its walk stops
+        self._worker = None
+        view = self._rows_model.view
+        if view is None or is_row_order(self.filter_name, self.sort_key, self.descending):
             if self._map is not None:
                 self._swap(None, None)
-            self.filtered.emit("all")
+            self.filtered.emit(self.filter_name if view is None else "all")
             return None
         asked = (self.filter_name, self.sort_key, self.descending)
-        w = start_worker(ordered, *asked, self._rows_model.codes(), self._rows_model.rows, owner=self)
+        w = start_worker(ordered, view, *asked, owner=self)
         w.returned.connect(lambda found, w=w, asked=asked: self._found(w, asked, found))
         self._worker = w
         return w
@@ -204,14 +207,14 @@ class BulkFilterModel(QAbstractProxyModel):
             self._swap(*found)  # the latest question's answer only
             self.filtered.emit(asked[0])
 
-    def _swap(self, rows: list[int] | None, inverse: array | None) -> None:
+    def _swap(self, rows: array | None, inverse: array | None) -> None:
         self.beginResetModel()
         self._map, self._inverse = rows, inverse
         self.endResetModel()
 
     def _source_reset(self) -> None:
         # another manifest: its rows are being found (none shown meanwhile, unless every row in order)
-        self._map = None if is_row_order(self.filter_name, self.sort_key, self.descending) else []
+        self._map = None if is_row_order(self.filter_name, self.sort_key, self.descending) else array("i")
         self._inverse = None
         self.endResetModel()
         self.refilter()

@@ -5,59 +5,53 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from playment_submit.core.bulk import BulkSummary, RowResult
-from playment_submit.core.bulk_run import BulkRun, time_left
+from playment_submit.core.bulk_rows import write_results
+from playment_submit.core.bulk_run import time_left
+from playment_submit.core.bulk_stream import StreamedRun
 from playment_submit.core.manifest import Manifest, ManifestRow
-from playment_submit.gui.widgets.bulk_table import table_columns
 
 
-def check_in_worker(run: BulkRun, progress_callback=None, cancel_event=None) -> tuple[Manifest, Any, str, int]:
-    """Load and check the manifest (core's BulkRun.open), reporting the mask check's progress; with the table's
-    columns and the check's sentence, made here so that the GUI thread only swaps them in."""
+def check_in_worker(run: StreamedRun, progress_callback=None, cancel_event=None) -> tuple[Manifest, str, int]:
+    """Read and check the manifest a chunk at a time into the run's row store (core's StreamedRun.open),
+    reporting the rows checked and the time left; with the check's sentence and how many rows a send takes,
+    made here so that the GUI thread only shows them."""
     last = [0.0]
     start = time.monotonic()
 
-    def masks(done: int, total: int) -> None:
+    def checked(done: int, about: int) -> None:
         # at most ten reports a second: the GUI thread handles each, and hundreds a second starve the window
         now = time.monotonic()
-        if progress_callback is not None and (now - last[0] >= 0.1 or done == total):
+        if progress_callback is not None and now - last[0] >= 0.1:
             last[0] = now
-            progress_callback({"phase": "masks", "done": done, "total": total,
-                               "eta": time_left(now - start, done, total)})
+            total = max(done, about)
+            progress_callback({"phase": "rows", "done": done, "total": total,
+                               "eta": time_left(now - start, done, total) if about else None})
 
-    import gc
-    gc.disable()  # 100,000s of new rows: full collections would hold the GIL (and the window) for 100s of ms
-    try:
-        manifest = run.open(progress=masks, cancel=cancel_event)
-        return manifest, table_columns(manifest.rows), run.check_summary(), run.sendable_count()
-    finally:
-        gc.freeze()  # the rows live as long as the tab shows them: later collections need not scan them again
-        gc.enable()
+    header = run.open(progress=checked, cancel=cancel_event)
+    if progress_callback is not None:
+        progress_callback({"phase": "rows", "done": run.rows_read, "total": run.rows_read, "eta": 0.0})
+    return header, run.check_summary(), run.sendable_count()
 
 
-Outcome = tuple[list[str], list[str], list[str], dict[int, RowResult]]  # the table's columns, results by row
+def write_run_results(run: StreamedRun, path: str | Path) -> Path:
+    """Write the results CSV (core.bulk_rows: row, reference_id, job_id, status, error_code, message; the same
+    file as ``playment-submit bulk --results``) for every row, sent or not, read from the run's row store.
+    Raises OSError. It reads every row: the Bulk tab calls it in a worker."""
+    return write_results(path, run.view.results())
 
 
-def outcome_columns(results: list[RowResult]) -> Outcome:
-    """The table's status, job ID and message columns from a result per row (in the rows' order), and the
-    results by row number: made in the worker, so that the GUI thread only swaps them in."""
-    return ([r.status for r in results], [r.job_id or "" for r in results], [r.message for r in results],
-            {r.row: r for r in results})
+def dry_run_in_worker(run: StreamedRun) -> str:
+    """core's dry run: its sentence (the rows show "would be sent" from the store)."""
+    return run.dry_run(with_results=False)[1]
 
 
-def dry_run_in_worker(run: BulkRun) -> tuple[str, Outcome]:
-    """core's dry run (a result per row and its sentence), as the table's columns."""
-    results, text = run.dry_run()
-    return text, outcome_columns(results)
-
-
-def retry_in_worker(run: BulkRun) -> tuple[Any, ...]:
-    """Make the rows that failed before sendable again (core's rule); the table's columns of them."""
-    run.mark_retry()
-    assert run.manifest is not None
-    return table_columns(run.manifest.rows)
+def retry_in_worker(run: StreamedRun) -> int:
+    """Make the rows that failed before sendable again (core's rule, in the row store); how many."""
+    return run.mark_retry()
 
 
 class RowFeed:
@@ -79,7 +73,7 @@ class RowFeed:
         return out
 
 
-def send_in_worker(run: BulkRun, feed: RowFeed | None = None, progress_callback=None) -> tuple[BulkSummary, Outcome]:
+def send_in_worker(run: StreamedRun, feed: RowFeed | None = None, progress_callback=None) -> BulkSummary:
     """The connection test and its notes, then the send (the submitter was made on the GUI thread, so Pause
     and Cancel reach it at once). Notes and counts are reported through Qt; rows started and their results go
     into ``feed``."""
@@ -103,5 +97,4 @@ def send_in_worker(run: BulkRun, feed: RowFeed | None = None, progress_callback=
             feed.add("start", row.row)
 
         submitter.on_result, submitter.on_start = on_result, on_start
-    summary = run.send()  # the rows' next actions are applied there, in this thread
-    return summary, outcome_columns(summary.results)
+    return run.send()  # the rows' results and next actions go to the store there, in this thread

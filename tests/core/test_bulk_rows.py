@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import threading
 
 import pytest
 
@@ -12,7 +13,6 @@ from playment_submit.core.bulk_rows import (
     apply_results,
     can_send_again,
     next_action,
-    results_for_rows,
     write_results,
 )
 from playment_submit.core.client import PlaymentClient, RetryPolicy
@@ -134,19 +134,6 @@ def test_apply_results_keeps_a_known_job_id_and_refuses_a_different_count():
     assert row.action == CHANGED
 
 
-def test_results_for_rows_uses_known_results_and_the_check_for_the_rest():
-    rows = [ManifestRow(row=2, reference_id="a", action=SEND), ManifestRow(row=3, reference_id="b", action=DONE,
-                                                                           job_id="job-b"),
-            ManifestRow(row=4, reference_id="c", action=INVALID)]
-    rows[2].add("data.image_url", "not a URL", code="FS_0003")
-    sent = RowResult("a", 2, "created", "job-a")
-    out = results_for_rows(rows, {2: sent})
-    assert out[0] is sent
-    assert (out[1].status, out[1].job_id) == ("skipped", "job-b")
-    assert (out[2].status, out[2].code) == ("invalid", "FS_0003") and "not a URL" in out[2].message
-    assert results_for_rows(rows[:1], {})[0].status == "not_sent"
-
-
 # ----------------------------------------------------- agrees with what a fresh check of the journal says
 def test_next_action_agrees_with_a_fresh_check_of_the_journal(tmp_path, sandbox):
     """After a real send, the rule gives every row the action a later check_manifest gives it."""
@@ -190,16 +177,34 @@ def test_row_details_say_each_sentence_once():
     assert "Result: " in text
 
 
-def test_order_rows_sorts_by_status_group_then_word_and_by_reference_id_with_none_last():
-    from playment_submit.core.bulk_rows import order_rows
-    from playment_submit.core.manifest import ManifestRow
-    rows = [ManifestRow(row=i + 2, reference_id=ref) for i, ref in enumerate(["b", None, "a", "c", "d"])]
-    codes = ["created", "invalid", "send", "failed", "skip_failed"]
-    assert order_rows("all", "row", False, codes, rows) is None  # nothing to hold
-    assert order_rows("all", "row", True, codes, rows) == [4, 3, 2, 1, 0]
-    # problems (failed, invalid, skip_failed: by their words), then still to send, then done
-    assert [codes[i] for i in order_rows("all", "status", False, codes, rows)] == [
-        "invalid", "failed", "skip_failed", "send", "created"]
-    assert order_rows("all", "reference_id", False, codes, rows) == [2, 0, 3, 4, 1]
-    assert order_rows("all", "reference_id", True, codes, rows) == [1, 4, 3, 0, 2]
-    assert order_rows("sent", "reference_id", False, codes, rows) == [0]
+def test_the_view_sorts_by_status_group_then_word_and_by_reference_id_with_none_last():
+    """core.bulk_view's order (the Bulk tab's sorts and filters, read from the row store a page at a time)."""
+    from playment_submit.core import bulk_view
+    from playment_submit.core.bulk_view import RowView
+    from playment_submit.core.row_store import RowStore
+    actions = [DONE, INVALID, SEND, RECONCILE, SKIP_FAILED]
+    rows = [ManifestRow(row=i + 2, reference_id=ref, action=action)
+            for i, (ref, action) in enumerate(zip(["b", None, "a", "c", "d"], actions, strict=True))]
+    store = RowStore(by_ref=True)
+    store.add_rows(rows)
+    view = RowView(store)
+    scan = bulk_view.SCAN
+    try:
+        bulk_view.SCAN = 2  # pages of two rows: every keyset edge is crossed
+        assert view.order("all", "row", False) == (None, None)  # nothing to hold
+        order, inverse = view.order("all", "row", True)
+        assert list(order) == [4, 3, 2, 1, 0] and list(inverse) == [4, 3, 2, 1, 0]
+        # problems (error, failed before: by their words), then still to send (ready, to check again), then done
+        assert list(view.order("all", "status", False)[0]) == [1, 4, 2, 3, 0]
+        assert list(view.order("all", "reference_id", False)[0]) == [2, 0, 3, 4, 1]
+        assert list(view.order("all", "reference_id", True)[0]) == [1, 4, 3, 0, 2]
+        order, inverse = view.order("sent", "reference_id", False)
+        assert list(order) == [0] and list(inverse) == [0, -1, -1, -1, -1]
+        assert list(view.order("problems", "row", False)[0]) == [1, 4]
+        cancel = threading.Event()
+        cancel.set()
+        assert list(view.order("all", "row", True, cancel)[0]) == []  # a superseded walk stops
+    finally:
+        bulk_view.SCAN = scan
+        store.close()
+

@@ -220,8 +220,8 @@ def test_a_full_row_store_is_a_sentence_and_exit_2_with_nothing_sent(sandbox, tm
     from playment_submit.core.cli import main
     real = row_store.RowStore.__init__
 
-    def tiny(self):
-        real(self)
+    def tiny(self, **kw):
+        real(self, **kw)
         self._db.execute("PRAGMA max_page_count = 40")
 
     monkeypatch.setattr(row_store.RowStore, "__init__", tiny)

@@ -13,7 +13,7 @@ pytest.importorskip("pytestqt", reason="pytest-qt drives the widget tests")
 from playment_submit.core.bulk_rows import RESULT_COLUMNS
 from playment_submit.core.client import RetryPolicy
 from playment_submit.core.journal import Journal
-from playment_submit.core.manifest import DONE, SEND, Manifest, ManifestRow
+from playment_submit.core.manifest import DONE, SEND, ManifestRow
 from playment_submit.core.session import Session
 from playment_submit.gui.style import status_colour
 from playment_submit.gui.widgets.bulk_panel import BulkPanel
@@ -82,7 +82,8 @@ def test_open_preview_submit_export(qtbot, tmp_path, sandbox, backend):
     assert panel.model.status(0) == "created" and panel.model.status(4) == "error"  # plain words
     assert panel.model.data(panel.model.index(0, 2), Qt.ForegroundRole).color() == status_colour("ok")
     assert panel.model.data(panel.model.index(4, 2), Qt.ForegroundRole).color() == status_colour("error")
-    assert panel.model.rows[0].action == DONE and panel.model.rows[0].job_id  # core.results' rule applied
+    first = panel.row_at(0)[0]
+    assert first.action == DONE and first.job_id  # core.bulk_rows.next_action, applied in the store
     assert panel.progress.value() == 29
     assert "29 created" in panel.counts.text()
     assert not panel.submit_button.isEnabled()  # nothing left to send
@@ -174,7 +175,7 @@ def test_cancelled_rows_stay_ready_and_failed_rows_can_be_retried(qtbot, tmp_pat
     unsent = [i for i in range(39) if panel.model.code(i) != "created"]
     assert unsent and all(panel.model.code(i) == "not_sent" for i in unsent)
     assert all(panel.model.status(i) == "not sent" for i in unsent)  # not "failed"
-    assert all(panel.model.rows[i].action == SEND for i in unsent)
+    assert all(panel.row_at(i)[0].action == SEND for i in unsent)
     assert backend.journal.counts().get("failed", 0) == 1  # only the row that failed before the run
     assert panel.submit_button.isEnabled() and "Submit again" in panel.counts.text()
     with qtbot.waitSignal(panel.submission_finished, timeout=60000):
@@ -206,7 +207,7 @@ def test_filter_dry_run_open_row_and_recheck(qtbot, tmp_path, sandbox, backend):
     posts = sandbox.stats().get("POST jobs", 0)
     with qtbot.waitSignal(panel.dry_run().returned, timeout=10000) as done:  # made in a worker
         pass
-    text = done.args[0][0]
+    text = done.args[0]
     assert panel.is_idle()
     assert text.startswith("Dry run: 11 row(s) would be sent") and "Nothing was uploaded or sent" in text
     assert panel.counts.text() == text and panel.model.status(0) == "would be sent"
@@ -246,20 +247,48 @@ def test_nothing_clipped_at_1024_by_700(qtbot, tmp_path, sandbox, backend):
     assert panel.table.columnViewportPosition(4) + 150 <= viewport  # the Message column is on screen
 
 
-def test_model_with_100k_rows_is_cheap(qtbot):
-    rows = [ManifestRow(row=i + 2, reference_id=f"r{i}", action=SEND) for i in range(100_000)]
-    model = BulkRowsModel()
-    model.set_manifest(Manifest(source="big.csv", base_dir=None, rows=rows))
-    assert model.rowCount() == 100_000
-    assert model.data(model.index(99_999, 1)) == "r99999"
-    assert model.data(model.index(99_999, 2)) == "ready"
-    changed = []
-    model.dataChanged.connect(lambda a, b: changed.append((a.row(), b.row())))
-    for i in (10, 500, 99_000):
-        model.queue_result(i + 2, "created", f"job-{i}", "")
-    model.flush()
-    assert changed == [(10, 99_000)]  # one signal for the batch, not one per row
-    assert model.data(model.index(500, 3)) == "job-500"
+def test_the_model_reads_100k_rows_a_page_at_a_time_and_keeps_a_few_pages(qtbot):
+    """Issue 24: the table holds no row of its own; it reads the pages on screen from the run's row store and
+    keeps at most PAGES_KEPT of them, however many rows it scrolls over."""
+    from playment_submit.core.bulk import RowResult
+    from playment_submit.core.bulk_view import VIEW_PAGE, RowView
+    from playment_submit.core.row_store import RowStore
+    from playment_submit.gui.widgets.bulk_table import PAGES_KEPT
+    store = RowStore()
+    try:
+        for start in range(0, 100_000, 5000):
+            store.add_rows([ManifestRow(row=i + 2, reference_id=f"r{i}", action=DONE, job_id=f"old-{i}")
+                            for i in range(start, start + 5000)], payloads=False)
+        view = RowView(store)
+        model = BulkRowsModel()
+        model.set_view(view)
+        assert model.rowCount() == 100_000
+        assert model.data(model.index(99_999, 1)) == "r99999"
+        assert model.data(model.index(99_999, 2)) == "already created"
+        reads = []
+        real = view.page
+        view.page = lambda start, size=VIEW_PAGE: reads.append(start) or real(start, size)
+        model.refresh()
+        for i in range(0, 100_000, 97):  # scroll over every page
+            assert model.data(model.index(i, 0)) == i + 2
+        assert len(model._pages) <= PAGES_KEPT and reads == list(range(0, 100_000, VIEW_PAGE))
+        # a send's results: recorded in the store (as the send does), then taken from its feed in one batch
+        view.mode = "sent"
+        changed = []
+        model.dataChanged.connect(lambda a, b: changed.append((a.row(), b.row())))
+        events = []
+        for i in (10, 500, 99_000):
+            store.record(RowResult(f"r{i}", i + 2, "created", f"job-{i}"))
+            events += [("start", i + 2), ("result", RowResult(f"r{i}", i + 2, "created", f"job-{i}"))]
+        events.append(("start", 7))  # row 7 (position 5) is in flight: shown so until its result comes
+        model.take_events(events)
+        model.flush()
+        assert changed == [(0, 99_999)]  # one signal for the batch, not one per row
+        assert model.data(model.index(500, 3)) == "job-500" and model.code(500) == "created"
+        assert model.code(5) == "in_flight" and model.data(model.index(6, 3)) == "old-6"
+        assert model._live == {7: ("in_flight", "", "")}  # the results are read back from the store
+    finally:
+        store.close()
 
 
 def test_cancel_leaves_rows_in_flight_sending_until_they_end_created_and_pause_counts_them(
@@ -289,14 +318,29 @@ def test_cancel_leaves_rows_in_flight_sending_until_they_end_created_and_pause_c
     assert others == {"not_sent"} and len(slow.jobs()) == 2
 
 
-class _WalkedOnlyInWorkers(list):
-    """The manifest's rows, refusing to be walked on the GUI thread (issue 24: nothing that grows with the rows
-    runs there). Indexing one row (the selected one) is allowed."""
+def _walked_only_in_workers(panel) -> None:
+    """The run's row store, refusing to be walked on the GUI thread (issue 24: nothing that grows with the rows
+    runs there): the GUI thread may read one page of the table or one row, nothing more."""
+    import threading
 
-    def __iter__(self):
-        import threading
-        assert threading.current_thread() is not threading.main_thread(), "the rows were walked on the GUI thread"
-        return super().__iter__()
+    from playment_submit.core.bulk_view import VIEW_PAGE
+    store = panel.run.store
+
+    def guard(name):
+        real = getattr(store, name)
+
+        def checked(*args, **kw):
+            if threading.current_thread() is threading.main_thread():
+                assert name == "read", f"store.{name} ran on the GUI thread"
+                sql, values = args[0], tuple(args[1])
+                assert sql.endswith("WHERE pos = ?") or (sql.endswith("LIMIT ?") and values[-1] <= VIEW_PAGE), sql
+            return real(*args, **kw)
+
+        setattr(store, name, checked)
+
+    for name in ("read", "results", "sendable", "actions", "statuses", "mark_retry", "apply_next_actions",
+                 "reset_for_send", "mark_unsent", "add_rows"):
+        guard(name)
 
 
 def test_dry_run_send_and_retry_walk_no_row_on_the_gui_thread(qtbot, tmp_path, sandbox, backend):
@@ -307,7 +351,7 @@ def test_dry_run_send_and_retry_walk_no_row_on_the_gui_thread(qtbot, tmp_path, s
         journal.mark_sending("r005", {"reference_id": "r005"})
         journal.mark_failed("r005", "GE_0001", "refused earlier")
     _open(qtbot, panel, path)
-    panel.manifest.rows = _WalkedOnlyInWorkers(panel.manifest.rows)
+    _walked_only_in_workers(panel)
     panel._set_busy(None)  # what may be sent and retried comes from core's tally
     assert panel.submit_button.isEnabled() and panel.retry_button.isEnabled()
     with qtbot.waitSignal(panel.dry_run().returned, timeout=10000):
@@ -344,7 +388,7 @@ def test_the_header_sorts_by_row_status_or_reference_id_in_a_worker_keeping_the_
         f"{r},{'ftp' if r in ('charlie', 'echo') else 'https'}://example.com/{r}.png\n" for r in refs),
         encoding="utf-8")
     _open(qtbot, panel, str(path))
-    panel.manifest.rows = _WalkedOnlyInWorkers(panel.manifest.rows)
+    _walked_only_in_workers(panel)
     header = panel.table.horizontalHeader()
 
     def shown(column=1):
@@ -396,10 +440,10 @@ def test_the_sort_box_sorts_from_the_keyboard_and_follows_the_header(qtbot, tmp_
 
 
 def test_the_check_says_rows_done_and_the_time_left(qtbot, tmp_path, backend):
-    from playment_submit.core.bulk_run import BulkRun
+    from playment_submit.core.bulk_stream import StreamedRun
     from playment_submit.gui.widgets.bulk_work import check_in_worker
     said: list[dict] = []
-    run = BulkRun(backend, _manifest(tmp_path, 50))
+    run = StreamedRun(backend, _manifest(tmp_path, 50))
     try:
         check_in_worker(run, progress_callback=said.append)
     finally:
@@ -407,6 +451,38 @@ def test_the_check_says_rows_done_and_the_time_left(qtbot, tmp_path, backend):
     assert said and said[-1]["done"] == said[-1]["total"] == 50 and said[-1]["eta"] == 0
     panel = BulkPanel(backend)
     qtbot.addWidget(panel)
-    panel._on_check_progress({"phase": "masks", "done": 10, "total": 100, "eta": 125.0})
-    assert panel.counts.text() == "Checking: 10 of 100 rows, about 2 min 5 s left…"
+    panel._on_check_progress({"phase": "rows", "done": 10, "total": 100, "eta": 125.0})
+    assert panel.counts.text() == "Checking: 10 of about 100 rows, about 2 min 5 s left…"
     assert panel.progress.value() == 10 and panel.progress.maximum() == 100
+
+
+def test_the_tab_holds_no_row_of_a_big_manifest_and_still_filters_sorts_opens_and_retries(qtbot, tmp_path,
+                                                                                          sandbox, backend):
+    """Issue 24: after opening 3,000 rows, the tab holds no ManifestRow (the rows are in the run's row store,
+    the table reads pages of it); the filter, the sort, a row's details and Retry failed work from the store."""
+    import gc
+    n = 3000
+    with Journal(backend.journal.path) as journal:  # the last row failed in an earlier run
+        journal.mark_sending(f"r{n - 1:03d}", {"reference_id": f"r{n - 1:03d}"})
+        journal.mark_failed(f"r{n - 1:03d}", "GE_0001", "refused earlier")
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    gc.collect()
+    before = sum(isinstance(o, ManifestRow) for o in gc.get_objects())
+    _open(qtbot, panel, _manifest(tmp_path, n, bad_rows={17, 2000}))
+    gc.collect()
+    held = sum(isinstance(o, ManifestRow) for o in gc.get_objects()) - before
+    assert held <= 10, f"{held} ManifestRows are held after the check"  # the rows tab held them all before
+    assert panel.model.rowCount() == n and panel.model.status(n - 1) == "failed before"
+    _filter(qtbot, panel, "problems")
+    assert [panel.proxy.index(i, 1).data() for i in range(panel.proxy.rowCount())] == ["r017", "r2000", "r2999"]
+    panel.table.selectRow(1)
+    assert "ftp" in panel.preview.toPlainText() and panel.selected_row().reference_id == "r2000"
+    assert panel.open_selected_row()["reference_id"] == "r2000"
+    with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):
+        panel.sort_box.setCurrentIndex(panel.sort_box.findText("Reference ID"))
+    with qtbot.waitSignal(panel.submission_finished, timeout=60000):
+        assert panel.retry_failed() is not None  # the failed row is made sendable in the store, then all are sent
+    assert len(sandbox.jobs()) == n - 2 and panel.model.status(n - 1) == "created"
+    _filter(qtbot, panel, "sent")
+    assert panel.proxy.rowCount() == n - 2 and panel.proxy.index(0, 1).data() == "r000"

@@ -78,7 +78,7 @@ def test_the_dry_run_and_the_default_batch_note_are_the_same_words(qtbot, window
     _open(qtbot, panel, manifest)
     with qtbot.waitSignal(panel.dry_run().returned, timeout=10000) as done:  # made in a worker
         pass
-    assert rc == 0 and done.args[0][0] in said, (said, panel.counts.text())
+    assert rc == 0 and done.args[0] in said, (said, panel.counts.text())
 
     # A project whose details name no default batch: both say that an interrupted job cannot be looked up
     # (the sandbox then refuses the rows, GE_0001, which is beside the point here).

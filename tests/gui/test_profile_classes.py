@@ -84,7 +84,7 @@ def test_bulk_tab_refuses_a_mask_source_class_outside_the_profile_list_as_bulk_d
     def check() -> str:
         with qtbot.waitSignal(bulk.manifest_checked, timeout=30000):
             bulk.open_path(str(manifest))
-        row = bulk.manifest.rows[0]
+        row = bulk.row_at(0)[0]  # the first row, as the row store keeps it
         return " ".join(p.text("gui") for p in row.errors) if not row.ok else ""
 
     assert check() == ""   # no class list: the mask's own names are accepted

@@ -70,6 +70,8 @@ class StreamedRun(BulkRun):
         self.view = RowView(self.store)
         self.rows_read = 0
         self._for_send = True
+        self._flying: set[int] = set()
+        self._flying_lock = threading.Lock()
 
     def open(self, *, progress: Callable[[int, int], Any] | None = None,
              cancel: threading.Event | None = None, ask_server: bool = True,
@@ -137,13 +139,19 @@ class StreamedRun(BulkRun):
 
     # ----------------------------------------------------------------------------------- send
     def _started(self, row: ManifestRow) -> None:
-        pass  # no row's live state is held: in_flight() asks the submitter
+        with self._flying_lock:
+            self._flying.add(row.row)
 
     def _finished(self, result: RowResult) -> None:
         self.store.record(result)
+        with self._flying_lock:
+            self._flying.discard(result.row)
 
     def in_flight(self) -> int:
-        return self.submitter.snapshot().in_flight if self.submitter is not None else 0
+        """Rows started and without a result yet (their result counted: the send's line says "Paused." only
+        once the counts stop moving). Only the rows in flight are held: at most the concurrency."""
+        with self._flying_lock:
+            return len(self._flying)
 
     def send(self) -> BulkSummary:
         """Send the rows a send takes, from the store (see the module's doc). The summary holds the rows per

@@ -17,10 +17,8 @@ positions (4 bytes a row). No Qt here.
 
 from __future__ import annotations
 
-import json
 import pickle
 import threading
-import zlib
 from array import array
 from collections.abc import Iterator
 from typing import Any
@@ -30,7 +28,7 @@ from .bulk_rows import WOULD_SEND, is_row_order, row_matches, status_rank
 from .journal import unkey
 from .manifest import SENDABLE, ManifestRow
 from .pacing import breathe
-from .row_store import RowStore
+from .row_store import RowStore, unpack
 
 VIEW_PAGE = 200   # rows the table reads at once
 SCAN = 5000       # rows read at once when finding a filter's rows
@@ -86,15 +84,15 @@ class RowView:
         """The row at ``pos`` (its number, reference ID, action, job ID and problems; no spec), its job (the
         documented payload as the check built it; None when the row could not be read as a job) and, once a
         send ran, its result. None when there is no such row."""
-        found = self.store.read("SELECT row, ref, action, job_id, payload, problems, status, code, message "
+        found = self.store.read("SELECT row, ref, action, job_id, block, slot, problems, status, code, message "
                                 "FROM rows WHERE pos = ?", (pos,))
         if not found:
             return None
-        row, ref, action, job_id, payload, problems, status, code, message = found[0]
+        row, ref, action, job_id, block, slot, problems, status, code, message = found[0]
         ref = None if ref is None else unkey(ref)
         r = ManifestRow(row=row, reference_id=ref, action=action, job_id=job_id,
-                        problems=pickle.loads(zlib.decompress(problems)) if problems else [])
-        job = json.loads(zlib.decompress(payload)) if payload else None
+                        problems=pickle.loads(unpack(problems)) if problems else [])
+        job = self.store.job(block, slot) if block is not None else None
         result = (RowResult(ref, row, status, job_id, code, _said(message))
                   if self.mode == "sent" and status is not None else None)
         return r, job, result

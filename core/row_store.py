@@ -2,10 +2,12 @@
 of a million rows holds none of them in memory.
 
 - ``rows``: the row's position (its place in the manifest, from 0: the table's key), number, reference ID and
-  action (what the check decided); for a row with a job, its payload (zlib-compressed JSON, as the check built
-  it), read back a page at a time when it is sent; for a row the check found problems in, the problems
-  (pickled, as core made them: only this process reads them back) and their one-line summary; for every row,
-  once known, its result (status, job ID, error code, message).
+  action (what the check decided); for a row with a job, where its payload is (JSON, as the check built it),
+  read back a page at a time when it is sent; for a row the check found problems in, the problems (pickled,
+  as core made them: only this process reads them back) and their one-line summary; for every row, once
+  known, its result (status, job ID, error code, message).
+- ``blocks``: the payloads, ``BLOCK`` rows' to a deflated block (one JSON encoding and one deflate a block cost
+  a row a third of its own).
 - ``refs``: each reference ID with the first row that used it, so that a duplicate is found before anything
   is sent, whichever chunk its first row was in (core.manifest_refs).
 
@@ -44,7 +46,21 @@ PAGE = 1000           # rows read back at a time
 RESULT_GROUP = 500    # results written at once
 CACHE_KIB = 4096      # SQLite's page cache for the store
 _IN = 500             # reference IDs per look-up
+_WBITS = 10           # deflate's window for a row's problems: 1 KiB
+BLOCK = 64            # payloads kept in one block
 _SENDS = ",".join("?" * len(SENDABLE))  # "action IN (...)": the actions a send takes
+
+
+def pack(data: bytes, *, small: bool = True) -> bytes:
+    """``data`` deflated for the store (raw deflate). ``small``: a 1 KiB window and a small hash table, whose
+    set-up costs a few microseconds (``zlib.compress``'s default state takes about 30 here: most of the cost
+    of a few hundred bytes) and which compresses such data as well; else deflate's whole window (a block)."""
+    c = zlib.compressobj(1, zlib.DEFLATED, -_WBITS, 2) if small else zlib.compressobj(1, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+def unpack(blob: bytes) -> bytes:
+    return zlib.decompress(blob, -15)  # a 32 KiB window reads what a smaller one wrote
 
 
 def _text(message: str) -> str | bytes:
@@ -80,12 +96,15 @@ class RowStore:
         for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{CACHE_KIB}", "temp_store=FILE"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute("CREATE TABLE rows (pos INTEGER PRIMARY KEY, row INTEGER NOT NULL, ref TEXT, "
-                         "action TEXT NOT NULL, sends INTEGER NOT NULL, no_batch INTEGER NOT NULL, payload BLOB, "
-                         "problems BLOB, summary TEXT, status TEXT, job_id TEXT, code TEXT, message TEXT)")
+                         "action TEXT NOT NULL, sends INTEGER NOT NULL, no_batch INTEGER NOT NULL, block INTEGER, "
+                         "slot INTEGER, problems BLOB, summary TEXT, status TEXT, job_id TEXT, code TEXT, "
+                         "message TEXT)")
         self._db.execute("CREATE INDEX rows_row ON rows (row)")
         if by_ref:
             self._db.execute("CREATE INDEX rows_ref ON rows (ref, pos)")
         self._db.execute("CREATE TABLE refs (ref TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID")
+        self._db.execute("CREATE TABLE blocks (block INTEGER PRIMARY KEY, data BLOB NOT NULL)")
+        self._blocks = 0
         # core's rules, for statements that apply them to every row without reading the rows out
         self._db.create_function("next_action", 3, lambda status, action, retry: next_action(
             status, action, retry_failed=bool(retry)), deterministic=True)
@@ -108,13 +127,14 @@ class RowStore:
         with self._lock:
             self._many("INSERT OR IGNORE INTO refs (ref, row) VALUES (?, ?)", [(stored_key(r), n) for r, n in pairs])
 
-    def _many(self, sql: str, records: list[tuple[Any, ...]]) -> None:
-        """One statement over many records in one transaction (the connection commits each statement alone
-        otherwise); the caller holds the lock."""
+    def _many(self, sql: str, records: list[tuple[Any, ...]], *more: tuple[str, list[tuple[Any, ...]]]) -> None:
+        """One statement over many records (and ``more`` statements, each with its records) in one transaction
+        (the connection commits each statement alone otherwise); the caller holds the lock."""
         with _said():
             self._db.execute("BEGIN")
             try:
-                self._db.executemany(sql, records)
+                for statement, values in ((sql, records), *more):
+                    self._db.executemany(statement, values)
             except BaseException:
                 if self._db.in_transaction:  # a full disk may have rolled it back already
                     self._db.execute("ROLLBACK")
@@ -125,15 +145,14 @@ class RowStore:
         """Keep checked rows: the payload of each row with a job (unless ``payloads`` is False: a dry run's
         store, which sends nothing, keeps none), its problems, and the check's verdict of a row a send does not
         take."""
-        records: list[tuple[Any, ...]] = []
+        records: list[list[Any]] = []
+        jobs: list[tuple[list[Any], dict[str, Any]]] = []  # a row's record and its payload
         with self._lock:
             pos = self.count
             for r in rows:
                 # stored as the journal stores it: an ID with lone surrogates (a file name's bytes) as a BLOB
                 ref = stored_key(r.reference_id) if isinstance(r.reference_id, str) else None
-                payload = (zlib.compress(json.dumps(r.spec.to_payload(), separators=(",", ":")).encode(), 1)
-                           if payloads and r.spec is not None else None)
-                problems = (zlib.compress(pickle.dumps(r.problems, pickle.HIGHEST_PROTOCOL), 1), _text(
+                problems = (pack(pickle.dumps(r.problems, pickle.HIGHEST_PROTOCOL)), _text(
                     problem_summary(r.problems))) if r.problems else (None, None)
                 no_batch = int(r.spec is not None and not r.spec.batch_id)
                 sends = r.action in SENDABLE and r.spec is not None
@@ -142,9 +161,20 @@ class RowStore:
                 else:
                     res = unsent_result(r)
                     result = (res.status, res.job_id, res.code, _text(res.message))
-                records.append((pos, r.row, ref, r.action, int(sends), no_batch, payload, *problems, *result))
+                records.append([pos, r.row, ref, r.action, int(sends), no_batch, None, None, *problems, *result])
+                if payloads and r.spec is not None:
+                    jobs.append((records[-1], r.spec.to_payload()))
                 pos += 1
-            self._many("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+            blocks = []
+            for start in range(0, len(jobs), BLOCK):
+                part = jobs[start:start + BLOCK]
+                data = json.dumps([job for _, job in part], separators=(",", ":")).encode("utf-8", "surrogatepass")
+                blocks.append((self._blocks, pack(data, small=False)))
+                for slot, (record, _) in enumerate(part):
+                    record[6:8] = self._blocks, slot
+                self._blocks += 1
+            self._many("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records,
+                       ("INSERT INTO blocks VALUES (?, ?)", blocks))
             self.count = pos
 
     # ------------------------------------------------------------------------- counts
@@ -172,16 +202,28 @@ class RowStore:
         after = -1
         while True:
             with self._lock:
-                page = self._db.execute(f"SELECT pos, row, ref, action, job_id, payload FROM rows WHERE pos > ? AND "
-                                        f"payload IS NOT NULL AND action IN ({_SENDS}) ORDER BY pos LIMIT ?",
+                page = self._db.execute(f"SELECT pos, row, ref, action, job_id, block, slot FROM rows WHERE pos > ? "
+                                        f"AND block IS NOT NULL AND action IN ({_SENDS}) ORDER BY pos LIMIT ?",
                                         (after, *SENDABLE, PAGE)).fetchall()
-            if not page:
-                return
-            for _pos, row, ref, action, job_id, payload in page:
-                spec = JobSpec.from_payload(json.loads(zlib.decompress(payload)))
+                if not page:
+                    return
+                blocks = self._read_blocks({r[5] for r in page})
+            for _pos, row, ref, action, job_id, block, slot in page:
+                spec = JobSpec.from_payload(blocks[block][slot])
                 yield ManifestRow(row=row, reference_id=None if ref is None else unkey(ref), spec=spec,
                                   action=action, job_id=job_id, mask_checked=True)
             after = page[-1][0]
+
+    def _read_blocks(self, wanted: set[int]) -> dict[int, list[dict[str, Any]]]:
+        """The payloads of the blocks ``wanted``, decoded; the caller holds the lock."""
+        marks = ",".join("?" * len(wanted))
+        return {block: json.loads(unpack(data).decode("utf-8", "surrogatepass")) for block, data in
+                self._db.execute(f"SELECT block, data FROM blocks WHERE block IN ({marks})", tuple(wanted))}
+
+    def job(self, block: int, slot: int) -> dict[str, Any]:
+        """One row's payload, where the row says it is (its block and slot)."""
+        with self._lock, _said():
+            return self._read_blocks({block})[block][slot]
 
     def record(self, result: RowResult) -> None:
         """Keep a sent row's result (written with the next group)."""
@@ -216,7 +258,7 @@ class RowStore:
             self._db.execute("BEGIN")
             self._db.execute("UPDATE rows SET sends = 0 WHERE sends = 1")
             self._db.execute(f"UPDATE rows SET sends = 1, status = NULL, code = NULL, message = NULL WHERE "
-                             f"payload IS NOT NULL AND action IN ({_SENDS})", SENDABLE)
+                             f"block IS NOT NULL AND action IN ({_SENDS})", SENDABLE)
             for action, sent in ((DONE, ("created", "recovered", "skipped")), (SKIP_FAILED, ("failed",))):
                 # an earlier send's result becomes what a send says of a row it does not take (core.bulk's rule)
                 res = unsent_result(ManifestRow(row=0, action=action))
@@ -233,12 +275,12 @@ class RowStore:
         with self._lock, _said():
             self._db.execute("UPDATE rows SET action = next_action(status, action, ?) WHERE status IS NOT NULL",
                              (int(retry_failed),))
-            fixed = [(zlib.compress(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL), 1) if kept else None,
+            fixed = [(pack(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)) if kept else None,
                       _text(problem_summary(kept)) if kept else None, pos)
                      for pos, blob in self._db.execute("SELECT pos, problems FROM rows WHERE action = ? AND "
                                                        "status IN ('created', 'recovered') AND problems IS NOT NULL",
                                                        (DONE,)).fetchall()
-                     for kept in [without_retry_warning(pickle.loads(zlib.decompress(blob)))]]
+                     for kept in [without_retry_warning(pickle.loads(unpack(blob)))]]
             if fixed:
                 self._many("UPDATE rows SET problems = ?, summary = ? WHERE pos = ?", fixed)
 
@@ -247,7 +289,7 @@ class RowStore:
         in memory); returns how many."""
         with self._lock, _said():
             return self._db.execute("UPDATE rows SET action = ?, sends = 1, status = NULL, code = NULL, "
-                                    "message = NULL WHERE action = ? AND payload IS NOT NULL",
+                                    "message = NULL WHERE action = ? AND block IS NOT NULL",
                                     (RETRY, SKIP_FAILED)).rowcount
 
     def read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:

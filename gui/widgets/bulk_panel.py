@@ -295,7 +295,7 @@ class BulkPanel(QWidget):
         # Re-filtering walks every row (in a worker): while sending, a filtered view catches up every few
         # seconds, and once more when the send ends.
         now = time.monotonic()
-        if now - self._refiltered >= 3.0:
+        if now - self._refiltered >= 3.0 and not self.proxy.finding():  # a walk of a million rows takes longer
             self._refiltered = now
             self.proxy.refilter()
 

@@ -199,13 +199,23 @@ class BulkFilterModel(QAbstractProxyModel):
         asked = (self.filter_name, self.sort_key, self.descending)
         w = start_worker(ordered, view, *asked, owner=self)
         w.returned.connect(lambda found, w=w, asked=asked: self._found(w, asked, found))
+        w.errored.connect(lambda _e, w=w: self._lost(w))
         self._worker = w
         return w
 
     def _found(self, worker: Worker, asked: tuple[str, str, bool], found: tuple[Any, Any]) -> None:
         if worker is self._worker and asked == (self.filter_name, self.sort_key, self.descending):
+            self._worker = None
             self._swap(*found)  # the latest question's answer only
             self.filtered.emit(asked[0])
+
+    def _lost(self, worker: Worker) -> None:
+        if worker is self._worker:  # its store was closed under it (another manifest): nothing to show from it
+            self._worker = None
+
+    def finding(self) -> bool:
+        """Whether a worker is still finding the rows to show (a refresh now would cancel its walk)."""
+        return self._worker is not None
 
     def _swap(self, rows: array | None, inverse: array | None) -> None:
         self.beginResetModel()

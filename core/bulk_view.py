@@ -71,21 +71,24 @@ class RowView:
         return self.store.count
 
     # ------------------------------------------------------------------------------- the table
-    def page(self, start: int, size: int = VIEW_PAGE) -> list[ShownRow]:
-        """The rows at positions ``start`` to ``start + size`` (fewer at the end), as the table shows them."""
+    def page(self, start: int, size: int = VIEW_PAGE, *, wait: float | None = None) -> list[ShownRow] | None:
+        """The rows at positions ``start`` to ``start + size`` (fewer at the end), as the table shows them.
+        ``wait``: seconds to wait for the store at most, else None (core.row_store.RowStore.read: the results
+        a send has not written yet are not in such a page)."""
         mode = self.mode
-        out: list[ShownRow] = []
-        for _pos, row, ref, action, status, job_id, message, summary, _p in self.store.read(
-                f"SELECT {_COLUMNS} FROM rows WHERE pos >= ? ORDER BY pos LIMIT ?", (start, size)):
-            out.append((row, _said(ref), *shown(mode, action, status, job_id, message, summary)))
-        return out
+        found = self.store.read(f"SELECT {_COLUMNS} FROM rows WHERE pos >= ? ORDER BY pos LIMIT ?", (start, size),
+                                wait=wait)
+        if found is None:
+            return None
+        return [(row, _said(ref), *shown(mode, action, status, job_id, message, summary))
+                for _pos, row, ref, action, status, job_id, message, summary, _p in found]
 
     def row_at(self, pos: int) -> tuple[ManifestRow, dict[str, Any] | None, RowResult | None] | None:
         """The row at ``pos`` (its number, reference ID, action, job ID and problems; no spec), its job (the
         documented payload as the check built it; None when the row could not be read as a job) and, once a
         send ran, its result. None when there is no such row."""
         found = self.store.read("SELECT row, ref, action, job_id, block, slot, problems, status, code, message "
-                                "FROM rows WHERE pos = ?", (pos,))
+                                "FROM rows WHERE pos = ?", (pos,)) or []
         if not found:
             return None
         row, ref, action, job_id, block, slot, problems, status, code, message = found[0]
@@ -144,7 +147,7 @@ class RowView:
             while True:
                 if cancel is not None and cancel.is_set():
                     return
-                page = self.store.read(sql, (*after, SCAN))
+                page = self.store.read(sql, (*after, SCAN)) or []
                 if not page:
                     break
                 for pos, _row, _ref, action, status, job_id, message, summary, has_problems in page:

@@ -48,6 +48,7 @@ CACHE_KIB = 4096      # SQLite's page cache for the store
 _IN = 500             # reference IDs per look-up
 _WBITS = 10           # deflate's window for a row's problems: 1 KiB
 BLOCK = 64            # payloads kept in one block
+STEP = 20000          # rows a statement over every row changes under the lock at once
 _SENDS = ",".join("?" * len(SENDABLE))  # "action IN (...)": the actions a send takes
 
 
@@ -61,6 +62,10 @@ def pack(data: bytes, *, small: bool = True) -> bytes:
 
 def unpack(blob: bytes) -> bytes:
     return zlib.decompress(blob, -15)  # a 32 KiB window reads what a smaller one wrote
+
+
+def _decode(block: bytes) -> list[dict[str, Any]]:
+    return json.loads(unpack(block).decode("utf-8", "surrogatepass"))
 
 
 def _text(message: str) -> str | bytes:
@@ -207,23 +212,25 @@ class RowStore:
                                         (after, *SENDABLE, PAGE)).fetchall()
                 if not page:
                     return
-                blocks = self._read_blocks({r[5] for r in page})
+                blocks = self._read_blocks({r[5] for r in page}, decode=False)
+            decoded = {block: _decode(data) for block, data in blocks.items()}  # out of the lock
             for _pos, row, ref, action, job_id, block, slot in page:
-                spec = JobSpec.from_payload(blocks[block][slot])
+                spec = JobSpec.from_payload(decoded[block][slot])
                 yield ManifestRow(row=row, reference_id=None if ref is None else unkey(ref), spec=spec,
                                   action=action, job_id=job_id, mask_checked=True)
             after = page[-1][0]
 
-    def _read_blocks(self, wanted: set[int]) -> dict[int, list[dict[str, Any]]]:
-        """The payloads of the blocks ``wanted``, decoded; the caller holds the lock."""
+    def _read_blocks(self, wanted: set[int], *, decode: bool = True) -> dict[int, Any]:
+        """The blocks ``wanted`` (their payloads, decoded unless ``decode`` is False); the caller holds the lock."""
         marks = ",".join("?" * len(wanted))
-        return {block: json.loads(unpack(data).decode("utf-8", "surrogatepass")) for block, data in
+        return {block: _decode(data) if decode else data for block, data in
                 self._db.execute(f"SELECT block, data FROM blocks WHERE block IN ({marks})", tuple(wanted))}
 
     def job(self, block: int, slot: int) -> dict[str, Any]:
         """One row's payload, where the row says it is (its block and slot)."""
         with self._lock, _said():
-            return self._read_blocks({block})[block][slot]
+            data = self._read_blocks({block}, decode=False)[block]
+        return _decode(data)[slot]
 
     def record(self, result: RowResult) -> None:
         """Keep a sent row's result (written with the next group)."""
@@ -232,6 +239,16 @@ class RowStore:
             if len(self._pending) < RESULT_GROUP:
                 return
         self.flush()
+
+    def unwritten(self, *, wait: float = 0.005) -> set[int] | None:
+        """The row numbers of the results not written yet (at most a group); None when the store is busy for
+        longer than ``wait`` seconds (the window's table asks, and must not wait on a send's writes)."""
+        if not self._lock.acquire(timeout=wait):
+            return None
+        try:
+            return {record[-1] for record in self._pending}
+        finally:
+            self._lock.release()
 
     def flush(self) -> None:
         with self._lock:
@@ -272,17 +289,19 @@ class RowStore:
         .next_action: created rows are done, a refused row waits for a retry...), and a row a retry created
         loses its "failed in an earlier run" warning (as core.bulk_rows.apply_results does in memory)."""
         self.flush()
-        with self._lock, _said():
-            self._db.execute("UPDATE rows SET action = next_action(status, action, ?) WHERE status IS NOT NULL",
-                             (int(retry_failed),))
-            fixed = [(pack(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)) if kept else None,
-                      _text(problem_summary(kept)) if kept else None, pos)
-                     for pos, blob in self._db.execute("SELECT pos, problems FROM rows WHERE action = ? AND "
-                                                       "status IN ('created', 'recovered') AND problems IS NOT NULL",
-                                                       (DONE,)).fetchall()
-                     for kept in [without_retry_warning(pickle.loads(unpack(blob)))]]
-            if fixed:
-                self._many("UPDATE rows SET problems = ?, summary = ? WHERE pos = ?", fixed)
+        for lo in range(0, self.count, STEP):  # a step at a time: the window's table reads between two
+            span = (lo, lo + STEP)
+            with self._lock, _said():
+                self._db.execute("UPDATE rows SET action = next_action(status, action, ?) WHERE pos >= ? AND "
+                                 "pos < ? AND status IS NOT NULL", (int(retry_failed), *span))
+                fixed = [(pack(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)) if kept else None,
+                          _text(problem_summary(kept)) if kept else None, pos)
+                         for pos, blob in self._db.execute(
+                             "SELECT pos, problems FROM rows WHERE pos >= ? AND pos < ? AND action = ? AND "
+                             "status IN ('created', 'recovered') AND problems IS NOT NULL", (*span, DONE)).fetchall()
+                         for kept in [without_retry_warning(pickle.loads(unpack(blob)))]]
+                if fixed:
+                    self._many("UPDATE rows SET problems = ?, summary = ? WHERE pos = ?", fixed)
 
     def mark_retry(self) -> int:
         """Make every row that failed in an earlier run sendable again (as core.bulk_rows.mark_for_retry does
@@ -292,11 +311,20 @@ class RowStore:
                                     "message = NULL WHERE action = ? AND block IS NOT NULL",
                                     (RETRY, SKIP_FAILED)).rowcount
 
-    def read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        """One bounded read (the caller's statement has a LIMIT), under the store's lock: core.bulk_view's."""
-        self.flush()
-        with self._lock, _said():
-            return self._db.execute(sql, tuple(args)).fetchall()
+    def read(self, sql: str, args: Iterable[Any] = (), *, wait: float | None = None) -> list[tuple[Any, ...]] | None:
+        """One bounded read (the caller's statement has a LIMIT), under the store's lock: core.bulk_view's.
+        ``wait``: seconds to wait for the lock at most, else None (the window's table, which must not wait on a
+        send's writes); such a read does not write the results waiting to be written either."""
+        if wait is None:
+            self.flush()
+            self._lock.acquire()
+        elif not self._lock.acquire(timeout=wait):
+            return None
+        try:
+            with _said():
+                return self._db.execute(sql, tuple(args)).fetchall()
+        finally:
+            self._lock.release()
 
     def results(self, *, sendable: bool | None = None, statuses: Iterable[str] | None = None,
                 pending: tuple[str, str] | None = None) -> Iterator[RowResult]:

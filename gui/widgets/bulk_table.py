@@ -12,7 +12,15 @@ from array import array
 from collections import OrderedDict
 from typing import Any
 
-from PySide6.QtCore import QAbstractProxyModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractProxyModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QComboBox, QHeaderView, QTableView
 
@@ -30,20 +38,29 @@ STATUS_STYLES = {"invalid": "error", "failed": "error", "ambiguous": "warning", 
 FILTER_LABELS = {"all": "All rows", "problems": "Problems", "sent": "Sent"}
 PAGES_KEPT = 8  # pages of VIEW_PAGE rows the model keeps (a screen shows one or two)
 IN_FLIGHT = ("in_flight", "", "")
+READ_WAIT = 0.005  # seconds a page read waits for the row store at most
 
 
 # -------------------------------------------------------------------------------------------- model
 class BulkRowsModel(QAbstractTableModel):
-    """A run's rows, read from its :class:`RowView` a page at a time (see the module's doc)."""
+    """A run's rows, read from its :class:`RowView` a page at a time (see the module's doc). A page is read
+    waiting ``READ_WAIT`` at most for the store (a send's worker may be writing a group of results, or giving
+    every row its next action): when it is busy, the page last read is shown and read again a moment later."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.view: RowView | None = None
         self._n = 0
         self._pages: OrderedDict[int, list[ShownRow]] = OrderedDict()
-        # row number -> (status code, job ID, message) from the send's feed, not yet read back from the store
+        self._stale: set[int] = set()  # pages to read again (the store changed since)
+        # row number -> (status code, job ID, message) from the send's feed: rows in flight, and results until
+        # the store has them and the page that shows them was read again
         self._live: dict[int, tuple[str, str, str]] = {}
         self._changed = False
+        self._again = QTimer(self)
+        self._again.setSingleShot(True)
+        self._again.setInterval(100)
+        self._again.timeout.connect(self._repaint)
 
     def set_view(self, view: RowView | None) -> None:
         """Show ``view``'s rows (None: none)."""
@@ -51,30 +68,45 @@ class BulkRowsModel(QAbstractTableModel):
         self.view = view
         self._n = len(view) if view is not None else 0
         self._pages.clear()
+        self._stale.clear()
         self._live.clear()
         self.endResetModel()
 
     def refresh(self) -> None:
-        """The rows changed in the store (a dry run, a send, a retry): read the pages on screen again."""
-        self._pages.clear()
+        """The rows changed in the store (a dry run, a send, a retry): the pages on screen are read again."""
+        self._stale = set(self._pages)
         self._changed = False
+        self._repaint()
+
+    def _repaint(self) -> None:
         if self._n:
             self.dataChanged.emit(self.index(0, 0), self.index(self._n - 1, len(COLUMNS) - 1))
+
+    def _page(self, number: int) -> list[ShownRow] | None:
+        page = self._pages.get(number)
+        if (page is None or number in self._stale) and self.view is not None:
+            fresh = self.view.page(number * VIEW_PAGE, wait=READ_WAIT)
+            if fresh is None:  # the store is busy: the last page read (if any) for now, and again soon
+                self._again.start()
+                return page
+            page = self._pages[number] = fresh
+            self._stale.discard(number)
+            while len(self._pages) > PAGES_KEPT:
+                self._stale.discard(self._pages.popitem(last=False)[0])
+            for row in fresh:  # results the page now says themselves need no overlay
+                if self._live.get(row[0]) == row[2:]:
+                    del self._live[row[0]]
+        if page is not None:
+            self._pages.move_to_end(number)
+        return page
 
     def shown(self, i: int) -> ShownRow | None:
         """Row ``i`` as shown: row number, reference ID, status code, job ID, message."""
         if self.view is None or not 0 <= i < self._n:
             return None
         number, k = divmod(i, VIEW_PAGE)
-        page = self._pages.get(number)
-        if page is None:
-            page = self.view.page(number * VIEW_PAGE)
-            self._pages[number] = page
-            while len(self._pages) > PAGES_KEPT:
-                self._pages.popitem(last=False)
-        else:
-            self._pages.move_to_end(number)
-        if k >= len(page):
+        page = self._page(number)
+        if page is None or k >= len(page):
             return None
         row = page[k]
         live = self._live.get(row[0])
@@ -83,7 +115,7 @@ class BulkRowsModel(QAbstractTableModel):
     # a send's rows, applied every 150 ms
     def take_events(self, events: list[tuple[str, Any]]) -> None:
         """A send's rows, in the order they happened (gui/widgets/bulk_work.RowFeed): ("start", row number)
-        shows the row in flight, ("result", RowResult) its result (the store has it already)."""
+        shows the row in flight, ("result", RowResult) its result (written to the store with its group)."""
         for kind, what in events:
             if kind == "start":
                 self._live[what] = IN_FLIGHT
@@ -92,11 +124,16 @@ class BulkRowsModel(QAbstractTableModel):
             self._changed = True
 
     def flush(self) -> None:
-        """Show what :meth:`take_events` took: results are read back from the store with the pages on screen
-        (the rows in flight stay in the feed's overlay until their result comes)."""
+        """Show what :meth:`take_events` took. The overlay keeps a result only while the store has not written
+        it, or while a page kept here shows its row (until that page is read again): at most a group of
+        results and the rows on screen, however many rows the send has sent."""
         if not self._changed:
             return
-        self._live = {row: shown for row, shown in self._live.items() if shown is IN_FLIGHT}
+        unwritten = self.view.store.unwritten() if self.view is not None else set()
+        if unwritten is not None:
+            kept = {row[0] for page in self._pages.values() for row in page}
+            self._live = {row: shown for row, shown in self._live.items()
+                          if shown is IN_FLIGHT or row in unwritten or row in kept}
         self.refresh()
 
     def send_ended(self) -> None:

@@ -267,7 +267,7 @@ def test_the_model_reads_100k_rows_a_page_at_a_time_and_keeps_a_few_pages(qtbot)
         assert model.data(model.index(99_999, 2)) == "already created"
         reads = []
         real = view.page
-        view.page = lambda start, size=VIEW_PAGE: reads.append(start) or real(start, size)
+        view.page = lambda start, size=VIEW_PAGE, wait=None: reads.append(start) or real(start, size, wait=wait)
         model.refresh()
         for i in range(0, 100_000, 97):  # scroll over every page
             assert model.data(model.index(i, 0)) == i + 2
@@ -284,9 +284,15 @@ def test_the_model_reads_100k_rows_a_page_at_a_time_and_keeps_a_few_pages(qtbot)
         model.take_events(events)
         model.flush()
         assert changed == [(0, 99_999)]  # one signal for the batch, not one per row
+        # the store has not written their group yet: the feed's results are shown over the pages
         assert model.data(model.index(500, 3)) == "job-500" and model.code(500) == "created"
         assert model.code(5) == "in_flight" and model.data(model.index(6, 3)) == "old-6"
-        assert model._live == {7: ("in_flight", "", "")}  # the results are read back from the store
+        store.flush()  # the group is written: the pages say the results themselves, the overlay lets them go
+        model.take_events([("start", 9)])
+        model.flush()
+        assert [model.code(i) for i in (10, 500, 99_000)] == ["created"] * 3
+        assert model.data(model.index(500, 3)) == "job-500"
+        assert model._live == {7: ("in_flight", "", ""), 9: ("in_flight", "", "")}  # only the rows in flight
     finally:
         store.close()
 
@@ -486,3 +492,34 @@ def test_the_tab_holds_no_row_of_a_big_manifest_and_still_filters_sorts_opens_an
     assert len(sandbox.jobs()) == n - 2 and panel.model.status(n - 1) == "created"
     _filter(qtbot, panel, "sent")
     assert panel.proxy.rowCount() == n - 2 and panel.proxy.index(0, 1).data() == "r000"
+
+
+def test_the_table_never_waits_for_a_busy_store_it_shows_the_last_page_and_reads_again(qtbot):
+    """A send's worker may hold the row store for a long statement (the next actions of a million rows): the
+    table does not wait for it. It shows the page it read last (nothing, when it has none) and reads it again
+    once the store is free."""
+    import time
+
+    from playment_submit.core.bulk_view import RowView
+    from playment_submit.core.row_store import RowStore
+    store = RowStore()
+    try:
+        store.add_rows([ManifestRow(row=i + 2, reference_id=f"r{i}", action=DONE) for i in range(500)],
+                       payloads=False)
+        model = BulkRowsModel()
+        model.set_view(RowView(store))
+        assert model.data(model.index(3, 1)) == "r3"
+        store._lock.acquire()  # as a long statement in a worker holds it
+        try:
+            model.refresh()
+            started = time.monotonic()
+            assert model.data(model.index(3, 1)) == "r3"  # the page read last
+            assert model.data(model.index(300, 1)) is None  # never read: nothing yet
+            assert time.monotonic() - started < 0.1
+        finally:
+            store._lock.release()
+        with qtbot.waitSignal(model.dataChanged, timeout=2000):  # asked again a moment later
+            pass
+        assert model.data(model.index(300, 1)) == "r300"
+    finally:
+        store.close()

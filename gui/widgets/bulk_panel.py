@@ -251,12 +251,12 @@ class BulkPanel(QWidget):
 
     def _on_check_progress(self, info: dict) -> None:
         if info.get("phase") == "rows":
-            self.progress.setRange(0, info["total"])
-            self.progress.setValue(info["done"])
-            eta = info.get("eta")
+            done, total, eta = info["done"], info["total"], info.get("eta")
+            self.progress.setRange(0, total)  # 0: a busy bar, the total cannot be told
+            self.progress.setValue(done)
             left = left_words(eta) if eta is not None and eta >= 1 else ""
-            about = "about " if eta is not None else ""
-            self.counts.setText(f"Checking: {info['done']:,} of {about}{info['total']:,} rows{left}…")
+            of = "" if not total else f" of {'about ' if eta else ''}{total:,}"
+            self.counts.setText(f"Checking: {done:,}{of} rows{left}…")
 
     def _on_checked(self, checked: tuple[Manifest, str, int]) -> None:
         manifest, summary, sendable = checked  # made in the worker: nothing here walks the rows

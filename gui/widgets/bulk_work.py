@@ -27,9 +27,9 @@ def check_in_worker(run: StreamedRun, progress_callback=None, cancel_event=None)
         now = time.monotonic()
         if progress_callback is not None and now - last[0] >= 0.1:
             last[0] = now
-            total = max(done, about)
-            progress_callback({"phase": "rows", "done": done, "total": total,
-                               "eta": time_left(now - start, done, total) if about else None})
+            # ``about`` is 0 when the total cannot be told (a folder): the rows checked so far are said alone
+            progress_callback({"phase": "rows", "done": done, "total": about,
+                               "eta": time_left(now - start, done, about) if about else None})
 
     header = run.open(progress=checked, cancel=cancel_event)
     if progress_callback is not None:

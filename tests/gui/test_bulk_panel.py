@@ -460,6 +460,8 @@ def test_the_check_says_rows_done_and_the_time_left(qtbot, tmp_path, backend):
     panel._on_check_progress({"phase": "rows", "done": 10, "total": 100, "eta": 125.0})
     assert panel.counts.text() == "Checking: 10 of about 100 rows, about 2 min 5 s left…"
     assert panel.progress.value() == 10 and panel.progress.maximum() == 100
+    panel._on_check_progress({"phase": "rows", "done": 2000, "total": 0, "eta": None})  # a folder: no total
+    assert panel.counts.text() == "Checking: 2,000 rows…" and panel.progress.maximum() == 0
 
 
 def test_the_tab_holds_no_row_of_a_big_manifest_and_still_filters_sorts_opens_and_retries(qtbot, tmp_path,

@@ -358,19 +358,29 @@ def _sort_by_header(view: QTableView, proxy: BulkFilterModel) -> None:
     hh.sortIndicatorChanged.connect(clicked)
 
 
+SORT_CHOICES = ((0, False, "Row"), (1, False, "Reference ID"), (2, False, "Status"), (0, True, "Row, last first"),
+                (1, True, "Reference ID, Z to A"), (2, True, "Status, done first"))
+
+
 def sort_box(view: QTableView) -> QComboBox:
-    """The sort as a combo box (Row, Status, Reference ID), for the keyboard: choosing one sorts as a click on
-    its header does, and a click on a header shows here."""
+    """The sort as a combo box (each sortable column, either way), for the keyboard: choosing one sorts as a
+    click on its header does, and a click on a header shows here."""
     box = QComboBox()
     box.setObjectName("sort_box")
     box.setToolTip("Sort the rows (a click on the Row, Reference ID or Status header does the same)")
-    for column in SORT_COLUMNS:
-        box.addItem(COLUMNS[column], column)
+    for _column, _descending, label in SORT_CHOICES:
+        box.addItem(label)  # item i is SORT_CHOICES[i]
     hh = view.horizontalHeader()
-    box.currentIndexChanged.connect(lambda _i: hh.setSortIndicator(box.currentData(), Qt.SortOrder.AscendingOrder))
 
-    def shown(column: int, _order: Qt.SortOrder) -> None:
-        i = box.findData(column)
+    def chosen(i: int) -> None:
+        column, descending, _label = SORT_CHOICES[i]
+        hh.setSortIndicator(column, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+
+    box.currentIndexChanged.connect(chosen)
+
+    def shown(column: int, order: Qt.SortOrder) -> None:
+        asked = (column, order == Qt.SortOrder.DescendingOrder)
+        i = next((k for k, choice in enumerate(SORT_CHOICES) if choice[:2] == asked), -1)
         if i >= 0 and i != box.currentIndex():
             box.blockSignals(True)
             box.setCurrentIndex(i)

@@ -443,6 +443,14 @@ def test_the_sort_box_sorts_from_the_keyboard_and_follows_the_header(qtbot, tmp_
     with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):
         panel.table.horizontalHeader().setSortIndicator(2, Qt.SortOrder.AscendingOrder)  # a header click
     assert panel.sort_box.currentText() == "Status" and panel.proxy.index(0, 1).data() == "c"
+    with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):  # the other way, from the keyboard too
+        panel.sort_box.setCurrentIndex(panel.sort_box.findText("Reference ID, Z to A"))
+    assert [panel.proxy.index(i, 1).data() for i in range(3)] == ["c", "b", "a"]
+    header = panel.table.horizontalHeader()
+    assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (1, Qt.SortOrder.DescendingOrder)
+    with qtbot.waitSignal(panel.proxy.filtered, timeout=10000):
+        header.setSortIndicator(2, Qt.SortOrder.DescendingOrder)  # a second click on Status
+    assert panel.sort_box.currentText() == "Status, done first"
 
 
 def test_the_check_says_rows_done_and_the_time_left(qtbot, tmp_path, backend):

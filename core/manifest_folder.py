@@ -1,13 +1,15 @@
 """Folder mode of core.manifest: a folder of frames as a manifest's rows (see core.manifest's docstring), built
 one at a time. The primary images' names are listed and sorted (row numbers are those of the CSV
-:func:`core.manifest.write_csv` would write); each frame's cameras and mask are found by asking for the file
-of its name, so no path per frame is held in memory."""
+:func:`core.manifest.write_csv` would write) in a private SQLite temporary table, read back a page at a time;
+each frame's cameras and mask are found by asking for the file of its name, so no name or path per frame is
+held in memory."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,12 +56,17 @@ def stream_folder(folder: str | Path, *, primary: str | None = None, masks: str 
     legend_path = Path(legend) if legend else (root / "legend.json" if (root / "legend.json").is_file() else None)
     man = Manifest(source=str(root), base_dir=root.resolve(), kind="folder")
     masks_found = _FolderMasks(mdir)
-    with os.scandir(pdir) as entries:
-        names = sorted(e.name for e in entries if Path(e.name).suffix.lower() in IMAGE_SUFFIXES and e.is_file())
+
+    def listed() -> Iterator[str]:
+        with os.scandir(pdir) as entries:
+            for e in entries:
+                if Path(e.name).suffix.lower() in IMAGE_SUFFIXES and e.is_file():
+                    yield e.name
 
     def rows() -> Iterator[ManifestRow]:
         legend_cache: dict[str, tuple[object, list[Problem]]] = {}  # core.manifest's legend cache
-        for n, name in enumerate(names, start=2):  # row numbers as in the CSV it would write
+        n = 1
+        for n, name in enumerate(sorted_names(listed()), start=2):  # row numbers as in the CSV it would write
             img = pdir / name
             rec = {"reference_id": img.stem, "image": str(img.resolve())}
             here = [d for d in cams if (d / name).is_file()]
@@ -84,11 +91,55 @@ def stream_folder(folder: str | Path, *, primary: str | None = None, masks: str 
                 row.add("references", f"no {', '.join(missing_cams)} image named {name}; the job is sent without "
                                       f"{'those cameras' if len(missing_cams) > 1 else 'it'}.", severity="warning")
             yield row
-        if not names:
+        if n == 1:
             man.problems.append(Problem(str(pdir), "the folder holds no images (.png, .jpg, .jpeg, .webp, .bmp, "
                                                    ".tif)."))
 
     return man, rows()
+
+
+NAMES_PAGE = 5000  # names written, and read back in order, at once
+
+
+def sorted_names(names: Iterable[str]) -> Iterator[str]:
+    """``names`` in Python's order (code points, as ``sorted``), sorted in a private SQLite temporary table
+    (deleted when closed, or when the process ends) and read back a page at a time: a folder of a million
+    frames is not a list of a million names. Each name is kept as its UTF-32-BE bytes, whose byte order is
+    the code points' (a name's undecodable bytes, as lone surrogates, included)."""
+    db = sqlite3.connect("", isolation_level=None)
+    try:
+        yield from _sorted(db, names)
+    except sqlite3.Error as e:
+        where = os.environ.get("SQLITE_TMPDIR") or os.environ.get("TMPDIR") or "/var/tmp or /tmp"
+        raise UsageError(f"The folder's image names could not be sorted in a temporary SQLite file in {where} "
+                         f"(SQLite: {e}). Free space there, or set SQLITE_TMPDIR to a folder with room.") from e
+    finally:
+        db.close()
+
+
+def _sorted(db: sqlite3.Connection, names: Iterable[str]) -> Iterator[str]:
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("CREATE TABLE names (key BLOB PRIMARY KEY) WITHOUT ROWID")
+    page: list[tuple[bytes]] = []
+    for name in names:
+        page.append((name.encode("utf-32-be", "surrogatepass"),))
+        if len(page) >= NAMES_PAGE:
+            _insert(db, page)
+            page = []
+    _insert(db, page)
+    after = b""
+    while found := db.execute("SELECT key FROM names WHERE key > ? ORDER BY key LIMIT ?",
+                              (after, NAMES_PAGE)).fetchall():
+        for (key,) in found:
+            yield key.decode("utf-32-be", "surrogatepass")
+        after = found[-1][0]
+
+
+def _insert(db: sqlite3.Connection, page: list[tuple[bytes]]) -> None:
+    db.execute("BEGIN")
+    db.executemany("INSERT OR IGNORE INTO names VALUES (?)", page)
+    db.execute("COMMIT")
 
 
 _CITYSCAPES_SUFFIXES = ("_labelIds", "_labelTrainIds", "_trainIds", "_instanceIds")
@@ -163,4 +214,4 @@ class _FolderMasks:
         return None
 
 
-__all__ = ["from_folder", "stream_folder"]
+__all__ = ["from_folder", "sorted_names", "stream_folder"]

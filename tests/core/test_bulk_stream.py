@@ -265,3 +265,42 @@ def test_a_frame_whose_name_is_not_utf8_is_kept_and_said_not_a_crash(tmp_path, m
     rows = [json.loads(line) for line in out.splitlines() if line.startswith('{"row"')]
     assert [r["reference_id"] for r in rows] == ["bad\udcff", "ok"] and rows[0]["status"] == "invalid"
     assert "is a local file" in rows[0]["message"] and "\udcff" not in rows[0]["message"]  # said, name elided
+
+
+def test_a_folder_s_names_are_sorted_in_sqlite_as_python_sorts_them(monkeypatch):
+    """Folder mode holds no list of every frame's name (issue 24): the names are sorted in a temporary SQLite
+    table and read back a page at a time, in exactly Python's order: accents, emoji, and a name's undecodable
+    bytes (lone surrogates) included, across page edges."""
+    import random
+
+    from playment_submit.core import manifest_folder
+    monkeypatch.setattr(manifest_folder, "NAMES_PAGE", 7)
+    rng = random.Random(24)
+    names = {"".join(rng.choice("abcAZ09_-.é\udce9\U0001f600\uffff") for _ in range(rng.randint(1, 9)))
+             for _ in range(400)}
+    shuffled = list(names)
+    rng.shuffle(shuffled)
+    got = manifest_folder.sorted_names(iter(shuffled))
+    assert list(got) == sorted(names)
+    assert list(manifest_folder.sorted_names(["b", "a", "b"])) == ["a", "b"]  # a name is listed once
+
+
+def test_a_folder_of_frames_holds_no_list_of_its_names(tmp_path, monkeypatch):
+    """The folder's rows come from the sorted table: with sorted() made to refuse a long list, a folder of
+    300 frames is still read, in name order."""
+    import builtins
+
+    from playment_submit.core.manifest_folder import stream_folder
+    (tmp_path / "images").mkdir()
+    for i in reversed(range(300)):
+        (tmp_path / "images" / f"f{i:04d}.png").write_bytes(b"x")
+    real = builtins.sorted
+
+    def small_only(items, *a, **kw):
+        out = real(items, *a, **kw)
+        assert len(out) < 100, "a list of every frame was sorted in memory"
+        return out
+
+    monkeypatch.setattr(builtins, "sorted", small_only)
+    _man, rows = stream_folder(tmp_path, workflow_id="2aae1234-acac-1234-eeff-12a22a237bbc")
+    assert [r.reference_id for r in rows] == [f"f{i:04d}" for i in range(300)]

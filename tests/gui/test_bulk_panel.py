@@ -533,3 +533,25 @@ def test_the_table_never_waits_for_a_busy_store_it_shows_the_last_page_and_reads
         assert model.data(model.index(300, 1)) == "r300"
     finally:
         store.close()
+
+
+def test_a_folder_opens_in_the_tab_from_the_row_store(qtbot, tmp_path, sandbox, backend):
+    """Open folder: the frames are rows in name order, read from the row store like a manifest's; a frame
+    missing a camera says so in its details, which show the job it would create."""
+    from PIL import Image
+    root = tmp_path / "drive"
+    for sub in ("images", "left"):
+        (root / sub).mkdir(parents=True)
+    for name in ("c.png", "a.png", "b.png"):
+        Image.new("RGB", (4, 3)).save(root / "images" / name)
+        if name != "b.png":
+            Image.new("RGB", (4, 3)).save(root / "left" / name)
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    _open(qtbot, panel, str(root))
+    assert [panel.model.data(panel.model.index(i, 1)) for i in range(3)] == ["a", "b", "c"]
+    assert panel.model.status(0) == "error"  # local files, and this profile has no storage to upload them
+    panel.table.selectRow(1)
+    assert "Warning: references: no left image named b.png" in panel.preview.toPlainText()
+    panel.table.selectRow(2)
+    assert '"reference_id": "c"' in panel.preview.toPlainText() and panel.open_row_button.isEnabled()

@@ -695,14 +695,20 @@ def scan_results(out_dir: str | Path, journal: Journal | None = None) -> Results
     reviews = _read_review_csv(out / REVIEW_CSV, found.problems, shape_rows)
     known: dict[str, str | None] = {job: r[0] for job, r in reviews.items()}
     known.update({job: r[0] for job, r in shape_rows.items() if job not in known})
-    if journal is not None:
-        for rs in journal.remote_statuses().values():
-            known[rs.job_id] = rs.reference_id if rs.reference_id is not None else known.get(rs.job_id)
-    ids = sorted(known, key=lambda j: (known[j] or "", j))
-    if len(ids) > MAX_LISTED_JOBS:
-        found.problems.append(f"{len(ids):,} jobs are known; only the first {MAX_LISTED_JOBS:,} are looked for in "
+    count = len(known)
+    if journal is not None and journal.has_remote():
+        # the journal's first jobs only (SQLite keeps the first MAX_LISTED_JOBS while it orders them), not every
+        # stored status: a journal of 100,000 jobs is not read whole to look for a bounded number of folders
+        in_journal = journal.remote_statuses(list(known))  # the review file's jobs the journal knows too
+        count += journal.select("SELECT COUNT(*) FROM remote")[0][0] - len(in_journal)
+        first = journal.select("SELECT job_id, reference_id FROM remote ORDER BY COALESCE(reference_id, ''), "
+                               "job_id LIMIT ?", (MAX_LISTED_JOBS,))
+        for job_id, ref in [*first, *((rs.job_id, rs.reference_id) for rs in in_journal.values())]:
+            known[job_id] = unkey(ref) if ref is not None else known.get(job_id)
+    ids = sorted(known, key=lambda j: (known[j] or "", j))[:MAX_LISTED_JOBS]
+    if count > MAX_LISTED_JOBS:
+        found.problems.append(f"{count:,} jobs are known; only the first {MAX_LISTED_JOBS:,} are looked for in "
                               f"{out}.")
-        ids = ids[:MAX_LISTED_JOBS]
     for job_id in ids:
         ref = known[job_id]
         folder = out / folder_name(ref, job_id)

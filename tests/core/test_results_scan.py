@@ -214,3 +214,30 @@ def test_a_fifo_in_place_of_a_file_is_never_opened(tmp_path):
     job = delivered.DeliveredJob("ref", "j-1", folder, has_prelabel=True)
     with pytest.raises(ValidationError, match="is missing"):
         read_job(job)
+
+
+def test_a_scan_reads_the_journal_s_first_jobs_not_every_stored_status(tmp_path, monkeypatch):
+    """Issue 24: a journal of many jobs is not read whole to look for a bounded number of folders: the scan
+    asks SQLite for the first MAX_LISTED_JOBS jobs (by reference ID, then job ID), and the review file's jobs
+    by key. It still counts every job it knows."""
+    out = tmp_path / "out"
+    _write_folder(out, {"j-1": "r1", "j-9": "r9"})  # downloaded (review.csv lists them)
+    journal = Journal(tmp_path / "j.sqlite")
+    try:
+        journal.record_statuses([(f"j-{n}", f"r{n}", None, "completed") for n in range(40)])
+        refuse_all = Journal.remote_statuses
+
+        def by_key_only(self, job_ids=None):
+            assert job_ids is not None, "every stored status was read"
+            return refuse_all(self, job_ids)
+
+        monkeypatch.setattr(Journal, "remote_statuses", by_key_only)
+        monkeypatch.setattr(delivered, "MAX_LISTED_JOBS", 12)
+        found = scan_results(out, journal)
+        # by reference ID: r0, r1, r10..r19 are the first twelve; r9's folder is beyond them
+        assert [j.job_id for j in found.jobs] == ["j-1"]
+        assert found.problems == [f"40 jobs are known; only the first 12 are looked for in {out}."]
+        monkeypatch.setattr(delivered, "MAX_LISTED_JOBS", 100)
+        assert [j.job_id for j in scan_results(out, journal).jobs] == ["j-1", "j-9"]
+    finally:
+        journal.close()

@@ -2,7 +2,7 @@
 manifests of any length.
 
 :class:`StreamedRun` is a :class:`~playment_submit.core.bulk_run.BulkRun` (the same steps, the same verdicts
-and sentences as the window's Bulk tab) whose rows stream:
+and sentences as the in-memory run) whose rows stream:
 
 1. :meth:`StreamedRun.open` reads the manifest a chunk of ``CHUNK`` rows at a time (core.manifest.stream_manifest)
    and checks each chunk through the same :func:`~playment_submit.core.manifest.check_manifest` as every run,
@@ -23,7 +23,7 @@ and sentences as the window's Bulk tab) whose rows stream:
    (core.bulk_view).
 
 Memory: the chunk in hand, the send's queue and the store's page cache, whatever the number of rows. A folder's
-rows are built from its listing at once (core.manifest.from_folder), then handed over one chunk at a time.
+rows are built one at a time from its image names, sorted in a temporary table (core.manifest_folder).
 """
 
 from __future__ import annotations

@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.draft = drafts.JobDraft()          # the job being edited: core's; the form renders it
         self.suggested_ref = ""
         self._submit_worker: Worker | None = None
+        self._sending = False  # a job is on its way (False from its outcome on, before its worker's end)
         self._busy: set[str] = set()
         self.filling = False                   # the form is being filled from the draft: no edits to hand back
         self.addresses = FileAddresses(self)
@@ -182,7 +183,7 @@ class MainWindow(QMainWindow):
 
     def is_sending(self) -> bool:
         """A job (Job tab) or a bulk run (Bulk tab) is on its way to the server."""
-        return self._submit_worker is not None or self.bulk.is_sending()
+        return self._sending or self.bulk.is_sending()
 
     def is_idle(self) -> bool:
         """Nothing loading (image, mask, file addresses, bulk manifest), no job or bulk run being sent,
@@ -414,8 +415,10 @@ class MainWindow(QMainWindow):
         worker.errored.connect(self._on_submit_errored)
         worker.finished.connect(self._on_submit_finished)
         self._submit_worker = worker
+        self._sending = True
 
     def _on_submit_returned(self, created) -> None:
+        self._sending = False  # the outcome is known: nothing is being sent (its "finished" comes after)
         self.job.show_success(created.job_id, created.status, created.reference_id)
         self.statusBar().showMessage(f"Job {created.job_id} {created.status}.", 10000)
         self._sent_reference = created.reference_id
@@ -427,6 +430,7 @@ class MainWindow(QMainWindow):
         self.submit_succeeded.emit(created)
 
     def _on_submit_errored(self, error) -> None:
+        self._sending = False  # as above: quitting now asks nothing
         self.job.show_failure(str(error))
         self.note_failure()
         self.statusBar().showMessage("Not submitted; see the message in the Job panel.", 10000)
@@ -434,6 +438,7 @@ class MainWindow(QMainWindow):
 
     def _on_submit_finished(self) -> None:
         self._submit_worker = None
+        self._sending = False
         self.job.set_busy(False)
         self.set_busy("submit", False)
         self._on_history_changed()

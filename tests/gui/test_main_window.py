@@ -417,3 +417,18 @@ def test_after_a_send_the_taken_reference_id_is_news_not_an_error(qtbot, window,
     wait_idle(window)
     assert window.job.reasons.text().startswith("Cannot submit yet")
     assert window.job.reasons.property("status") == "error"
+
+
+def test_once_a_submit_s_outcome_is_shown_quitting_asks_nothing(qtbot, window, sandbox, wait_idle):
+    """The failure is on screen: the job is no longer being sent, even before its worker's "finished" arrives
+    (quitting then asked "Jobs are being sent" for a job that had failed; under load a test hung on it)."""
+    _url_job(window, sandbox, wait_idle)
+    window.session.apply_connection("http://127.0.0.1:9", sandbox.project_id, sandbox.workflow_id, None)
+    window._on_submit_finished, finished = (lambda: None), window._on_submit_finished  # "finished" held back
+    try:
+        with qtbot.waitSignal(window.submit_failed, timeout=30000):
+            qtbot.mouseClick(window.job.submit, Qt.MouseButton.LeftButton)
+        assert window._submit_worker is not None and not window.is_sending()
+    finally:
+        window._on_submit_finished = finished
+        finished()

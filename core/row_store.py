@@ -31,7 +31,7 @@ import pickle
 import sqlite3
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,7 +65,8 @@ def unpack(blob: bytes) -> bytes:
 
 
 def _decode(block: bytes) -> list[dict[str, Any]]:
-    return json.loads(unpack(block).decode("utf-8", "surrogatepass"))
+    payloads: list[dict[str, Any]] = json.loads(unpack(block).decode("utf-8", "surrogatepass"))
+    return payloads
 
 
 def _text(message: str) -> str | bytes:
@@ -132,7 +133,7 @@ class RowStore:
         with self._lock:
             self._many("INSERT OR IGNORE INTO refs (ref, row) VALUES (?, ?)", [(stored_key(r), n) for r, n in pairs])
 
-    def _many(self, sql: str, records: list[tuple[Any, ...]], *more: tuple[str, list[tuple[Any, ...]]]) -> None:
+    def _many(self, sql: str, records: Sequence[Sequence[Any]], *more: tuple[str, Sequence[Sequence[Any]]]) -> None:
         """One statement over many records (and ``more`` statements, each with its records) in one transaction
         (the connection commits each statement alone otherwise); the caller holds the lock."""
         with _said():

@@ -9,6 +9,7 @@ annotations, not the whole file. At most :data:`MAX_SHARED` sources are kept (th
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, UsageError, ValidationError
+from ..mask.formats import coco_store
+from ..mask.formats.coco_store import CocoStore
 from .importer import import_shapes, is_fragment
 from .model import check_shapes, fragment
 from .readers import read_coco, read_json
@@ -36,8 +39,8 @@ class RowShapes:
 @dataclass
 class _CocoIndex:
     data: dict[str, Any]
-    by_name: dict[str, dict[str, Any]]
-    annotations: dict[Any, list[Any]]
+    by_name: Any  # a dict, or a large file's CocoStore names (the same get)
+    annotations: Any
 
 
 class SharedSources:
@@ -62,7 +65,11 @@ class SharedSources:
         data = read_json(path, "shapes source")
         self.parsed += 1
         index = None
-        if isinstance(data, dict) and isinstance(data.get("images"), list):
+        if isinstance(data, dict) and isinstance(data.get("images"), list) and _is_large(path):
+            # kept on disk once indexed, not held whole (core.mask.formats.coco_store)
+            store = CocoStore(data, names=_shape_names, key=_image_key)
+            index = _CocoIndex(store.data, store.by_name, store.annotations)
+        elif isinstance(data, dict) and isinstance(data.get("images"), list):
             by_name: dict[str, dict[str, Any]] = {}
             for im in data["images"]:
                 if isinstance(im, dict) and isinstance(im.get("file_name"), str):
@@ -78,6 +85,23 @@ class SharedSources:
         while len(self._cache) > self.limit:
             self._cache.popitem(last=False)
         return index
+
+
+def _shape_names(im: dict[str, Any]) -> tuple[str, ...]:
+    """The names a row's image finds an image of a shared COCO source by: its file_name and base name."""
+    fname = im.get("file_name")
+    return (fname, Path(fname).name) if isinstance(fname, str) else ()
+
+
+def _image_key(image_id: Any) -> Any:
+    return image_id if isinstance(image_id, (int, str)) and not isinstance(image_id, bool) else None
+
+
+def _is_large(path: str) -> bool:
+    try:
+        return os.stat(path).st_size > coco_store.LARGE_COCO_BYTES
+    except OSError:
+        return False
 
 
 def shapes_for_row(*, image: str, shapes_file: str | None = None, source: str | None = None,

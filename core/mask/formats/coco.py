@@ -24,7 +24,9 @@ import numpy as np
 
 from ...errors import Problem, UsageError, ValidationError
 from ..shared import mask_problem
+from . import coco_store
 from ._common import Decoded, ImportOptions, read_json
+from .coco_store import CocoStore
 
 
 def _mask_api() -> Any:
@@ -54,28 +56,42 @@ class CocoIndex:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
-        self.images = [im for im in data["images"] if isinstance(im, dict)]
-        self.by_name: dict[str, dict[str, Any]] = {}
+        self.images: Any = [im for im in data["images"] if isinstance(im, dict)]
+        self.by_name: Any = {}
         for im in self.images:
-            fname = str(im.get("file_name", ""))
-            for key in (fname, Path(fname).name, Path(fname).stem, str(im.get("id"))):
+            for key in _names(im):
                 self.by_name.setdefault(key, im)
-        self.annotations: dict[Any, list[dict[str, Any]]] = {}
+        self.annotations: Any = {}
         for a in data["annotations"]:
             if isinstance(a, dict):
                 self.annotations.setdefault(_hashable(a.get("image_id")), []).append(a)
+
+
+def _names(im: dict[str, Any]) -> tuple[str, ...]:
+    """The names a row may give for an image: its file_name, base name, stem and id."""
+    fname = str(im.get("file_name", ""))
+    return fname, Path(fname).name, Path(fname).stem, str(im.get("id"))
+
+
+def _indexed(path: str | Path) -> CocoIndex | CocoStore:
+    """The COCO file at ``path`` parsed and indexed: in memory, or on disk when it is large (core.mask.formats
+    .coco_store: the parsed file is not held once its images and annotations are indexed)."""
+    data = load_coco(path)
+    if os.stat(path).st_size <= coco_store.LARGE_COCO_BYTES:
+        return CocoIndex(data)
+    return CocoStore(data, names=_names, key=_hashable)
 
 
 def _hashable(v: Any) -> Any:
     return v if isinstance(v, (str, int, float, bool, type(None))) else json.dumps(v, sort_keys=True, default=str)
 
 
-_INDEXES: OrderedDict[tuple[str, int, int], CocoIndex | ValidationError] = OrderedDict()
+_INDEXES: OrderedDict[tuple[str, int, int], CocoIndex | CocoStore | ValidationError] = OrderedDict()
 _INDEX_LOCK = threading.Lock()
 KEEP_INDEXES = 2  # COCO files kept parsed (the one a folder's rows share, and one more)
 
 
-def coco_index(path: str | Path) -> CocoIndex:
+def coco_index(path: str | Path) -> CocoIndex | CocoStore:
     """The parsed, indexed COCO file at ``path``: parsed once while its size and modification time stay the
     same (a file changed meanwhile is read again), whichever thread asks first; the others wait for it. A file
     refused (not JSON, not a COCO file) is refused once too: each row naming it gets the same sentence."""
@@ -83,12 +99,12 @@ def coco_index(path: str | Path) -> CocoIndex:
         st = os.stat(path)
         key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
     except OSError:
-        return CocoIndex(load_coco(path))  # read_json says why it cannot be read
+        return _indexed(path)  # read_json says why it cannot be read
     with _INDEX_LOCK:
         found = _INDEXES.get(key)
         if found is None:
             try:
-                found = CocoIndex(load_coco(path))
+                found = _indexed(path)
             except ValidationError as e:
                 found = e
             _INDEXES[key] = found
@@ -101,7 +117,7 @@ def coco_index(path: str | Path) -> CocoIndex:
 
 
 def pick_image(data: dict[str, Any], image: str | None, where: str,
-               index: CocoIndex | None = None) -> dict[str, Any]:
+               index: CocoIndex | CocoStore | None = None) -> dict[str, Any]:
     """The image entry named by ``image`` (its file_name, the file_name's base name, or its id); the only
     image when the file holds one."""
     images = index.images if index is not None else [im for im in data["images"] if isinstance(im, dict)]

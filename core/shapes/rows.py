@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, UsageError, ValidationError
-from ..mask.formats import coco_store
-from ..mask.formats.coco_store import CocoStore
 from .importer import import_shapes, is_fragment
 from .model import check_shapes, fragment
 from .readers import read_coco, read_json
@@ -66,7 +64,9 @@ class SharedSources:
         self.parsed += 1
         index = None
         if isinstance(data, dict) and isinstance(data.get("images"), list) and _is_large(path):
-            # kept on disk once indexed, not held whole (core.mask.formats.coco_store)
+            # kept on disk once indexed, not held whole (imported here: core.mask.formats loads numpy, which
+            # a manifest without masks never needs)
+            from ..mask.formats.coco_store import CocoStore
             store = CocoStore(data, names=_shape_names, key=_image_key)
             index = _CocoIndex(store.data, store.by_name, store.annotations)
         elif isinstance(data, dict) and isinstance(data.get("images"), list):
@@ -98,6 +98,7 @@ def _image_key(image_id: Any) -> Any:
 
 
 def _is_large(path: str) -> bool:
+    from ..mask.formats import coco_store
     try:
         return os.stat(path).st_size > coco_store.LARGE_COCO_BYTES
     except OSError:

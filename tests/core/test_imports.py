@@ -45,6 +45,9 @@ COMMANDS: list[tuple[str, list[str], frozenset[str]]] = [
     ("usage-error", ["mask", "check"], PARSER),  # argparse refuses it before anything runs
     # An 8-bit RGBA PNG is decoded by libspng: Pillow is not even imported (nor what only writing needs).
     ("mask-check", ["mask", "check", "{dir}/mask.png", "--legend", "{dir}/legend.json"], CHECK),
+    # a manifest of URLs needs no pixel engine (core.manifest reaches the COCO store only for a large file)
+    ("bulk-dry-run-urls", ["bulk", "{dir}/urls.csv", "--dry-run", "--journal", "{dir}/bulk.sqlite"],
+     frozenset({"numpy", "pycocotools", "imagecodecs", "boto3", "botocore", "PySide6", "shiboken6"})),
     ("mask-check-json", ["mask", "check", "{dir}/mask.png", "--legend", "{dir}/legend.json", "--json"], CHECK),
     ("mask-encode", ["mask", "encode", "{dir}/index.png", "-o", "{dir}/out.png", "--legend-out", "{dir}/out.json"],
      NETWORK | {"pycocotools"}),
@@ -83,6 +86,7 @@ def folder(tmp_path_factory):
     idx = np.zeros((12, 16), np.uint8)
     idx[4:8, 4:8] = 1
     Image.fromarray(idx).save(d / "index.png")
+    (d / "urls.csv").write_text("reference_id,image\nr1,https://example.com/a.png\n", encoding="utf-8")
     return d
 
 

@@ -37,6 +37,7 @@ from .bulk import BulkSummary, RowResult, cancelled_message
 from .bulk_rows import WOULD_SEND, dry_run_text
 from .bulk_run import BulkRun
 from .bulk_view import RowView
+from .errors import InterruptedByUser
 from .manifest import Manifest, ManifestRow, check_manifest, stream_manifest
 from .row_store import RowStore
 from .shapes.rows import SharedSources
@@ -106,6 +107,10 @@ class StreamedRun(BulkRun):
             close = getattr(rows, "close", None)
             if close is not None:  # a generator: its file is closed now, not when it is collected
                 close()
+        if cancel is not None and cancel.is_set():
+            # the store holds part of the manifest, and rows whose check was cut short: nothing may be sent from it
+            raise InterruptedByUser(f"The check was cancelled after {self.rows_read:,} rows; nothing can be sent "
+                                    f"from a part of a manifest. Open it again (Re-check) to check every row.")
         self.retally()
         return header
 

@@ -36,6 +36,7 @@ from playment_submit.core.bulk import BulkSummary, RowResult
 from playment_submit.core.bulk_rows import FILTERS, row_details
 from playment_submit.core.bulk_run import BulkOptions, BulkRun, left_words, progress_text
 from playment_submit.core.bulk_stream import StreamedRun
+from playment_submit.core.errors import InterruptedByUser
 from playment_submit.core.manifest import SKIP_FAILED, Manifest, ManifestRow
 from playment_submit.core.pacing import share_with_gui
 from playment_submit.core.session import Session
@@ -271,7 +272,7 @@ class BulkPanel(QWidget):
     def _on_error(self, exc: BaseException) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.counts.setText(f"Error: {exc}")
+        self.counts.setText(str(exc) if isinstance(exc, InterruptedByUser) else f"Error: {exc}")
 
     # ------------------------------------------------------------------ rows
     def set_filter(self, name: str) -> Worker | None:
@@ -468,8 +469,7 @@ class BulkPanel(QWidget):
     def is_sending(self) -> bool:
         return self._busy == "send"
 
-    def is_idle(self) -> bool:
-        """No manifest being loaded or checked and no rows being sent."""
+    def is_idle(self) -> bool:  # no manifest being loaded or checked, no rows being sent
         return self._busy is None
 
     def cancel(self) -> None:

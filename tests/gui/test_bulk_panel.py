@@ -555,3 +555,21 @@ def test_a_folder_opens_in_the_tab_from_the_row_store(qtbot, tmp_path, sandbox, 
     assert "Warning: references: no left image named b.png" in panel.preview.toPlainText()
     panel.table.selectRow(2)
     assert '"reference_id": "c"' in panel.preview.toPlainText() and panel.open_row_button.isEnabled()
+
+
+def test_a_cancelled_check_leaves_nothing_to_send(qtbot, tmp_path, backend):
+    """Cancel during the check: the rows read so far (some cut short) are not a manifest to send from. The tab
+    says so and Submit stays off; Re-check checks every row."""
+    path = _manifest(tmp_path, 30000)
+    panel = BulkPanel(backend)
+    qtbot.addWidget(panel)
+    worker = panel.open_path(path)
+    qtbot.waitUntil(lambda: panel.run is not None and panel.run.rows_read > 0, timeout=20000)
+    panel.cancel()
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        pass
+    qtbot.waitUntil(panel.is_idle, timeout=5000)
+    assert panel.manifest is None and not panel.submit_button.isEnabled() and not panel.dry_run_button.isEnabled()
+    assert panel.counts.text().startswith("The check was cancelled after ") and "Re-check" in panel.counts.text()
+    _open(qtbot, panel, path)  # Re-check: every row
+    assert panel.model.rowCount() == 30000 and panel.submit_button.isEnabled()

@@ -17,7 +17,6 @@ positions (4 bytes a row). No Qt here.
 
 from __future__ import annotations
 
-import pickle
 import threading
 from array import array
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from .bulk_rows import WOULD_SEND, is_row_order, row_matches, status_rank
 from .journal import unkey
 from .manifest import SENDABLE, ManifestRow
 from .pacing import breathe
-from .row_store import RowStore, unpack
+from .row_store import RowStore, problems_of
 
 VIEW_PAGE = 200   # rows the table reads at once
 SCAN = 5000       # rows read at once when finding a filter's rows
@@ -93,8 +92,7 @@ class RowView:
             return None
         row, ref, action, job_id, block, slot, problems, status, code, message = found[0]
         ref = None if ref is None else unkey(ref)
-        r = ManifestRow(row=row, reference_id=ref, action=action, job_id=job_id,
-                        problems=pickle.loads(unpack(problems)) if problems else [])
+        r = ManifestRow(row=row, reference_id=ref, action=action, job_id=job_id, problems=problems_of(problems))
         job = self.store.job(block, slot) if block is not None else None
         result = (RowResult(ref, row, status, job_id, code, _said(message))
                   if self.mode == "sent" and status is not None else None)

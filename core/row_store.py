@@ -37,7 +37,7 @@ from typing import Any
 
 from .bulk import RowResult, unsent_result
 from .bulk_rows import next_action, problem_summary, without_retry_warning
-from .errors import UsageError
+from .errors import Problem, UsageError
 from .job import JobSpec
 from .journal import stored_key, unkey
 from .manifest import DONE, RETRY, SENDABLE, SKIP_FAILED, ManifestRow
@@ -69,10 +69,17 @@ def _decode(block: bytes) -> list[dict[str, Any]]:
     return payloads
 
 
-def _text(message: str) -> str | bytes:
-    """A message as SQLite can hold it: one that quotes a file name's undecodable bytes (lone surrogates) is kept
-    as its surrogatepass UTF-8, read back exactly (core.journal.stored_key / unkey)."""
-    return stored_key(message)
+def problems_record(problems: list[Problem]) -> tuple[bytes | None, str | bytes | None]:
+    """A row's problems as the store keeps them: pickled and deflated, and their one-line summary (a message
+    quoting a file name's undecodable bytes kept as core.journal.stored_key keeps it); (None, None) for none."""
+    if not problems:
+        return None, None
+    return pack(pickle.dumps(problems, pickle.HIGHEST_PROTOCOL)), stored_key(problem_summary(problems))
+
+
+def problems_of(blob: bytes | None) -> list[Problem]:
+    """A row's problems back from :func:`problems_record`'s blob."""
+    return pickle.loads(unpack(blob)) if blob else []
 
 
 class RowStoreError(UsageError):
@@ -133,19 +140,26 @@ class RowStore:
         with self._lock:
             self._many("INSERT OR IGNORE INTO refs (ref, row) VALUES (?, ?)", [(stored_key(r), n) for r, n in pairs])
 
-    def _many(self, sql: str, records: Sequence[Sequence[Any]], *more: tuple[str, Sequence[Sequence[Any]]]) -> None:
-        """One statement over many records (and ``more`` statements, each with its records) in one transaction
-        (the connection commits each statement alone otherwise); the caller holds the lock."""
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """The statements inside as one transaction (the connection commits each statement alone otherwise),
+        rolled back when one fails; the caller holds the lock."""
         with _said():
             self._db.execute("BEGIN")
             try:
-                for statement, values in ((sql, records), *more):
-                    self._db.executemany(statement, values)
+                yield
             except BaseException:
                 if self._db.in_transaction:  # a full disk may have rolled it back already
                     self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def _many(self, sql: str, records: Sequence[Sequence[Any]], *more: tuple[str, Sequence[Sequence[Any]]]) -> None:
+        """One statement over many records (and ``more`` statements, each with its records) in one transaction;
+        the caller holds the lock."""
+        with self._transaction():
+            for statement, values in ((sql, records), *more):
+                self._db.executemany(statement, values)
 
     def add_rows(self, rows: Iterable[ManifestRow], *, payloads: bool = True) -> None:
         """Keep checked rows: the payload of each row with a job (unless ``payloads`` is False: a dry run's
@@ -158,15 +172,14 @@ class RowStore:
             for r in rows:
                 # stored as the journal stores it: an ID with lone surrogates (a file name's bytes) as a BLOB
                 ref = stored_key(r.reference_id) if isinstance(r.reference_id, str) else None
-                problems = (pack(pickle.dumps(r.problems, pickle.HIGHEST_PROTOCOL)), _text(
-                    problem_summary(r.problems))) if r.problems else (None, None)
+                problems = problems_record(r.problems)
                 no_batch = int(r.spec is not None and not r.spec.batch_id)
                 sends = r.action in SENDABLE and r.spec is not None
                 if sends:
                     result: tuple[Any, ...] = (None, r.job_id, None, None)
                 else:
                     res = unsent_result(r)
-                    result = (res.status, res.job_id, res.code, _text(res.message))
+                    result = (res.status, res.job_id, res.code, stored_key(res.message))
                 records.append([pos, r.row, ref, r.action, int(sends), no_batch, None, None, *problems, *result])
                 if payloads and r.spec is not None:
                     jobs.append((records[-1], r.spec.to_payload()))
@@ -213,7 +226,7 @@ class RowStore:
                                         (after, *SENDABLE, PAGE)).fetchall()
                 if not page:
                     return
-                blocks = self._read_blocks({r[5] for r in page}, decode=False)
+                blocks = self._read_blocks({r[5] for r in page})
             decoded = {block: _decode(data) for block, data in blocks.items()}  # out of the lock
             for _pos, row, ref, action, job_id, block, slot in page:
                 spec = JobSpec.from_payload(decoded[block][slot])
@@ -221,22 +234,21 @@ class RowStore:
                                   action=action, job_id=job_id, mask_checked=True)
             after = page[-1][0]
 
-    def _read_blocks(self, wanted: set[int], *, decode: bool = True) -> dict[int, Any]:
-        """The blocks ``wanted`` (their payloads, decoded unless ``decode`` is False); the caller holds the lock."""
+    def _read_blocks(self, wanted: set[int]) -> dict[int, bytes]:
+        """The blocks ``wanted``, as kept (:func:`_decode` them out of the lock); the caller holds the lock."""
         marks = ",".join("?" * len(wanted))
-        return {block: _decode(data) if decode else data for block, data in
-                self._db.execute(f"SELECT block, data FROM blocks WHERE block IN ({marks})", tuple(wanted))}
+        return dict(self._db.execute(f"SELECT block, data FROM blocks WHERE block IN ({marks})", tuple(wanted)))
 
     def job(self, block: int, slot: int) -> dict[str, Any]:
         """One row's payload, where the row says it is (its block and slot)."""
         with self._lock, _said():
-            data = self._read_blocks({block}, decode=False)[block]
+            data = self._read_blocks({block})[block]
         return _decode(data)[slot]
 
     def record(self, result: RowResult) -> None:
         """Keep a sent row's result (written with the next group)."""
         with self._lock:
-            self._pending.append((result.status, result.job_id, result.code, _text(result.message), result.row))
+            self._pending.append((result.status, result.job_id, result.code, stored_key(result.message), result.row))
             if len(self._pending) < RESULT_GROUP:
                 return
         self.flush()
@@ -269,21 +281,20 @@ class RowStore:
         """Before a send: the rows it takes are those whose action is to send now, and they have no result yet
         (a row an earlier send of this run did not send, or a row marked for a retry, loses that result)."""
         self.flush()
-        with self._lock, _said():
+        with self._lock:
             if not self._sent:  # the check's rows, as they were kept
                 self._sent = True
                 return
-            self._db.execute("BEGIN")
-            self._db.execute("UPDATE rows SET sends = 0 WHERE sends = 1")
-            self._db.execute(f"UPDATE rows SET sends = 1, status = NULL, code = NULL, message = NULL WHERE "
-                             f"block IS NOT NULL AND action IN ({_SENDS})", SENDABLE)
-            for action, sent in ((DONE, ("created", "recovered", "skipped")), (SKIP_FAILED, ("failed",))):
-                # an earlier send's result becomes what a send says of a row it does not take (core.bulk's rule)
-                res = unsent_result(ManifestRow(row=0, action=action))
-                self._db.execute(f"UPDATE rows SET status = ?, code = ?, message = ? WHERE sends = 0 AND action = ? "
-                                 f"AND status IN ({','.join('?' * len(sent))})",
-                                 (res.status, res.code, res.message, action, *sent))
-            self._db.execute("COMMIT")
+            with self._transaction():
+                self._db.execute("UPDATE rows SET sends = 0 WHERE sends = 1")
+                self._db.execute(f"UPDATE rows SET sends = 1, status = NULL, code = NULL, message = NULL WHERE "
+                                 f"block IS NOT NULL AND action IN ({_SENDS})", SENDABLE)
+                for action, sent in ((DONE, ("created", "recovered", "skipped")), (SKIP_FAILED, ("failed",))):
+                    # an earlier send's result becomes what a send says of a row it does not take (core.bulk)
+                    res = unsent_result(ManifestRow(row=0, action=action))
+                    self._db.execute(f"UPDATE rows SET status = ?, code = ?, message = ? WHERE sends = 0 AND "
+                                     f"action = ? AND status IN ({','.join('?' * len(sent))})",
+                                     (res.status, res.code, res.message, action, *sent))
 
     def apply_next_actions(self, *, retry_failed: bool = False) -> None:
         """After a send: each row's action becomes core's next action for its result (core.bulk_rows
@@ -295,12 +306,10 @@ class RowStore:
             with self._lock, _said():
                 self._db.execute("UPDATE rows SET action = next_action(status, action, ?) WHERE pos >= ? AND "
                                  "pos < ? AND status IS NOT NULL", (int(retry_failed), *span))
-                fixed = [(pack(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)) if kept else None,
-                          _text(problem_summary(kept)) if kept else None, pos)
+                fixed = [(*problems_record(without_retry_warning(problems_of(blob))), pos)
                          for pos, blob in self._db.execute(
                              "SELECT pos, problems FROM rows WHERE pos >= ? AND pos < ? AND action = ? AND "
-                             "status IN ('created', 'recovered') AND problems IS NOT NULL", (*span, DONE)).fetchall()
-                         for kept in [without_retry_warning(pickle.loads(unpack(blob)))]]
+                             "status IN ('created', 'recovered') AND problems IS NOT NULL", (*span, DONE)).fetchall()]
                 if fixed:
                     self._many("UPDATE rows SET problems = ?, summary = ? WHERE pos = ?", fixed)
 

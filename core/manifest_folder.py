@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .errors import Problem, UsageError
 from .localfile import regular_file_problem
 from .shapes.rows import LABELS_DIR, labels_beside
+from .tempdb import full_sentence, private_db
 
 if TYPE_CHECKING:  # core.manifest imports this module; its names are taken when a folder is read
     from .manifest import Manifest, ManifestRow
@@ -106,20 +107,16 @@ def sorted_names(names: Iterable[str]) -> Iterator[str]:
     (deleted when closed, or when the process ends) and read back a page at a time: a folder of a million
     frames is not a list of a million names. Each name is kept as its UTF-32-BE bytes, whose byte order is
     the code points' (a name's undecodable bytes, as lone surrogates, included)."""
-    db = sqlite3.connect("", isolation_level=None)
+    db = private_db()
     try:
         yield from _sorted(db, names)
     except sqlite3.Error as e:
-        where = os.environ.get("SQLITE_TMPDIR") or os.environ.get("TMPDIR") or "/var/tmp or /tmp"
-        raise UsageError(f"The folder's image names could not be sorted in a temporary SQLite file in {where} "
-                         f"(SQLite: {e}). Free space there, or set SQLITE_TMPDIR to a folder with room.") from e
+        raise UsageError(full_sentence("The list of the folder's image names", e) + ".") from e
     finally:
         db.close()
 
 
 def _sorted(db: sqlite3.Connection, names: Iterable[str]) -> Iterator[str]:
-    db.execute("PRAGMA journal_mode=OFF")
-    db.execute("PRAGMA synchronous=OFF")
     db.execute("CREATE TABLE names (key BLOB PRIMARY KEY) WITHOUT ROWID")
     page: list[tuple[bytes]] = []
     for name in names:

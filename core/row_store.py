@@ -14,7 +14,7 @@ of a million rows holds none of them in memory.
 The database is SQLite's private temporary one (``sqlite3.connect("")``): a file in the system's temporary
 folder that SQLite deletes when it is closed, or the process ends, however it ends. It is not the journal: the
 journal stays the record of what was sent; this store is what the run has checked, rebuilt by every run. Its
-page cache is bounded (``CACHE_KIB``), so memory stays flat however many rows it holds. One lock: the check's
+page cache is bounded (core.tempdb), so memory stays flat however many rows it holds. One lock: the check's
 thread, the send's feeder and its workers (results, written in groups of ``RESULT_GROUP``) share it, and so
 does the window's table (core.bulk_view), which reads a page at a time and so never waits long for it.
 
@@ -26,7 +26,6 @@ window can send again, retry the failed rows, or show what each row now is.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import sqlite3
 import threading
@@ -41,10 +40,10 @@ from .errors import Problem, UsageError
 from .job import JobSpec
 from .journal import stored_key, unkey
 from .manifest import DONE, RETRY, SENDABLE, SKIP_FAILED, ManifestRow
+from .tempdb import full_sentence, private_db
 
 PAGE = 1000           # rows read back at a time
 RESULT_GROUP = 500    # results written at once
-CACHE_KIB = 4096      # SQLite's page cache for the store
 _IN = 500             # reference IDs per look-up
 _WBITS = 10           # deflate's window for a row's problems: 1 KiB
 BLOCK = 64            # payloads kept in one block
@@ -92,10 +91,8 @@ def _said() -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as e:
-        where = os.environ.get("SQLITE_TMPDIR") or os.environ.get("TMPDIR") or "/var/tmp or /tmp"
-        raise RowStoreError(f"The bulk run's row store (a temporary SQLite file in {where}) cannot be written "
-                            f"(SQLite: {e}). Free space there, or set SQLITE_TMPDIR to a folder with room, then "
-                            f"run the same command again: rows the journal holds as created are skipped.") from e
+        raise RowStoreError(full_sentence("The bulk run's row store", e) + ", then run the same command again: "
+                            "rows the journal holds as created are skipped.") from e
 
 
 class RowStore:
@@ -105,9 +102,7 @@ class RowStore:
     def __init__(self, *, by_ref: bool = False) -> None:
         """``by_ref``: index the rows by reference ID too (the window's table sorts by it)."""
         self._lock = threading.Lock()
-        self._db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{CACHE_KIB}", "temp_store=FILE"):
-            self._db.execute(f"PRAGMA {pragma}")
+        self._db = private_db()
         self._db.execute("CREATE TABLE rows (pos INTEGER PRIMARY KEY, row INTEGER NOT NULL, ref TEXT, "
                          "action TEXT NOT NULL, sends INTEGER NOT NULL, no_batch INTEGER NOT NULL, block INTEGER, "
                          "slot INTEGER, problems BLOB, summary TEXT, status TEXT, job_id TEXT, code TEXT, "

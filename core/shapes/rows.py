@@ -9,7 +9,6 @@ annotations, not the whole file. At most :data:`MAX_SHARED` sources are kept (th
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -63,24 +62,24 @@ class SharedSources:
         data = read_json(path, "shapes source")
         self.parsed += 1
         index = None
-        if isinstance(data, dict) and isinstance(data.get("images"), list) and _is_large(path):
-            # kept on disk once indexed, not held whole (imported here: core.mask.formats loads numpy, which
-            # a manifest without masks never needs)
-            from ..mask.formats.coco_store import CocoStore
-            store = CocoStore(data, names=_shape_names, key=_image_key)
-            index = _CocoIndex(store.data, store.by_name, store.annotations)
-        elif isinstance(data, dict) and isinstance(data.get("images"), list):
-            by_name: dict[str, dict[str, Any]] = {}
-            for im in data["images"]:
-                if isinstance(im, dict) and isinstance(im.get("file_name"), str):
-                    by_name.setdefault(im["file_name"], im)
-                    by_name.setdefault(Path(im["file_name"]).name, im)
-            annotations: dict[Any, list[Any]] = {}
-            for a in data.get("annotations") or []:
-                image_id = a.get("image_id") if isinstance(a, dict) else None
-                if isinstance(image_id, (int, str)) and not isinstance(image_id, bool):
-                    annotations.setdefault(image_id, []).append(a)
-            index = _CocoIndex(data, by_name, annotations)
+        if isinstance(data, dict) and isinstance(data.get("images"), list):
+            # imported here: core.mask.formats loads numpy, which a manifest without a COCO source never needs
+            from ..mask.formats.coco_store import CocoStore, is_large
+            if is_large(path):
+                store = CocoStore(data, names=_shape_names, key=_image_key)  # kept on disk, not held whole
+                index = _CocoIndex(store.data, store.by_name, store.annotations)
+            else:
+                by_name: dict[str, dict[str, Any]] = {}
+                for im in data["images"]:
+                    if isinstance(im, dict):
+                        for name in _shape_names(im):
+                            by_name.setdefault(name, im)
+                annotations: dict[Any, list[Any]] = {}
+                for a in data.get("annotations") or []:
+                    image_id = _image_key(a.get("image_id")) if isinstance(a, dict) else None
+                    if image_id is not None:
+                        annotations.setdefault(image_id, []).append(a)
+                index = _CocoIndex(data, by_name, annotations)
         self._cache[key] = index
         while len(self._cache) > self.limit:
             self._cache.popitem(last=False)
@@ -95,14 +94,6 @@ def _shape_names(im: dict[str, Any]) -> tuple[str, ...]:
 
 def _image_key(image_id: Any) -> Any:
     return image_id if isinstance(image_id, (int, str)) and not isinstance(image_id, bool) else None
-
-
-def _is_large(path: str) -> bool:
-    from ..mask.formats import coco_store
-    try:
-        return os.stat(path).st_size > coco_store.LARGE_COCO_BYTES
-    except OSError:
-        return False
 
 
 def shapes_for_row(*, image: str, shapes_file: str | None = None, source: str | None = None,

@@ -65,3 +65,27 @@ def test_a_large_shared_coco_source_gives_each_row_its_shapes_from_disk(tmp_path
     assert any(r.fragment for r in on_disk)
     missing = shapes_for_row(image="https://example.com/other.png", source=str(path), fmt="coco", shared=shared)
     assert missing.fragment is None and "has no image named other.png" in missing.notes[0]
+
+
+def test_a_full_disk_while_indexing_a_large_coco_file_is_a_sentence(tmp_path, monkeypatch):
+    """The temporary file fills up (SQLite's own page limit makes it say "database or disk is full"): the row
+    gets a sentence naming where and what to do, not SQLite's exception."""
+    import pytest
+
+    from playment_submit.core.errors import UsageError
+    from playment_submit.core.tempdb import private_db
+    path = tmp_path / "big.json"
+    _coco(path, 300)
+
+    def tiny():
+        db = private_db()
+        db.execute("PRAGMA max_page_count = 8")
+        return db
+
+    monkeypatch.setattr(coco_store, "private_db", tiny)
+    monkeypatch.setattr(coco_store, "LARGE_COCO_BYTES", 0)
+    monkeypatch.setenv("SQLITE_TMPDIR", str(tmp_path))
+    coco._INDEXES.clear()
+    with pytest.raises(UsageError, match=r"index of a large COCO file \(a temporary SQLite file in .*\) cannot be "
+                                         r"written \(SQLite: database or disk is full\).*SQLITE_TMPDIR"):
+        coco.coco_index(path)

@@ -24,9 +24,8 @@ import numpy as np
 
 from ...errors import Problem, UsageError, ValidationError
 from ..shared import mask_problem
-from . import coco_store
 from ._common import Decoded, ImportOptions, read_json
-from .coco_store import CocoStore
+from .coco_store import CocoStore, is_large
 
 
 def _mask_api() -> Any:
@@ -77,9 +76,7 @@ def _indexed(path: str | Path) -> CocoIndex | CocoStore:
     """The COCO file at ``path`` parsed and indexed: in memory, or on disk when it is large (core.mask.formats
     .coco_store: the parsed file is not held once its images and annotations are indexed)."""
     data = load_coco(path)
-    if os.stat(path).st_size <= coco_store.LARGE_COCO_BYTES:
-        return CocoIndex(data)
-    return CocoStore(data, names=_names, key=_hashable)
+    return CocoStore(data, names=_names, key=_hashable) if is_large(path) else CocoIndex(data)
 
 
 def _hashable(v: Any) -> Any:

@@ -15,13 +15,27 @@ It answers as the in-memory indexes do (core.mask.formats.coco.CocoIndex, core.s
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
+
+from ...errors import UsageError
+from ...tempdb import full_sentence, private_db
 
 LARGE_COCO_BYTES = 32 << 20  # a COCO file over this size is kept on disk once parsed
 _GROUP = 5000  # records written at once
+
+
+def is_large(path: str | Path) -> bool:
+    """Whether the COCO file at ``path`` is kept on disk once parsed (over :data:`LARGE_COCO_BYTES`); False
+    when it cannot be looked at (reading it says why)."""
+    try:
+        return os.stat(path).st_size > LARGE_COCO_BYTES
+    except OSError:
+        return False
 
 
 class CocoStore:
@@ -32,9 +46,20 @@ class CocoStore:
                  key: Callable[[Any], Any]) -> None:
         self._lock = threading.Lock()
         self._key = key
-        db = self._db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-4096", "temp_store=FILE"):
-            db.execute(f"PRAGMA {pragma}")
+        db = self._db = private_db()
+        try:
+            self._index(data, names)
+        except sqlite3.Error as e:  # a full disk: a sentence, as the row store says it
+            db.close()
+            raise UsageError(full_sentence("The index of a large COCO file", e) + ".") from e
+        cats = data.get("categories")
+        self.data: dict[str, Any] = {"categories": cats if isinstance(cats, list) else []}
+        self.images = _Images(self)
+        self.by_name = _Names(self)
+        self.annotations = _Annotations(self)
+
+    def _index(self, data: dict[str, Any], names: Callable[[dict[str, Any]], Iterable[str]]) -> None:
+        db = self._db
         db.execute("CREATE TABLE images (pos INTEGER PRIMARY KEY, image TEXT NOT NULL)")
         db.execute("CREATE TABLE names (name TEXT PRIMARY KEY, pos INTEGER NOT NULL) WITHOUT ROWID")
         db.execute("CREATE TABLE anns (key TEXT NOT NULL, seq INTEGER NOT NULL, ann TEXT NOT NULL, "
@@ -51,11 +76,6 @@ class CocoStore:
             records = [(k, seq, _dump(a)) for seq, a in enumerate(anns[start:start + _GROUP], start)
                        if isinstance(a, dict) and (k := self._stored(a.get("image_id"))) is not None]
             self._write(("INSERT INTO anns VALUES (?, ?, ?)", records))
-        cats = data.get("categories")
-        self.data: dict[str, Any] = {"categories": cats if isinstance(cats, list) else []}
-        self.images = _Images(self)
-        self.by_name = _Names(self)
-        self.annotations = _Annotations(self)
 
     def _stored(self, image_id: Any) -> str | None:
         k = self._key(image_id)
@@ -143,4 +163,4 @@ class _Annotations:
         return default if found is None else found
 
 
-__all__ = ["CocoStore", "LARGE_COCO_BYTES"]
+__all__ = ["CocoStore", "LARGE_COCO_BYTES", "is_large"]

@@ -405,9 +405,9 @@ class BulkPanel(QWidget):
         self.submission_finished.emit(summary)
 
     def _on_send_finished(self) -> None:
-        self.model.send_ended()  # every result is in the store
-        if self._busy == "send":  # errored: _on_sent did not run
+        if self._busy == "send":  # errored: _on_sent did not run (it shows the rows again itself)
             self._flush_timer.stop()
+            self.model.send_ended()  # every result is in the store
             self._set_busy(None)
 
     def _in_worker(self, what: str, fn, on_returned, on_error=None) -> Worker:
